@@ -1,0 +1,36 @@
+# Two commands for a fresh machine: `make run` (the app) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
+
+.PHONY: run test data chromium bench clean
+
+run: $(VENV)/.runtime-installed data
+	$(BIN)/streamlit run app.py --server.port 8501
+
+test: $(VENV)/.dev-installed data chromium
+	$(BIN)/python -m pytest
+
+data: $(VENV)/.runtime-installed
+	$(BIN)/python data/build.py --if-stale
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { $(APT) update && $(APT) install -y python3-venv && $(PYTHON) -m venv $(VENV); }
+
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.runtime-installed
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Browser tests drive Debian's chromium (Playwright's own browser download does not work here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { $(APT) update && $(APT) install -y chromium; }
+
+clean:
+	rm -rf $(VENV) data/sarcoma.duckdb tests/artifacts

@@ -1,0 +1,1 @@
+"""Pure statistics for the sarcoma explorer: no streamlit, no altair, no database."""
