@@ -62,7 +62,7 @@ SCHEMA = {
         term_group VARCHAR NOT NULL, grade INTEGER CHECK (grade BETWEEN 1 AND 5), source VARCHAR NOT NULL, note VARCHAR""",
     "published_results": """
         result_id VARCHAR PRIMARY KEY, study_id VARCHAR NOT NULL, endpoint VARCHAR NOT NULL, population VARCHAR NOT NULL,
-        subgroup VARCHAR, comparison VARCHAR, group_column VARCHAR, group_level VARCHAR, estimate DOUBLE, ci_lower DOUBLE, ci_upper DOUBLE, p_value DOUBLE,
+        subgroup VARCHAR, comparison VARCHAR, group_column VARCHAR, group_level VARCHAR, reference_level VARCHAR, estimate DOUBLE, ci_lower DOUBLE, ci_upper DOUBLE, p_value DOUBLE,
         numerator INTEGER, denominator INTEGER, landmark_months DOUBLE, unit VARCHAR NOT NULL, precision DOUBLE NOT NULL,
         printed VARCHAR NOT NULL, method_stated VARCHAR, source VARCHAR NOT NULL, note VARCHAR""",
     "published_characteristics": """
