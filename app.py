@@ -1,0 +1,40 @@
+"""Sarcoma response & survival explorer: entry point.
+
+Page config, navigation, the shared sidebar (filters + patient caption), URL
+sync, then the selected page. Run with ``streamlit run app.py``.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(
+    page_title="Sarcoma response & survival explorer",
+    page_icon=":material/monitoring:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+    menu_items={"About": "Open-source explorer of published sarcoma immunotherapy cohorts. "
+                         "Numbers follow R `survival` conventions; see Data & methods."},
+)
+
+import charts  # noqa: E402,F401  (registers the house chart theme once)
+from sarcoma_app import db, filters, state  # noqa: E402
+from sarcoma_app.navigation import app_pages, run_page_in_frame  # noqa: E402
+
+
+page = st.navigation(app_pages())
+
+try:
+    allowed = db.allowed_values()
+except Exception as error:  # the database could not be opened or built
+    st.error("The database could not be opened. Run `python data/build.py` and reload.", icon=":material/error:")
+    st.caption(type(error).__name__)
+    st.stop()
+
+state.sync_from_url(allowed)
+filters.render_sidebar(allowed)
+state.write_url()
+st.sidebar.divider()
+st.sidebar.caption("Data: two published cohorts (seeds 000 and 002). Abbreviations and methods: "
+                   "see **Data & methods**. The URL holds the whole view: copy it to share.")
+
+run_page_in_frame(page)

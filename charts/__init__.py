@@ -1,0 +1,19 @@
+"""Pure Altair chart functions (DataFrame -> alt.Chart); no streamlit here.
+
+Importing the package registers and enables the house theme once.
+"""
+from charts import theme as _theme  # noqa: F401  (registers the theme)
+from charts.adverse_events import adverse_event_bars
+from charts.cox import hazard_ratio_forest
+from charts.patients import swimmer_plot
+from charts.response import best_response_bars, rate_forest
+from charts.survival import kaplan_meier_plot
+
+__all__ = [
+    "adverse_event_bars",
+    "best_response_bars",
+    "hazard_ratio_forest",
+    "kaplan_meier_plot",
+    "rate_forest",
+    "swimmer_plot",
+]

@@ -1,0 +1,130 @@
+"""Response charts: best response by histology, forest plot of response rates."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from charts.theme import LABEL_SIZE, OKABE_ITO, RESPONSE_ORDER, response_scale
+
+RESPONSE_TITLES = {
+    "CR": "CR complete response",
+    "PR": "PR partial response",
+    "SD": "SD stable disease",
+    "PD": "PD progressive disease",
+    "NE": "NE not evaluable",
+}
+
+
+def best_response_bars(counts: pd.DataFrame, width: int = 720) -> alt.Chart:
+    """Stacked horizontal bars: patients per histology, coloured by best response.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        Columns ``study`` (label), ``histology`` (label), ``response``
+        (CR/PR/SD/PD/NE) and ``n`` (patients). Rows with n = 0 are dropped.
+    width : int
+        Width of the plotting area in pixels (exports use it as is).
+
+    Returns
+    -------
+    altair.Chart
+        One panel per study (histologies differ between studies), bars
+        sorted by number of patients, counts printed in each segment.
+    """
+    frame = counts[counts["n"] > 0].copy()
+    frame["response_rank"] = frame["response"].map({r: i for i, r in enumerate(RESPONSE_ORDER)})
+    frame = frame.sort_values(["study", "histology", "response_rank"])
+    frame["x_end"] = frame.groupby(["study", "histology"])["n"].cumsum()
+    frame["x_start"] = frame["x_end"] - frame["n"]
+    frame["x_mid"] = (frame["x_start"] + frame["x_end"]) / 2
+    frame["response_title"] = frame["response"].map(RESPONSE_TITLES)
+    # dark text on the light colours (PR sky blue, SD orange), white on the dark ones
+    frame["label_colour"] = frame["response"].map(lambda r: "#111111" if r in ("PR", "SD") else "white")
+    totals = frame.groupby(["study", "histology"])["n"].transform("sum")
+    frame["histology_total"] = frame["histology"] + " (" + totals.astype(str) + ")"
+    frame = frame.sort_values(["study", "n"], ascending=[True, False])
+    order = (
+        frame.groupby(["study", "histology_total"])["n"].sum().reset_index()
+        .sort_values(["n", "histology_total"], ascending=[False, True])["histology_total"].tolist()
+    )
+    max_total = int(frame["x_end"].max()) if len(frame) else 1
+
+    # no data on the layers: the facet (or the layer) supplies it, so each panel gets its own rows
+    base = alt.Chart().encode(
+        y=alt.Y("histology_total:N", sort=order, title=None, axis=alt.Axis(labelLimit=360)),
+    )
+    bars = base.mark_bar(stroke="white", strokeWidth=1.5).encode(
+        x=alt.X("x_start:Q", title="Patients", scale=alt.Scale(domain=[0, max_total]),
+                axis=alt.Axis(tickMinStep=1, format="d")),
+        x2="x_end:Q",
+        color=alt.Color("response:N", scale=response_scale(), title="Best response",
+                        legend=alt.Legend(columns=5, orient="top", direction="horizontal")),
+        tooltip=[alt.Tooltip("study:N", title="Study"), alt.Tooltip("histology:N", title="Histology"),
+                 alt.Tooltip("response_title:N", title="Best response"), alt.Tooltip("n:Q", title="Patients")],
+    )
+    labels = base.mark_text(fontWeight="bold", fontSize=LABEL_SIZE).encode(
+        x="x_mid:Q", text="n:Q", color=alt.Color("label_colour:N", scale=None),
+    )
+    if frame["study"].nunique() > 1:
+        return alt.layer(bars, labels).properties(width=width, height=alt.Step(30)).facet(
+            row=alt.Row("study:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left",
+                                                                 labelAnchor="start", labelOrient="top")),
+            data=frame,
+        ).resolve_scale(y="independent")
+    return alt.layer(bars, labels, data=frame).properties(width=width, height=alt.Step(30))
+
+
+def rate_forest(rates: pd.DataFrame, overall: float | None = None, endpoint_label: str = "ORR",
+                width: int = 420) -> alt.Chart:
+    """Forest plot of response rates by subgroup.
+
+    Parameters
+    ----------
+    rates : pandas.DataFrame
+        One row per subgroup level with columns ``row_label`` (unique text
+        for the y axis, in plotting order), ``subgroup`` (label of the
+        grouping variable), ``rate``, ``lower``, ``upper`` (0-1 scale),
+        ``n`` and ``k``, and ``estimate_text`` (printed to the right).
+        Rows without an estimate (``rate`` NaN) are shown with text only.
+    overall : float, optional
+        Rate in all patients, drawn as a dashed reference line.
+    endpoint_label : str
+        Axis title, e.g. ``"ORR"``.
+    width : int
+        Width of the plotting area.
+
+    Returns
+    -------
+    altair.Chart
+    """
+    frame = rates.copy()
+    order = frame["row_label"].tolist()
+    y = alt.Y("row_label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360))
+    x_scale = alt.Scale(domain=[0, 1])
+    base = alt.Chart(frame).encode(y=y)
+    tooltip = [alt.Tooltip("subgroup:N", title="Subgroup"), alt.Tooltip("row_label:N", title="Level"),
+               alt.Tooltip("estimate_text:N", title=endpoint_label)]
+    intervals = base.mark_rule(strokeWidth=3, color=OKABE_ITO["blue"]).encode(
+        x=alt.X("lower:Q", scale=x_scale, title=f"{endpoint_label} (95% CI)",
+                axis=alt.Axis(format="%", values=[0, 0.2, 0.4, 0.6, 0.8, 1.0])),
+        x2="upper:Q",
+        tooltip=tooltip,
+    )
+    points = base.mark_point(shape="square", filled=True, color=OKABE_ITO["blue"]).encode(
+        x=alt.X("rate:Q", scale=x_scale),
+        size=alt.Size("n:Q", title="Denominator (patients)", scale=alt.Scale(range=[60, 400], zero=True),
+                      legend=alt.Legend(orient="bottom", direction="horizontal", values=[5, 10, 20])),
+        tooltip=tooltip,
+    )
+    layers = [intervals, points]
+    if overall is not None:
+        reference = alt.Chart(pd.DataFrame({"overall": [overall]})).mark_rule(
+            strokeDash=[6, 4], color="#555555", strokeWidth=2
+        ).encode(x=alt.X("overall:Q", scale=x_scale))
+        layers.insert(0, reference)
+    plot = alt.layer(*layers).properties(width=width, height=alt.Step(30))
+    text = base.mark_text(align="left", fontSize=LABEL_SIZE).encode(
+        text="estimate_text:N", x=alt.value(4),
+    ).properties(width=210, height=alt.Step(30))
+    return alt.hconcat(plot, text.encode(y=alt.Y("row_label:N", sort=order, axis=None)), spacing=8).resolve_scale(y="shared")

@@ -1,0 +1,112 @@
+"""Patients: swimmer plot of time on treatment and the per-patient table with the source of every value."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+import charts
+from sarcoma_app.navigation import require_app_frame
+from sarcoma_app import db, prepare, state, ui
+from sarcoma_app.text import study_label
+
+require_app_frame()
+ui.page_header("Patients", "Who are the patients, how long were they treated, and where does each value come from?")
+view = state.current_state()
+patients = db.load_patients(view.filters)
+if patients.empty:
+    ui.no_patients_message()
+    st.stop()
+
+TABLE_COLUMNS = {
+    "patient_id": "Patient", "study_id": "Study", "histology": "Histology", "histology_code": "Code",
+    "histology_group": "Histology group", "age": "Age", "sex": "Sex", "primary_site": "Primary site",
+    "primary_site_group": "Site group", "metastatic_site": "Metastatic sites", "stage": "Stage", "ecog": "ECOG",
+    "prior_lines": "Prior lines", "pazopanib": "Pazopanib", "evaluable": "Evaluable",
+    "not_evaluable_reason": "Why not evaluable", "best_response": "Best response", "pfs_months": "PFS (months)",
+    "pfs_event": "PFS event", "cycles_to_response": "Response at cycle", "cycles_to_progression": "Progression at cycle",
+    "cycles_last_reported": "Cycles (last reported)", "weeks_on_nivolumab_derived": "Weeks on nivolumab",
+    "treatment_status": "Status", "died": "Died", "worst_ae_grade": "Worst AE grade", "notes": "Notes",
+}
+
+# --- swimmer plots --------------------------------------------------------------------------------
+st.subheader("Time on treatment")
+st.caption("One bar per patient, coloured by best response. The unit differs by study and is on each axis: "
+           "PFS in months where the paper gives it, otherwise the last nivolumab cycle the paper reports "
+           "(a lower bound on time on treatment; one cycle = 2 weeks).")
+for study_id, cohort in patients.groupby("study_id", sort=True):
+    responses = prepare.response_codes(cohort)
+    label = cohort["patient_id"] + " " + cohort["histology_code"].astype(object).fillna("–")
+    if cohort["pfs_months"].notna().any():
+        duration = cohort["pfs_months"].astype(float)
+        time_label = "Progression-free survival (months)"
+        progression_time = duration.where(cohort["pfs_event"].astype("Float64").eq(1))
+    else:
+        duration = pd.to_numeric(cohort["cycles_last_reported"]).astype(float)
+        time_label = "Nivolumab cycles (last reported; 1 cycle = 2 weeks)"
+        progression_time = pd.to_numeric(cohort["cycles_to_progression"]).astype(float)
+    lanes = pd.DataFrame({"patient": label, "duration": duration, "response": responses})
+    known = lanes["duration"].notna()
+    markers = pd.concat([
+        pd.DataFrame({"patient": label, "time": pd.to_numeric(cohort["cycles_to_response"]).astype(float)
+                      if "cycles" in time_label else float("nan"), "marker": "best response first seen"}),
+        pd.DataFrame({"patient": label, "time": progression_time, "marker": "progression"}),
+        pd.DataFrame({"patient": label, "time": duration.where(cohort["treatment_status"].eq("ongoing")),
+                      "marker": "ongoing at last report"}),
+        pd.DataFrame({"patient": label, "time": duration.where(cohort["died"].astype("boolean").fillna(False)),
+                      "marker": "died"}),
+    ]).dropna(subset=["time"])
+    markers = markers[markers["patient"].isin(lanes.loc[known, "patient"])]
+    lanes = lanes[known].sort_values(["duration", "patient"], ascending=[False, True])
+    st.markdown(f"**{ui.text(study_label(study_id))}** — {len(lanes)} of {len(cohort)} selected patients with a "
+                "time on treatment")
+    if lanes.empty:
+        st.info("No time on treatment is published for the selected patients of this study.")
+        continue
+    ui.show_chart(charts.swimmer_plot(lanes, markers, time_label), f"swimmer-{study_id}", key=f"swimmer_{study_id}",
+                  title=f"Time on treatment — {study_label(study_id)}",
+                  caption="Markers: ● best response first seen (cycle), ◆ progression, ▶ ongoing at the paper's last report, "
+                          "✚ died. Patients without a published time are not drawn.")
+    if (~known).any():
+        st.caption(f"Not drawn (no time published): {', '.join(cohort.loc[~known.to_numpy(), 'patient_id'])}.")
+
+# --- table ---------------------------------------------------------------------------------------
+st.subheader("Patient table")
+sources = db.load_value_sources(view.filters)
+derived = sources[sources["derived"].astype(bool)]
+derived_cells = set(zip(derived["patient_id"], derived["field"]))
+table = patients[list(TABLE_COLUMNS)].copy()
+table["study_id"] = table["study_id"].map(study_label)
+derived_fields = {pid: ", ".join(TABLE_COLUMNS.get(f, f) for f in group["field"] if f in TABLE_COLUMNS)
+                  for pid, group in derived.groupby("patient_id")}
+table["derived values"] = table["patient_id"].map(derived_fields).fillna("")
+shown = table.rename(columns=TABLE_COLUMNS).rename(columns={"derived values": "Derived values"})
+
+
+def highlight_derived(frame: pd.DataFrame) -> pd.DataFrame:
+    """Background colour on cells whose value is derived (not read off the paper)."""
+    styles = pd.DataFrame("", index=frame.index, columns=frame.columns)
+    for row_index, patient_id in zip(frame.index, patients["patient_id"]):
+        for field, column in TABLE_COLUMNS.items():
+            if (patient_id, field) in derived_cells:
+                styles.loc[row_index, column] = "background-color: #FFE8A3; font-style: italic"
+    return styles
+
+
+ui.show_table(shown, "patients", key="patients_table", styler=shown.style.apply(highlight_derived, axis=None),
+              caption="Shaded italic cells are **derived** (inferred or computed by the project, not read off the "
+                      "paper); the rule is in the provenance table below. – = not reported.",
+              column_config={"Notes": st.column_config.TextColumn(width="large")})
+
+st.subheader("Where each value comes from")
+patient_ids = patients["patient_id"].tolist()
+chosen = st.selectbox("Patient", patient_ids, key="provenance_patient",
+                      format_func=lambda pid: f"{pid} — {patients.set_index('patient_id').at[pid, 'patient_label']}")
+provenance = sources[sources["patient_id"] == chosen][["field", "value", "source", "derived", "rule"]].copy()
+provenance["derived"] = provenance["derived"].map({True: "derived", False: "as published"})
+provenance["field"] = provenance["field"].map(lambda f: TABLE_COLUMNS.get(f, f))
+ui.show_table(provenance.rename(columns={"field": "Field", "value": "Value", "source": "Source", "derived": "Derived?",
+                                         "rule": "Rule (derived values)"}),
+              f"provenance-{chosen}", key="patients_provenance",
+              caption="Source = seed file and table, figure or section. Values not listed are not reported.")
+with st.expander("Provenance of every selected patient (long table)"):
+    ui.show_table(sources, "provenance-all-selected", key="patients_provenance_all")

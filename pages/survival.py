@@ -1,0 +1,120 @@
+"""Survival: Kaplan-Meier PFS by any grouping, numbers at risk, medians, landmarks, log-rank test."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+import charts
+from analysis.survival import kaplan_meier_by_group, logrank_table
+from sarcoma_app.navigation import require_app_frame
+from sarcoma_app import db, prepare, state, ui
+from sarcoma_app.text import (
+    CONF_TYPE_LABELS, GROUPING_LABELS, fmt_median_ci, fmt_p, fmt_rate_ci,
+)
+from sarcoma_app.url_state import CONF_TYPES, GROUPINGS, MAX_LANDMARKS, parse_landmarks_text
+
+require_app_frame()
+ui.page_header("Survival", "How long did patients stay free of progression, and does it differ between groups?")
+
+controls = st.columns([2, 2, 2])
+grouping = state.method_selectbox(controls[0], "km_by", "Curves by", GROUPINGS, GROUPING_LABELS.get,
+                                  help="One Kaplan–Meier curve per group.")
+conf_type = state.method_selectbox(controls[1], "conf_type", "CI transformation", CONF_TYPES, CONF_TYPE_LABELS.get,
+                                   help="Pointwise 95% intervals of S(t) as R survfit conf.type: log (default), "
+                                        "log-log or plain.")
+state.method_text(controls[2], "landmarks", "Landmark times (months)",
+                  to_text=lambda values: ", ".join(f"{v:g}" for v in values),
+                  parse=parse_landmarks_text,
+                  help=f"Up to {MAX_LANDMARKS} times, comma-separated, e.g. 4, 6.")
+rejected = st.session_state.pop("_rejected_landmarks", None)
+if rejected is not None:
+    st.warning(f"Landmark times “{ui.text(rejected)[:60]}” not understood: give up to {MAX_LANDMARKS} "
+               "numbers of months between 0 and 240, separated by commas.")
+view = state.current_state()
+landmarks = list(view.methods.landmarks)
+
+patients = db.load_patients(view.filters)
+if patients.empty:
+    ui.no_patients_message()
+    st.stop()
+analysable, excluded = prepare.pfs_data(patients)
+if len(excluded):
+    summary = prepare.exclusion_summary(excluded)
+    reasons = "; ".join(f"{r.Study}: {r.Patients} ({r.Reason})" for r in summary.itertuples())
+    st.info(f"**{len(analysable)} of {len(patients)} selected patients are analysable.** "
+            f"{len(excluded)} excluded — {ui.text(reasons)}. PFS is published per patient only for the "
+            "nab-paclitaxel + sintilimab study.", icon=":material/info:")
+if analysable.empty:
+    st.warning("No selected patient has a published PFS time, so no survival curve can be drawn. "
+               "Select the nab-paclitaxel + sintilimab study (or widen the filters).")
+    st.stop()
+
+analysable = analysable.assign(group=prepare.group_labels(analysable, grouping))
+result = kaplan_meier_by_group(analysable["pfs_months"], analysable["pfs_event"], analysable["group"],
+                               conf_type=conf_type, landmarks=landmarks)
+groups = [str(g) for g in result.fits]
+
+# --- curves ----------------------------------------------------------------------------------------
+max_time = float(analysable["pfs_months"].max())
+grid = prepare.risk_grid(max_time)
+chart = charts.kaplan_meier_plot(
+    prepare.km_curve_frame(result.fits), prepare.km_censor_frame(result.fits),
+    prepare.km_risk_frame(result.fits, grid), groups, time_label="Months since start of treatment",
+)
+n_events = int(analysable["pfs_event"].sum())
+st.subheader("Kaplan–Meier curves of progression-free survival")
+ui.show_chart(chart, f"km-pfs-by-{grouping}", key="survival_km",
+              title="Progression-free survival (Kaplan–Meier)",
+              caption=f"{len(analysable)} patients, {n_events} events. Step = KM estimate; band = pointwise 95% CI "
+                      f"({CONF_TYPE_LABELS[conf_type]}); + = censored. Numbers at risk under the plot.")
+if n_events == len(analysable):
+    st.caption("Every analysable patient had an event (no censoring), so there are no censor marks.")
+
+# --- medians and landmarks -------------------------------------------------------------------------
+st.subheader("Median PFS and landmark rates")
+rows = []
+for group, fit in result.fits.items():
+    row = {"Group": str(group), "Patients": fit.n, "Events": fit.n_events,
+           "Median, months (95% CI)": fmt_median_ci(fit.median, *fit.median_ci)}
+    at_times = fit.survival_at_times(landmarks) if landmarks else pd.DataFrame()
+    for t_row in at_times.itertuples():
+        row[f"PFS at {t_row.time:g} mo (95% CI) · at risk"] = (
+            f"{fmt_rate_ci(t_row.survival, t_row.lower, t_row.upper)} · {int(t_row.n_risk)} at risk")
+    rows.append(row)
+medians = pd.DataFrame(rows)
+ui.show_table(medians, f"pfs-medians-by-{grouping}", key="survival_medians",
+              caption="Median by R's rule (midpoint where S(t) = 0.5 over an interval); CI from the CI curves. "
+                      "NR = not reached. Landmark S(t) as R `summary(fit, times)`; a landmark after the last "
+                      "follow-up carries the last value (0 at risk). CI not defined = S(t) is 0 (R gives NA).")
+no_events = [f"{ui.text(group)} ({fit.n})" for group, fit in result.fits.items() if fit.n_events == 0]
+single = [ui.text(group) for group, fit in result.fits.items() if fit.n == 1 and fit.n_events > 0]
+if no_events:
+    st.info("No events, so the median is not reached (NR) and the curve stays at 100%: " + ", ".join(no_events) + ".")
+if single:
+    st.info("A single patient, so the curve is one step and its CI is not informative: " + ", ".join(single) + ".")
+if landmarks and analysable["pfs_months"].max() < max(landmarks):
+    st.caption(f"Landmarks after {analysable['pfs_months'].max():g} months (the last follow-up) carry the last "
+               "estimate forward; interpret with care.")
+
+# --- log-rank -------------------------------------------------------------------------------------
+if len(groups) > 1:
+    st.subheader("Log-rank test")
+    test = logrank_table(analysable["pfs_months"], analysable["pfs_event"], analysable["group"])
+    if math.isnan(test.p_value):
+        st.info("The log-rank test cannot be computed: there is no event in the compared groups.")
+    else:
+        st.markdown(f"χ² = {test.statistic:.2f} on {test.df} df, **p = {fmt_p(test.p_value)}** "
+                    f"({len(analysable)} patients, {n_events} events).")
+    logrank_shown = pd.DataFrame({
+        "Group": test.table["group"].astype(str), "Patients": test.table["n"], "Observed events": test.table["observed"],
+        "Expected events": test.table["expected"].map(lambda v: f"{v:.2f}"),
+        "(O−E)²/V": test.table["oe2_over_v"].map(lambda v: f"{v:.3f}"),
+    })
+    ui.show_table(logrank_shown, f"logrank-by-{grouping}", key="survival_logrank",
+                  caption="R `survdiff` (rho = 0). Groups with very few patients give an unreliable test.")
+    if test.generalised_inverse:
+        st.caption("The variance matrix was singular; a generalised inverse was used (R would stop here).")
+else:
+    st.caption("Choose a grouping ('Curves by') to compare groups with the log-rank test.")

@@ -1,0 +1,1 @@
+"""Streamlit glue of the sarcoma explorer: database access, filters, URL state, downloads."""

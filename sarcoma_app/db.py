@@ -1,0 +1,144 @@
+"""Read-only DuckDB access: one cached connection, a cursor per query, cached results.
+
+SQL text only ever comes from constants of this package (see
+:mod:`sarcoma_app.filter_sql`); values travel as ``?`` parameters and table
+names are checked against :data:`READABLE_TABLES`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from data.build import ensure_database
+from sarcoma_app import filter_sql
+from sarcoma_app.url_state import UNKNOWN, AllowedValues, FilterState
+
+#: Tables a page may read whole, with their display order.
+READABLE_TABLES = {
+    "studies": "study_id",
+    "histology_glossary": "histology_group, histology",
+    "published_results": "study_id, result_id",
+    "published_characteristics": "study_id",
+    "published_response_by_histology": "study_id",
+    "published_adverse_events": "study_id",
+    "source_conflicts": "conflict_id",
+    "data_dictionary": None,  # keep the file's order
+}
+
+
+@st.cache_resource(show_spinner=False)
+def database_path() -> str:
+    """Path of a current database (built into the temp dir if needed)."""
+    return str(ensure_database())
+
+
+@st.cache_resource(show_spinner=False)
+def connection(path: str) -> duckdb.DuckDBPyConnection:
+    """One read-only connection per database file, shared by all sessions."""
+    return duckdb.connect(str(Path(path)), read_only=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=2048)
+def _fetch(path: str, sql: str, parameters: tuple) -> pd.DataFrame:
+    """Run one query on its own cursor (thread-safe) and return a DataFrame."""
+    cursor = connection(path).cursor()
+    try:
+        return cursor.execute(sql, list(parameters)).df()
+    finally:
+        cursor.close()
+
+
+def query(sql: str, parameters: tuple = ()) -> pd.DataFrame:
+    """Run a constant SQL statement with ``?`` parameters (cached)."""
+    return _fetch(database_path(), sql, tuple(parameters))
+
+
+def read_table(name: str) -> pd.DataFrame:
+    """A whole reference table (name from :data:`READABLE_TABLES` only)."""
+    if name not in READABLE_TABLES:
+        raise ValueError(f"table {name!r} is not readable by the app")
+    order = READABLE_TABLES[name]
+    sql = f"SELECT * FROM {name}" + (f" ORDER BY {order}" if order else "")
+    return query(sql)
+
+
+def load_patients(filters: FilterState) -> pd.DataFrame:
+    """Patients matching ``filters`` (whitelisted columns)."""
+    sql, parameters = filter_sql.patients_sql(filters)
+    return query(sql, parameters)
+
+
+def count_all_patients() -> int:
+    """All patients in the data (the M of 'Showing N of M')."""
+    return int(query("SELECT count(*) AS n FROM patients")["n"].iloc[0])
+
+
+def option_counts(filters: FilterState, dimension: str) -> dict[str, int]:
+    """Patients per option of ``dimension`` under the other filters."""
+    sql, parameters = filter_sql.option_counts_sql(filters, dimension)
+    frame = query(sql, parameters)
+    return {str(value): int(n) for value, n in zip(frame["value"], frame["n"])}
+
+
+def _sort_options(values: list[str], numeric: bool) -> tuple[str, ...]:
+    known = [v for v in values if v != UNKNOWN]
+    key = (lambda v: (float(v), v)) if numeric else (lambda v: v.lower())
+    ordered = sorted(known, key=key)
+    return tuple(ordered + ([UNKNOWN] if UNKNOWN in values else []))
+
+
+def allowed_values() -> AllowedValues:
+    """Values of the data-driven filters present in the data (URL whitelist)."""
+    options = {}
+    for name in ("study", "histology_group", "histology", "ecog", "primary_site", "prior_lines"):
+        values = [str(v) for v in query(filter_sql.option_values_sql(name))["value"]]
+        options[name] = _sort_options(values, numeric=name in ("ecog", "prior_lines"))
+    return AllowedValues(**options)
+
+
+def unknown_by_study(filters: FilterState, dimension: str) -> pd.DataFrame:
+    """Per study: patients under the other filters, and how many have no value for ``dimension``."""
+    spec = filter_sql.DIMENSION_BY_NAME[dimension]
+    where, parameters = filter_sql.where_clause(filters, skip=dimension)
+    sql = (
+        f"SELECT study_id, count(*) AS n, count(*) FILTER (WHERE ({spec.bucket_sql}) = ?) AS n_unknown "
+        f"FROM patients {where} GROUP BY study_id ORDER BY study_id"
+    )
+    # the UNKNOWN placeholder comes first in the statement text
+    return query(sql, (UNKNOWN,) + tuple(parameters))
+
+
+def load_adverse_events(filters: FilterState) -> pd.DataFrame:
+    """Per-patient AE rows of the filtered patients."""
+    where, parameters = filter_sql.where_clause(filters)
+    sql = (
+        "SELECT a.study_id, a.patient_id, a.patient_ref, a.term, a.term_group, a.grade, a.source, a.note "
+        f"FROM adverse_events a WHERE a.patient_id IN (SELECT patient_id FROM patients {where}) "
+        "ORDER BY a.study_id, a.patient_id, a.term"
+    )
+    return query(sql, parameters)
+
+
+def load_untied_adverse_events(study_ids: tuple[str, ...]) -> pd.DataFrame:
+    """AE rows the paper does not tie to a patient, for the given studies."""
+    if not study_ids:
+        return query("SELECT * FROM adverse_events WHERE false")
+    placeholders = ", ".join("?" for _ in study_ids)
+    sql = (
+        "SELECT study_id, patient_ref, term, term_group, grade, source, note FROM adverse_events "
+        f"WHERE patient_id IS NULL AND study_id IN ({placeholders}) ORDER BY study_id, patient_ref, term"
+    )
+    return query(sql, tuple(study_ids))
+
+
+def load_value_sources(filters: FilterState) -> pd.DataFrame:
+    """Provenance of every value of the filtered patients."""
+    where, parameters = filter_sql.where_clause(filters)
+    sql = (
+        "SELECT s.study_id, s.patient_id, s.field, s.value, s.source, s.derived, s.rule FROM patient_value_sources s "
+        f"WHERE s.patient_id IN (SELECT patient_id FROM patients {where}) ORDER BY s.study_id, s.patient_id, s.field"
+    )
+    return query(sql, parameters)

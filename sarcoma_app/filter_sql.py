@@ -1,0 +1,156 @@
+"""Pure SQL building for the patient filters (no streamlit, no connection).
+
+Every SQL fragment here is a constant of this module; user choices only ever
+travel as ``?`` parameters. Column names come from :data:`PATIENT_COLUMNS`
+and the :data:`DIMENSIONS` registry, never from user text.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sarcoma_app.url_state import UNKNOWN, FilterState
+
+#: Columns of ``patients`` the app reads (whitelist).
+PATIENT_COLUMNS = (
+    "study_id", "patient_id", "patient_label", "age", "sex", "histology", "histology_code",
+    "histology_group", "primary_site", "primary_site_group", "metastatic_site", "stage", "ecog",
+    "prior_lines", "pazopanib", "evaluable", "not_evaluable_reason", "best_response", "pfs_months",
+    "pfs_event", "n_adverse_events", "worst_ae_grade", "cycles_to_response", "cycles_to_progression",
+    "cycles_last_reported", "weeks_on_nivolumab_derived", "treatment_status", "died", "source", "notes",
+)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One sidebar filter.
+
+    Attributes
+    ----------
+    name : str
+        FilterState field and URL parameter.
+    label : str
+        Sidebar label.
+    bucket_sql : str
+        SQL expression (a module constant) giving the option a patient belongs to.
+    column : str
+        Source column, to say which studies lack the data.
+    help : str
+        Help text.
+    """
+
+    name: str
+    label: str
+    bucket_sql: str
+    column: str
+    help: str
+
+
+DIMENSIONS: tuple[Dimension, ...] = (
+    Dimension("study", "Study", "study_id", "study_id", "Published cohort (one regimen each)."),
+    Dimension(
+        "histology_group", "Histology group", f"coalesce(histology_group, '{UNKNOWN}')", "histology_group",
+        "Project grouping of the histological subtypes (see Data & methods, histology glossary).",
+    ),
+    Dimension(
+        "histology", "Specific histology", f"coalesce(histology, '{UNKNOWN}')", "histology",
+        "Histological subtype as published.",
+    ),
+    Dimension(
+        "pazopanib", "Pazopanib co-treatment",
+        f"CASE WHEN pazopanib THEN 'yes' WHEN NOT pazopanib THEN 'no' ELSE '{UNKNOWN}' END", "pazopanib",
+        "Concomitant pazopanib. 'unknown' = not reported for the patient.",
+    ),
+    Dimension(
+        "ae_count", "Number of adverse events",
+        f"CASE WHEN n_adverse_events IS NULL THEN '{UNKNOWN}' WHEN n_adverse_events = 0 THEN '0' "
+        "WHEN n_adverse_events <= 2 THEN '1-2' ELSE '3-or-more' END",
+        "n_adverse_events",
+        "AEs per patient. Not published per patient in the bundled studies: choose 'unknown' to keep those patients.",
+    ),
+    Dimension(
+        "ae_grade3", "Any AE of grade ≥ 3",
+        # no AE at all means no grade >= 3 AE (as analysis.adverse_events.ae_burden_category)
+        f"CASE WHEN n_adverse_events = 0 THEN 'no' WHEN worst_ae_grade IS NULL THEN '{UNKNOWN}' "
+        "WHEN worst_ae_grade >= 3 THEN 'yes' ELSE 'no' END",
+        "worst_ae_grade",
+        "Worst CTCAE grade ≥ 3. Known for very few patients: 'unknown' = not reported.",
+    ),
+    Dimension(
+        "response", "Best response", "coalesce(best_response, 'NE')", "best_response",
+        "RECIST 1.1 best overall response. NE = not evaluable.",
+    ),
+    Dimension(
+        "ecog", "ECOG performance status", f"coalesce(CAST(ecog AS VARCHAR), '{UNKNOWN}')", "ecog",
+        "Eastern Cooperative Oncology Group performance status (0 = fully active).",
+    ),
+    Dimension(
+        "primary_site", "Primary site (group)", f"coalesce(primary_site_group, '{UNKNOWN}')", "primary_site_group",
+        "Project grouping of the primary tumour site.",
+    ),
+    Dimension(
+        "prior_lines", "Prior lines of chemotherapy", f"coalesce(CAST(prior_lines AS VARCHAR), '{UNKNOWN}')",
+        "prior_lines", "Previous lines of systemic chemotherapy.",
+    ),
+)
+DIMENSION_BY_NAME = {dimension.name: dimension for dimension in DIMENSIONS}
+EVALUABLE_SQL = "evaluable"
+#: Simulated cohorts (design.md: a study whose id says "simulated") are never in the default selection.
+NOT_SIMULATED_SQL = "study_id NOT ILIKE '%simulated%'"
+
+
+def where_clause(filters: FilterState, skip: str | None = None) -> tuple[str, tuple]:
+    """``WHERE`` clause and its parameters for ``filters``.
+
+    Parameters
+    ----------
+    filters : FilterState
+    skip : str, optional
+        Dimension left out (for the faceted option counts).
+
+    Notes
+    -----
+    With no study chosen, simulated studies are left out: they are shown
+    only when picked explicitly in the study filter.
+
+    Returns
+    -------
+    (str, tuple)
+        SQL text made of module constants and ``?`` placeholders only, and
+        the values for the placeholders.
+    """
+    conditions: list[str] = []
+    parameters: list = []
+    for dimension in DIMENSIONS:
+        chosen = getattr(filters, dimension.name)
+        if dimension.name == skip or not chosen:
+            continue
+        placeholders = ", ".join("?" for _ in chosen)
+        conditions.append(f"({dimension.bucket_sql}) IN ({placeholders})")
+        parameters.extend(chosen)
+    if filters.evaluable_only and skip != "evaluable_only":
+        conditions.append(EVALUABLE_SQL)
+    if not filters.study and skip != "study":
+        conditions.append(NOT_SIMULATED_SQL)
+    if not conditions:
+        return "", ()
+    return "WHERE " + " AND ".join(conditions), tuple(parameters)
+
+
+def patients_sql(filters: FilterState) -> tuple[str, tuple]:
+    """Query for the filtered patients (whitelisted columns, stable order)."""
+    where, parameters = where_clause(filters)
+    columns = ", ".join(PATIENT_COLUMNS)
+    return f"SELECT {columns} FROM patients {where} ORDER BY study_id, patient_id", parameters
+
+
+def option_counts_sql(filters: FilterState, dimension_name: str) -> tuple[str, tuple]:
+    """Query counting patients per option of one dimension under the other filters."""
+    dimension = DIMENSION_BY_NAME[dimension_name]
+    where, parameters = where_clause(filters, skip=dimension_name)
+    return f"SELECT {dimension.bucket_sql} AS value, count(*) AS n FROM patients {where} GROUP BY 1", parameters
+
+
+def option_values_sql(dimension_name: str) -> str:
+    """Query listing every option of one dimension in the whole data set."""
+    dimension = DIMENSION_BY_NAME[dimension_name]
+    return f"SELECT DISTINCT {dimension.bucket_sql} AS value FROM patients"

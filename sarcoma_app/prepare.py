@@ -1,0 +1,139 @@
+"""Data shaping between the database, analysis/ and charts/ (no statistics here).
+
+Turns query results into the arrays and long-form frames the analysis and
+chart functions take: display labels for groups, PFS arrays, KM curves as
+steps, numbers at risk on a grid.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from sarcoma_app.text import option_label, study_label
+from sarcoma_app.url_state import UNKNOWN
+
+#: Grouping variable -> patients column (whitelist).
+GROUPING_COLUMNS = {
+    "study": "study_id",
+    "histology_group": "histology_group",
+    "histology": "histology",
+    "pazopanib": "pazopanib",
+    "best_response": "best_response",
+    "ecog": "ecog",
+    "primary_site": "primary_site_group",
+    "prior_lines": "prior_lines",
+}
+NOT_REPORTED = "not reported"
+
+
+def group_labels(patients: pd.DataFrame, grouping: str) -> pd.Series:
+    """Display label of each patient's group (missing -> 'not reported').
+
+    ``grouping`` "none" gives 'All patients' for everyone.
+    """
+    if grouping == "none":
+        return pd.Series("All patients", index=patients.index, dtype=object)
+    column = patients[GROUPING_COLUMNS[grouping]]
+    labels = []
+    for value in column.astype(object):
+        if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+            labels.append(NOT_REPORTED if grouping != "best_response" else "NE")
+        elif grouping == "study":
+            labels.append(study_label(value))
+        elif grouping == "pazopanib":
+            labels.append("on pazopanib" if bool(value) else "no pazopanib")
+        elif grouping == "ecog":
+            labels.append(f"ECOG {int(value)}")
+        elif grouping == "prior_lines":
+            labels.append(f"{int(value)} prior line" + ("s" if int(value) != 1 else ""))
+        else:
+            labels.append(str(value))
+    return pd.Series(labels, index=patients.index, dtype=object)
+
+
+def response_codes(patients: pd.DataFrame) -> pd.Series:
+    """Best response with 'NE' for not evaluable."""
+    return patients["best_response"].astype(object).where(patients["best_response"].notna(), "NE")
+
+
+def pfs_data(patients: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split patients into analysable (pfs_months and pfs_event known) and excluded.
+
+    Returns
+    -------
+    (analysable, excluded)
+        ``analysable`` has float ``pfs_months`` and int ``pfs_event``;
+        ``excluded`` has a ``reason`` column.
+    """
+    known = patients["pfs_months"].notna() & patients["pfs_event"].notna()
+    analysable = patients[known].copy()
+    analysable["pfs_months"] = analysable["pfs_months"].astype(float)
+    analysable["pfs_event"] = analysable["pfs_event"].astype(int)
+    excluded = patients[~known].copy()
+    excluded["reason"] = np.where(excluded["pfs_months"].isna(), "PFS not published", "PFS event status not published")
+    return analysable, excluded
+
+
+def exclusion_summary(excluded: pd.DataFrame) -> pd.DataFrame:
+    """Excluded patients counted per study and reason."""
+    if excluded.empty:
+        return pd.DataFrame(columns=["Study", "Reason", "Patients"])
+    summary = excluded.groupby(["study_id", "reason"]).size().reset_index(name="Patients")
+    summary["Study"] = summary["study_id"].map(study_label)
+    return summary.rename(columns={"reason": "Reason"})[["Study", "Reason", "Patients"]]
+
+
+def km_curve_frame(fits: dict) -> pd.DataFrame:
+    """KM steps of each fit, starting at (0, 1): group, time, survival, lower, upper."""
+    frames = []
+    for label, fit in fits.items():
+        table = fit.table
+        start = pd.DataFrame({"time": [0.0], "survival": [1.0], "lower": [1.0], "upper": [1.0]})
+        steps = pd.concat([start, table[["time", "survival", "lower", "upper"]]], ignore_index=True)
+        if table["time"].iloc[0] == 0:
+            steps = steps.iloc[1:]
+        steps.insert(0, "group", str(label))
+        frames.append(steps)
+    return pd.concat(frames, ignore_index=True)
+
+
+def km_censor_frame(fits: dict) -> pd.DataFrame:
+    """Censored times with the curve height there: group, time, survival."""
+    frames = []
+    for label, fit in fits.items():
+        table = fit.table
+        censored = table[table["n_censor"] > 0]
+        frames.append(pd.DataFrame({"group": str(label), "time": censored["time"], "survival": censored["survival"]}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["group", "time", "survival"])
+
+
+def risk_grid(max_time: float, n_ticks: int = 8) -> np.ndarray:
+    """Round time points from 0 to at least ``max_time`` for the number-at-risk table."""
+    if not math.isfinite(max_time) or max_time <= 0:
+        return np.array([0.0])
+    raw_step = max_time / n_ticks
+    magnitude = 10 ** math.floor(math.log10(raw_step))
+    step = next(m * magnitude for m in (1, 2, 2.5, 3, 5, 10) if m * magnitude >= raw_step)
+    return np.arange(0, max_time + step * 0.999, step)
+
+
+def km_risk_frame(fits: dict, grid: np.ndarray) -> pd.DataFrame:
+    """Numbers at risk of each fit on ``grid``: group, time, n_risk."""
+    frames = [
+        pd.DataFrame({"group": str(label), "time": grid, "n_risk": fit.number_at_risk(grid)})
+        for label, fit in fits.items()
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def filter_value_label(dimension: str, value: str) -> str:
+    """Label of a filter value, 'unknown' included."""
+    return option_label(dimension, value) if value != UNKNOWN else "unknown"
+
+
+def events_by_term_and_grade(events: pd.DataFrame) -> pd.DataFrame:
+    """Number of AE records per term and grade ('not stated' for a missing grade): term, grade, value."""
+    labelled = events.assign(grade=events["grade"].map(lambda g: "not stated" if pd.isna(g) else str(int(g))))
+    return labelled.groupby(["term", "grade"]).size().reset_index(name="value")

@@ -1,0 +1,156 @@
+"""The view state of a session and its sync with ``st.query_params``.
+
+The canonical :class:`~sarcoma_app.url_state.ViewState` lives in
+``st.session_state``. Widgets are initialised from it on every run and write
+back through ``on_change`` callbacks, so a widget that is not on the current
+page keeps its value. After the state is settled the URL is rewritten from it
+(Streamlit clears query parameters on a page switch; re-setting them each run
+carries them across pages).
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import streamlit as st
+
+from sarcoma_app.url_state import (
+    AllowedValues,
+    FilterState,
+    Notice,
+    ViewState,
+    parse_query,
+    query_signature,
+    to_query,
+    with_filter,
+    with_methods,
+)
+
+STATE_KEY = "_view_state"
+NOTICES_KEY = "_url_notices"
+WRITTEN_KEY = "_written_query"
+
+
+def read_query_params() -> dict[str, list[str]]:
+    """Current query parameters, repeated keys as lists."""
+    return {key: st.query_params.get_all(key) for key in st.query_params.keys()}
+
+
+def sync_from_url(allowed: AllowedValues) -> None:
+    """Adopt the URL on a session's first run, or when it changed outside the app.
+
+    An empty query string after the first run is a page switch (Streamlit
+    clears the parameters): the session's state is kept.
+    """
+    raw = read_query_params()
+    first_run = STATE_KEY not in st.session_state
+    changed_outside = bool(raw) and query_signature(raw) != st.session_state.get(WRITTEN_KEY)
+    if first_run or changed_outside:
+        state, notices = parse_query(raw, allowed)
+        st.session_state[STATE_KEY] = state
+        st.session_state[NOTICES_KEY] = notices
+
+
+def write_url() -> None:
+    """Rewrite the query string from the state (only when it differs)."""
+    target = to_query(current_state())
+    signature = query_signature(target)
+    if query_signature(read_query_params()) != signature:
+        st.query_params.from_dict(target)
+    st.session_state[WRITTEN_KEY] = signature
+
+
+def current_state() -> ViewState:
+    """The session's view state (defaults before the first sync)."""
+    return st.session_state.get(STATE_KEY, ViewState())
+
+
+def url_notices() -> list[Notice]:
+    """Query parameters ignored when the link was opened."""
+    return list(st.session_state.get(NOTICES_KEY, []))
+
+
+def set_state(state: ViewState) -> None:
+    """Replace the view state (a user action: clears the URL notices)."""
+    st.session_state[STATE_KEY] = state
+    st.session_state[NOTICES_KEY] = []
+
+
+def reset_filters() -> None:
+    """Callback: clear every filter, keep the method choices."""
+    set_state(ViewState(FilterState(), current_state().methods))
+
+
+def _widget_key(field: str) -> str:
+    return f"w_{field}"
+
+
+def _filter_callback(field: str) -> Callable[[], None]:
+    def callback() -> None:
+        value = st.session_state[_widget_key(field)]
+        value = bool(value) if field == "evaluable_only" else tuple(value or ())
+        set_state(with_filter(current_state(), **{field: value}))
+
+    return callback
+
+
+def _method_callback(field: str, convert: Callable[[object], object]) -> Callable[[], None]:
+    def callback() -> None:
+        set_state(with_methods(current_state(), **{field: convert(st.session_state[_widget_key(field)])}))
+
+    return callback
+
+
+def filter_multiselect(container, field: str, label: str, options: Sequence[str],
+                       format_func: Callable[[str], str], help: str | None = None) -> None:
+    """A multiselect bound to one filter of the view state."""
+    key = _widget_key(field)
+    st.session_state[key] = list(getattr(current_state().filters, field))
+    container.multiselect(label, list(options), key=key, format_func=format_func, help=help,
+                          on_change=_filter_callback(field), placeholder="all")
+
+
+def filter_toggle(container, field: str, label: str, help: str | None = None) -> None:
+    """A toggle bound to a boolean filter of the view state."""
+    key = _widget_key(field)
+    st.session_state[key] = bool(getattr(current_state().filters, field))
+    container.toggle(label, key=key, help=help, on_change=_filter_callback(field))
+
+
+def method_selectbox(container, field: str, label: str, options: Sequence[str],
+                     format_func: Callable[[str], str] = str, help: str | None = None) -> str:
+    """A selectbox bound to one method choice; returns the current value."""
+    key = _widget_key(field)
+    value = getattr(current_state().methods, field)
+    st.session_state[key] = value
+    container.selectbox(label, list(options), key=key, format_func=format_func, help=help,
+                        on_change=_method_callback(field, str))
+    return getattr(current_state().methods, field)
+
+
+def method_multiselect(container, field: str, label: str, options: Sequence[str],
+                       format_func: Callable[[str], str] = str, help: str | None = None) -> tuple[str, ...]:
+    """A multiselect bound to a tuple-valued method choice; returns the current value."""
+    key = _widget_key(field)
+    st.session_state[key] = list(getattr(current_state().methods, field))
+    container.multiselect(label, list(options), key=key, format_func=format_func, help=help,
+                          on_change=_method_callback(field, lambda v: tuple(o for o in options if o in set(v or ()))))
+    return getattr(current_state().methods, field)
+
+
+def method_text(container, field: str, label: str, to_text: Callable[[object], str],
+                parse: Callable[[str], object], help: str | None = None) -> None:
+    """A text input bound to a method choice through ``to_text`` / ``parse``.
+
+    ``parse`` returns the new value, or None to keep the current one.
+    """
+    key = _widget_key(field)
+    st.session_state[key] = to_text(getattr(current_state().methods, field))
+
+    def callback() -> None:
+        parsed = parse(st.session_state[key])
+        if parsed is not None:
+            set_state(with_methods(current_state(), **{field: parsed}))
+        else:
+            st.session_state["_rejected_" + field] = st.session_state[key]
+
+    container.text_input(label, key=key, help=help, on_change=callback)

@@ -1,0 +1,177 @@
+"""Display text: labels, number formats and markdown escaping (pure, no streamlit)."""
+from __future__ import annotations
+
+import math
+import re
+
+from sarcoma_app.url_state import UNKNOWN
+
+EN_DASH = "\u2013"
+
+#: Short names of the bundled studies; other study ids are shown as they are.
+STUDY_LABELS = {
+    "nivolumab_pazopanib": "Nivolumab ± pazopanib",
+    "nab_paclitaxel_sintilimab": "Nab-paclitaxel + sintilimab",
+}
+RESPONSE_LABELS = {
+    "CR": "CR – complete response",
+    "PR": "PR – partial response",
+    "SD": "SD – stable disease",
+    "PD": "PD – progressive disease",
+    "NE": "NE – not evaluable",
+}
+AE_COUNT_LABELS = {"0": "0", "1-2": "1–2", "3-or-more": "≥ 3", UNKNOWN: "not reported"}
+YES_NO_LABELS = {"yes": "yes", "no": "no", UNKNOWN: "unknown (not reported)"}
+CI_METHOD_LABELS = {
+    "clopper-pearson": "Clopper–Pearson (exact)",
+    "wilson": "Wilson score",
+    "jeffreys": "Jeffreys",
+}
+CONF_TYPE_LABELS = {"log": "log (R default)", "log-log": "log-log", "plain": "plain (linear)"}
+TIES_LABELS = {"efron": "Efron (R default)", "breslow": "Breslow"}
+DENOMINATOR_LABELS = {"all": "all treated patients", "evaluable": "evaluable patients only"}
+ENDPOINT_LABELS = {"orr": "ORR (CR + PR)", "dcr": "DCR (CR + PR + SD)"}
+P_ADJUST_LABELS = {
+    "BH": "Benjamini–Hochberg (FDR)",
+    "holm": "Holm",
+    "bonferroni": "Bonferroni",
+    "none": "none",
+}
+#: Grouping variable -> label.
+GROUPING_LABELS = {
+    "none": "no grouping (all patients)",
+    "study": "study",
+    "histology_group": "histology group",
+    "histology": "specific histology",
+    "pazopanib": "pazopanib co-treatment",
+    "best_response": "best response",
+    "ecog": "ECOG performance status",
+    "primary_site": "primary site (group)",
+    "prior_lines": "prior lines of chemotherapy",
+}
+
+#: Abbreviations used anywhere in the app.
+GLOSSARY = {
+    "AE": "Adverse event",
+    "BH": "Benjamini–Hochberg false-discovery-rate adjustment of p values",
+    "CI": "Confidence interval (95% unless stated)",
+    "CR": "Complete response (RECIST 1.1)",
+    "CTCAE": "Common Terminology Criteria for Adverse Events (NCI), v4.0 in both studies",
+    "DCR": "Disease control rate: CR + PR + SD, divided by the stated denominator",
+    "ECOG": "Eastern Cooperative Oncology Group performance status (0 = fully active … 4 = bedbound)",
+    "EPV": "Events per variable (covariate) in a Cox model; < 10 makes estimates unstable",
+    "HR": "Hazard ratio (Cox proportional hazards model); < 1 = longer PFS",
+    "KM": "Kaplan–Meier estimate of the survival function",
+    "LFTs": "Liver function tests (transaminases, alkaline phosphatase, bilirubin)",
+    "NE": "Not evaluable for response",
+    "NR": "Not reached (the survival curve or its confidence limit never falls to 50%)",
+    "ORR": "Objective response rate: CR + PR, divided by the stated denominator",
+    "PD": "Progressive disease (RECIST 1.1)",
+    "PFS": "Progression-free survival, in months",
+    "PR": "Partial response (RECIST 1.1)",
+    "RECIST": "Response Evaluation Criteria in Solid Tumours, version 1.1",
+    "SD": "Stable disease (RECIST 1.1)",
+}
+
+
+def study_label(study_id: object) -> str:
+    """Short display name of a study."""
+    return STUDY_LABELS.get(str(study_id), str(study_id))
+
+
+def option_label(dimension: str, value: str) -> str:
+    """Display text of a filter option (without its count)."""
+    if dimension == "study":
+        return study_label(value)
+    if dimension == "response":
+        return RESPONSE_LABELS.get(value, value)
+    if dimension == "ae_count":
+        return AE_COUNT_LABELS.get(value, value)
+    if dimension in ("pazopanib", "ae_grade3"):
+        return YES_NO_LABELS.get(value, value)
+    if value == UNKNOWN:
+        return "unknown (not reported)"
+    return value
+
+
+def _is_missing(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(math.isnan(value))  # type: ignore[arg-type]
+    except TypeError:
+        return False
+
+
+def fmt_percent(value: float, digits: int = 1) -> str:
+    """0.25 -> '25.0%'; missing -> '–'."""
+    return EN_DASH if _is_missing(value) else f"{100 * value:.{digits}f}%"
+
+
+def fmt_rate_ci(estimate: float, lower: float, upper: float, digits: int = 1) -> str:
+    """'25.0% (10.7–44.9)' for proportions on the 0–1 scale."""
+    if _is_missing(estimate):
+        return "not estimable"
+    if _is_missing(lower) or _is_missing(upper):
+        return f"{100 * estimate:.{digits}f}% (CI not defined)"
+    return f"{100 * estimate:.{digits}f}% ({100 * lower:.{digits}f}{EN_DASH}{100 * upper:.{digits}f})"
+
+
+def fmt_time(value: float, digits: int = 2) -> str:
+    """A time in months; NaN -> 'NR' (not reached)."""
+    return "NR" if _is_missing(value) else f"{value:.{digits}f}"
+
+
+def fmt_median_ci(median: float, lower: float, upper: float, digits: int = 2) -> str:
+    """'2.25 (1.80–3.00)'; any part not reached is 'NR'."""
+    return f"{fmt_time(median, digits)} ({fmt_time(lower, digits)}{EN_DASH}{fmt_time(upper, digits)})"
+
+
+def fmt_ratio_ci(estimate: float, lower: float, upper: float, digits: int = 2) -> str:
+    """'0.20 (0.06–0.70)'; missing -> 'not estimable'."""
+    if any(_is_missing(v) or math.isinf(v) for v in (estimate, lower, upper)):
+        return "not estimable"
+    return f"{estimate:.{digits}f} ({lower:.{digits}f}{EN_DASH}{upper:.{digits}f})"
+
+
+def fmt_p(value: float) -> str:
+    """P value as usually printed: '0.012', '<0.001'; missing -> '–'."""
+    if _is_missing(value):
+        return EN_DASH
+    if value < 0.001:
+        return "<0.001"
+    return f"{value:.3f}" if value < 0.1 else f"{value:.2f}"
+
+
+def fmt_count(k: int, n: int) -> str:
+    """'7/28'."""
+    return f"{int(k)}/{int(n)}"
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$=])")
+_SHORTCODE = re.compile(r":(?=[A-Za-z0-9_/])")
+
+
+def escape_markdown(text: object) -> str:
+    """Text safe to embed in Streamlit markdown (no links, emphasis, LaTeX, emoji or colour codes)."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text).replace("\n", " ").replace("\r", " "))
+    return _SHORTCODE.sub(":\u200b", escaped)
+
+
+def fmt_value(value: float, unit: str) -> str:
+    """A published or recomputed value in its unit ('proportion', 'months', 'ratio', 'patients')."""
+    if _is_missing(value):
+        return EN_DASH
+    if unit == "proportion":
+        return f"{100 * value:.1f}%"
+    if unit == "patients":
+        return f"{value:.0f}"
+    return f"{value:.2f}"
+
+
+def fmt_value_ci(estimate: float, lower: float, upper: float, unit: str) -> str:
+    """Value with its CI when there is one: '25.0% (10.7–44.9)'."""
+    text = fmt_value(estimate, unit)
+    if _is_missing(lower) or _is_missing(upper) or text == EN_DASH:
+        return text
+    return f"{text} ({fmt_value(lower, unit).rstrip('%')}{EN_DASH}{fmt_value(upper, unit)})"

@@ -1,0 +1,121 @@
+"""Small rendering helpers shared by the pages: headers, tables and charts with downloads."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from sarcoma_app import db, downloads
+from sarcoma_app.filters import applicability_notes
+from sarcoma_app.state import current_state, url_notices
+from sarcoma_app.text import escape_markdown
+from sarcoma_app.url_state import allowed_for, to_query
+
+
+ROW_HEIGHT_PX = 35
+#: Shown in tables for a missing (not reported) value.
+MISSING_TEXT = "–"
+MAX_ROWS_WITHOUT_SCROLL = 40
+
+
+def page_header(title: str, question: str) -> None:
+    """Page title with its question as the subtitle, then the notices about the view.
+
+    Notices: link parameters that were ignored, and filters that leave out
+    patients whose value is not reported.
+    """
+    st.title(title)
+    st.markdown(f"##### {question}")
+    show_view_notices()
+
+
+def show_view_notices() -> None:
+    """Warnings about ignored link parameters and filters that drop unreported values."""
+    allowed = db.allowed_values()
+    for notice in url_notices():
+        allowed_values = allowed_for(notice.parameter, allowed)
+        hint = f" Allowed: {escape_markdown(', '.join(allowed_values))}." if allowed_values else ""
+        value = f" = “{escape_markdown(notice.value)}”" if notice.value else ""
+        st.warning(f"Link parameter **{escape_markdown(notice.parameter)}**{value} ignored: {notice.reason}.{hint}",
+                   icon=":material/link_off:")
+    notes = applicability_notes(current_state().filters)
+    if notes:
+        st.warning("\n".join(f"- {note}" for note in notes), icon=":material/filter_alt:")
+
+
+def filter_summary() -> str:
+    """The active filters and method choices as one line (for exported figures)."""
+    query = to_query(current_state())
+    if not query:
+        return "All patients, default methods"
+    parts = [f"{name} = {value if isinstance(value, str) else ', '.join(value)}" for name, value in query.items()]
+    return "; ".join(parts)
+
+
+def show_table(frame: pd.DataFrame, name: str, key: str, caption: str | None = None,
+               column_config: dict | None = None, height: int | str = "auto", styler=None) -> None:
+    """A table with a CSV download (formula injection neutralised).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Table as shown and downloaded.
+    name : str
+        File name stem of the download.
+    key : str
+        Stable widget key prefix.
+    caption : str, optional
+        Markdown caption under the table (constant text, or escaped).
+    column_config : dict, optional
+        ``st.dataframe`` column configuration.
+    height : int or "auto"
+    styler : pandas Styler, optional
+        Styled version of ``frame`` to display (the CSV is always ``frame``).
+    """
+    if height == "auto" and len(frame) <= MAX_ROWS_WITHOUT_SCROLL:
+        height = ROW_HEIGHT_PX * (len(frame) + 1) + 3  # every row visible, no inner scrolling
+    st.dataframe(styler if styler is not None else frame, hide_index=True, column_config=column_config,
+                 height=height, width="stretch", placeholder=MISSING_TEXT)
+    left, right = st.columns([4, 1], vertical_alignment="top")
+    if caption:
+        left.caption(caption)
+    right.download_button(
+        "CSV", data=downloads.csv_bytes(frame), file_name=f"{downloads.safe_file_stem(name)}.csv",
+        mime="text/csv", key=f"{key}_csv", icon=":material/download:", on_click="ignore",
+        help="Download this table as CSV", width="stretch",
+    )
+
+
+def show_chart(chart: alt.TopLevelMixin, name: str, key: str, title: str, caption: str | None = None) -> None:
+    """A chart with PNG and SVG downloads.
+
+    The downloaded figure carries ``title`` and the active filters as a
+    subtitle so it can go onto a slide as it is.
+    """
+    st.altair_chart(chart, theme=None, width="content")
+    exported = chart.properties(title=alt.TitleParams(title, subtitle=[filter_summary()]))
+    stem = downloads.safe_file_stem(name)
+    columns = st.columns([4, 1, 1], vertical_alignment="top")
+    if caption:
+        columns[0].caption(caption)
+    columns[1].download_button(
+        "PNG", data=lambda: downloads.chart_png(exported), file_name=f"{stem}.png", mime="image/png",
+        key=f"{key}_png", icon=":material/image:", on_click="ignore", help="Download the chart as PNG (2x, for slides)",
+        width="stretch",
+    )
+    columns[2].download_button(
+        "SVG", data=lambda: downloads.chart_svg(exported), file_name=f"{stem}.svg", mime="image/svg+xml",
+        key=f"{key}_svg", icon=":material/draw:", on_click="ignore", help="Download the chart as SVG (vector)",
+        width="stretch",
+    )
+
+
+def no_patients_message() -> None:
+    """The message for an empty selection."""
+    st.info("No patient matches the current filters. Widen the filters in the sidebar (or press Reset).",
+            icon=":material/filter_alt_off:")
+
+
+def text(value: object) -> str:
+    """Data text made safe for markdown."""
+    return escape_markdown(value)

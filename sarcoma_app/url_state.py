@@ -1,0 +1,406 @@
+"""Pure parsing and serialisation of the view state <-> URL query parameters.
+
+No streamlit import: this module is property-tested on its own
+(``tests/test_url_state.py``). :mod:`sarcoma_app.state` syncs it with
+``st.query_params``.
+
+URL conventions
+---------------
+* Parameter names are readable snake_case words (``pazopanib``,
+  ``histology``, ``conf_type``...); values are the words shown in the app
+  (``yes``, ``Angiosarcoma``, ``log-log``), matched case-insensitively.
+* Several values of one parameter are written as repeated keys
+  (``?response=CR&response=PR``: browsers show them without escapes, and
+  a value may contain a comma). Comma-separated values
+  (``?response=CR,PR``, handy when typing a link) are read too.
+* A parameter at its default value is left out, so the default view has a
+  clean URL with no query string.
+* Anything not allowed (unknown parameter, unknown value, malformed number)
+  is dropped and reported as a :class:`Notice`; nothing from the URL ever
+  reaches SQL as text - only values from the allowed lists are kept.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, fields, replace
+from typing import Iterable, Mapping, Sequence
+
+#: Token for "not reported" (NULL) in every filter.
+UNKNOWN = "unknown"
+
+# Fixed vocabularies ------------------------------------------------------
+PAZOPANIB_VALUES = ("yes", "no", UNKNOWN)
+AE_COUNT_VALUES = ("0", "1-2", "3-or-more", UNKNOWN)
+AE_GRADE3_VALUES = ("yes", "no", UNKNOWN)
+RESPONSE_VALUES = ("CR", "PR", "SD", "PD", "NE")
+YES_VALUES = ("yes", "true", "1", "on")
+
+CI_METHODS = ("clopper-pearson", "wilson", "jeffreys")
+CONF_TYPES = ("log", "log-log", "plain")
+TIES = ("efron", "breslow")
+DENOMINATORS = ("all", "evaluable")
+ENDPOINTS = ("orr", "dcr")
+P_ADJUST_METHODS = ("BH", "holm", "bonferroni", "none")
+#: Grouping variables offered on the Response and Survival pages (a whitelist of columns).
+GROUPINGS = (
+    "none",
+    "study",
+    "histology_group",
+    "histology",
+    "pazopanib",
+    "best_response",
+    "ecog",
+    "primary_site",
+    "prior_lines",
+)
+#: Candidate covariates of the multivariable Cox model (binary indicators, see sarcoma_app.covariates).
+COX_TERMS = (
+    "angiosarcoma",
+    "histology_group",
+    "primary_site",
+    "head_neck_primary",
+    "ecog",
+    "prior_lines",
+)
+
+MAX_LANDMARKS = 6
+MAX_LANDMARK_MONTHS = 240.0
+MAX_VALUES_PER_PARAM = 200
+MAX_VALUE_LENGTH = 200
+#: Query parameters Streamlit itself understands; never reported as unknown.
+STREAMLIT_RESERVED = ("embed", "embed_options")
+
+
+@dataclass(frozen=True)
+class FilterState:
+    """Sidebar filters; an empty tuple means "no restriction".
+
+    Every field name is also its URL parameter name.
+    """
+
+    study: tuple[str, ...] = ()
+    histology_group: tuple[str, ...] = ()
+    histology: tuple[str, ...] = ()
+    pazopanib: tuple[str, ...] = ()
+    ae_count: tuple[str, ...] = ()
+    ae_grade3: tuple[str, ...] = ()
+    response: tuple[str, ...] = ()
+    ecog: tuple[str, ...] = ()
+    primary_site: tuple[str, ...] = ()
+    prior_lines: tuple[str, ...] = ()
+    evaluable_only: bool = False
+
+    def is_default(self) -> bool:
+        """True when no filter is set."""
+        return self == FilterState()
+
+
+@dataclass(frozen=True)
+class MethodState:
+    """Statistical method choices; every field name is its URL parameter name."""
+
+    ci: str = "clopper-pearson"
+    conf_type: str = "log"
+    ties: str = "efron"
+    landmarks: tuple[float, ...] = (4.0, 6.0)
+    response_by: str = "histology_group"
+    km_by: str = "none"
+    denominator: str = "all"
+    endpoint: str = "orr"
+    p_adjust: str = "BH"
+    cox_terms: tuple[str, ...] = ("angiosarcoma", "ecog")
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """Everything a shared link restores."""
+
+    filters: FilterState = field(default_factory=FilterState)
+    methods: MethodState = field(default_factory=MethodState)
+
+
+@dataclass(frozen=True)
+class AllowedValues:
+    """Values the data-driven filters accept (the rest are fixed vocabularies).
+
+    Each tuple is in display order; :data:`UNKNOWN` is included where the
+    column has NULLs.
+    """
+
+    study: tuple[str, ...] = ()
+    histology_group: tuple[str, ...] = ()
+    histology: tuple[str, ...] = ()
+    ecog: tuple[str, ...] = ()
+    primary_site: tuple[str, ...] = ()
+    prior_lines: tuple[str, ...] = ()
+
+    def for_filter(self, name: str) -> tuple[str, ...]:
+        """Allowed values of filter ``name`` in display order."""
+        fixed = {
+            "pazopanib": PAZOPANIB_VALUES,
+            "ae_count": AE_COUNT_VALUES,
+            "ae_grade3": AE_GRADE3_VALUES,
+            "response": RESPONSE_VALUES,
+        }
+        if name in fixed:
+            return fixed[name]
+        return getattr(self, name)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A query parameter (or one of its values) that was ignored."""
+
+    parameter: str
+    value: str
+    reason: str
+
+
+FILTER_PARAMS = tuple(f.name for f in fields(FilterState))
+METHOD_PARAMS = tuple(f.name for f in fields(MethodState))
+_MULTI_FILTERS = tuple(name for name in FILTER_PARAMS if name != "evaluable_only")
+_CHOICES = {
+    "ci": CI_METHODS,
+    "conf_type": CONF_TYPES,
+    "ties": TIES,
+    "response_by": GROUPINGS,
+    "km_by": GROUPINGS,
+    "denominator": DENOMINATORS,
+    "endpoint": ENDPOINTS,
+    "p_adjust": P_ADJUST_METHODS,
+}
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+# --------------------------------------------------------------------------- #
+# Parsing
+# --------------------------------------------------------------------------- #
+def _raw_values(value: object) -> list[str]:
+    """A query value (str, or list of str for repeated keys) as a list of str."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(item) for item in value]
+    return [str(value)]
+
+
+def _clean(text: str) -> str:
+    return _CONTROL_CHARACTERS.sub("", text).strip()
+
+
+def _split(raw_items: Iterable[str], allowed_lower: Mapping[str, str]) -> list[str]:
+    """Split comma-separated items unless the whole item is an allowed value."""
+    pieces: list[str] = []
+    for item in raw_items:
+        if item.strip().lower() in allowed_lower:
+            pieces.append(item)
+        else:
+            pieces.extend(item.split(","))
+    return pieces
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """Text cut to ``limit`` characters for a notice (control characters removed)."""
+    text = _CONTROL_CHARACTERS.sub(" ", str(text))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _parse_multi(
+    name: str, raw: object, allowed: Sequence[str], notices: list[Notice]
+) -> tuple[str, ...]:
+    allowed_lower = {value.lower(): value for value in allowed}
+    chosen: set[str] = set()
+    items = _raw_values(raw)
+    if len(items) > MAX_VALUES_PER_PARAM:
+        notices.append(Notice(name, f"{len(items)} values", "too many values; parameter ignored"))
+        return ()
+    for piece in _split(items, allowed_lower):
+        cleaned = _clean(piece)
+        if not cleaned:
+            continue
+        match = allowed_lower.get(cleaned.lower()) if len(cleaned) <= MAX_VALUE_LENGTH else None
+        if match is None:
+            notices.append(Notice(name, shorten(cleaned), "not an allowed value"))
+        else:
+            chosen.add(match)
+    return tuple(value for value in allowed if value in chosen)
+
+
+def _parse_choice(name: str, raw: object, allowed: Sequence[str], notices: list[Notice]) -> str | None:
+    items = [_clean(item) for item in _raw_values(raw)]
+    items = [item for item in items if item]
+    if not items:
+        return None
+    allowed_lower = {value.lower(): value for value in allowed}
+    match = allowed_lower.get(items[-1].lower()) if len(items[-1]) <= MAX_VALUE_LENGTH else None
+    if match is None:
+        notices.append(Notice(name, shorten(items[-1]), "not an allowed value"))
+    return match
+
+
+def _parse_bool(name: str, raw: object, notices: list[Notice]) -> bool:
+    items = [_clean(item) for item in _raw_values(raw)]
+    items = [item for item in items if item]
+    if not items:
+        return False
+    value = items[-1].lower()
+    if value in YES_VALUES:
+        return True
+    if value not in ("no", "false", "0", "off"):
+        notices.append(Notice(name, shorten(items[-1]), "expected yes or no"))
+    return False
+
+
+def _parse_landmarks(raw: object, notices: list[Notice]) -> tuple[float, ...] | None:
+    items = _raw_values(raw)
+    if not items:
+        return None
+    values: list[float] = []
+    for piece in _split(items, {}):
+        cleaned = _clean(piece)
+        if not cleaned:
+            continue
+        try:
+            number = float(cleaned) if len(cleaned) <= 20 else math.nan
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or not 0 < number <= MAX_LANDMARK_MONTHS:
+            notices.append(
+                Notice("landmarks", shorten(cleaned), f"expected a number of months in (0, {MAX_LANDMARK_MONTHS:g}]")
+            )
+            continue
+        values.append(round(number, 2))
+    unique = tuple(sorted(set(values)))
+    if len(unique) > MAX_LANDMARKS:
+        notices.append(Notice("landmarks", f"{len(unique)} times", f"at most {MAX_LANDMARKS} landmark times; the first {MAX_LANDMARKS} kept"))
+        unique = unique[:MAX_LANDMARKS]
+    return unique if unique else None
+
+
+def parse_query(params: Mapping[str, object], allowed: AllowedValues) -> tuple[ViewState, list[Notice]]:
+    """Read a view state from query parameters; never raises.
+
+    Parameters
+    ----------
+    params : mapping
+        Parameter name -> value (str) or values (list of str, for repeated
+        keys), as ``{k: st.query_params.get_all(k)}``.
+    allowed : AllowedValues
+        Values the data-driven filters accept.
+
+    Returns
+    -------
+    (ViewState, list of Notice)
+        The state (defaults where a parameter is absent or invalid) and one
+        notice per ignored parameter or value.
+    """
+    notices: list[Notice] = []
+    filter_values: dict[str, object] = {}
+    method_values: dict[str, object] = {}
+    try:
+        items = list(params.items())
+    except Exception:  # a hostile mapping: fall back to defaults
+        return ViewState(), [Notice("query", "", "could not be read")]
+    for raw_name, raw_value in items:
+        name = _clean(str(raw_name))
+        if name in STREAMLIT_RESERVED:
+            continue
+        if name in _MULTI_FILTERS:
+            filter_values[name] = _parse_multi(name, raw_value, allowed.for_filter(name), notices)
+        elif name == "evaluable_only":
+            filter_values[name] = _parse_bool(name, raw_value, notices)
+        elif name in _CHOICES:
+            choice = _parse_choice(name, raw_value, _CHOICES[name], notices)
+            if choice is not None:
+                method_values[name] = choice
+        elif name == "landmarks":
+            landmarks = _parse_landmarks(raw_value, notices)
+            if landmarks is not None:
+                method_values[name] = landmarks
+        elif name == "cox_terms":
+            method_values[name] = _parse_multi(name, raw_value, COX_TERMS, notices)
+        else:
+            notices.append(Notice(shorten(name, 40), "", "unknown parameter"))
+    state = ViewState(FilterState(**filter_values), MethodState(**method_values))
+    return state, notices
+
+
+# --------------------------------------------------------------------------- #
+# Serialising
+# --------------------------------------------------------------------------- #
+def _format_number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _repeated(values: Sequence[str]) -> list[str]:
+    """Values of a multi-valued parameter, one repeated key each."""
+    return list(values)
+
+
+def to_query(state: ViewState) -> dict[str, str | list[str]]:
+    """Query parameters for ``state``: defaults are left out.
+
+    Returns
+    -------
+    dict
+        Name -> str (a list of str means repeated keys), in a fixed order.
+    """
+    query: dict[str, str | list[str]] = {}
+    default_filters, default_methods = FilterState(), MethodState()
+    for name in FILTER_PARAMS:
+        value = getattr(state.filters, name)
+        if value == getattr(default_filters, name):
+            continue
+        if name == "evaluable_only":
+            query[name] = "yes"
+        else:
+            query[name] = _repeated(value)
+    for name in METHOD_PARAMS:
+        value = getattr(state.methods, name)
+        if value == getattr(default_methods, name):
+            continue
+        if name == "landmarks":
+            query[name] = [_format_number(v) for v in value]
+        elif name == "cox_terms":
+            query[name] = _repeated(value) if value else ""  # an empty key keeps "no covariate"
+        else:
+            query[name] = value
+    return query
+
+
+def query_signature(params: Mapping[str, object]) -> tuple:
+    """A comparable, order-independent form of raw query parameters."""
+    return tuple(sorted((str(k), tuple(_raw_values(v))) for k, v in params.items()))
+
+
+def with_filter(state: ViewState, **changes: object) -> ViewState:
+    """``state`` with some filter fields replaced."""
+    return replace(state, filters=replace(state.filters, **changes))
+
+
+def with_methods(state: ViewState, **changes: object) -> ViewState:
+    """``state`` with some method fields replaced."""
+    return replace(state, methods=replace(state.methods, **changes))
+
+
+def allowed_for(name: str, allowed: AllowedValues) -> tuple[str, ...]:
+    """Allowed values of a parameter, for a notice (empty when free-form or unknown)."""
+    if name in _MULTI_FILTERS:
+        return allowed.for_filter(name)
+    if name in _CHOICES:
+        return _CHOICES[name]
+    if name == "cox_terms":
+        return COX_TERMS
+    if name == "evaluable_only":
+        return ("yes", "no")
+    return ()
+
+
+def parse_landmarks_text(text: str) -> tuple[float, ...] | None:
+    """Landmark times typed by a user ('4, 6'); None when any part is invalid."""
+    notices: list[Notice] = []
+    values = _parse_landmarks(str(text).replace(";", ","), notices)
+    if notices or values is None:
+        return None
+    return values

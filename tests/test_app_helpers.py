@@ -1,0 +1,107 @@
+"""Glue helpers: number formats, markdown escaping, SQL building and data shaping."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.survival import kaplan_meier
+from sarcoma_app import filter_sql, prepare
+from sarcoma_app.text import (
+    escape_markdown, fmt_median_ci, fmt_p, fmt_rate_ci, fmt_ratio_ci, fmt_time,
+)
+from sarcoma_app.url_state import FilterState
+
+
+def test_not_reached_is_nr_never_a_number():
+    assert fmt_time(math.nan) == "NR"
+    assert fmt_median_ci(2.25, 1.8, math.nan) == "2.25 (1.80–NR)"
+    assert fmt_median_ci(math.nan, math.nan, math.nan) == "NR (NR–NR)"
+
+
+def test_rate_and_ratio_formats():
+    assert fmt_rate_ci(0.25, 0.1069, 0.4487) == "25.0% (10.7–44.9)"
+    assert fmt_rate_ci(0.0, math.nan, math.nan) == "0.0% (CI not defined)"
+    assert fmt_rate_ci(math.nan, math.nan, math.nan) == "not estimable"
+    assert fmt_ratio_ci(0.2005, 0.0574, 0.7008) == "0.20 (0.06–0.70)"
+    assert fmt_ratio_ci(math.nan, 1, 2) == "not estimable"
+    assert fmt_ratio_ci(1.0, 0.5, math.inf) == "not estimable"
+
+
+@pytest.mark.parametrize("p, text", [(0.0118, "0.012"), (0.0004, "<0.001"), (0.25, "0.25"), (math.nan, "–"),
+                                     (1.0, "1.00")])
+def test_p_values(p, text):
+    assert fmt_p(p) == text
+
+
+@pytest.mark.parametrize("hostile", ["[click](javascript:alert(1))", "![x](http://evil/x.png)", ":red[alarm]",
+                                     "$x^2$", "**bold**", "<b>x</b>", "line\nbreak # heading"])
+def test_escaped_markdown_has_no_live_syntax(hostile):
+    escaped = escape_markdown(hostile)
+    for token in ["[", "]", "(", ")", "*", "$", "<", "#", "!"]:
+        assert all(escaped[i - 1] == "\\" for i, c in enumerate(escaped) if c == token), (token, escaped)
+    assert "\n" not in escaped
+    assert ":red" not in escaped
+
+
+def test_filters_travel_as_parameters_only():
+    hostile = "x'); DROP TABLE patients; --"
+    sql, parameters = filter_sql.patients_sql(FilterState(histology=(hostile,), pazopanib=("yes", "unknown")))
+    assert hostile not in sql and "DROP" not in sql
+    assert sql.count("?") == len(parameters) == 3
+    assert parameters == (hostile, "yes", "unknown")
+
+
+def test_faceted_counts_skip_their_own_dimension():
+    filters = FilterState(pazopanib=("yes",), ecog=("0",))
+    sql, parameters = filter_sql.option_counts_sql(filters, "pazopanib")
+    assert parameters == ("0",)
+    assert sql.count("?") == 1
+
+
+def test_default_selection_leaves_out_simulated_studies_only():
+    assert filter_sql.where_clause(FilterState()) == ("WHERE study_id NOT ILIKE '%simulated%'", ())
+    sql, _ = filter_sql.where_clause(FilterState(evaluable_only=True))
+    assert sql == "WHERE evaluable AND study_id NOT ILIKE '%simulated%'"
+    sql, parameters = filter_sql.where_clause(FilterState(study=("simulated_100k",)))
+    assert "simulated%" not in sql and parameters == ("simulated_100k",)
+    # the study filter's own counts still list a simulated study, so it can be picked
+    assert "simulated" not in filter_sql.option_counts_sql(FilterState(), "study")[0]
+
+
+def test_pfs_split_and_exclusion_reasons():
+    patients = pd.DataFrame({"study_id": ["a", "a", "b"], "pfs_months": [1.0, np.nan, np.nan],
+                             "pfs_event": pd.array([1, pd.NA, pd.NA], dtype="Int64")})
+    analysable, excluded = prepare.pfs_data(patients)
+    assert len(analysable) == 1 and analysable["pfs_event"].dtype.kind == "i"
+    summary = prepare.exclusion_summary(excluded)
+    assert summary["Patients"].sum() == 2 and set(summary["Reason"]) == {"PFS not published"}
+
+
+def test_group_labels_name_missing_values():
+    patients = pd.DataFrame({"pazopanib": pd.array([True, False, pd.NA], dtype="boolean"),
+                             "ecog": pd.array([0, 1, pd.NA], dtype="Int64")})
+    assert prepare.group_labels(patients, "pazopanib").tolist() == ["on pazopanib", "no pazopanib", "not reported"]
+    assert prepare.group_labels(patients, "ecog").tolist() == ["ECOG 0", "ECOG 1", "not reported"]
+    assert set(prepare.group_labels(patients, "none")) == {"All patients"}
+
+
+def test_km_frames_start_at_one_and_risk_grid_covers_follow_up():
+    fit = kaplan_meier([1.0, 2.0, 2.0, 3.5], [1, 0, 1, 1])
+    curves = prepare.km_curve_frame({"g": fit})
+    assert curves.iloc[0][["time", "survival"]].tolist() == [0.0, 1.0]
+    censors = prepare.km_censor_frame({"g": fit})
+    assert censors["time"].tolist() == [2.0]
+    grid = prepare.risk_grid(15.0)
+    assert grid[0] == 0 and grid[-1] >= 15.0 and len(grid) <= 10
+    risk = prepare.km_risk_frame({"g": fit}, grid)
+    assert risk["n_risk"].iloc[0] == fit.n
+
+
+def test_events_by_term_and_grade_keeps_unstated_grades():
+    events = pd.DataFrame({"term": ["Pneumonitis", "Pneumonitis", "ALT increased"],
+                           "grade": pd.array([pd.NA, pd.NA, 3], dtype="Int64")})
+    counts = prepare.events_by_term_and_grade(events).set_index(["term", "grade"])["value"]
+    assert counts[("Pneumonitis", "not stated")] == 2 and counts[("ALT increased", "3")] == 1

@@ -1,0 +1,167 @@
+"""Chart functions: valid specs, the house theme, fixed colours, PNG/SVG export, safe CSV."""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+import charts
+from analysis.survival import kaplan_meier_by_group
+from charts.theme import RESPONSE_COLOURS, RESPONSE_ORDER, THEME_NAME
+from sarcoma_app import prepare
+from sarcoma_app.downloads import chart_png, chart_svg, csv_bytes, neutralise_cell, safe_file_stem
+
+
+def svg_texts(chart: alt.TopLevelMixin) -> list[str]:
+    """Text drawn in the SVG export (labels, titles, legends)."""
+    svg = chart_svg(chart).decode()
+    return [re.sub(r"<[^>]+>", "", t) for t in re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.S)]
+
+
+def test_house_theme_is_registered_and_active():
+    assert alt.theme.active == THEME_NAME
+    config = alt.Chart(pd.DataFrame({"x": [1]})).mark_point().encode(x="x:Q").to_dict()["config"]
+    assert config["axis"]["labelFontSize"] >= 14  # readable on a tumour-board screen
+    # every family name with a space or a digit is quoted, or SVG renderers drop all text
+    for family in config["font"].split(","):
+        family = family.strip()
+        assert family.startswith("'") or re.fullmatch(r"[A-Za-z-]+", family), family
+
+
+def response_counts() -> pd.DataFrame:
+    return pd.DataFrame({
+        "study": ["Study A", "Study A", "Study A", "Study B", "Study B"],
+        "histology": ["Leiomyosarcoma", "Leiomyosarcoma", "Angiosarcoma", "Leiomyosarcoma", "Osteosarcoma"],
+        "response": ["PR", "PD", "CR", "SD", "NE"],
+        "n": [1, 2, 1, 4, 1],
+    })
+
+
+def test_best_response_bars_give_each_study_its_own_rows():
+    texts = svg_texts(charts.best_response_bars(response_counts()))
+    # row labels carry the histology total per study: a panel showing another study's rows would repeat them
+    assert texts.count("Leiomyosarcoma (3)") == 1
+    assert texts.count("Leiomyosarcoma (4)") == 1
+    assert texts.count("Angiosarcoma (1)") == 1 and texts.count("Osteosarcoma (1)") == 1
+    assert {"Study A", "Study B"} <= set(texts)
+
+
+def test_response_colours_are_fixed_and_colour_blind_safe():
+    spec = charts.best_response_bars(response_counts()).to_dict()
+    scales = [layer["encoding"]["color"]["scale"] for layer in spec["spec"]["layer"]
+              if "scale" in layer["encoding"].get("color", {}) and layer["encoding"]["color"]["scale"]]
+    assert scales[0]["domain"] == list(RESPONSE_ORDER)
+    assert scales[0]["range"] == [RESPONSE_COLOURS[r] for r in RESPONSE_ORDER]
+    assert len(set(RESPONSE_COLOURS.values())) == len(RESPONSE_ORDER)
+
+
+def test_single_study_bars_are_not_faceted():
+    counts = response_counts()
+    spec = charts.best_response_bars(counts[counts["study"] == "Study A"]).to_dict()
+    assert "facet" not in spec and "layer" in spec
+
+
+def km_inputs(events: list[int] | None = None):
+    durations = np.array([1.0, 2.0, 2.5, 3.0, 4.0, 6.0, 1.5, 2.2, 5.0, 8.0])
+    events = np.array(events if events is not None else [1, 1, 0, 1, 1, 0, 1, 1, 0, 1])
+    groups = np.array(["a"] * 6 + ["b"] * 4)
+    result = kaplan_meier_by_group(durations, events, groups)
+    grid = prepare.risk_grid(durations.max())
+    return (prepare.km_curve_frame(result.fits), prepare.km_censor_frame(result.fits),
+            prepare.km_risk_frame(result.fits, grid), [str(g) for g in result.fits])
+
+
+def test_km_plot_has_steps_bands_censor_marks_and_risk_table():
+    curves, censors, at_risk, groups = km_inputs()
+    chart = charts.kaplan_meier_plot(curves, censors, at_risk, groups)
+    spec = chart.to_dict()
+    plot, risk = spec["vconcat"]
+    marks = [layer["mark"]["type"] for layer in plot["layer"]]
+    assert marks == ["area", "line", "point"]
+    assert all(layer["mark"].get("interpolate") == "step-after" for layer in plot["layer"][:2])
+    assert risk["mark"]["type"] == "text"
+    texts = svg_texts(chart)
+    assert "Number at risk" in texts
+    assert {"a", "b"} <= set(texts)  # legend and risk table name the groups
+    # the risk table prints the numbers at risk at time 0
+    assert "6" in texts and "4" in texts
+
+
+def test_km_plot_without_censoring_or_with_one_group():
+    curves, censors, at_risk, groups = km_inputs(events=[1] * 10)
+    assert censors.empty
+    spec = charts.kaplan_meier_plot(curves, censors, at_risk, groups).to_dict()
+    assert [layer["mark"]["type"] for layer in spec["vconcat"][0]["layer"]] == ["area", "line"]
+    single = curves[curves["group"] == "a"]
+    chart = charts.kaplan_meier_plot(single, censors, at_risk[at_risk["group"] == "a"], ["a"])
+    assert chart_png(chart)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_forests_keep_not_estimable_rows():
+    rows = pd.DataFrame({"row_label": ["A vs B", "C vs B"], "hr": [0.2, math.nan], "lower": [0.06, math.nan],
+                         "upper": [0.7, math.nan], "estimate_text": ["0.20 (0.06–0.70)", "not estimable"]})
+    texts = svg_texts(charts.hazard_ratio_forest(rows))
+    assert "A vs B" in texts and "C vs B" in texts and "not estimable" in texts
+    rates = pd.DataFrame({"row_label": ["x", "y"], "subgroup": ["s", "s"], "rate": [0.25, math.nan],
+                          "lower": [0.1, math.nan], "upper": [0.45, math.nan], "n": [28, 0], "k": [7, 0],
+                          "estimate_text": ["25.0% (10.7–44.9)", "no patients"]})
+    texts = svg_texts(charts.rate_forest(rates, overall=0.25))
+    assert "25.0% (10.7–44.9)" in texts and "no patients" in texts
+
+
+def test_swimmer_plot_marks_events():
+    lanes = pd.DataFrame({"patient": ["P1", "P2"], "duration": [10.0, 4.0], "response": ["PR", "PD"]})
+    markers = pd.DataFrame({"patient": ["P1", "P2", "P2"], "time": [10.0, 4.0, 4.0],
+                            "marker": ["ongoing at last report", "progression", "died"]})
+    chart = charts.swimmer_plot(lanes, markers, "Cycles (last reported)")
+    texts = svg_texts(chart)
+    assert "Cycles (last reported)" in texts
+    assert {"ongoing at last report", "progression", "died"} <= set(texts)
+
+
+def test_adverse_event_bars_leave_out_unreported_cells():
+    counts = pd.DataFrame({"panel": ["S"] * 3, "term": ["Rash", "Rash", "Fever"], "grade": ["1-2", "3-4", "3-4"],
+                           "value": [4.0, math.nan, 1.0]})
+    chart = charts.adverse_event_bars(counts)
+    assert len(chart.data) == 2
+    assert chart_png(chart)[:4] == b"\x89PNG"
+
+
+def test_png_and_svg_exports():
+    chart = charts.best_response_bars(response_counts())
+    png = chart_png(chart)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5_000
+    svg = chart_svg(chart).decode()
+    assert svg.lstrip().startswith("<svg") and "<text" in svg
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+41", "-2", "@SUM(A1)", "\tx", "\rx", "=HYPERLINK(\"http://x\")"])
+def test_formula_cells_are_neutralised(cell):
+    assert neutralise_cell(cell) == "'" + cell
+
+
+@pytest.mark.parametrize("cell", ["Angiosarcoma", "25.0% (10.7–44.9)", "", " =1", 3, -2.5, None])
+def test_other_cells_are_left_alone(cell):
+    assert neutralise_cell(cell) == cell
+
+
+def test_csv_bytes_neutralises_text_but_keeps_numbers():
+    frame = pd.DataFrame({"=evil": ["=cmd|' /C calc'!A0", "ok", "-1"], "value": [-1.5, 2.0, 3.0]})
+    raw = csv_bytes(frame)
+    assert raw.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0] == ["'=evil", "value"]
+    assert rows[1] == ["'=cmd|' /C calc'!A0", "-1.5"]
+    assert rows[3] == ["'-1", "3.0"]
+
+
+def test_file_stems_are_safe():
+    assert safe_file_stem("km-pfs-by-histology_group") == "km-pfs-by-histology_group"
+    assert safe_file_stem("../../etc/passwd") == "etc-passwd"
+    assert safe_file_stem("***") == "download"
