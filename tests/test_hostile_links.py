@@ -1,0 +1,66 @@
+"""Random and hostile links fed to the running app (AppTest), with every SQL statement recorded.
+
+Each generated value carries the marker ``zqx``: if any SQL text the app sends
+to DuckDB ever contains it, user text reached SQL.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from streamlit.testing.v1 import AppTest
+
+import sarcoma_app.db as db
+from sarcoma_app.url_state import FILTER_PARAMS, METHOD_PARAMS
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard_ratios.py",
+         "pages/adverse_events.py", "pages/patients.py", "pages/data_methods.py"]
+MARKER = "zqx"
+
+hostile_fragments = st.sampled_from([
+    "'; DROP TABLE patients; --", "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "%00", "\x00",
+    "../../etc/passwd", "1 OR 1=1", "${7*7}", "{{7*7}}", "=HYPERLINK(\"http://x\")", "NaN", "inf", "-1e309",
+    "é漢字🙂", "\u202e", " " * 50, "A" * 5000, ",,,,", "yes,no,yes", "true", "4,6,1e6",
+])
+hostile_values = st.builds(lambda fragment, text: f"{MARKER}{fragment}{text}", hostile_fragments,
+                           st.text(max_size=30))
+parameter_names = st.one_of(st.sampled_from(FILTER_PARAMS + METHOD_PARAMS), st.text(min_size=1, max_size=20))
+queries = st.dictionaries(parameter_names, st.one_of(hostile_values, st.lists(hostile_values, min_size=1, max_size=4)),
+                          min_size=1, max_size=6)
+
+
+@pytest.fixture
+def recorded_sql(monkeypatch):
+    statements: list[str] = []
+    original = db._fetch
+
+    def recording_fetch(path, sql, parameters):
+        statements.append(sql)
+        return original(path, sql, parameters)
+
+    monkeypatch.setattr(db, "_fetch", recording_fetch)
+    return statements
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(query=queries, page=st.sampled_from(PAGES))
+def test_hostile_link_never_raises_and_never_reaches_sql(recorded_sql, query, page):
+    recorded_sql.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    captions = [c.value for c in at.sidebar.caption if c.value.startswith("Showing ")]
+    assert len(captions) == 1
+    assert recorded_sql, "the app ran no query: the recorder is not in the path"
+    leaked = [sql for sql in recorded_sql if MARKER in sql.lower()]
+    assert leaked == []
+    remaining = " ".join(str(v) for v in at.query_params.values())
+    assert MARKER not in remaining.lower(), "an invalid value stayed in the URL"
+    assert at.warning, "an ignored parameter must be announced"
