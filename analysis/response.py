@@ -66,8 +66,13 @@ _R_2X2_REL_ERR = 1.0 + 1e-7
 _R_FEXACT_LOG_TOL = 3.45254e-7
 # Log masses closer than this are merged as ties in the r x 2 enumeration.
 _MERGE_LOG_TOL = 1e-9
-# Safety cap on partial tables kept by the r x 2 enumeration.
-_MAX_OPEN_TABLES = 5_000_000
+# Safety cap on partial tables the r x 2 enumeration may hold or create in one step
+# (checked before allocating, so an infeasible table fails in milliseconds, as R's FEXACT does).
+_MAX_OPEN_TABLES = 1_000_000
+
+
+class ExactTestTooLarge(RuntimeError):
+    """The exact r x 2 enumeration would exceed its memory and time budget."""
 
 
 # --------------------------------------------------------------------------
@@ -519,13 +524,13 @@ def _fisher_rx2_pvalue(counts):
         if j == n_rows or placed.size == 0:
             break
         x_j = np.arange(row_totals[j] + 1)
+        if placed.size * x_j.size > _MAX_OPEN_TABLES:
+            raise ExactTestTooLarge("table too large for exact enumeration of Fisher's test")
         placed = (placed[:, None] + x_j[None, :]).ravel()
         mass = (mass[:, None] + log_terms[j][None, :]).ravel()
         paths = np.repeat(paths, len(x_j))
         feasible = (placed <= m) & (m - placed <= suffix_room[j + 1])
         placed, mass, paths = _merge_states(placed[feasible], mass[feasible], paths[feasible])
-        if placed.size > _MAX_OPEN_TABLES:
-            raise RuntimeError("table too large for exact enumeration of Fisher's test")
     return min(1.0, p_value)
 
 
@@ -785,9 +790,12 @@ def response_comparison(df, group_col, endpoint="orr", denominator="all",
         Two groups: Fisher's exact test on the 2 x 2 table plus the
         conditional MLE odds ratio (first group versus second, groups in
         the order of :func:`response_table`). More than two groups: Fisher's
-        exact test on the r x 2 table (R ``fisher.test``). Groups with a
-        zero denominator are left out and listed in `note`; with fewer than
-        two groups left `p_value` is NaN.
+        exact test on the r x 2 table (R ``fisher.test``). When the exact
+        enumeration would exceed its budget (large cohorts, where R's
+        ``fisher.test`` also runs out of workspace), Pearson's chi-square test
+        (R ``chisq.test``) is used instead and `test` and `note` say so.
+        Groups with a zero denominator are left out and listed in `note`;
+        with fewer than two groups left `p_value` is NaN.
 
     References
     ----------
@@ -795,6 +803,9 @@ def response_comparison(df, group_col, endpoint="orr", denominator="all",
        contingency tables, and the calculation of P. Journal of the Royal
        Statistical Society, 85(1), 87-94.
     .. [2] R Core Team. ``fisher.test``, package stats.
+    .. [3] Pearson, K. (1900). On the criterion that a given system of
+       deviations from the probable ... Philosophical Magazine, 50, 157-175;
+       R Core Team, ``chisq.test``, package stats.
     """
     endpoint = _check_option(endpoint, ENDPOINTS, "endpoint")
     denominator = _check_option(denominator, DENOMINATORS, "denominator")
@@ -828,9 +839,12 @@ def response_comparison(df, group_col, endpoint="orr", denominator="all",
     table = np.column_stack([events, np.subtract(denominators, events)])
     try:
         result = fisher_test(table, alpha=alpha)
-    except RuntimeError as error:  # enumeration too large
-        notes.append(str(error))
-        return RateComparison(**common, test="", p_value=math.nan, note="; ".join(notes))
+    except ExactTestTooLarge:
+        # As R users do with chisq.test when fisher.test runs out of workspace.
+        statistic, p_value, dof, _ = stats.chi2_contingency(table, correction=False)
+        notes.append("exact enumeration infeasible for this table: Pearson chi-square test instead")
+        return RateComparison(**common, test=f"Pearson's chi-square test ({len(groups)} x 2, df = {dof})",
+                              p_value=float(p_value), note="; ".join(notes))
     test = "Fisher's exact test (2 x 2)" if len(groups) == 2 else f"Fisher's exact test ({len(groups)} x 2)"
     return RateComparison(**common, test=test, p_value=result.p_value,
                           odds_ratio=result.odds_ratio,
