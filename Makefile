@@ -32,5 +32,9 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.runtime-i
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(APT) update && $(APT) install -y chromium; }
 
+# Speed figures (printed, not asserted): analyses on simulated 1k/10k/100k cohorts, vs R where installed.
+bench: $(VENV)/.dev-installed data
+	$(BIN)/python bench/run.py $(ARGS)
+
 clean:
 	rm -rf $(VENV) data/sarcoma.duckdb tests/artifacts
