@@ -17,24 +17,35 @@ st.set_page_config(
 )
 
 import charts  # noqa: E402,F401  (registers the house chart theme once)
-from sarcoma_app import db, filters, state  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+from sarcoma_app import cohort, db, filters, state, views  # noqa: E402
 from sarcoma_app.navigation import app_pages, run_page_in_frame  # noqa: E402
+from sarcoma_app.text import escape_markdown  # noqa: E402
 
 
 page = st.navigation(app_pages())
 
+# The data source first (published cohorts, this session's upload, a simulated registry):
+# the filters' allowed values come from it.
+sources = cohort.available_sources()
+cohort.activate(state.source_to_use(sources))
 try:
-    allowed = db.allowed_values()
+    allowed = replace(db.allowed_values(), sources=sources)
 except Exception as error:  # the database could not be opened or built
     st.error("The database could not be opened. Run `python data/build.py` and reload.", icon=":material/error:")
     st.caption(type(error).__name__)
     st.stop()
 
 state.sync_from_url(allowed)
+cohort.settle(allowed)
+cohort.render_source_picker(sources)
 filters.render_sidebar(allowed)
 state.write_url()
+views.render_sidebar_deck()  # tumour-board slide deck (Add to deck under each view)
+views.render_presentation_controls()  # ?present=1: projector view, or the sidebar toggle to enter it
 st.sidebar.divider()
-st.sidebar.caption("Data: two published cohorts (seeds 000 and 002). Abbreviations and methods: "
+st.sidebar.caption(f"Data: {escape_markdown(cohort.source_description())}. Abbreviations and methods: "
                    "see **Data & methods**. The URL holds the whole view: copy it to share.")
 
 run_page_in_frame(page)

@@ -4,6 +4,7 @@ Importing the package registers and enables the house theme once.
 """
 from charts import theme as _theme  # noqa: F401  (registers the theme)
 from charts.adverse_events import adverse_event_bars
+from charts.assessments import spider_plot, waterfall_plot
 from charts.cox import hazard_ratio_forest
 from charts.patients import swimmer_plot
 from charts.response import best_response_bars, rate_forest
@@ -15,5 +16,7 @@ __all__ = [
     "hazard_ratio_forest",
     "kaplan_meier_plot",
     "rate_forest",
+    "spider_plot",
     "swimmer_plot",
+    "waterfall_plot",
 ]

@@ -95,9 +95,13 @@ def kaplan_meier_plot(
         )
     plot = alt.layer(*layers).properties(width=width, height=400)
 
+    # the count at time 0 is centred on the axis: leave room for half of its digits (100000 at risk is wide)
+    digits = len(str(int(at_risk["n_risk"].max()))) if len(at_risk) else 1
+    label_padding = max(18, 8 + 5 * digits)
     risk = alt.Chart(at_risk).mark_text(fontSize=LABEL_SIZE).encode(
         x=alt.X("time:Q", scale=x_scale, axis=None),
-        y=alt.Y("group:N", sort=list(groups), title=None, axis=alt.Axis(domain=False, ticks=False, labelLimit=260, labelPadding=18)),
+        y=alt.Y("group:N", sort=list(groups), title=None,
+                axis=alt.Axis(domain=False, ticks=False, labelLimit=260, labelPadding=label_padding)),
         text="n_risk:Q",
         color=alt.Color("group:N", scale=group_colour_scale(groups)),
     ).properties(width=width, height=alt.Step(26), title=alt.TitleParams("Number at risk", fontSize=LABEL_SIZE,

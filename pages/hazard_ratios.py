@@ -9,7 +9,7 @@ from analysis.cox import InsufficientDataError, fit_cox, univariate_cox
 from analysis.multiplicity import adjust_pvalues
 from analysis.reconcile import reconcile
 from sarcoma_app.navigation import require_app_frame
-from sarcoma_app import db, prepare, state, ui
+from sarcoma_app import db, prepare, snippets, state, ui, views
 from sarcoma_app.covariates import COVARIATES, covariate_frame, reference_label, reference_note, term_label
 from sarcoma_app.text import P_ADJUST_LABELS, TIES_LABELS, fmt_p, fmt_ratio_ci, fmt_value_ci, study_label
 from sarcoma_app.url_state import COX_TERMS, P_ADJUST_METHODS, TIES, FilterState
@@ -76,10 +76,15 @@ forest_rows = pd.DataFrame({
     "hr": screen["hr"].astype(float), "lower": screen["hr_lower"].astype(float), "upper": screen["hr_upper"].astype(float),
     "estimate_text": [estimate_text(r) for r in screen.itertuples()],
 })
-ui.show_chart(charts.hazard_ratio_forest(forest_rows), "cox-univariate-forest", key="cox_univariate_forest",
+univariate_forest = charts.hazard_ratio_forest(forest_rows)
+ui.show_chart(univariate_forest, "cox-univariate-forest", key="cox_univariate_forest",
               title="Univariate hazard ratios for PFS (95% CI)",
               caption="Log scale; dashed line = HR 1 (no difference); pts/ev = patients and events in the level. "
                       "Not estimable terms are listed without a bar. " + reference_note(screen))
+views.view_tools("cox_univariate", "Univariate hazard ratios for PFS (95% CI)", chart=univariate_forest, table=shown,
+                 patients=patients, n_text=f"{len(analysable)} patients with published PFS, "
+                                           f"{int(analysable['pfs_event'].sum())} events",
+                 code=snippets.cox_univariate(keys, ties, p_adjust, snippets.factor_references(data)))
 
 # --- published HRs -------------------------------------------------------------------------------
 published = db.read_table("published_results")
@@ -125,16 +130,24 @@ if attrs["n_dropped_missing"]:
     st.caption(f"{attrs['n_dropped_missing']} patients with a missing covariate were left out (complete cases).")
 model = model.reset_index()
 model["label"] = [term_label(r.covariate, r.level, r.reference) for r in model.itertuples()]
-ui.show_table(pd.DataFrame({
+multivariable_table = pd.DataFrame({
     "Term": model["label"],
     "In level (events)": [f"{int(a)} ({int(b)})" if pd.notna(a) else "–" for a, b in zip(model["level_n"], model["level_events"])],
     "HR (95% CI)": [fmt_ratio_ci(r.hr, r.hr_lower, r.hr_upper) if r.estimable else "not estimable" for r in model.itertuples()],
     "p (Wald)": model["p"].map(fmt_p),
     "Note": model["note"],
-}), "cox-multivariable", key="cox_multivariable",
+})
+ui.show_table(multivariable_table, "cox-multivariable", key="cox_multivariable",
     caption=f"Adjusted hazard ratios, {TIES_LABELS[ties]} ties. Not estimable = no events in a level or perfect "
             "separation (the maximum-likelihood HR is 0 or infinite). " + reference_note(model))
-ui.show_chart(charts.hazard_ratio_forest(pd.DataFrame({
+adjusted_forest = charts.hazard_ratio_forest(pd.DataFrame({
     "row_label": model["label"], "hr": model["hr"].astype(float), "lower": model["hr_lower"].astype(float),
     "upper": model["hr_upper"].astype(float), "estimate_text": [estimate_text(r) for r in model.itertuples()],
-})), "cox-multivariable-forest", key="cox_multivariable_forest", title="Adjusted hazard ratios for PFS (95% CI)")
+}))
+ui.show_chart(adjusted_forest, "cox-multivariable-forest", key="cox_multivariable_forest",
+              title="Adjusted hazard ratios for PFS (95% CI)")
+views.view_tools("cox_multivariable", "Adjusted hazard ratios for PFS (95% CI)", chart=adjusted_forest,
+                 table=multivariable_table, patients=patients,
+                 n_text=f"{attrs['n']} patients, {attrs['events']} events, {n_terms} term(s)",
+                 code=snippets.cox_multivariable(terms, ties, snippets.factor_references(
+                     covariate_frame(analysable, terms))))

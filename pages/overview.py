@@ -8,7 +8,8 @@ from analysis.reconcile import reconcile
 from analysis.response import response_table
 from analysis.survival import kaplan_meier
 from sarcoma_app.navigation import require_app_frame
-from sarcoma_app import db, prepare, ui
+from sarcoma_app import cohort as data_source
+from sarcoma_app import db, prepare, snippets, ui, views
 from sarcoma_app.state import current_state
 from sarcoma_app.text import (
     CI_METHOD_LABELS, CONF_TYPE_LABELS, DENOMINATOR_LABELS, GLOSSARY, fmt_count, fmt_median_ci, fmt_percent, fmt_rate_ci,
@@ -90,7 +91,9 @@ st.subheader("Headline numbers")
 headline = pd.DataFrame(summary_rows).set_index("Study").T.astype(str).reset_index(names="Per study")
 ui.show_table(headline, "overview-headline", key="overview_headline",
               caption=f"CI: {ci_text}, 95%. Median PFS: Kaplan–Meier, R `survival` median rule; NR = not reached. "
-                      "Only the nab-paclitaxel study publishes per-patient PFS.")
+                      + ("Only the nab-paclitaxel study publishes per-patient PFS." if data_source.is_bundled() else ""))
+views.view_tools("overview_headline", "Headline numbers per study", table=headline, patients=patients,
+                 code=snippets.per_study(methods.denominator, methods.ci, methods.conf_type))
 
 st.subheader("Cohorts")
 cohort_table = studies.reset_index()[["study_id", "regimen", "dose_schedule", "design", "treatment_period",
@@ -100,21 +103,25 @@ ui.show_table(cohort_table.rename(columns={
     "regimen": "Regimen", "dose_schedule": "Dose and schedule", "design": "Design",
     "treatment_period": "Treatment period", "centre": "Centre", "response_criteria": "Response criteria",
     "n_treated": "Treated", "n_evaluable": "Evaluable", "seed_file": "Source file",
-}), "cohorts", key="overview_cohorts", caption="As published; empty cells are not reported.")
+}), "cohorts", key="overview_cohorts", caption="As published; empty cells are not reported." if data_source.is_bundled()
+    else "As recorded for this data source; empty cells are not recorded.")
 
-with st.expander("Do our numbers reproduce the papers? (whole published cohorts, filters not applied)"):
-    comparison = reconcile(db.read_table("published_results"), db.load_patients(FilterState()))
-    shown = pd.DataFrame({
-        "Study": comparison["study_id"].map(study_label),
-        "Published (verbatim)": comparison["printed"],
-        "Recomputed": [fmt_value_ci(r.recomputed_estimate, r.recomputed_ci_lower, r.recomputed_ci_upper, r.unit)
-                       for r in comparison.itertuples()],
-        "n": comparison["n"],
-        "Status": comparison["status"],
-        "Explanation": comparison["explanation"],
-        "Method": comparison["method"],
-        "Source": comparison["source"],
-    })
-    ui.show_table(shown, "published-vs-recomputed", key="overview_reconcile",
-                  caption="Reproduced = equal to the last printed digit. Not computable = the per-patient data "
-                          "needed are not published.")
+if data_source.has_published_tables():
+    with st.expander("Do our numbers reproduce the papers? (whole published cohorts, filters not applied)"):
+        comparison = reconcile(db.read_table("published_results"), db.load_patients(FilterState()))
+        shown = pd.DataFrame({
+            "Study": comparison["study_id"].map(study_label),
+            "Published (verbatim)": comparison["printed"],
+            "Recomputed": [fmt_value_ci(r.recomputed_estimate, r.recomputed_ci_lower, r.recomputed_ci_upper, r.unit)
+                           for r in comparison.itertuples()],
+            "n": comparison["n"],
+            "Status": comparison["status"],
+            "Explanation": comparison["explanation"],
+            "Method": comparison["method"],
+            "Source": comparison["source"],
+        })
+        ui.show_table(shown, "published-vs-recomputed", key="overview_reconcile",
+                      caption="Reproduced = equal to the last printed digit. Not computable = the per-patient data "
+                              "needed are not published.")
+else:
+    data_source.not_available_message("Published results and their comparison with our recomputation")

@@ -6,7 +6,8 @@ import streamlit as st
 
 import charts
 from sarcoma_app.navigation import require_app_frame
-from sarcoma_app import db, prepare, state, ui
+from sarcoma_app import cohort as data_source
+from sarcoma_app import db, prepare, state, ui, views
 from sarcoma_app.text import study_label
 
 require_app_frame()
@@ -57,17 +58,31 @@ for study_id, cohort in patients.groupby("study_id", sort=True):
     ]).dropna(subset=["time"])
     markers = markers[markers["patient"].isin(lanes.loc[known, "patient"])]
     lanes = lanes[known].sort_values(["duration", "patient"], ascending=[False, True])
-    st.markdown(f"**{ui.text(study_label(study_id))}** — {len(lanes)} of {len(cohort)} selected patients with a "
-                "time on treatment")
+    n_with_time = len(lanes)
+    if n_with_time > data_source.MAX_SWIMMER_LANES:  # large cohorts: a readable subset spread over the ranked times
+        lanes = prepare.evenly_spaced_rows(lanes, data_source.MAX_SWIMMER_LANES)
+        markers = markers[markers["patient"].isin(lanes["patient"])]
+    st.markdown(f"**{ui.text(study_label(study_id))}** — {n_with_time:,} of {len(cohort):,} selected patients with a "
+                "time on treatment" + (f"; **{len(lanes)} drawn**, evenly spaced from the longest to the shortest "
+                                       "time (one bar per patient would not be readable; filter the cohort, or see "
+                                       "the table and the Survival page for everyone)" if len(lanes) < n_with_time
+                                       else ""))
     if lanes.empty:
         st.info("No time on treatment is published for the selected patients of this study.")
         continue
-    ui.show_chart(charts.swimmer_plot(lanes, markers, time_label), f"swimmer-{study_id}", key=f"swimmer_{study_id}",
+    swimmer = charts.swimmer_plot(lanes, markers, time_label)
+    ui.show_chart(swimmer, f"swimmer-{study_id}", key=f"swimmer_{study_id}",
                   title=f"Time on treatment — {study_label(study_id)}",
                   caption="Markers: ● best response first seen (cycle), ◆ progression, ▶ ongoing at the paper's last report, "
                           "✚ died. Patients without a published time are not drawn.")
+    views.view_tools(f"swimmer_{study_id}", f"Time on treatment — {study_label(study_id)}", chart=swimmer,
+                     patients=cohort, n_text=f"{len(lanes)} of {len(cohort)} selected patients with a time on treatment",
+                     methods_text="as published per patient: PFS in months, or the last nivolumab cycle reported",
+                     caption="Markers: ● best response first seen, ◆ progression, ▶ ongoing at last report, ✚ died.")
     if (~known).any():
-        st.caption(f"Not drawn (no time published): {', '.join(cohort.loc[~known.to_numpy(), 'patient_id'])}.")
+        not_drawn = cohort.loc[~known.to_numpy(), "patient_id"].astype(str).tolist()
+        st.caption(f"Not drawn (no time published): {ui.text(', '.join(not_drawn[:20]))}"
+                   + (f" and {len(not_drawn) - 20:,} more" if len(not_drawn) > 20 else "") + ".")
 
 # --- table ---------------------------------------------------------------------------------------
 st.subheader("Patient table")
@@ -94,19 +109,23 @@ def highlight_derived(frame: pd.DataFrame) -> pd.DataFrame:
 
 ui.show_table(shown, "patients", key="patients_table", styler=shown.style.apply(highlight_derived, axis=None),
               caption="Shaded italic cells are **derived** (inferred or computed by the project, not read off the "
-                      "paper); the rule is in the provenance table below. – = not reported.",
+                      "paper); the rule is in the provenance table below. – = not reported."
+                      if data_source.has_published_tables() else "Values as in the data source; – = not recorded.",
               column_config={"Notes": st.column_config.TextColumn(width="large")})
 
-st.subheader("Where each value comes from")
-patient_ids = patients["patient_id"].tolist()
-chosen = st.selectbox("Patient", patient_ids, key="provenance_patient",
-                      format_func=lambda pid: f"{pid} — {patients.set_index('patient_id').at[pid, 'patient_label']}")
-provenance = sources[sources["patient_id"] == chosen][["field", "value", "source", "derived", "rule"]].copy()
-provenance["derived"] = provenance["derived"].map({True: "derived", False: "as published"})
-provenance["field"] = provenance["field"].map(lambda f: TABLE_COLUMNS.get(f, f))
-ui.show_table(provenance.rename(columns={"field": "Field", "value": "Value", "source": "Source", "derived": "Derived?",
-                                         "rule": "Rule (derived values)"}),
-              f"provenance-{chosen}", key="patients_provenance",
-              caption="Source = seed file and table, figure or section. Values not listed are not reported.")
-with st.expander("Provenance of every selected patient (long table)"):
-    ui.show_table(sources, "provenance-all-selected", key="patients_provenance_all")
+if data_source.has_published_tables():
+    st.subheader("Where each value comes from")
+    patient_ids = patients["patient_id"].tolist()
+    chosen = st.selectbox("Patient", patient_ids, key="provenance_patient",
+                          format_func=lambda pid: f"{pid} — {patients.set_index('patient_id').at[pid, 'patient_label']}")
+    provenance = sources[sources["patient_id"] == chosen][["field", "value", "source", "derived", "rule"]].copy()
+    provenance["derived"] = provenance["derived"].map({True: "derived", False: "as published"})
+    provenance["field"] = provenance["field"].map(lambda f: TABLE_COLUMNS.get(f, f))
+    ui.show_table(provenance.rename(columns={"field": "Field", "value": "Value", "source": "Source", "derived": "Derived?",
+                                             "rule": "Rule (derived values)"}),
+                  f"provenance-{chosen}", key="patients_provenance",
+                  caption="Source = seed file and table, figure or section. Values not listed are not reported.")
+    with st.expander("Provenance of every selected patient (long table)"):
+        ui.show_table(sources, "provenance-all-selected", key="patients_provenance_all")
+else:
+    data_source.not_available_message("Per-value provenance (the paper, table or figure behind each value)")

@@ -7,7 +7,7 @@ import streamlit as st
 import charts
 from analysis.response import response_comparison, response_table, subgroup_rates
 from sarcoma_app.navigation import require_app_frame
-from sarcoma_app import db, prepare, state, ui
+from sarcoma_app import db, prepare, snippets, state, ui, views
 from sarcoma_app.text import (
     CI_METHOD_LABELS, DENOMINATOR_LABELS, ENDPOINT_LABELS, GROUPING_LABELS, P_ADJUST_LABELS, fmt_count, fmt_p,
     fmt_rate_ci, fmt_ratio_ci, study_label,
@@ -44,11 +44,17 @@ responses = patients.assign(response=prepare.response_codes(patients),
                             histology_label=patients["histology"].astype(object).fillna("Histology not reported"))
 counts = (responses.groupby(["study", "histology_label", "response"]).size().reset_index(name="n")
           .rename(columns={"histology_label": "histology"}))
-ui.show_chart(charts.best_response_bars(counts), "best-response-by-histology", key="response_bars",
+bars = charts.best_response_bars(counts)
+ui.show_chart(bars, "best-response-by-histology", key="response_bars",
               title="Best response (RECIST 1.1) by histology",
               caption="Patients per histology, coloured by best overall response (RECIST 1.1): CR complete, "
                       "PR partial response, SD stable disease, PD progressive disease, NE not evaluable. "
                       "One panel per study.")
+views.view_tools("response_bars", "Best response (RECIST 1.1) by histology", chart=bars, patients=patients,
+                 table=counts.pivot_table(index=["study", "histology"], columns="response", values="n", fill_value=0)
+                 .reindex(columns=["CR", "PR", "SD", "PD", "NE"], fill_value=0).reset_index()
+                 .rename(columns={"study": "Study", "histology": "Histology"}),
+                 code=snippets.response_counts())
 
 # --- ORR / DCR table -------------------------------------------------------------------------
 st.subheader(f"ORR and DCR by {GROUPING_LABELS[grouping]}")
@@ -71,6 +77,8 @@ if grouping == "none":
 ui.show_table(shown, f"orr-dcr-by-{grouping}", key="response_table",
               caption=f"95% {CI_METHOD_LABELS[ci_method]} intervals. ORR = CR + PR; DCR = CR + PR + SD; "
                       f"denominator = {DENOMINATOR_LABELS[denominator]}.")
+views.view_tools("response_table", f"ORR and DCR by {GROUPING_LABELS[grouping]}", table=shown, patients=patients,
+                 code=snippets.response_rates(grouping, denominator, ci_method))
 if (table["denominator"] == 1).any():
     st.caption("A group with one patient gives a rate of 0% or 100% with a very wide interval.")
 
@@ -92,10 +100,13 @@ if grouping != "none":
             "Responders / denominator": ", ".join(f"{g}: {k}/{n}" for g, k, n in zip(r.groups, r.events, r.denominators)),
             "Note": r.note,
         } for r in results]
-        ui.show_table(pd.DataFrame(test_rows), f"fisher-by-{grouping}", key="response_fisher",
+        fisher_table = pd.DataFrame(test_rows)
+        ui.show_table(fisher_table, f"fisher-by-{grouping}", key="response_fisher",
                       caption="Two-sided Fisher's exact test (R `fisher.test`); odds ratio = conditional MLE, first "
                               "group vs second. Small groups give low power: a large p is not evidence of no "
                               "difference.")
+        views.view_tools("response_fisher", f"Do ORR and DCR differ by {GROUPING_LABELS[grouping]}?",
+                         table=fisher_table, patients=patients, code=snippets.fisher_tests(grouping, denominator))
 
 # --- forest plot of subgroups ------------------------------------------------------------------
 st.subheader(f"{ENDPOINT_LABELS[endpoint].split(' (')[0]} by subgroup")
@@ -118,7 +129,8 @@ else:
                               zip(rates["rate"], rates["lower"], rates["upper"], rates["k"], rates["n"])]
     overall = response_table(patients, denominator=denominator, method=ci_method).iloc[-1][endpoint]
     endpoint_short = endpoint.upper()
-    ui.show_chart(charts.rate_forest(rates, overall=overall, endpoint_label=endpoint_short),
+    forest = charts.rate_forest(rates, overall=overall, endpoint_label=endpoint_short)
+    ui.show_chart(forest,
                   f"{endpoint}-forest", key="response_forest", title=f"{endpoint_short} by subgroup (95% CI)",
                   caption=f"Squares sized by the denominator; dashed line = {endpoint_short} of all selected patients "
                           f"({overall:.1%})." + (" Pools studies with different regimens." if n_studies > 1 else ""))
@@ -133,3 +145,25 @@ else:
     ui.show_table(forest_table, f"{endpoint}-by-subgroup", key="response_forest_table",
                   caption=f"Fisher's exact test of each level against all other selected patients; {n_tests} tests, "
                           f"adjusted with {P_ADJUST_LABELS[p_adjust]}. Exploratory: subgroups are small.")
+    views.view_tools("response_forest", f"{endpoint_short} by subgroup (95% CI)", chart=forest, table=forest_table,
+                     patients=patients, code=snippets.subgroup_forest(endpoint, denominator, ci_method, p_adjust))
+
+# --- tumour measurements (an uploaded cohort with an assessments file) --------------------------------------
+assessments = db.load_assessments(view.filters)
+if len(assessments):
+    st.subheader("Tumour measurements")
+    best, lines = prepare.assessment_frames(assessments, patients)
+    n_measured = best.attrs.get("n", len(best))
+    waterfall = charts.waterfall_plot(best)
+    ui.show_chart(waterfall, "waterfall", key="response_waterfall", title="Best change of target lesions (waterfall)",
+                  caption=f"{n_measured:,} selected patients with measurements"
+                          + (f"; {len(best)} bars drawn, evenly spaced over the ranking" if len(best) < n_measured
+                             else "") + ". Bar = the lowest % change of the sum of target-lesion diameters from "
+                          "baseline; colour = recorded best overall response. Dashed lines: −30% (partial response) "
+                                     "and +20% (progression), RECIST 1.1.")
+    spider = charts.spider_plot(lines)
+    n_lines = lines["patient"].nunique()
+    ui.show_chart(spider, "spider", key="response_spider", title="Change of target lesions over time (spider plot)",
+                  caption="One line per patient, from baseline (0%)"
+                          + (f"; {n_lines} of {n_measured:,} patients drawn, evenly spaced over the ranking of the "
+                             "best change" if n_lines < n_measured else "") + ".")

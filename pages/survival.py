@@ -9,7 +9,8 @@ import streamlit as st
 import charts
 from analysis.survival import kaplan_meier_by_group, logrank_table
 from sarcoma_app.navigation import require_app_frame
-from sarcoma_app import db, prepare, state, ui
+from sarcoma_app import cohort as data_source
+from sarcoma_app import db, prepare, snippets, state, ui, views
 from sarcoma_app.text import (
     CONF_TYPE_LABELS, GROUPING_LABELS, fmt_median_ci, fmt_p, fmt_rate_ci,
 )
@@ -44,8 +45,9 @@ if len(excluded):
     summary = prepare.exclusion_summary(excluded)
     reasons = "; ".join(f"{r.Study}: {r.Patients} ({r.Reason})" for r in summary.itertuples())
     st.info(f"**{len(analysable)} of {len(patients)} selected patients are analysable.** "
-            f"{len(excluded)} excluded — {ui.text(reasons)}. PFS is published per patient only for the "
-            "nab-paclitaxel + sintilimab study.", icon=":material/info:")
+            f"{len(excluded)} excluded — {ui.text(reasons)}. "
+            + ("PFS is published per patient only for the nab-paclitaxel + sintilimab study."
+               if data_source.is_bundled() else ""), icon=":material/info:")
 if analysable.empty:
     st.warning("No selected patient has a published PFS time, so no survival curve can be drawn. "
                "Select the nab-paclitaxel + sintilimab study (or widen the filters).")
@@ -59,8 +61,9 @@ groups = [str(g) for g in result.fits]
 # --- curves ----------------------------------------------------------------------------------------
 max_time = float(analysable["pfs_months"].max())
 grid = prepare.risk_grid(max_time)
+curve_points, censor_marks = prepare.km_curve_frame(result.fits), prepare.km_censor_frame(result.fits)
 chart = charts.kaplan_meier_plot(
-    prepare.km_curve_frame(result.fits), prepare.km_censor_frame(result.fits),
+    curve_points, censor_marks,
     prepare.km_risk_frame(result.fits, grid), groups, time_label="Months since start of treatment",
 )
 n_events = int(analysable["pfs_event"].sum())
@@ -71,6 +74,13 @@ ui.show_chart(chart, f"km-pfs-by-{grouping}", key="survival_km",
                       f"({CONF_TYPE_LABELS[conf_type]}); + = censored. Numbers at risk under the plot.")
 if n_events == len(analysable):
     st.caption("Every analysable patient had an event (no censoring), so there are no censor marks.")
+if curve_points.attrs.get("thinned") or censor_marks.attrs.get("omitted"):
+    st.caption("Large cohort: "
+               + ("each curve is drawn at the resolution of the screen (its last step in each of a few hundred equal "
+                  "time intervals); " if curve_points.attrs.get("thinned") else "")
+               + (f"the {censor_marks.attrs['omitted']:,} censored times are not marked (the marks would hide the "
+                  "curve); " if censor_marks.attrs.get("omitted") else "")
+               + "every number in the tables uses all patients.")
 
 # --- medians and landmarks -------------------------------------------------------------------------
 st.subheader("Median PFS and landmark rates")
@@ -88,6 +98,10 @@ ui.show_table(medians, f"pfs-medians-by-{grouping}", key="survival_medians",
               caption="Median by R's rule (midpoint where S(t) = 0.5 over an interval); CI from the CI curves. "
                       "NR = not reached. Landmark S(t) as R `summary(fit, times)`; a landmark after the last "
                       "follow-up carries the last value (0 at risk). CI not defined = S(t) is 0 (R gives NA).")
+views.view_tools("survival_km", "Progression-free survival (Kaplan–Meier)", chart=chart, table=medians,
+                 patients=patients, n_text=f"{len(analysable)} of {len(patients)} selected patients with published "
+                                           f"PFS, {n_events} events",
+                 code=snippets.survival(grouping, conf_type, landmarks))
 no_events = [f"{ui.text(group)} ({fit.n})" for group, fit in result.fits.items() if fit.n_events == 0]
 single = [ui.text(group) for group, fit in result.fits.items() if fit.n == 1 and fit.n_events > 0]
 if no_events:
@@ -114,6 +128,9 @@ if len(groups) > 1:
     })
     ui.show_table(logrank_shown, f"logrank-by-{grouping}", key="survival_logrank",
                   caption="R `survdiff` (rho = 0). Groups with very few patients give an unreliable test.")
+    views.view_tools("survival_logrank", f"Log-rank test by {GROUPING_LABELS[grouping]}", table=logrank_shown,
+                     patients=patients, n_text=f"{len(analysable)} patients with published PFS, {n_events} events",
+                     code=snippets.logrank(grouping))
     if test.generalised_inverse:
         st.caption("The variance matrix was singular; a generalised inverse was used (R would stop here).")
 else:

@@ -1,5 +1,9 @@
 """Read-only DuckDB access: one cached connection, a cursor per query, cached results.
 
+Queries go to the data source of the view (:mod:`sarcoma_app.cohort`): the
+bundled file (cached with ``st.cache_data``, shared), or the in-memory database
+of a simulated cohort or of this session's upload (memoised per session only).
+
 SQL text only ever comes from constants of this package (see
 :mod:`sarcoma_app.filter_sql`); values travel as ``?`` parameters and table
 names are checked against :data:`READABLE_TABLES`.
@@ -13,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from data.build import ensure_database
-from sarcoma_app import filter_sql
+from sarcoma_app import cohort, filter_sql
 from sarcoma_app.url_state import UNKNOWN, AllowedValues, FilterState
 
 #: Tables a page may read whole, with their display order.
@@ -52,8 +56,19 @@ def _fetch(path: str, sql: str, parameters: tuple) -> pd.DataFrame:
 
 
 def query(sql: str, parameters: tuple = ()) -> pd.DataFrame:
-    """Run a constant SQL statement with ``?`` parameters (cached)."""
+    """Run a constant SQL statement with ``?`` parameters on the view's data source (cached)."""
+    if not cohort.is_bundled():
+        return cohort.run_query(sql, tuple(parameters))
     return _fetch(database_path(), sql, tuple(parameters))
+
+
+def _hide_simulated() -> bool:
+    """Simulated studies are left out of the default selection of the bundled data only.
+
+    A simulated source holds one simulated cohort and nothing else, so there
+    is nothing to pool it with.
+    """
+    return cohort.is_bundled()
 
 
 def read_table(name: str) -> pd.DataFrame:
@@ -67,8 +82,14 @@ def read_table(name: str) -> pd.DataFrame:
 
 def load_patients(filters: FilterState) -> pd.DataFrame:
     """Patients matching ``filters`` (whitelisted columns)."""
-    sql, parameters = filter_sql.patients_sql(filters)
+    sql, parameters = filter_sql.patients_sql(filters, hide_simulated=_hide_simulated())
     return query(sql, parameters)
+
+
+def count_patients(filters: FilterState) -> int:
+    """Number of patients matching ``filters`` (the N of 'Showing N of M')."""
+    where, parameters = filter_sql.where_clause(filters, hide_simulated=_hide_simulated())
+    return int(query(f"SELECT count(*) AS n FROM patients {where}", parameters)["n"].iloc[0])
 
 
 def count_all_patients() -> int:
@@ -78,7 +99,7 @@ def count_all_patients() -> int:
 
 def option_counts(filters: FilterState, dimension: str) -> dict[str, int]:
     """Patients per option of ``dimension`` under the other filters."""
-    sql, parameters = filter_sql.option_counts_sql(filters, dimension)
+    sql, parameters = filter_sql.option_counts_sql(filters, dimension, hide_simulated=_hide_simulated())
     frame = query(sql, parameters)
     return {str(value): int(n) for value, n in zip(frame["value"], frame["n"])}
 
@@ -102,7 +123,7 @@ def allowed_values() -> AllowedValues:
 def unknown_by_study(filters: FilterState, dimension: str) -> pd.DataFrame:
     """Per study: patients under the other filters, and how many have no value for ``dimension``."""
     spec = filter_sql.DIMENSION_BY_NAME[dimension]
-    where, parameters = filter_sql.where_clause(filters, skip=dimension)
+    where, parameters = filter_sql.where_clause(filters, skip=dimension, hide_simulated=_hide_simulated())
     sql = (
         f"SELECT study_id, count(*) AS n, count(*) FILTER (WHERE ({spec.bucket_sql}) = ?) AS n_unknown "
         f"FROM patients {where} GROUP BY study_id ORDER BY study_id"
@@ -113,7 +134,7 @@ def unknown_by_study(filters: FilterState, dimension: str) -> pd.DataFrame:
 
 def load_adverse_events(filters: FilterState) -> pd.DataFrame:
     """Per-patient AE rows of the filtered patients."""
-    where, parameters = filter_sql.where_clause(filters)
+    where, parameters = filter_sql.where_clause(filters, hide_simulated=_hide_simulated())
     sql = (
         "SELECT a.study_id, a.patient_id, a.patient_ref, a.term, a.term_group, a.grade, a.source, a.note "
         f"FROM adverse_events a WHERE a.patient_id IN (SELECT patient_id FROM patients {where}) "
@@ -136,9 +157,24 @@ def load_untied_adverse_events(study_ids: tuple[str, ...]) -> pd.DataFrame:
 
 def load_value_sources(filters: FilterState) -> pd.DataFrame:
     """Provenance of every value of the filtered patients."""
-    where, parameters = filter_sql.where_clause(filters)
+    where, parameters = filter_sql.where_clause(filters, hide_simulated=_hide_simulated())
     sql = (
         "SELECT s.study_id, s.patient_id, s.field, s.value, s.source, s.derived, s.rule FROM patient_value_sources s "
         f"WHERE s.patient_id IN (SELECT patient_id FROM patients {where}) ORDER BY s.study_id, s.patient_id, s.field"
+    )
+    return query(sql, parameters)
+
+
+def load_assessments(filters: FilterState) -> pd.DataFrame:
+    """Tumour measurements (time, % change of target lesions) of the filtered patients.
+
+    Only an uploaded cohort can have them; empty for the other sources.
+    """
+    if cohort.is_bundled():
+        return pd.DataFrame(columns=["study_id", "patient_id", "time_months", "pct_change", "source"])
+    where, parameters = filter_sql.where_clause(filters, hide_simulated=False)
+    sql = (
+        "SELECT m.study_id, m.patient_id, m.time_months, m.pct_change, m.source FROM assessments m "
+        f"WHERE m.patient_id IN (SELECT patient_id FROM patients {where}) ORDER BY m.patient_id, m.time_months"
     )
     return query(sql, parameters)

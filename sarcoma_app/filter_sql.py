@@ -98,7 +98,7 @@ EVALUABLE_SQL = "evaluable"
 NOT_SIMULATED_SQL = "study_id NOT ILIKE '%simulated%'"
 
 
-def where_clause(filters: FilterState, skip: str | None = None) -> tuple[str, tuple]:
+def where_clause(filters: FilterState, skip: str | None = None, hide_simulated: bool = True) -> tuple[str, tuple]:
     """``WHERE`` clause and its parameters for ``filters``.
 
     Parameters
@@ -106,6 +106,9 @@ def where_clause(filters: FilterState, skip: str | None = None) -> tuple[str, tu
     filters : FilterState
     skip : str, optional
         Dimension left out (for the faceted option counts).
+    hide_simulated : bool, default True
+        Leave simulated studies out when no study is chosen. False for a data
+        source that is itself one simulated cohort (nothing to pool it with).
 
     Notes
     -----
@@ -129,24 +132,24 @@ def where_clause(filters: FilterState, skip: str | None = None) -> tuple[str, tu
         parameters.extend(chosen)
     if filters.evaluable_only and skip != "evaluable_only":
         conditions.append(EVALUABLE_SQL)
-    if not filters.study and skip != "study":
+    if hide_simulated and not filters.study and skip != "study":
         conditions.append(NOT_SIMULATED_SQL)
     if not conditions:
         return "", ()
     return "WHERE " + " AND ".join(conditions), tuple(parameters)
 
 
-def patients_sql(filters: FilterState) -> tuple[str, tuple]:
+def patients_sql(filters: FilterState, hide_simulated: bool = True) -> tuple[str, tuple]:
     """Query for the filtered patients (whitelisted columns, stable order)."""
-    where, parameters = where_clause(filters)
+    where, parameters = where_clause(filters, hide_simulated=hide_simulated)
     columns = ", ".join(PATIENT_COLUMNS)
     return f"SELECT {columns} FROM patients {where} ORDER BY study_id, patient_id", parameters
 
 
-def option_counts_sql(filters: FilterState, dimension_name: str) -> tuple[str, tuple]:
+def option_counts_sql(filters: FilterState, dimension_name: str, hide_simulated: bool = True) -> tuple[str, tuple]:
     """Query counting patients per option of one dimension under the other filters."""
     dimension = DIMENSION_BY_NAME[dimension_name]
-    where, parameters = where_clause(filters, skip=dimension_name)
+    where, parameters = where_clause(filters, skip=dimension_name, hide_simulated=hide_simulated)
     return f"SELECT {dimension.bucket_sql} AS value, count(*) AS n FROM patients {where} GROUP BY 1", parameters
 
 

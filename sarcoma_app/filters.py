@@ -26,7 +26,7 @@ def render_sidebar(allowed: AllowedValues) -> FilterState:
     """Draw the filters and the caption; return the current filters."""
     filters = state.current_state().filters
     n_total = db.count_all_patients()
-    n_shown = len(db.load_patients(filters))
+    n_shown = db.count_patients(filters)
     sidebar = st.sidebar
     sidebar.caption(patient_caption(n_shown, n_total))
     header_left, header_right = sidebar.columns([3, 2], vertical_alignment="center")

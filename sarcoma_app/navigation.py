@@ -17,6 +17,9 @@ PAGE_SPECS = (
     ("pages/hazard_ratios.py", "Hazard ratios", ":material/tune:", "hazard-ratios"),
     ("pages/adverse_events.py", "Adverse events", ":material/medication:", "adverse-events"),
     ("pages/patients.py", "Patients", ":material/group:", "patients"),
+    ("pages/subtype.py", "Subtype across studies", ":material/compare_arrows:", "subtype"),
+    ("pages/published.py", "Published vs recomputed", ":material/fact_check:", "published"),
+    ("pages/upload.py", "Upload a cohort", ":material/upload_file:", "upload"),
     ("pages/data_methods.py", "Data & methods", ":material/menu_book:", "data-methods"),
 )
 

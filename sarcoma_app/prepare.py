@@ -85,28 +85,80 @@ def exclusion_summary(excluded: pd.DataFrame) -> pd.DataFrame:
     return summary.rename(columns={"reason": "Reason"})[["Study", "Reason", "Patients"]]
 
 
-def km_curve_frame(fits: dict) -> pd.DataFrame:
-    """KM steps of each fit, starting at (0, 1): group, time, survival, lower, upper."""
+#: Points a KM chart carries at most, all curves together (a 100,000-patient cohort has ~90,000 steps;
+#: the chart is about 600 pixels wide, and Altair refuses more than 5,000 rows).
+MAX_CURVE_POINTS = 3_000
+MAX_CENSOR_MARKS = 300
+
+
+def _last_per_bin(times: np.ndarray, n_bins: int, max_time: float) -> np.ndarray:
+    """Positions (sorted by time) of the last row in each of ``n_bins`` equal time bins."""
+    if max_time <= 0:
+        return np.arange(len(times))[-1:]
+    bins = np.minimum((times / max_time * n_bins).astype(np.int64), n_bins - 1)
+    last = np.flatnonzero(np.append(bins[1:] != bins[:-1], True))
+    return last
+
+
+def km_curve_frame(fits: dict, max_points: int = MAX_CURVE_POINTS) -> pd.DataFrame:
+    """KM steps of each fit, starting at (0, 1): group, time, survival, lower, upper.
+
+    Only event times carry a step (S(t) and its CI change only there), plus
+    the last time so the curve reaches the end of follow-up. When the curves
+    still have more than ``max_points`` steps in all, each keeps the last step
+    of every one of ``max_points / groups`` equal time bins (at most one bin,
+    a pixel or two, off); ``attrs["thinned"]`` then says so.
+    """
     frames = []
+    thinned = False
+    budget = max(100, max_points // max(1, len(fits)))
+    max_time = max((float(fit.table["time"].max()) for fit in fits.values() if len(fit.table)), default=0.0)
     for label, fit in fits.items():
         table = fit.table
+        keep = (table["n_event"] > 0).to_numpy()
+        if len(keep):
+            keep[-1] = True
+        table = table[keep]
+        if len(table) > budget:
+            table = table.iloc[_last_per_bin(table["time"].to_numpy(float), budget, max_time)]
+            thinned = True
         start = pd.DataFrame({"time": [0.0], "survival": [1.0], "lower": [1.0], "upper": [1.0]})
         steps = pd.concat([start, table[["time", "survival", "lower", "upper"]]], ignore_index=True)
-        if table["time"].iloc[0] == 0:
+        if len(table) and table["time"].iloc[0] == 0:
             steps = steps.iloc[1:]
         steps.insert(0, "group", str(label))
         frames.append(steps)
-    return pd.concat(frames, ignore_index=True)
+    frame = pd.concat(frames, ignore_index=True)
+    frame.attrs["thinned"] = thinned
+    return frame
 
 
-def km_censor_frame(fits: dict) -> pd.DataFrame:
-    """Censored times with the curve height there: group, time, survival."""
+def km_censor_frame(fits: dict, max_marks: int = MAX_CENSOR_MARKS) -> pd.DataFrame:
+    """Censored times with the curve height there: group, time, survival.
+
+    With more than ``max_marks`` censored times in all, no mark is drawn
+    (thousands of crosses merge into a thick band that hides the curve);
+    ``attrs["omitted"]`` then holds how many censored times there are.
+    """
     frames = []
     for label, fit in fits.items():
         table = fit.table
         censored = table[table["n_censor"] > 0]
         frames.append(pd.DataFrame({"group": str(label), "time": censored["time"], "survival": censored["survival"]}))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["group", "time", "survival"])
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["group", "time", "survival"])
+    omitted = len(frame) if len(frame) > max_marks else 0
+    if omitted:
+        frame = frame.iloc[0:0]
+    frame.attrs["omitted"] = omitted
+    return frame
+
+
+def evenly_spaced_rows(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """At most ``limit`` rows of ``frame``, evenly spaced in its order (first and last kept)."""
+    if len(frame) <= limit:
+        return frame
+    positions = np.unique(np.round(np.linspace(0, len(frame) - 1, limit)).astype(int))
+    return frame.iloc[positions]
 
 
 def risk_grid(max_time: float, n_ticks: int = 8) -> np.ndarray:
@@ -137,3 +189,47 @@ def events_by_term_and_grade(events: pd.DataFrame) -> pd.DataFrame:
     """Number of AE records per term and grade ('not stated' for a missing grade): term, grade, value."""
     labelled = events.assign(grade=events["grade"].map(lambda g: "not stated" if pd.isna(g) else str(int(g))))
     return labelled.groupby(["term", "grade"]).size().reset_index(name="value")
+
+
+#: Bars of a waterfall and lines of a spider plot drawn at most (large cohorts: evenly spaced by rank).
+MAX_WATERFALL_BARS = 400
+MAX_SPIDER_PATIENTS = 60
+
+
+def assessment_frames(assessments: pd.DataFrame, patients: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Waterfall and spider-plot data from tumour measurements.
+
+    Parameters
+    ----------
+    assessments : pandas.DataFrame
+        ``patient_id, time_months, pct_change`` (one row per assessment).
+    patients : pandas.DataFrame
+        ``patient_id, best_response`` of the selected patients.
+
+    Returns
+    -------
+    (best, lines)
+        ``best``: patient, best_change (the lowest % change), response, for
+        the waterfall; ``lines``: patient, time_months, pct_change, response
+        with a baseline row (0, 0) per patient, for the spider plot. Large
+        cohorts keep :data:`MAX_WATERFALL_BARS` / :data:`MAX_SPIDER_PATIENTS`
+        patients evenly spaced over the ranked best change; ``attrs["n"]``
+        holds the number of patients measured.
+    """
+    responses = dict(zip(patients["patient_id"], response_codes(patients)))
+    measured = assessments[assessments["patient_id"].isin(responses)]
+    best = (measured.groupby("patient_id")["pct_change"].min().reset_index()
+            .rename(columns={"patient_id": "patient", "pct_change": "best_change"}))
+    best["response"] = best["patient"].map(responses)
+    best = best.sort_values(["best_change", "patient"], ascending=[False, True]).reset_index(drop=True)
+    n_measured = len(best)
+    spider_patients = set(evenly_spaced_rows(best, MAX_SPIDER_PATIENTS)["patient"])
+    best = evenly_spaced_rows(best, MAX_WATERFALL_BARS)
+    lines = measured[measured["patient_id"].isin(spider_patients)][["patient_id", "time_months", "pct_change"]]
+    baseline = pd.DataFrame({"patient_id": sorted(spider_patients), "time_months": 0.0, "pct_change": 0.0})
+    lines = pd.concat([baseline, lines], ignore_index=True).rename(columns={"patient_id": "patient"})
+    lines["response"] = lines["patient"].map(responses)
+    for frame in (best, lines):
+        frame.attrs["n"] = n_measured
+    return best, lines
+

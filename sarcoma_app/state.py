@@ -9,6 +9,7 @@ carries them across pages).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Sequence
 
 import streamlit as st
@@ -20,6 +21,7 @@ from sarcoma_app.url_state import (
     ViewState,
     parse_query,
     query_signature,
+    source_from_query,
     to_query,
     with_filter,
     with_methods,
@@ -50,6 +52,23 @@ def sync_from_url(allowed: AllowedValues) -> None:
         st.session_state[NOTICES_KEY] = notices
 
 
+def source_to_use(sources: Sequence[str]) -> str:
+    """The data source of this run, read before the filters (their allowed values depend on it).
+
+    Same rule as :func:`sync_from_url`: the URL's ``source`` on a session's
+    first run or when the URL changed outside the app, otherwise the
+    session's current source (the default when it is no longer available,
+    e.g. after the upload was removed).
+    """
+    raw = read_query_params()
+    first_run = STATE_KEY not in st.session_state
+    changed_outside = bool(raw) and query_signature(raw) != st.session_state.get(WRITTEN_KEY)
+    if first_run or changed_outside:
+        return source_from_query(raw, sources)
+    current = current_state().source
+    return current if current in sources else ViewState().source
+
+
 def write_url() -> None:
     """Rewrite the query string from the state (only when it differs)."""
     target = to_query(current_state())
@@ -76,8 +95,8 @@ def set_state(state: ViewState) -> None:
 
 
 def reset_filters() -> None:
-    """Callback: clear every filter, keep the method choices."""
-    set_state(ViewState(FilterState(), current_state().methods))
+    """Callback: clear every filter, keep the method choices (and presentation mode)."""
+    set_state(replace(current_state(), filters=FilterState()))  # keeps methods, presentation mode, data source
 
 
 def _widget_key(field: str) -> str:

@@ -75,8 +75,13 @@ GLOSSARY = {
 
 
 def study_label(study_id: object) -> str:
-    """Short display name of a study."""
-    return STUDY_LABELS.get(str(study_id), str(study_id))
+    """Short display name of a study (a simulated study says it is not real patients)."""
+    key = str(study_id)
+    if key in STUDY_LABELS:
+        return STUDY_LABELS[key]
+    if key.startswith("simulated_"):
+        return f"Simulated registry {key.removeprefix('simulated_')} (not real patients)"
+    return key
 
 
 def option_label(dimension: str, value: str) -> str:

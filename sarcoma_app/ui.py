@@ -5,7 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from sarcoma_app import db, downloads
+from sarcoma_app import cohort, db, downloads
 from sarcoma_app.filters import applicability_notes
 from sarcoma_app.state import current_state, url_notices
 from sarcoma_app.text import escape_markdown
@@ -16,6 +16,10 @@ ROW_HEIGHT_PX = 35
 #: Shown in tables for a missing (not reported) value.
 MISSING_TEXT = "–"
 MAX_ROWS_WITHOUT_SCROLL = 40
+#: Rows a table shows at most (its CSV has them all); a 100,000-patient source stays responsive.
+MAX_TABLE_ROWS = cohort.MAX_TABLE_ROWS
+#: Above this many rows the CSV is built only when the button is pressed.
+LAZY_CSV_ROWS = 5_000
 
 
 def page_header(title: str, question: str) -> None:
@@ -26,6 +30,8 @@ def page_header(title: str, question: str) -> None:
     """
     st.title(title)
     st.markdown(f"##### {question}")
+    cohort.show_source_banner()  # simulated / uploaded data say so on every page
+    st.session_state["_page_title"] = title  # the page a slide of the deck comes from (sarcoma_app.views)
     show_view_notices()
 
 
@@ -53,7 +59,8 @@ def filter_summary() -> str:
 
 
 def show_table(frame: pd.DataFrame, name: str, key: str, caption: str | None = None,
-               column_config: dict | None = None, height: int | str = "auto", styler=None) -> None:
+               column_config: dict | None = None, height: int | str = "auto", styler=None,
+               download_frame: pd.DataFrame | None = None) -> None:
     """A table with a CSV download (formula injection neutralised).
 
     Parameters
@@ -71,16 +78,33 @@ def show_table(frame: pd.DataFrame, name: str, key: str, caption: str | None = N
     height : int or "auto"
     styler : pandas Styler, optional
         Styled version of ``frame`` to display (the CSV is always ``frame``).
+    download_frame : pandas.DataFrame, optional
+        The whole table when ``frame`` shows only its first rows (the CSV).
+
+    Notes
+    -----
+    At most :data:`MAX_TABLE_ROWS` rows are displayed, with a note; the CSV
+    always has every row.
     """
+    full = frame if download_frame is None else download_frame
+    if len(frame) > MAX_TABLE_ROWS:
+        frame = frame.iloc[:MAX_TABLE_ROWS]
+        styler = None
+    if len(full) > len(frame):
+        note = (f"Showing the first {len(frame):,} of {len(full):,} rows; the CSV has all {len(full):,}.")
+        caption = f"{caption} {note}" if caption else note
     if height == "auto" and len(frame) <= MAX_ROWS_WITHOUT_SCROLL:
         height = ROW_HEIGHT_PX * (len(frame) + 1) + 3  # every row visible, no inner scrolling
-    st.dataframe(styler if styler is not None else frame, hide_index=True, column_config=column_config,
-                 height=height, width="stretch", placeholder=MISSING_TEXT)
-    left, right = st.columns([4, 1], vertical_alignment="top")
+    # presentation mode (?present=1): tables folded, so each chart gets the screen
+    target = st.expander("Show the table", icon=":material/table:") if current_state().present else st.container()
+    target.dataframe(styler if styler is not None else frame, hide_index=True, column_config=column_config,
+                     height=height, width="stretch", placeholder=MISSING_TEXT)
+    left, right = target.columns([4, 1], vertical_alignment="top")
     if caption:
         left.caption(caption)
     right.download_button(
-        "CSV", data=downloads.csv_bytes(frame), file_name=f"{downloads.safe_file_stem(name)}.csv",
+        "CSV", data=(lambda: downloads.csv_bytes(full)) if len(full) > LAZY_CSV_ROWS else downloads.csv_bytes(full),
+        file_name=f"{downloads.safe_file_stem(name)}.csv",
         mime="text/csv", key=f"{key}_csv", icon=":material/download:", on_click="ignore",
         help="Download this table as CSV", width="stretch",
     )

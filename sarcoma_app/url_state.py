@@ -71,6 +71,14 @@ MAX_VALUE_LENGTH = 200
 #: Query parameters Streamlit itself understands; never reported as unknown.
 STREAMLIT_RESERVED = ("embed", "embed_options")
 
+#: Data sources (URL parameter ``source``; see :mod:`sarcoma_app.cohort`). The published
+#: cohorts are the default; ``uploaded`` exists only in the session that uploaded a cohort;
+#: the simulated registries are never selected by default and never pooled with real patients.
+DEFAULT_SOURCE = "bundled"
+UPLOADED_SOURCE = "uploaded"
+SIMULATED_SOURCES = ("simulated-1k", "simulated-10k", "simulated-100k")
+SOURCES = (DEFAULT_SOURCE, UPLOADED_SOURCE) + SIMULATED_SOURCES
+
 
 @dataclass(frozen=True)
 class FilterState:
@@ -114,10 +122,16 @@ class MethodState:
 
 @dataclass(frozen=True)
 class ViewState:
-    """Everything a shared link restores."""
+    """Everything a shared link restores.
+
+    ``present`` is presentation mode (``?present=1``): larger type, no
+    sidebar, tables folded, for a projector.
+    """
 
     filters: FilterState = field(default_factory=FilterState)
     methods: MethodState = field(default_factory=MethodState)
+    present: bool = False
+    source: str = DEFAULT_SOURCE
 
 
 @dataclass(frozen=True)
@@ -134,6 +148,8 @@ class AllowedValues:
     ecog: tuple[str, ...] = ()
     primary_site: tuple[str, ...] = ()
     prior_lines: tuple[str, ...] = ()
+    #: Data sources this session may select (``uploaded`` only once it uploaded a cohort).
+    sources: tuple[str, ...] = (DEFAULT_SOURCE,) + SIMULATED_SOURCES
 
     def for_filter(self, name: str) -> tuple[str, ...]:
         """Allowed values of filter ``name`` in display order."""
@@ -298,6 +314,8 @@ def parse_query(params: Mapping[str, object], allowed: AllowedValues) -> tuple[V
     notices: list[Notice] = []
     filter_values: dict[str, object] = {}
     method_values: dict[str, object] = {}
+    present = False
+    source = DEFAULT_SOURCE
     try:
         items = list(params.items())
     except Exception:  # a hostile mapping: fall back to defaults
@@ -320,10 +338,43 @@ def parse_query(params: Mapping[str, object], allowed: AllowedValues) -> tuple[V
                 method_values[name] = landmarks
         elif name == "cox_terms":
             method_values[name] = _parse_multi(name, raw_value, COX_TERMS, notices)
+        elif name == "present":
+            present = _parse_bool(name, raw_value, notices)
+        elif name == "source":
+            source = _parse_source(raw_value, allowed.sources, notices)
         else:
             notices.append(Notice(shorten(name, 40), "", "unknown parameter"))
-    state = ViewState(FilterState(**filter_values), MethodState(**method_values))
+    state = ViewState(FilterState(**filter_values), MethodState(**method_values), present, source)
     return state, notices
+
+
+def _parse_source(raw: object, sources: Sequence[str], notices: list[Notice] | None = None) -> str:
+    """The data source named by a ``source`` parameter (default when absent or not available)."""
+    items = [_clean(item) for item in _raw_values(raw)]
+    items = [item for item in items if item]
+    if not items:
+        return DEFAULT_SOURCE
+    wanted = items[-1].lower() if len(items[-1]) <= MAX_VALUE_LENGTH else ""
+    if wanted in sources:
+        return wanted
+    if notices is not None:
+        reason = ("no cohort has been uploaded in this browser session (an upload is never shared, "
+                  "not even by a link)" if wanted == UPLOADED_SOURCE else "not an allowed value")
+        notices.append(Notice("source", shorten(items[-1]), reason))
+    return DEFAULT_SOURCE
+
+
+def source_from_query(params: Mapping[str, object], sources: Sequence[str]) -> str:
+    """The data source a query string asks for, before the rest is parsed (never raises).
+
+    The filters' allowed values depend on the source, so the app reads the
+    source first, then parses the whole query with :func:`parse_query`.
+    """
+    try:
+        raw = {_clean(str(k)): v for k, v in params.items()}.get("source")
+    except Exception:
+        return DEFAULT_SOURCE
+    return _parse_source(raw, sources)
 
 
 # --------------------------------------------------------------------------- #
@@ -347,6 +398,8 @@ def to_query(state: ViewState) -> dict[str, str | list[str]]:
         Name -> str (a list of str means repeated keys), in a fixed order.
     """
     query: dict[str, str | list[str]] = {}
+    if state.source != DEFAULT_SOURCE:
+        query["source"] = state.source
     default_filters, default_methods = FilterState(), MethodState()
     for name in FILTER_PARAMS:
         value = getattr(state.filters, name)
@@ -366,6 +419,8 @@ def to_query(state: ViewState) -> dict[str, str | list[str]]:
             query[name] = _repeated(value) if value else ""  # an empty key keeps "no covariate"
         else:
             query[name] = value
+    if state.present:
+        query["present"] = "1"
     return query
 
 
@@ -394,6 +449,10 @@ def allowed_for(name: str, allowed: AllowedValues) -> tuple[str, ...]:
         return COX_TERMS
     if name == "evaluable_only":
         return ("yes", "no")
+    if name == "present":
+        return ("1", "0")
+    if name == "source":
+        return allowed.sources
     return ()
 
 

@@ -1,0 +1,351 @@
+"""Data sources: the published cohorts, this session's upload, simulated registries.
+
+Every source is a DuckDB connection with the bundled schema
+(:data:`data.build.SCHEMA`), so every page's SQL runs unchanged on it:
+
+* ``bundled`` (default): ``data/sarcoma.duckdb``, opened read-only by
+  :mod:`sarcoma_app.db` and shared by all sessions;
+* ``simulated-1k`` / ``-10k`` / ``-100k``: an in-memory DuckDB filled by
+  :func:`data.simulate.simulate_cohort` (seeded, deterministic, not user data),
+  built once per server and shared through ``st.cache_resource``. Never the
+  default source, never pooled with real patients, labelled "simulated - not
+  real patients" on every page;
+* ``uploaded``: an in-memory DuckDB built from the session's upload
+  (:mod:`sarcoma_app.upload`). It lives in ``st.session_state`` only: never in
+  a cache shared across sessions, never on disk, gone with the session.
+
+The in-memory databases hold ``patients``, ``adverse_events``, one ``studies``
+row per cohort, ``assessments`` (tumour measurements of an upload; empty
+otherwise), copies of the reference tables ``histology_glossary`` and
+``data_dictionary``, and empty copies of the published-result and
+provenance tables (pages say those are for the bundled papers).
+
+Query results of a non-bundled source are memoised per session (a small LRU
+in ``st.session_state``), never in ``st.cache_data``.
+"""
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from data.build import SCHEMA, ensure_database
+from data.simulate import DEFAULT_SEED, simulate_cohort, study_record
+from sarcoma_app.state import NOTICES_KEY, current_state, set_state
+from sarcoma_app.text import escape_markdown
+from sarcoma_app.url_state import (
+    DEFAULT_SOURCE, SIMULATED_SOURCES, UPLOADED_SOURCE, AllowedValues, Notice, parse_query, to_query,
+)
+
+ACTIVE_KEY = "_active_source"
+UPLOAD_KEY = "_uploaded_cohort"
+MEMO_KEY = "_source_query_memo"
+SWITCHED_KEY = "_source_switched"
+WIDGET_KEY = "w_source"
+
+#: Patients of each simulated source.
+SIMULATED_SIZES = {"simulated-1k": 1_000, "simulated-10k": 10_000, "simulated-100k": 100_000}
+assert tuple(SIMULATED_SIZES) == SIMULATED_SOURCES
+#: Reference tables copied from the bundled database into every in-memory source.
+REFERENCE_TABLES = ("histology_glossary", "data_dictionary")
+#: Per-assessment tumour measurements (an upload's optional third file).
+ASSESSMENTS_SCHEMA = ("study_id VARCHAR NOT NULL, patient_id VARCHAR NOT NULL, time_months DOUBLE NOT NULL, "
+                      "pct_change DOUBLE NOT NULL, source VARCHAR NOT NULL")
+#: Per-session memo of query results of a non-bundled source.
+MEMO_MAX_ENTRIES = 32
+MEMO_MAX_ROWS = 200_000
+
+#: Scale limits of the pages (a 100,000-patient source must stay responsive).
+MAX_TABLE_ROWS = 1_000
+MAX_SWIMMER_LANES = 60
+
+
+@dataclass(frozen=True, eq=False)
+class UploadedCohort:
+    """A session's uploaded cohort: its in-memory database and what to say about it."""
+
+    connection: duckdb.DuckDBPyConnection
+    name: str
+    files: tuple[str, ...]
+    n_patients: int
+    n_adverse_events: int = 0
+    n_assessments: int = 0
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+# --------------------------------------------------------------------------- #
+# Building an in-memory source
+# --------------------------------------------------------------------------- #
+@st.cache_resource(show_spinner=False)
+def _reference_frames() -> dict[str, pd.DataFrame]:
+    """The reference tables of the bundled database (read once per server)."""
+    with duckdb.connect(str(ensure_database()), read_only=True) as con:
+        return {name: con.execute(f"SELECT * FROM {name}").df() for name in REFERENCE_TABLES}
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Insert ``frame`` into ``table`` by column name (the table's order)."""
+    if frame is None or frame.empty:
+        return
+    columns = [row[0] for row in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position", [table]
+    ).fetchall()]
+    incoming = frame.reindex(columns=columns)
+    con.register("incoming_rows", incoming)
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    try:
+        con.execute(f'INSERT INTO {table} ({quoted}) SELECT {quoted} FROM incoming_rows')
+    finally:
+        con.unregister("incoming_rows")
+
+
+def create_cohort_database(patients: pd.DataFrame, adverse_events: pd.DataFrame | None, studies: pd.DataFrame,
+                           assessments: pd.DataFrame | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the bundled schema holding one cohort.
+
+    Parameters
+    ----------
+    patients, adverse_events, studies : pandas.DataFrame
+        Rows of the tables of the same names (columns by name; missing
+        columns are NULL). The schema's constraints apply (e.g. ``pfs_event``
+        in 0/1, ``evaluable`` or a not-evaluable reason), so a cohort that
+        violates them is refused as a whole.
+    assessments : pandas.DataFrame, optional
+        ``study_id, patient_id, time_months, pct_change, source``.
+
+    Returns
+    -------
+    duckdb.DuckDBPyConnection
+        Query it through ``.cursor()`` (one per thread).
+    """
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET temp_directory = ''")  # never spill to disk (the default is ./.tmp)
+        for table, columns in SCHEMA.items():
+            con.execute(f"CREATE TABLE {table} ({columns})")
+        con.execute(f"CREATE TABLE assessments ({ASSESSMENTS_SCHEMA})")
+        for name, frame in _reference_frames().items():
+            _insert(con, name, frame)
+        _insert(con, "studies", studies)
+        _insert(con, "patients", patients)
+        _insert(con, "adverse_events", adverse_events)
+        _insert(con, "assessments", assessments)
+        con.execute("SET enable_external_access = false")  # from now on no SQL can read or write a file
+    except Exception:
+        con.close()
+        raise
+    return con
+
+
+@st.cache_resource(show_spinner="Generating the simulated cohort (not real patients)…", max_entries=len(SIMULATED_SOURCES))
+def simulated_connection(source: str) -> duckdb.DuckDBPyConnection:
+    """The in-memory database of one simulated source (deterministic, shared by all sessions)."""
+    patients, adverse_events = simulate_cohort(SIMULATED_SIZES[source], seed=DEFAULT_SEED)
+    return create_cohort_database(patients, adverse_events, study_record(patients))
+
+
+# --------------------------------------------------------------------------- #
+# The session's upload
+# --------------------------------------------------------------------------- #
+def uploaded_cohort() -> UploadedCohort | None:
+    """This session's uploaded cohort, if any."""
+    return st.session_state.get(UPLOAD_KEY)
+
+
+def store_upload(cohort: UploadedCohort) -> None:
+    """Keep ``cohort`` for this session (replacing an earlier upload) and select it."""
+    remove_upload(select_default=False)
+    st.session_state[UPLOAD_KEY] = cohort
+    select_source(UPLOADED_SOURCE)
+
+
+def remove_upload(select_default: bool = True) -> None:
+    """Forget this session's upload (its database is closed); back to the published cohorts."""
+    cohort = st.session_state.pop(UPLOAD_KEY, None)
+    st.session_state.pop(MEMO_KEY, None)
+    if cohort is not None:
+        try:
+            cohort.connection.close()
+        except Exception:  # noqa: BLE001 - already closed
+            pass
+    if select_default and current_state().source == UPLOADED_SOURCE:
+        select_source(DEFAULT_SOURCE)
+
+
+# --------------------------------------------------------------------------- #
+# Which source this run uses
+# --------------------------------------------------------------------------- #
+def available_sources() -> tuple[str, ...]:
+    """Sources this session may select, in menu order."""
+    upload = (UPLOADED_SOURCE,) if uploaded_cohort() is not None else ()
+    return (DEFAULT_SOURCE,) + upload + SIMULATED_SOURCES
+
+
+def activate(source: str) -> None:
+    """Make ``source`` the one :mod:`sarcoma_app.db` queries in this run."""
+    st.session_state[ACTIVE_KEY] = source if source in available_sources() else DEFAULT_SOURCE
+
+
+def active_source() -> str:
+    """The source queried in this run (the published cohorts until app.py activates another)."""
+    source = st.session_state.get(ACTIVE_KEY, DEFAULT_SOURCE)
+    if source == UPLOADED_SOURCE and uploaded_cohort() is None:
+        return DEFAULT_SOURCE
+    return source
+
+
+def is_bundled() -> bool:
+    """True when the published cohorts are shown."""
+    return active_source() == DEFAULT_SOURCE
+
+
+def is_simulated(source: str | None = None) -> bool:
+    """True for a simulated registry source."""
+    return (source or active_source()) in SIMULATED_SOURCES
+
+
+def has_published_tables() -> bool:
+    """Published tables, conflicts and per-value provenance exist for the bundled papers only."""
+    return is_bundled()
+
+
+def select_source(source: str) -> None:
+    """Switch the view to ``source`` (filters are re-checked against it on the next run)."""
+    state = current_state()
+    if state.source != source:
+        set_state(replace(state, source=source))
+        st.session_state[SWITCHED_KEY] = True
+    st.session_state[ACTIVE_KEY] = source
+
+
+def settle(allowed: AllowedValues) -> None:
+    """After the URL sync: make the view's source the active one and re-check the filters.
+
+    When the source changed (sidebar choice, upload, upload removed), filter
+    values that do not exist in the new source are dropped, each with a
+    notice, and the rest are kept.
+    """
+    state = current_state()
+    source = active_source()
+    if state.source != source:
+        state = replace(state, source=source)
+        st.session_state[SWITCHED_KEY] = True
+    if st.session_state.pop(SWITCHED_KEY, False):
+        checked, notices = parse_query(to_query(state), allowed)
+        notices = [Notice(n.parameter, n.value, "not present in the selected data source") for n in notices]
+        set_state(replace(checked, present=state.present, source=source))
+        if notices:
+            st.session_state[NOTICES_KEY] = notices
+
+
+def _query_connection(source: str) -> tuple[duckdb.DuckDBPyConnection, str]:
+    if source == UPLOADED_SOURCE:
+        cohort = uploaded_cohort()
+        if cohort is None:
+            raise LookupError("no uploaded cohort in this session")
+        return cohort.connection, f"{UPLOADED_SOURCE}:{cohort.token}"
+    if source in SIMULATED_SIZES:
+        return simulated_connection(source), source
+    raise LookupError(f"unknown data source {source!r}")
+
+
+def run_query(sql: str, parameters: tuple = ()) -> pd.DataFrame:
+    """Run a constant SQL statement with ``?`` parameters on the active non-bundled source.
+
+    Results are memoised in this session only (LRU, bounded in entries and
+    rows); a copy is returned so a page may modify it.
+    """
+    con, token = _query_connection(active_source())
+    key = (token, sql, tuple(parameters))
+    memo: OrderedDict = st.session_state.setdefault(MEMO_KEY, OrderedDict())
+    if key in memo:
+        memo.move_to_end(key)
+        return memo[key].copy()
+    cursor = con.cursor()
+    try:
+        frame = cursor.execute(sql, list(parameters)).df()
+    finally:
+        cursor.close()
+    memo[key] = frame
+    while len(memo) > MEMO_MAX_ENTRIES or (len(memo) > 1 and sum(len(f) for f in memo.values()) > MEMO_MAX_ROWS):
+        memo.popitem(last=False)
+    return frame.copy()
+
+
+# --------------------------------------------------------------------------- #
+# What the user sees
+# --------------------------------------------------------------------------- #
+def source_label(source: str) -> str:
+    """Menu label of a source."""
+    if source == DEFAULT_SOURCE:
+        return "Published cohorts (2 papers)"
+    if source == UPLOADED_SOURCE:
+        cohort = uploaded_cohort()
+        return f"Your upload: {cohort.name} ({cohort.n_patients:,} patients)" if cohort else "Your upload"
+    if source in SIMULATED_SIZES:
+        return f"Simulated {source.removeprefix('simulated-')} — not real"
+    return source
+
+
+def source_description(source: str | None = None) -> str:
+    """One line naming the data of the view (sidebar footer, exports)."""
+    source = source or active_source()
+    if source == DEFAULT_SOURCE:
+        return "two published cohorts (seeds 000 and 002)"
+    if source == UPLOADED_SOURCE:
+        cohort = uploaded_cohort()
+        name = cohort.name if cohort else "uploaded cohort"
+        return f"uploaded cohort “{name}” (this browser session only)"
+    return (f"SIMULATED registry of {SIMULATED_SIZES.get(source, 0):,} patients (data/simulate.py, seed "
+            f"{DEFAULT_SEED}) — not real patients")
+
+
+def _on_source_change() -> None:
+    select_source(st.session_state[WIDGET_KEY])
+
+
+def render_source_picker(sources: tuple[str, ...]) -> None:
+    """The 'Data source' selectbox at the top of the sidebar, and what the source is."""
+    source = active_source()
+    st.session_state[WIDGET_KEY] = source
+    sidebar = st.sidebar
+    labels = {name: source_label(name) for name in sources}  # fixed now: format_func must not read the session
+    sidebar.selectbox(
+        "Data source", list(sources), key=WIDGET_KEY, format_func=labels.__getitem__, on_change=_on_source_change,
+        help="Published cohorts: the two papers, patient by patient. Your upload: a cohort you loaded on the "
+             "'Upload a cohort' page (only in this browser session). Simulated registries: generated data to "
+             "try the app at scale — not real patients, never pooled with real ones.",
+    )
+    if is_simulated(source):
+        sidebar.warning("**Simulated — not real patients.** Generated by `data/simulate.py` to test the app at "
+                        "scale; do not use these numbers clinically.", icon=":material/science:")
+    elif source == UPLOADED_SOURCE:
+        cohort = uploaded_cohort()
+        sidebar.info(f"**Your upload** ({cohort.n_patients:,} patients) is kept in this browser session only: "
+                     "not on disk, not visible to anyone else.", icon=":material/lock:")
+
+
+def show_source_banner() -> None:
+    """A banner at the top of every page when the data are not the published cohorts."""
+    source = active_source()
+    if is_simulated(source):
+        st.warning(f"**Simulated data — not real patients.** A registry of {SIMULATED_SIZES[source]:,} patients "
+                   f"generated by `data/simulate.py` (seed {DEFAULT_SEED}) to test the app at scale. Choose "
+                   "*Published cohorts* under **Data source** in the sidebar to return to the papers.",
+                   icon=":material/science:")
+    elif source == UPLOADED_SOURCE:
+        cohort = uploaded_cohort()
+        st.info(f"**Your uploaded cohort: {escape_markdown(cohort.name)}** — {cohort.n_patients:,} patients. It "
+                "exists only in this browser session (never written to disk, never shown to another user). "
+                "Published tables and comparisons with the papers are for the bundled papers only.",
+                icon=":material/upload_file:")
+
+
+def not_available_message(what: str) -> None:
+    """Say that a part of a page exists for the bundled papers only."""
+    st.info(f"{what} exist for the two published papers only, not for this data source. Choose *Published "
+            "cohorts* under **Data source** in the sidebar to see them.", icon=":material/info:")

@@ -1,0 +1,493 @@
+"""Tumour-board deck: slides as data, PPTX and self-contained HTML built from them (pure, no streamlit).
+
+A :class:`SlideSpec` is one view of the app (a chart as PNG bytes and/or its
+table, and the footnote facts: filters, n, methods, data source). The
+Streamlit glue (:mod:`sarcoma_app.views`) collects them in the session;
+:func:`build_pptx` and :func:`build_html` turn a list of them into files.
+
+* PPTX (python-pptx): one 16:9 slide per view; the chart as a picture, the
+  table as a native, editable PowerPoint table (never an image), the
+  footnote in its own text box (shape name ``Footnote``) and in the notes.
+* HTML: one self-contained file (images as base64 ``data:`` URIs, tables as
+  HTML), every piece of text escaped.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from sarcoma_app.filter_sql import DIMENSIONS
+from sarcoma_app.text import (
+    CI_METHOD_LABELS, CONF_TYPE_LABELS, DENOMINATOR_LABELS, TIES_LABELS, option_label,
+)
+from sarcoma_app.url_state import FilterState, MethodState
+
+MISSING_TEXT = "–"
+#: Rows and columns of a table that fit one slide legibly (the HTML report has the whole table).
+MAX_SLIDE_COLUMNS = 12
+MAX_DECK_SLIDES = 40
+#: Charts are rendered at 2x (sarcoma_app.downloads.PNG_SCALE); the HTML report shows them at 1x size.
+PNG_PIXEL_RATIO = 2
+MEDIAN_RULE = "median by R's print.survfit rule (midpoint where S(t) = 0.5 over an interval; NR = not reached)"
+
+# Slide geometry (16:9), inches.
+SLIDE_WIDTH_IN, SLIDE_HEIGHT_IN = 13.333, 7.5
+MARGIN_IN = 0.4
+TITLE_TOP_IN, TITLE_HEIGHT_IN = 0.25, 0.8
+CONTENT_TOP_IN = 1.15
+FOOTNOTE_HEIGHT_IN = 0.95
+HEADER_FILL = "1F3A5F"
+STRIPE_FILL = "EEF3F8"
+
+
+@dataclass(frozen=True, eq=False)
+class SlideSpec:
+    """One view of the app, ready for a slide.
+
+    Attributes
+    ----------
+    title : str
+        Slide title (the view's heading).
+    page : str
+        Page the view comes from.
+    chart_png : bytes, optional
+        The chart rendered as PNG.
+    table : pandas.DataFrame, optional
+        The view's table as displayed (text cells).
+    filters, n, methods, source : str
+        Footnote facts: active filters, patients (and events) behind the
+        numbers, statistical methods, data source.
+    caption : str
+        The view's caption (what the chart shows), plain text.
+    key : str
+        Identity of the view and its state (page, view, filters, methods):
+        the same view added twice has the same key.
+    """
+
+    title: str
+    page: str = ""
+    chart_png: bytes | None = None
+    table: pd.DataFrame | None = None
+    filters: str = ""
+    n: str = ""
+    methods: str = ""
+    source: str = ""
+    caption: str = ""
+    key: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def footnote_parts(self) -> list[tuple[str, str]]:
+        """(label, text) pairs of the footnote, in order, empty ones left out."""
+        parts = [("Filters", self.filters), ("n", self.n), ("Methods", self.methods), ("Data", self.source)]
+        return [(label, text) for label, text in parts if text]
+
+    def footnote(self) -> str:
+        """The footnote as one line."""
+        return " · ".join(f"{label}: {text}" for label, text in self.footnote_parts())
+
+
+# --------------------------------------------------------------------------- #
+# Footnote text
+# --------------------------------------------------------------------------- #
+def describe_filters(filters: FilterState) -> str:
+    """Readable active filters: 'Pazopanib co-treatment: yes; Study: …' or 'none (all patients)'."""
+    parts = []
+    for dimension in DIMENSIONS:
+        chosen = getattr(filters, dimension.name)
+        if chosen:
+            parts.append(f"{dimension.label}: {', '.join(option_label(dimension.name, v) for v in chosen)}")
+    if filters.evaluable_only:
+        parts.append("evaluable for response only")
+    return "; ".join(parts) if parts else "none (all patients)"
+
+
+def describe_methods(methods: MethodState) -> str:
+    """CI method, KM confidence type, Cox ties, median rule and denominator of the view."""
+    landmarks = ", ".join(f"{t:g}" for t in methods.landmarks) or "none"
+    return (f"95% CI of rates {CI_METHOD_LABELS[methods.ci]}, denominator {DENOMINATOR_LABELS[methods.denominator]}; "
+            f"Kaplan–Meier CI {CONF_TYPE_LABELS[methods.conf_type]}, {MEDIAN_RULE}, landmarks {landmarks} months; "
+            f"Cox ties {TIES_LABELS[methods.ties]}, Wald CI")
+
+
+# --------------------------------------------------------------------------- #
+# Tables
+# --------------------------------------------------------------------------- #
+def cell_text(value: object) -> str:
+    """Text of one table cell ('–' for a missing value)."""
+    if value is None or value is pd.NA:
+        return MISSING_TEXT
+    if isinstance(value, float):
+        if math.isnan(value):
+            return MISSING_TEXT
+        return f"{value:g}"
+    return str(value)
+
+
+def table_cells(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Header and body of ``frame`` as text."""
+    header = [str(column) for column in frame.columns]
+    body = [[cell_text(value) for value in row] for row in frame.itertuples(index=False, name=None)]
+    return header, body
+
+
+# --------------------------------------------------------------------------- #
+# PPTX
+# --------------------------------------------------------------------------- #
+def png_size(png: bytes) -> tuple[int, int]:
+    """Width and height in pixels of a PNG (from its IHDR chunk)."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG image")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def _fit(image_w: float, image_h: float, box_w: float, box_h: float) -> tuple[float, float]:
+    """Largest size with the image's aspect ratio inside the box."""
+    scale = min(box_w / image_w, box_h / image_h)
+    return image_w * scale, image_h * scale
+
+
+FONT_SIZES = (14, 12, 11, 10, 9, 8)
+NOTE_HEIGHT_IN = 0.3
+CELL_MARGIN_IN = 0.05
+
+
+def _line_height(size: float) -> float:
+    """Height in inches of one line of table text at ``size`` points (with the cell's margins)."""
+    return size * 1.25 / 72
+
+
+def _column_widths(header: list[str], body: list[list[str]], size: float, width: float) -> list[float]:
+    """Column widths (inches) summing to ``width``.
+
+    Each column wants room for its longest cell (capped at 36 characters);
+    its minimum is the longest word of its (bold) header and cells of up to
+    18 characters, so headers wrap between words and short values do not
+    wrap. When the wants exceed ``width``, only the room above the minimum
+    is shrunk.
+    """
+    char = size * 0.55 / 72
+    minimums, wants = [], []
+    for index, title in enumerate(header):
+        longest_cell = max([len(row[index]) for row in body] + [0])
+        longest_word = max((len(word) for word in title.split()), default=1)
+        # short values (rates with CIs, counts) do not wrap; long text columns absorb the shrinking
+        minimum = max((longest_word + 1) * char * 1.15, min(longest_cell, 18) * char) + 2 * CELL_MARGIN_IN
+        minimums.append(minimum)
+        wants.append(max(min(max(longest_cell, len(title)), 36) * char + 2 * CELL_MARGIN_IN, minimum))
+    if sum(wants) <= width:
+        return [width * want / sum(wants) for want in wants]
+    if sum(minimums) >= width:
+        return [width * minimum / sum(minimums) for minimum in minimums]
+    extra = [want - minimum for want, minimum in zip(wants, minimums)]
+    scale = (width - sum(minimums)) / sum(extra)
+    return [minimum + room * scale for minimum, room in zip(minimums, extra)]
+
+
+def _lines(text: str, width: float, size: float) -> int:
+    """Estimated number of wrapped lines of ``text`` in a cell ``width`` inches wide."""
+    per_line = max(int((width - 2 * CELL_MARGIN_IN) / (size * 0.55 / 72)), 1)
+    return max(1, -(-len(text) // per_line))
+
+
+@dataclass(frozen=True)
+class TableFit:
+    """How a table is drawn on a slide: font size, column widths, row heights, rows kept, note."""
+
+    size: int
+    widths: list[float]
+    heights: list[float]
+    n_body_rows: int
+    note: str
+
+    @property
+    def height(self) -> float:
+        return sum(self.heights) + (NOTE_HEIGHT_IN if self.note else 0)
+
+
+def fit_table(frame: pd.DataFrame, width: float, height: float, min_size: int = FONT_SIZES[-1],
+              allow_cut: bool = True) -> TableFit | None:
+    """Largest font (14 down to ``min_size`` pt) at which ``frame`` fits the box, cutting rows at the
+    smallest size when ``allow_cut``; None when it cannot fit."""
+    frame = frame.iloc[:, :MAX_SLIDE_COLUMNS]
+    header, body = table_cells(frame)
+    for size in (s for s in FONT_SIZES if s >= min_size):
+        widths = _column_widths(header, body, size, width)
+        heights = [max(_lines(cell, w, size) for cell, w in zip(row, widths)) * _line_height(size) + 0.06
+                   for row in [header, *body]]
+        if sum(heights) <= height:
+            return TableFit(size, widths, heights, len(body), _cut_note(frame, len(body)))
+    if not allow_cut:
+        return None
+    kept = 0
+    while kept < len(body) and sum(heights[: kept + 2]) + NOTE_HEIGHT_IN <= height:
+        kept += 1
+    kept = max(kept, 1)
+    return TableFit(size, widths, heights[: kept + 1], kept, _cut_note(frame, kept))
+
+
+def _cut_note(frame: pd.DataFrame, kept: int) -> str:
+    parts = []
+    if kept < len(frame):
+        parts.append(f"first {kept} of {len(frame)} rows")
+    if frame.shape[1] > MAX_SLIDE_COLUMNS:
+        parts.append(f"first {MAX_SLIDE_COLUMNS} of {frame.shape[1]} columns")
+    return ("Table shows the " + " and ".join(parts) + "; the HTML report has it all.") if parts else ""
+
+
+def _add_table(slide, frame: pd.DataFrame, left: float, top: float, width: float, fit: TableFit):
+    from pptx.dml.color import RGBColor
+    from pptx.util import Inches, Pt
+
+    header, body = table_cells(frame.iloc[: fit.n_body_rows, :MAX_SLIDE_COLUMNS])
+    n_rows, n_columns = len(body) + 1, len(header)
+    shape = slide.shapes.add_table(n_rows, n_columns, Inches(left), Inches(top), Inches(width),
+                                   Inches(sum(fit.heights)))
+    shape.name = "Table"
+    table = shape.table
+    for index, column_width in enumerate(fit.widths):
+        table.columns[index].width = Inches(column_width)
+    for row_index in range(n_rows):
+        table.rows[row_index].height = Inches(fit.heights[row_index])
+        values = header if row_index == 0 else body[row_index - 1]
+        for column_index, value in enumerate(values):
+            cell = table.cell(row_index, column_index)
+            cell.text = value
+            cell.margin_left = cell.margin_right = Inches(CELL_MARGIN_IN)
+            cell.margin_top = cell.margin_bottom = Inches(0.03)
+            for paragraph in cell.text_frame.paragraphs:
+                paragraph.font.size = Pt(fit.size)
+                # an empty cell's line height comes from the end-of-paragraph properties (18 pt by default)
+                paragraph._p.get_or_add_endParaRPr().set("sz", str(int(fit.size * 100)))
+                for run in paragraph.runs:
+                    run.font.size = Pt(fit.size)
+                    run.font.bold = row_index == 0
+                    if row_index == 0:
+                        run.font.color.rgb = RGBColor.from_string("FFFFFF")
+            cell.fill.solid()
+            cell.fill.fore_color.rgb = RGBColor.from_string(
+                HEADER_FILL if row_index == 0 else (STRIPE_FILL if row_index % 2 == 0 else "FFFFFF"))
+    if fit.note:
+        box = slide.shapes.add_textbox(Inches(left), Inches(top + sum(fit.heights) + 0.02), Inches(width),
+                                       Inches(NOTE_HEIGHT_IN - 0.02))
+        box.name = "Table note"
+        box.text_frame.text = fit.note
+        for run in box.text_frame.paragraphs[0].runs:
+            run.font.size = Pt(9)
+            run.font.italic = True
+    return shape
+
+
+def _add_footnote(slide, spec: SlideSpec) -> None:
+    from pptx.dml.color import RGBColor
+    from pptx.util import Inches, Pt
+
+    top = SLIDE_HEIGHT_IN - FOOTNOTE_HEIGHT_IN - 0.1
+    box = slide.shapes.add_textbox(Inches(MARGIN_IN), Inches(top), Inches(SLIDE_WIDTH_IN - 2 * MARGIN_IN),
+                                   Inches(FOOTNOTE_HEIGHT_IN))
+    box.name = "Footnote"
+    frame = box.text_frame
+    frame.word_wrap = True
+    parts = spec.footnote_parts()
+    for index, (label, text) in enumerate(parts):
+        paragraph = frame.paragraphs[0] if index == 0 else frame.add_paragraph()
+        bold = paragraph.add_run()
+        bold.text = f"{label}: "
+        bold.font.bold = True
+        plain = paragraph.add_run()
+        plain.text = text
+        for run in (bold, plain):
+            run.font.size = Pt(9)
+            run.font.color.rgb = RGBColor.from_string("444444")
+
+
+def _add_slide(presentation, spec: SlideSpec) -> None:
+    from pptx.util import Inches, Pt
+
+    slide = presentation.slides.add_slide(presentation.slide_layouts[5])  # "Title Only"
+    title = slide.shapes.title
+    title.left, title.top = Inches(MARGIN_IN), Inches(TITLE_TOP_IN)
+    title.width, title.height = Inches(SLIDE_WIDTH_IN - 2 * MARGIN_IN), Inches(TITLE_HEIGHT_IN)
+    title.text = spec.title
+    for paragraph in title.text_frame.paragraphs:
+        paragraph.alignment = 1  # left
+        for run in paragraph.runs:
+            run.font.size = Pt(28)
+            run.font.bold = True
+
+    left, top = MARGIN_IN, CONTENT_TOP_IN
+    width = SLIDE_WIDTH_IN - 2 * MARGIN_IN
+    height = SLIDE_HEIGHT_IN - FOOTNOTE_HEIGHT_IN - 0.2 - top
+    if spec.caption:
+        box = slide.shapes.add_textbox(Inches(left), Inches(top - 0.1), Inches(width), Inches(0.35))
+        box.name = "Caption"
+        box.text_frame.word_wrap = True
+        box.text_frame.text = spec.caption
+        for run in box.text_frame.paragraphs[0].runs:
+            run.font.size = Pt(11)
+        top += 0.35
+        height -= 0.35
+
+    has_table = spec.table is not None and not spec.table.empty
+    if spec.chart_png and has_table:
+        _chart_and_table(slide, spec.chart_png, spec.table, left, top, width, height)
+    elif spec.chart_png:
+        _add_picture(slide, spec.chart_png, left, top, width, height)
+    elif has_table:
+        _add_table(slide, spec.table, left, top, width, fit_table(spec.table, width, height))
+    _add_footnote(slide, spec)
+    slide.notes_slide.notes_text_frame.text = "\n".join(f"{label}: {text}" for label, text in spec.footnote_parts())
+
+
+def _chart_and_table(slide, png: bytes, frame: pd.DataFrame, left: float, top: float, width: float,
+                     height: float) -> None:
+    """Chart beside the table when the chart is not wide and the table fits the rest at >= 10 pt;
+    otherwise the table under the chart, taking at most 45% of the height."""
+    gap = 0.25
+    image_w, image_h = png_size(png)
+    chart_w = min(height * image_w / image_h, width * 0.62)
+    beside = fit_table(frame, width - chart_w - gap, height, min_size=10, allow_cut=False)
+    if beside is not None and image_w / image_h < 1.6:
+        _add_picture(slide, png, left, top, chart_w, height)
+        _add_table(slide, frame, left + chart_w + gap, top, width - chart_w - gap, beside)
+        return
+    below = fit_table(frame, width, height * 0.45)
+    chart_h = height - below.height - 0.1
+    _add_picture(slide, png, left, top, width, chart_h)
+    _add_table(slide, frame, left, top + chart_h + 0.1, width, below)
+
+
+def _add_picture(slide, png: bytes, left: float, top: float, box_w: float, box_h: float) -> None:
+    from pptx.util import Inches
+
+    image_w, image_h = png_size(png)
+    w, h = _fit(image_w, image_h, box_w, box_h)
+    picture = slide.shapes.add_picture(io.BytesIO(png), Inches(left + (box_w - w) / 2), Inches(top),
+                                       Inches(w), Inches(h))
+    picture.name = "Chart"
+
+
+def build_pptx(slides: list[SlideSpec] | tuple[SlideSpec, ...], title: str = "Tumour board") -> bytes:
+    """A 16:9 PowerPoint file with one slide per :class:`SlideSpec`.
+
+    Parameters
+    ----------
+    slides : sequence of SlideSpec
+    title : str
+        Document title (file properties).
+
+    Returns
+    -------
+    bytes
+        The .pptx file.
+    """
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    presentation = Presentation()
+    presentation.slide_width = Inches(SLIDE_WIDTH_IN)
+    presentation.slide_height = Inches(SLIDE_HEIGHT_IN)
+    presentation.core_properties.title = title
+    presentation.core_properties.author = "Sarcoma response & survival explorer"
+    for spec in slides:
+        _add_slide(presentation, spec)
+    buffer = io.BytesIO()
+    presentation.save(buffer)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- #
+# HTML report
+# --------------------------------------------------------------------------- #
+REPORT_CSS = """
+body { font-family: 'Source Sans Pro', 'Liberation Sans', Arial, sans-serif; color: #222; margin: 2rem auto;
+       max-width: 1200px; padding: 0 1rem; line-height: 1.4; }
+h1 { font-size: 1.8rem; margin-bottom: 0.2rem; }
+h2 { font-size: 1.35rem; border-top: 2px solid #1F3A5F; padding-top: 0.8rem; margin-top: 2.2rem; }
+.meta, .page { color: #555; font-size: 0.9rem; }
+img { max-width: 100%; height: auto; display: block; margin: 0.8rem 0; }
+table { border-collapse: collapse; font-size: 0.9rem; margin: 0.8rem 0; }
+th { background: #1F3A5F; color: white; text-align: left; }
+th, td { border: 1px solid #c8d2de; padding: 0.25rem 0.5rem; vertical-align: top; }
+tr:nth-child(even) td { background: #EEF3F8; }
+.footnote { font-size: 0.85rem; color: #444; border-left: 3px solid #c8d2de; padding-left: 0.6rem; }
+.footnote dt { font-weight: bold; display: inline; }
+.footnote dd { display: inline; margin: 0; }
+.footnote div { margin: 0.15rem 0; }
+"""
+
+
+def _escape(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def table_html(frame: pd.DataFrame) -> str:
+    """The whole table as escaped HTML."""
+    header, body = table_cells(frame)
+    head = "".join(f"<th>{_escape(value)}</th>" for value in header)
+    rows = "".join("<tr>" + "".join(f"<td>{_escape(value)}</td>" for value in row) + "</tr>" for row in body)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def build_html(slides: list[SlideSpec] | tuple[SlideSpec, ...], title: str = "Tumour board report",
+               generated: date | None = None) -> str:
+    """A self-contained HTML report with the content of the deck.
+
+    Images are embedded as base64 ``data:`` URIs; tables are HTML; all text
+    (titles, cells, footnotes) is escaped, so data such as a histology named
+    ``<script>`` is shown, never run.
+    """
+    day = (generated or date.today()).isoformat()
+    sections = []
+    for index, spec in enumerate(slides, start=1):
+        parts = [f"<section><h2>{index}. {_escape(spec.title)}</h2>"]
+        if spec.page:
+            parts.append(f"<p class=\"page\">From the {_escape(spec.page)} page</p>")
+        if spec.caption:
+            parts.append(f"<p>{_escape(spec.caption)}</p>")
+        if spec.chart_png:
+            encoded = base64.b64encode(spec.chart_png).decode("ascii")
+            width = png_size(spec.chart_png)[0] // PNG_PIXEL_RATIO  # shown at its CSS size, sharp on HiDPI
+            parts.append(f"<img alt=\"{_escape(spec.title)}\" width=\"{width}\" "
+                         f"src=\"data:image/png;base64,{encoded}\">")
+        if spec.table is not None and not spec.table.empty:
+            parts.append(table_html(spec.table))
+        notes = "".join(f"<div><dt>{_escape(label)}:</dt> <dd>{_escape(text)}</dd></div>"
+                        for label, text in spec.footnote_parts())
+        parts.append(f"<dl class=\"footnote\">{notes}</dl></section>")
+        sections.append("".join(parts))
+    body = "\n".join(sections) if sections else "<p>The deck is empty.</p>"
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{_escape(title)}</title><style>{REPORT_CSS}</style></head><body>"
+            f"<h1>{_escape(title)}</h1><p class=\"meta\">{len(slides)} view(s) · generated {day} by the sarcoma "
+            f"response &amp; survival explorer. Numbers are recomputed from the published per-patient data; "
+            f"small cohorts, exploratory.</p>\n{body}\n</body></html>\n")
+
+
+# --------------------------------------------------------------------------- #
+# The deck as a list (pure operations used by the session glue)
+# --------------------------------------------------------------------------- #
+def add(deck: list[SlideSpec], spec: SlideSpec, limit: int = MAX_DECK_SLIDES) -> list[SlideSpec]:
+    """``deck`` with ``spec`` appended (oldest dropped beyond ``limit``)."""
+    return (list(deck) + [spec])[-limit:]
+
+
+def move(deck: list[SlideSpec], index: int, offset: int) -> list[SlideSpec]:
+    """``deck`` with slide ``index`` moved by ``offset`` (-1 up, +1 down), clamped to the ends."""
+    slides = list(deck)
+    if not 0 <= index < len(slides):
+        return slides
+    target = min(max(index + offset, 0), len(slides) - 1)
+    slides.insert(target, slides.pop(index))
+    return slides
+
+
+def remove(deck: list[SlideSpec], index: int) -> list[SlideSpec]:
+    """``deck`` without slide ``index``."""
+    return [spec for position, spec in enumerate(deck) if position != index]

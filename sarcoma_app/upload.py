@@ -1,0 +1,1225 @@
+"""Reading, mapping and validating an uploaded cohort (pure: no streamlit, no database).
+
+A clinician uploads up to three files: patients (required), adverse events
+(optional: one row per AE) and tumour assessments (optional: one row per
+assessment, % change of the target lesions). The flow is
+
+1. :func:`read_table` - bytes of a CSV (any common encoding and delimiter,
+   decimal commas) or XLSX file -> a :class:`RawTable` of text cells, or
+   :class:`Problem` s saying why the file is not a table;
+2. :func:`suggest_mapping` - which column of the file is which column of
+   the app (exact names and common synonyms such as "PFS (months)"); the
+   user sees and may change it;
+3. :func:`prepare_cohort` - converts and validates every value (recognised
+   words such as "Partial response" -> PR, "progressed" -> 1, listed in
+   :attr:`Prepared.recognitions` so the page can show them), and returns the
+   ``patients``, ``adverse_events``, ``assessments`` and ``studies`` tables of
+   the app's schema - or the problems, one per cell, naming file, row (as in
+   a spreadsheet: the header is row 1) and column. A cohort with any problem
+   is refused whole: nothing is half-loaded.
+
+Also here: the column specification (:data:`SPECS`), the data dictionary and
+the templates (CSV and XLSX) offered for download.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import math
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SOURCES_DIR = Path(__file__).resolve().parents[1] / "data" / "sources"
+
+ROLES = ("patients", "adverse_events", "assessments")
+ROLE_LABELS = {"patients": "patients", "adverse_events": "adverse events", "assessments": "tumour assessments"}
+#: Data rows a file may have (the header not counted).
+ROW_LIMITS = {"patients": 200_000, "adverse_events": 1_000_000, "assessments": 1_000_000}
+#: Longest text accepted in a cell (or a column name).
+MAX_TEXT_LENGTH = 500
+#: Problems listed per file (the rest are counted).
+MAX_PROBLEMS_PER_FILE = 200
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+DAYS_PER_MONTH = 30.4375
+#: Cell texts read as "not recorded" (NULL), compared after stripping and lower-casing.
+MISSING_TOKENS = frozenset({"", "-", "–", "—", ".", "?", "na", "n/a", "n.a.", "nan", "null", "none", "unknown", "unk",
+                            "missing", "not reported", "not available", "not known", "#n/a"})
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+# --------------------------------------------------------------------------- #
+# Problems and tables
+# --------------------------------------------------------------------------- #
+@dataclass(frozen=True)
+class Problem:
+    """One reason a file cannot be loaded.
+
+    ``row`` counts as a spreadsheet does (the header is row 1; None = the
+    whole file); ``column`` is the file's column name (None = no column).
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+
+    @property
+    def text(self) -> str:
+        """'patients.csv, row 7, column “PFS (months)”: …'."""
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column “{_short(self.column, 60)}”")
+        return ", ".join(where) + ": " + self.message
+
+
+@dataclass
+class RawTable:
+    """A file read as text: one column per header cell, every cell a str ('' = empty)."""
+
+    file: str
+    frame: pd.DataFrame
+    row_numbers: np.ndarray  # spreadsheet row of each data row (header = 1)
+    description: str  # how it was read: "CSV, cp1252, semicolon, decimal commas"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.frame.columns)
+
+
+@dataclass
+class ReadResult:
+    """The table read from a file, or the problems that prevented it."""
+
+    table: RawTable | None
+    problems: list[Problem]
+    #: Other sheets of a workbook, by role, when the workbook has sheets named like the other files.
+    other_sheets: dict[str, RawTable] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.table is not None and not self.problems
+
+
+def _short(text: object, limit: int = 80) -> str:
+    text = _CONTROL.sub(" ", str(text)).replace("\n", " ").replace("\r", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _quote(value: object) -> str:
+    return f"“{_short(value, 60)}”"
+
+
+# --------------------------------------------------------------------------- #
+# Reading bytes
+# --------------------------------------------------------------------------- #
+_MAGIC = (
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"{\\rtf", "an RTF document"),
+    (b"SQLite format 3", "an SQLite database"),
+)
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP = b"PK\x03\x04"
+
+
+def _decode(data: bytes) -> tuple[str | None, str]:
+    """Text and encoding name of ``data`` (None when it does not look like text)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "UTF-8 with BOM"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError:
+            return None, "UTF-16"
+    sample = data[:4096]
+    if len(sample) >= 4 and b"\x00" in sample:
+        even, odd = sample[0::2].count(0), sample[1::2].count(0)
+        half = len(sample) / 2
+        for encoding, zeros in (("utf-16-le", odd), ("utf-16-be", even)):
+            if zeros > 0.3 * half:
+                try:
+                    return data.decode(encoding), "UTF-16"
+                except UnicodeDecodeError:
+                    return None, "UTF-16"
+        return None, "binary"
+    try:
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "Latin-1"
+
+
+def _looks_binary(text: str) -> bool:
+    """True when decoded text is mostly not text (control characters, replacement characters)."""
+    sample = text[:20_000]
+    if not sample:
+        return False
+    if "\x00" in sample:
+        return True
+    odd = len(_CONTROL.findall(sample)) + sample.count("\ufffd")
+    return odd > max(2, 0.01 * len(sample))
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter giving the most consistent number (> 1) of fields over the first lines."""
+    lines = [line for line in text.splitlines()[:50] if line.strip()][:25]
+    if not lines:
+        return ","
+    best, best_score = ",", (0, 0)
+    for delimiter in DELIMITERS:
+        try:
+            counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        except csv.Error:
+            continue
+        header = counts[0]
+        if header < 2:
+            continue
+        consistent = sum(1 for c in counts if c == header)
+        score = (consistent, header)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _clean_cell(value: str) -> str:
+    return _CONTROL.sub("", value).strip()
+
+
+def _dedupe_columns(names: list[str], notes: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    result = []
+    for index, name in enumerate(names):
+        name = name or f"column {index + 1}"
+        if name in seen:
+            seen[name] += 1
+            new = f"{name} ({seen[name]})"
+            notes.append(f"Two columns are named {_quote(name)}; the later one is called {_quote(new)}.")
+            name = new
+        else:
+            seen[name] = 1
+        result.append(name)
+    return result
+
+
+def _table_from_rows(file: str, rows: list[list[str]], row_numbers: list[int], header: list[str],
+                     header_row: int, description: str, problems: list[Problem], notes: list[str]) -> RawTable | None:
+    """Build a RawTable from text rows (header already separated); checks widths and name lengths."""
+    header = [_clean_cell(h) for h in header]
+    width = len(header)
+    # drop trailing unnamed columns that hold nothing (spreadsheet artefacts)
+    while width and not header[width - 1] and all(len(r) < width or not r[width - 1] for r in rows):
+        width -= 1
+    header = header[:width]
+    if width == 0:
+        problems.append(Problem(file, header_row, None, "the first row is empty: it must hold the column names"))
+        return None
+    for index, name in enumerate(header):
+        if len(name) > MAX_TEXT_LENGTH:
+            problems.append(Problem(file, header_row, name[:40] + "…",
+                                    f"column name of {len(name):,} characters (at most {MAX_TEXT_LENGTH})"))
+    fixed = []
+    for row, number in zip(rows, row_numbers):
+        if len(row) > width and any(cell.strip() for cell in row[width:]):
+            if len(problems) < MAX_PROBLEMS_PER_FILE:
+                problems.append(Problem(file, number, None,
+                                        f"{len(row)} values but the header has {width} columns (a delimiter inside "
+                                        "an unquoted value?)"))
+            continue
+        fixed.append((row + [""] * (width - len(row)))[:width])
+    if problems:
+        return None
+    header = _dedupe_columns(header, notes)
+    frame = pd.DataFrame(fixed, columns=header, dtype=object) if fixed else pd.DataFrame(columns=header, dtype=object)
+    return RawTable(file, frame, np.asarray(row_numbers[: len(fixed)], dtype=np.int64), description, notes)
+
+
+def _read_csv_text(file: str, text: str, encoding: str, max_rows: int) -> ReadResult:
+    problems: list[Problem] = []
+    notes: list[str] = []
+    delimiter = _sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    header_row = 1
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    try:
+        for index, record in enumerate(reader, start=1):
+            if header is None:
+                if not any(cell.strip() for cell in record):
+                    continue
+                header, header_row = record, index
+                continue
+            cells = [_clean_cell(cell) for cell in record]
+            if not any(cells):
+                continue  # blank line
+            if len(rows) >= max_rows:
+                problems.append(Problem(file, None, None, f"more than {max_rows:,} data rows (the limit for this "
+                                                          "file): split the file or filter it first"))
+                return ReadResult(None, problems)
+            rows.append(cells)
+            numbers.append(index)
+    except csv.Error as error:
+        problems.append(Problem(file, None, None, f"not a readable CSV table ({_short(error, 120)})"))
+        return ReadResult(None, problems)
+    if header is None:
+        return ReadResult(None, [Problem(file, None, None, "the file is empty")])
+    if not rows:
+        return ReadResult(None, [Problem(file, None, None, "the file has a header row but no data rows")])
+    description = f"CSV, {encoding}, {DELIMITER_NAMES[delimiter]}-separated"
+    table = _table_from_rows(file, rows, numbers, header, header_row, description, problems, notes)
+    return ReadResult(table, problems)
+
+
+def _excel_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return ""
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return format(value, ".15g")
+    if isinstance(value, _dt.datetime):
+        return value.date().isoformat() if value.time() == _dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    return _clean_cell(str(value))
+
+
+def normalise_name(text: str) -> str:
+    """Lower case, accents removed, '%' as 'percent', punctuation as single spaces."""
+    text = unicodedata.normalize("NFKD", str(text))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower().replace("%", " percent ")
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+def _sheet_rows(sheet, max_rows: int) -> tuple[list[list[str]], list[int], list[str] | None, int, bool]:
+    header, header_row, rows, numbers, too_many = None, 1, [], [], False
+    for index, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = [_excel_text(v) for v in values]
+        if header is None:
+            if any(cells):
+                header, header_row = cells, index
+            continue
+        if not any(cells):
+            continue
+        if len(rows) >= max_rows:
+            too_many = True
+            break
+        rows.append(cells)
+        numbers.append(index)
+    return rows, numbers, header, header_row, too_many
+
+
+def _read_xlsx(file: str, data: bytes, role: str, max_rows: int) -> ReadResult:
+    try:
+        import openpyxl
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - zip, XML or openpyxl errors: all mean "not a workbook"
+        return ReadResult(None, [Problem(file, None, None, "not a readable XLSX workbook (the file is damaged, "
+                                                           "password-protected or not an Excel file)")])
+    try:
+        sheets = {normalise_name(name): name for name in workbook.sheetnames}
+        wanted = normalise_name(role)
+        sheet_name = sheets.get(wanted) or sheets.get(normalise_name(ROLE_LABELS[role])) or workbook.sheetnames[0]
+        results: dict[str, ReadResult] = {}
+        for this_role in ROLES:
+            name = sheet_name if this_role == role else (
+                sheets.get(normalise_name(this_role)) or sheets.get(normalise_name(ROLE_LABELS[this_role])))
+            if name is None or (this_role != role and name == sheet_name):
+                continue
+            label = f"{file} (sheet “{_short(name, 40)}”)" if len(workbook.sheetnames) > 1 else file
+            try:
+                rows, numbers, header, header_row, too_many = _sheet_rows(workbook[name], ROW_LIMITS[this_role]
+                                                                          if this_role != role else max_rows)
+            except Exception:  # noqa: BLE001
+                results[this_role] = ReadResult(None, [Problem(label, None, None, "the sheet could not be read "
+                                                                                  "(damaged workbook)")])
+                continue
+            if too_many:
+                limit = max_rows if this_role == role else ROW_LIMITS[this_role]
+                results[this_role] = ReadResult(None, [Problem(label, None, None, f"more than {limit:,} data rows "
+                                                                                  "(the limit for this file)")])
+            elif header is None:
+                results[this_role] = ReadResult(None, [Problem(label, None, None, "the sheet is empty")])
+            elif not rows:
+                results[this_role] = ReadResult(None, [Problem(label, None, None, "the sheet has a header row but no "
+                                                                                  "data rows")])
+            else:
+                problems: list[Problem] = []
+                notes: list[str] = []
+                description = f"XLSX, sheet “{_short(name, 40)}”"
+                table = _table_from_rows(label, rows, numbers, header, header_row, description, problems, notes)
+                results[this_role] = ReadResult(table, problems)
+    finally:
+        workbook.close()
+    main = results.get(role) or ReadResult(None, [Problem(file, None, None, "the workbook has no readable sheet")])
+    main.other_sheets = {r: res.table for r, res in results.items() if r != role and res.ok}
+    return main
+
+
+def read_table(data: bytes, file_name: str, role: str = "patients", max_rows: int | None = None) -> ReadResult:
+    """Read an uploaded file into a table of text cells; never raises.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    file_name : str
+        Its name (used in messages, and ``.xlsx`` / ``.xls`` to pick the reader).
+    role : {"patients", "adverse_events", "assessments"}
+        Which file it is (picks the sheet of a workbook and the row limit).
+    max_rows : int, optional
+        Data rows allowed (default :data:`ROW_LIMITS` of the role).
+
+    Returns
+    -------
+    ReadResult
+        ``table`` with every cell as stripped text, or ``problems`` saying why
+        the file is not a table: empty, header only, binary, a PDF, a damaged
+        workbook, too many rows, rows wider than the header...
+    """
+    file = _short(file_name or "uploaded file", 80)
+    max_rows = ROW_LIMITS[role] if max_rows is None else max_rows
+    try:
+        if not data or not data.strip():
+            return ReadResult(None, [Problem(file, None, None, "the file is empty")])
+        lower = file_name.lower()
+        if data.startswith(_OLE2) or lower.endswith(".xls"):
+            return ReadResult(None, [Problem(file, None, None, "an old Excel 97–2003 (.xls) or other Office binary "
+                                                               "file: save it as .xlsx or CSV and upload that")])
+        if data.startswith(_ZIP) and not lower.endswith((".xlsx", ".xlsm")) and not zip_is_xlsx(data):
+            return ReadResult(None, [Problem(file, None, None, "this is a ZIP archive, not a table: unpack it and "
+                                                               "upload the CSV or XLSX file inside")])
+        if data.startswith(_ZIP) or lower.endswith((".xlsx", ".xlsm")):
+            return _read_xlsx(file, data, role, max_rows)
+        for magic, kind in _MAGIC:
+            if data.startswith(magic):
+                return ReadResult(None, [Problem(file, None, None, f"this is {kind}, not a table: export the data as "
+                                                                   "CSV or XLSX")])
+        text, encoding = _decode(data)
+        if text is None or _looks_binary(text):
+            return ReadResult(None, [Problem(file, None, None, "not a table: the file holds binary data, not text "
+                                                               "(upload a CSV or XLSX file)")])
+        if not text.strip():
+            return ReadResult(None, [Problem(file, None, None, "the file is empty")])
+        return _read_csv_text(file, text, encoding, max_rows)
+    except Exception as error:  # noqa: BLE001 - a malformed file must never raise into the page
+        return ReadResult(None, [Problem(file, None, None, f"the file could not be read ({type(error).__name__})")])
+
+
+# --------------------------------------------------------------------------- #
+# Column specification
+# --------------------------------------------------------------------------- #
+@dataclass(frozen=True)
+class ColumnSpec:
+    """A column the app reads from an uploaded file.
+
+    ``kind`` says how values are read: id, text, int, float, time (months,
+    >= 0), bool, response (RECIST), event (0/1), sex, grade (CTCAE 1-5),
+    pct (% change), stage, status.
+    """
+
+    name: str
+    role: str
+    kind: str
+    required: bool
+    label: str
+    description: str
+    unit: str = ""
+    allowed: str = ""
+    synonyms: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+_PATIENT_EXTRA = {
+    # name: (kind, label, synonyms, minimum, maximum, how to write it)
+    "patient_id": ("id", "Patient ID", ("patient", "patient id", "patient no", "patient number", "patient nr", "pt",
+                                        "pt id", "id", "subject", "subject id", "case", "case id", "record id"),
+                   None, None, "any text, unique per patient"),
+    "study_id": ("text", "Study / cohort", ("study", "study id", "cohort", "trial", "study name", "cohort name"),
+                 None, None, "optional; default: the cohort name you type"),
+    "patient_label": ("text", "Label", ("label", "patient label"), None, None, ""),
+    "age": ("int", "Age", ("age", "age years", "age at diagnosis", "age at treatment", "age at start", "age yrs"),
+            0, 120, "whole years, 0–120"),
+    "sex": ("sex", "Sex", ("sex", "gender", "sexe", "geschlecht"), None, None, "Female / Male (also F / M)"),
+    "histology": ("text", "Histology", ("histology", "histological subtype", "histologic subtype", "histotype",
+                                        "subtype", "diagnosis", "histology subtype", "tumour histology",
+                                        "tumor histology", "histological diagnosis", "histological type", "histologie",
+                                        "histologia"),
+                  None, None, "as you name it (names and codes of the app's glossary are recognised)"),
+    "histology_code": ("text", "Histology code", ("histology code", "histology abbreviation", "code"), None, None, ""),
+    "histology_group": ("text", "Histology group", ("histology group", "subtype group"), None, None,
+                        "default: the glossary group, else the histology itself"),
+    "primary_site": ("text", "Primary site", ("primary site", "primary tumour site", "primary tumor site",
+                                              "site of primary", "primary", "tumour site", "tumor site", "site",
+                                              "location"), None, None, ""),
+    "primary_site_group": ("text", "Primary site group", ("site group", "primary site group"), None, None,
+                           "default: the app's grouping of the site when known"),
+    "metastatic_site": ("text", "Metastatic sites", ("metastatic site", "metastatic sites", "metastases",
+                                                     "sites of metastasis", "metastasis"), None, None, ""),
+    "stage": ("stage", "Stage", ("stage", "disease stage"), None, None, "IV or Unresectable"),
+    "ecog": ("int", "ECOG", ("ecog", "ecog ps", "ecog performance status", "performance status", "ps"), 0, 4, "0–4"),
+    "prior_lines": ("int", "Prior lines", ("prior lines", "previous lines", "prior lines of therapy",
+                                           "prior lines of chemotherapy", "number of prior lines",
+                                           "lines of prior therapy", "prior therapies", "prior treatment lines",
+                                           "previous lines of therapy"), 0, 50, "whole number ≥ 0"),
+    "pazopanib": ("bool", "Pazopanib", ("pazopanib", "concomitant pazopanib", "pazopanib co treatment",
+                                        "with pazopanib"), None, None, "yes / no"),
+    "evaluable": ("bool", "Evaluable", ("evaluable", "evaluable for response", "response evaluable"), None, None,
+                  "yes / no; default: yes when a best response is given"),
+    "not_evaluable_reason": ("text", "Why not evaluable", ("reason not evaluable", "not evaluable reason",
+                                                           "why not evaluable"), None, None, ""),
+    "best_response": ("response", "Best response", ("best response", "best overall response", "bor", "response",
+                                                     "recist", "recist response", "best recist response",
+                                                     "recist 1 1", "overall response", "best response recist"),
+                      None, None, "CR, PR, SD, PD or NE (or the words: Complete response, …)"),
+    "pfs_months": ("time", "PFS (months)", ("pfs", "pfs months", "pfs mo", "pfs month", "progression free survival",
+                                            "progression free survival months", "pfs time", "pfs in months",
+                                            "pfs days", "pfs weeks", "progression free survival days",
+                                            "progression free survival weeks", "pfs time months"), 0, None,
+                   "months ≥ 0 (a column in days or weeks is converted)"),
+    "pfs_event": ("event", "PFS event", ("pfs event", "event", "pfs status", "progression", "progressed",
+                                         "progression event", "progression status", "pd event", "event pfs",
+                                         "censored", "censor", "pfs censored", "pfs censor", "censoring"),
+                  None, None, "1 = progression or death, 0 = censored (also yes / no, progressed / censored)"),
+    "n_adverse_events": ("int", "Number of AEs", ("n adverse events", "number of adverse events", "n aes",
+                                                  "number of aes", "ae count"), 0, None,
+                         "whole number ≥ 0; default: counted from the AE file"),
+    "worst_ae_grade": ("grade", "Worst AE grade", ("worst ae grade", "worst grade", "max ae grade",
+                                                   "maximum ae grade", "highest ae grade"), 1, 5,
+                       "1–5; default: from the AE file"),
+    "cycles_to_response": ("int", "Cycles to response", ("cycles to response",), 0, None, ""),
+    "cycles_to_progression": ("int", "Cycles to progression", ("cycles to progression",), 0, None, ""),
+    "cycles_last_reported": ("int", "Cycles", ("cycles", "cycles received", "number of cycles",
+                                               "cycles last reported"), 0, None, ""),
+    "weeks_on_nivolumab_derived": ("int", "Weeks on nivolumab", ("weeks on nivolumab",), 0, None, ""),
+    "treatment_status": ("status", "Treatment status", ("treatment status", "status on treatment", "on treatment"),
+                         None, None, "ongoing / stopped"),
+    "died": ("bool", "Died", ("died", "death", "dead", "deceased"), None, None, "yes / no"),
+    "source": ("text", "Source", ("source", "data source"), None, None, "default: the file and row"),
+    "notes": ("text", "Notes", ("notes", "note", "comments", "comment", "remarks", "remarques", "commentaires"),
+              None, None, ""),
+}
+REQUIRED_PATIENT_COLUMNS = ("patient_id", "histology", "best_response", "pfs_months", "pfs_event")
+#: Header words meaning the event column is coded the other way round (1 = censored).
+INVERTED_EVENT_HEADERS = frozenset({"censored", "censor", "pfs censored", "pfs censor", "censoring"})
+
+
+def _patient_specs() -> tuple[ColumnSpec, ...]:
+    dictionary = pd.read_csv(SOURCES_DIR / "data_dictionary.csv", dtype=str, keep_default_na=False)
+    rows = dictionary[dictionary["table"] == "patients"].set_index("column")
+    ordered = list(REQUIRED_PATIENT_COLUMNS) + [c for c in rows.index if c not in REQUIRED_PATIENT_COLUMNS]
+    specs = []
+    for name in ordered:
+        kind, label, synonyms, minimum, maximum, allowed = _PATIENT_EXTRA[name]
+        row = rows.loc[name]
+        description = row["description"]
+        if name == "pfs_event":
+            description = "PFS event indicator"
+        elif name == "pfs_months":
+            description = "Progression-free survival"
+        specs.append(ColumnSpec(name, "patients", kind, name in REQUIRED_PATIENT_COLUMNS, label, description,
+                                row["unit"], allowed or row["allowed_values"], synonyms, minimum, maximum))
+    return tuple(specs)
+
+
+_ID_SYNONYMS = _PATIENT_EXTRA["patient_id"][2]
+SPECS: dict[str, tuple[ColumnSpec, ...]] = {
+    "patients": _patient_specs(),
+    "adverse_events": (
+        ColumnSpec("patient_id", "adverse_events", "id", True, "Patient ID", "Patient the event belongs to (must be "
+                   "in the patients file)", "", "a patient_id of the patients file", _ID_SYNONYMS),
+        ColumnSpec("term", "adverse_events", "text", True, "AE term", "Adverse event term (e.g. CTCAE term)", "",
+                   "text", ("term", "ae", "ae term", "adverse event", "adverse event term", "event", "toxicity",
+                            "ctcae term", "description")),
+        ColumnSpec("grade", "adverse_events", "grade", False, "Grade", "CTCAE grade; empty = not stated",
+                   "CTCAE grade", "1–5", ("grade", "ctcae grade", "ae grade", "toxicity grade", "severity grade"),
+                   1, 5),
+    ),
+    "assessments": (
+        ColumnSpec("patient_id", "assessments", "id", True, "Patient ID", "Patient assessed (must be in the patients "
+                   "file)", "", "a patient_id of the patients file", _ID_SYNONYMS),
+        ColumnSpec("time_months", "assessments", "time", True, "Time (months)", "Time of the assessment since the "
+                   "start of treatment", "months", "≥ 0 (a column in days or weeks is converted)",
+                   ("time", "months", "time months", "month", "time since start", "time since start months",
+                    "assessment time", "time from start", "time weeks", "weeks", "week", "time days", "days", "day",
+                    "assessment week", "assessment day"), 0, None),
+        ColumnSpec("pct_change", "assessments", "pct", True, "% change", "Change of the sum of target-lesion "
+                   "diameters from baseline (RECIST), in percent", "%", "≥ −100, e.g. −35 or −35%",
+                   ("pct change", "percent change", "change percent", "percent change from baseline",
+                    "change from baseline percent", "change from baseline", "sld change", "sld change percent",
+                    "sum of diameters change", "target lesion change", "target lesions change", "tumour change",
+                    "tumor change", "change", "best percent change", "relative change"), -100, None),
+    ),
+}
+SPEC_BY_NAME = {role: {spec.name: spec for spec in specs} for role, specs in SPECS.items()}
+
+
+# --------------------------------------------------------------------------- #
+# Mapping file columns to app columns
+# --------------------------------------------------------------------------- #
+@dataclass(frozen=True)
+class ColumnMatch:
+    """How a file column was matched to an app column (shown to the user)."""
+
+    column: str  # app column
+    file_column: str
+    how: str  # "same name" | "recognised name"
+
+
+def _strip_unit(normalised: str) -> str:
+    return re.sub(r"\b(in )?(months?|mo|days?|weeks?|wks?|years?|yrs?|percent)\b", " ", normalised).strip()
+
+
+def suggest_mapping(columns: list[str], role: str = "patients") -> list[ColumnMatch]:
+    """App column -> file column for the names the app recognises.
+
+    Exact names (case, spaces and punctuation aside) win over synonyms; a
+    file column is used at most once. The user sees the result and may change it.
+    """
+    specs = SPECS[role]
+    normalised = {column: normalise_name(column) for column in columns}
+    used: set[str] = set()
+    matches: list[ColumnMatch] = []
+    for pass_ in ("exact", "synonym", "no unit"):
+        for spec in specs:
+            if any(m.column == spec.name for m in matches):
+                continue
+            for column in columns:
+                if column in used:
+                    continue
+                name = normalised[column]
+                if pass_ == "exact":
+                    hit = name == normalise_name(spec.name)
+                elif pass_ == "synonym":
+                    hit = name in spec.synonyms
+                else:
+                    hit = _strip_unit(name) in spec.synonyms and _strip_unit(name) != ""
+                if hit:
+                    matches.append(ColumnMatch(spec.name, column, "same name" if pass_ == "exact" else
+                                               "recognised name"))
+                    used.add(column)
+                    break
+    order = {spec.name: i for i, spec in enumerate(specs)}
+    return sorted(matches, key=lambda m: order[m.column])
+
+
+def mapping_dict(matches: list[ColumnMatch]) -> dict[str, str]:
+    """``{app column: file column}`` of a list of matches."""
+    return {m.column: m.file_column for m in matches}
+
+
+def time_unit(file_column: str) -> tuple[str, float]:
+    """Unit a time column's name states and the factor to months: ('days', 1/30.4375)..."""
+    words = set(normalise_name(file_column).split())
+    if words & {"day", "days", "d"}:
+        return "days", 1 / DAYS_PER_MONTH
+    if words & {"week", "weeks", "wk", "wks", "w"}:
+        return "weeks", 7 / DAYS_PER_MONTH
+    if words & {"year", "years", "yr", "yrs", "y"}:
+        return "years", 12.0
+    return "months", 1.0
+
+
+# --------------------------------------------------------------------------- #
+# Values
+# --------------------------------------------------------------------------- #
+RESPONSE_WORDS = {
+    "CR": ("cr", "complete response", "complete remission", "complete", "cr complete response", "icr"),
+    "PR": ("pr", "partial response", "partial remission", "partial", "pr partial response", "ipr"),
+    "SD": ("sd", "stable disease", "stable", "sd stable disease", "isd"),
+    "PD": ("pd", "progressive disease", "progression", "progressive", "progressed", "pd progressive disease"),
+    "NE": ("ne", "not evaluable", "non evaluable", "not evaluated", "unevaluable", "inevaluable", "nonevaluable",
+           "ne not evaluable", "not assessable", "na not evaluable"),
+}
+EVENT_WORDS = {
+    1: ("1", "yes", "y", "true", "progressed", "progression", "progressive disease", "pd", "event", "relapse",
+        "relapsed", "died", "death", "dead", "progressed or died", "progression or death"),
+    0: ("0", "no", "n", "false", "censored", "censor", "no progression", "not progressed", "no event",
+        "progression free", "event free", "alive without progression"),
+}
+#: Event values whose meaning flips under a 'censored' header (the words keep theirs).
+_FLIPPABLE_EVENT = frozenset({"1", "0", "yes", "y", "true", "no", "n", "false"})
+SEX_WORDS = {"Female": ("f", "female", "woman", "women", "fem", "w"), "Male": ("m", "male", "man", "men")}
+BOOL_WORDS = {True: ("yes", "y", "true", "1", "t"), False: ("no", "n", "false", "0", "f")}
+STAGE_WORDS = {"IV": ("iv", "4", "stage iv", "stage 4", "iva", "ivb", "stage iva", "stage ivb", "metastatic"),
+               "Unresectable": ("unresectable", "inoperable", "locally advanced unresectable")}
+STATUS_WORDS = {"ongoing": ("ongoing", "on treatment", "continuing", "still on treatment", "on"),
+                "stopped": ("stopped", "discontinued", "off treatment", "ended", "completed", "off")}
+
+
+def _lookup(words: dict) -> dict[str, object]:
+    return {word: value for value, synonyms in words.items() for word in synonyms}
+
+
+_RESPONSE_LOOKUP = _lookup(RESPONSE_WORDS)
+_EVENT_LOOKUP = _lookup(EVENT_WORDS)
+_SEX_LOOKUP = _lookup(SEX_WORDS)
+_BOOL_LOOKUP = _lookup(BOOL_WORDS)
+_STAGE_LOOKUP = _lookup(STAGE_WORDS)
+_STATUS_LOOKUP = _lookup(STATUS_WORDS)
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+$")
+_DOTTED_THOUSANDS_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$")
+
+
+def _parse_number(text: str) -> tuple[float | None, bool]:
+    """(value, read a decimal comma) of a cell; value None when not a number."""
+    cleaned = text.replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace("−", "-")
+    if cleaned.endswith("%"):
+        cleaned = cleaned[:-1]
+    if _NUMBER.match(cleaned):
+        return float(cleaned), False
+    if _DECIMAL_COMMA.match(cleaned):
+        return float(cleaned.replace(",", ".")), True
+    if _DOTTED_THOUSANDS_COMMA.match(cleaned):
+        return float(cleaned.replace(".", "").replace(",", ".")), True
+    return None, False
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """A value (or column) the app read in a way the user should see before it is applied."""
+
+    column: str  # app column
+    file_column: str
+    original: str
+    read_as: str
+    rows: int
+
+
+@dataclass
+class Prepared:
+    """The result of :func:`prepare_cohort`."""
+
+    patients: pd.DataFrame | None
+    adverse_events: pd.DataFrame | None
+    assessments: pd.DataFrame | None
+    studies: pd.DataFrame | None
+    problems: list[Problem]
+    n_problems: int
+    recognitions: list[Recognition]
+    notes: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return self.n_problems == 0 and self.patients is not None
+
+
+class _Collector:
+    """Problems of one file, capped at :data:`MAX_PROBLEMS_PER_FILE` listed (all counted)."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.count = 0
+        self._per_file: dict[str, int] = {}
+
+    def add(self, file: str, row: int | None, column: str | None, message: str) -> None:
+        self.count += 1
+        listed = self._per_file.get(file, 0)
+        if listed < MAX_PROBLEMS_PER_FILE:
+            self.problems.append(Problem(file, row, column, message))
+            self._per_file[file] = listed + 1
+
+
+def _missing(values: pd.Series) -> pd.Series:
+    return values.str.strip().str.lower().isin(MISSING_TOKENS)
+
+
+def _convert(table: RawTable, spec: ColumnSpec, file_column: str, problems: _Collector,
+             recognitions: list[Recognition]) -> pd.Series:
+    """Typed values of one mapped column (problems added for unreadable cells)."""
+    raw = table.frame[file_column].astype(str)
+    rows = table.row_numbers
+    missing = _missing(raw)
+    too_long = raw.str.len() > MAX_TEXT_LENGTH
+    for position in np.flatnonzero(too_long.to_numpy()):
+        problems.add(table.file, int(rows[position]), file_column,
+                     f"text of {len(raw.iloc[position]):,} characters (at most {MAX_TEXT_LENGTH})")
+    kind = spec.kind
+    unique = pd.unique(raw[~missing & ~too_long])
+
+    def report(mapping: dict, describe, always: bool = False) -> None:
+        counts = raw[~missing].value_counts()
+        for original, value in mapping.items():
+            if value is None:
+                continue
+            canonical = {True: "yes", False: "no"}.get(value, str(value)) if kind == "bool" else str(value)
+            if always or normalise_name(original) != normalise_name(canonical):
+                recognitions.append(Recognition(spec.name, file_column, str(original), describe(value),
+                                                int(counts.get(original, 0))))
+
+    def fail(bad: pd.Series, message) -> None:
+        for position in np.flatnonzero(bad.to_numpy()):
+            problems.add(table.file, int(rows[position]), file_column, message(raw.iloc[position]))
+
+    if kind in ("id", "text"):
+        values = raw.where(~missing, None)
+        if kind == "id":
+            missing_id = missing | raw.str.strip().eq("")
+            fail(missing_id & ~too_long, lambda v: "patient id is empty: every row needs one")
+            values = raw.where(~missing_id, None)
+        return values.astype(object)
+
+    if kind in ("int", "float", "time", "pct", "grade"):
+        parsed = {}
+        comma = 0
+        for text in unique:
+            value, used_comma = _parse_number(text)
+            parsed[text] = value
+            comma += used_comma
+        numbers = raw.map(parsed).where(~missing & ~too_long)
+        numbers = pd.to_numeric(numbers, errors="coerce").astype(float)
+        not_number = ~missing & ~too_long & numbers.isna()
+        what = {"int": "a number", "float": "a number", "time": "a time (a number ≥ 0)", "pct": "a percentage",
+                "grade": "a CTCAE grade (1–5)"}[kind]
+        fail(not_number, lambda v: f"{_quote(v)} is not {what}")
+        if comma:
+            recognitions.append(Recognition(spec.name, file_column, "decimal commas (e.g. “3,5”)", "decimal points "
+                                            "(3.5)", int(sum(1 for t in raw if _DECIMAL_COMMA.match(t.strip())
+                                                             or _DOTTED_THOUSANDS_COMMA.match(t.strip())))))
+        if kind == "time":
+            unit, factor = time_unit(file_column)
+            negative = numbers < 0
+            fail(negative, lambda v: f"{_quote(v)} is negative: times must be ≥ 0")
+            numbers = numbers.where(~negative)
+            if factor != 1.0:
+                recognitions.append(Recognition(spec.name, file_column, f"times in {unit}", "months (× "
+                                                f"{factor:.4g})", int(numbers.notna().sum())))
+                numbers = numbers * factor
+            return numbers
+        if kind in ("int", "grade"):
+            fractional = numbers.notna() & (numbers != np.floor(numbers.fillna(0)))
+            fail(fractional, lambda v: f"{_quote(v)} is not a whole number")
+            numbers = numbers.where(~fractional)
+        low, high = spec.minimum, spec.maximum
+        outside = numbers.notna() & (((numbers < low) if low is not None else False) |
+                                     ((numbers > high) if high is not None else False))
+        if low is not None and high is not None:
+            rule = f"between {low:g} and {high:g}"
+        elif low is not None:
+            rule = f"≥ {low:g}"
+        else:
+            rule = f"≤ {high:g}"
+        label = "AE grades must be CTCAE grades 1–5" if kind == "grade" else f"{spec.label} must be {rule}"
+        fail(outside, lambda v: f"{_quote(v)} is out of range: {label}")
+        numbers = numbers.where(~outside)
+        if kind in ("int", "grade"):
+            return pd.array(numbers.round().astype("Int64"), dtype="Int32")
+        return numbers
+
+    lookups = {"response": _RESPONSE_LOOKUP, "sex": _SEX_LOOKUP, "bool": _BOOL_LOOKUP, "stage": _STAGE_LOOKUP,
+               "status": _STATUS_LOOKUP, "event": _EVENT_LOOKUP}
+    lookup = lookups[kind]
+    inverted = kind == "event" and normalise_name(file_column) in INVERTED_EVENT_HEADERS
+    mapping: dict[str, object] = {}
+    for text in unique:
+        key = normalise_name(text)
+        value = lookup.get(key)
+        if value is None and kind in ("event", "bool"):
+            number, _ = _parse_number(text)
+            if number in (0.0, 1.0):
+                value = int(number) if kind == "event" else bool(number)
+                key = str(int(number))
+        if value is not None and inverted and key in _FLIPPABLE_EVENT:
+            value = 1 - int(value)
+        mapping[text] = value
+    values = raw.map(mapping).where(~missing & ~too_long)
+    unreadable = ~missing & ~too_long & values.isna()
+    messages = {
+        "response": lambda v: f"{_quote(v)} is not a RECIST best response: use CR, PR, SD, PD or NE (or complete "
+                              "response, partial response, stable disease, progressive disease, not evaluable)",
+        "sex": lambda v: f"{_quote(v)} is not a sex the app records: use Female or Male (F / M), or leave it empty",
+        "bool": lambda v: f"{_quote(v)} is not yes or no",
+        "stage": lambda v: f"{_quote(v)} is not a stage the app records: IV or Unresectable (leave it empty "
+                           "otherwise)",
+        "status": lambda v: f"{_quote(v)} is not a treatment status: ongoing or stopped",
+        "event": lambda v: f"{_quote(v)} is not a PFS event: use 1 = progression or death, 0 = censored (or "
+                           "yes / no, progressed / censored)",
+    }
+    fail(unreadable, messages[kind])
+    describe = {
+        "response": lambda v: str(v),
+        "event": lambda v: f"{v} ({'progression or death' if v == 1 else 'censored'})",
+        "bool": lambda v: "yes" if v else "no",
+    }.get(kind, str)
+    if inverted:
+        recognitions.append(Recognition(spec.name, file_column, f"column {_quote(file_column)} (1 = censored)",
+                                        "PFS event = 1 − value (1 = progression)", int((~missing).sum())))
+    report(mapping, describe, always=inverted)
+    if kind == "event":
+        return pd.array(values.astype("Float64").round().astype("Int64"), dtype="Int32")
+    if kind == "bool":
+        return pd.array(values.astype(object).where(values.notna(), None), dtype="boolean")
+    return values.astype(object).where(values.notna(), None)
+
+
+def _reference() -> tuple[dict[str, tuple[str, str, str]], dict[str, str]]:
+    """Glossary by lower-case name or code -> (code, name, group); site -> site group."""
+    glossary = pd.read_csv(SOURCES_DIR / "histology_glossary.csv", dtype=str, keep_default_na=False)
+    by_key = {}
+    for row in glossary.itertuples():
+        entry = (row.histology_code, row.histology, row.histology_group)
+        by_key[normalise_name(row.histology)] = entry
+        by_key[normalise_name(row.histology_code)] = entry
+    sites = pd.read_csv(SOURCES_DIR / "primary_site_groups.csv", dtype=str, keep_default_na=False)
+    site_groups = {normalise_name(s): g for s, g in zip(sites["primary_site"], sites["primary_site_group"])}
+    return by_key, site_groups
+
+
+def _unknown_ids(table: RawTable, ids: pd.Series, known: set, file_column: str, problems: _Collector) -> pd.Series:
+    unknown = ids.notna() & ~ids.isin(known)
+    for position in np.flatnonzero(unknown.to_numpy()):
+        problems.add(table.file, int(table.row_numbers[position]), file_column,
+                     f"patient {_quote(ids.iloc[position])} is not in the patients file")
+    return unknown
+
+
+def _check_required(table: RawTable, role: str, mapping: dict[str, str], problems: _Collector) -> bool:
+    ok = True
+    for spec in SPECS[role]:
+        if not spec.required:
+            continue
+        column = mapping.get(spec.name)
+        if column is None or column not in table.frame.columns:
+            ok = False
+            problems.add(table.file, 1, None, f"required column {spec.name} ({spec.label}) is missing: choose the "
+                                              "column of the file that holds it, or add it (see the template)")
+    return ok
+
+
+def clean_cohort_name(name: str, default: str = "Uploaded cohort") -> str:
+    """A cohort name fit for labels: no control characters, at most 60 characters."""
+    text = " ".join(_CONTROL.sub(" ", str(name or "")).split())[:60]
+    return text or default
+
+
+def prepare_cohort(patients: RawTable, mapping: dict[str, str], adverse_events: RawTable | None = None,
+                   ae_mapping: dict[str, str] | None = None, assessments: RawTable | None = None,
+                   assessment_mapping: dict[str, str] | None = None,
+                   cohort_name: str = "Uploaded cohort") -> Prepared:
+    """Convert and validate an uploaded cohort; never raises.
+
+    Parameters
+    ----------
+    patients : RawTable
+        The patients file.
+    mapping : dict
+        App column -> file column (see :func:`suggest_mapping`).
+    adverse_events, assessments : RawTable, optional
+        The optional files, with their mappings.
+    cohort_name : str
+        Name of the cohort (the ``study_id`` when the file has none).
+
+    Returns
+    -------
+    Prepared
+        The tables of the app's schema when there is no problem (``ok``);
+        otherwise the problems (the first :data:`MAX_PROBLEMS_PER_FILE` per
+        file listed, all counted) and no table. ``recognitions`` lists every
+        value or column read in a way the user should see.
+    """
+    problems = _Collector()
+    recognitions: list[Recognition] = []
+    notes: list[str] = []
+    name = clean_cohort_name(cohort_name)
+    try:
+        return _prepare(patients, mapping, adverse_events, ae_mapping or {}, assessments, assessment_mapping or {},
+                        name, problems, recognitions, notes)
+    except Exception as error:  # noqa: BLE001 - never raise into the page
+        problems.add(patients.file, None, None, f"the cohort could not be prepared ({type(error).__name__})")
+        return Prepared(None, None, None, None, problems.problems, problems.count, recognitions, notes)
+
+
+def _prepare(table, mapping, ae_table, ae_mapping, assessment_table, assessment_mapping, name, problems,
+             recognitions, notes) -> Prepared:
+    def refused() -> Prepared:
+        return Prepared(None, None, None, None, problems.problems, problems.count, recognitions, notes)
+
+    mapping = {k: v for k, v in mapping.items() if v is not None and v in table.frame.columns}
+    if len(table.columns) == 1 and len(mapping) < 2:
+        problems.add(table.file, 1, table.columns[0], "only one column was found: the file is not a table whose "
+                                                      "columns are separated by commas, semicolons or tabs")
+        return refused()
+    if not _check_required(table, "patients", mapping, problems):
+        return refused()
+    used = set(mapping.values())
+    ignored = [c for c in table.columns if c not in used]
+    if ignored:
+        notes.append(f"{table.file}: {len(ignored)} column(s) not used by the app and ignored: "
+                     + ", ".join(_quote(c) for c in ignored[:20]) + (" …" if len(ignored) > 20 else "") + ".")
+    n = len(table.frame)
+    out = pd.DataFrame(index=range(n))
+    for spec in SPECS["patients"]:
+        if spec.name in mapping:
+            out[spec.name] = _convert(table, spec, mapping[spec.name], problems, recognitions)
+    ids = out["patient_id"]
+    # duplicate ids
+    first_row: dict[str, int] = {}
+    for position, pid in enumerate(ids):
+        if pid is None:
+            continue
+        if pid in first_row:
+            problems.add(table.file, int(table.row_numbers[position]), mapping["patient_id"],
+                         f"patient id {_quote(pid)} is also in row {first_row[pid]}: patient ids must be unique")
+        else:
+            first_row[pid] = int(table.row_numbers[position])
+    # response and evaluability
+    response = out["best_response"]
+    evaluable_given = "evaluable" in out
+    not_evaluable_word = response.eq("NE")
+    if evaluable_given:
+        evaluable = out["evaluable"]
+        clash = evaluable.eq(False).fillna(False) & response.isin(["CR", "PR", "SD", "PD"])
+        for position in np.flatnonzero(clash.to_numpy()):
+            problems.add(table.file, int(table.row_numbers[position]), mapping["best_response"],
+                         f"best response {response.iloc[position]} but the patient is marked not evaluable")
+        derived = pd.Series(response.isin(["CR", "PR", "SD", "PD"]).to_numpy(), index=out.index, dtype="boolean")
+        evaluable = pd.Series(evaluable, index=out.index, dtype="boolean").fillna(derived)
+    else:
+        evaluable = pd.array(response.isin(["CR", "PR", "SD", "PD"]).to_numpy(), dtype="boolean")
+    if problems.count:
+        return refused()
+
+    out["best_response"] = response.where(~not_evaluable_word, None)
+    out["evaluable"] = np.asarray(pd.array(evaluable, dtype="boolean").fillna(False), dtype=bool)
+    reason = out["not_evaluable_reason"] if "not_evaluable_reason" in out else pd.Series(None, index=out.index,
+                                                                                          dtype=object)
+    default_reason = np.where(not_evaluable_word, "not evaluable (NE in the uploaded file)",
+                              "no best response in the uploaded file")
+    out["not_evaluable_reason"] = reason.where(reason.notna() | out["evaluable"], pd.Series(default_reason))
+    n_no_response = int((~out["evaluable"] & ~not_evaluable_word).sum())
+    if n_no_response:
+        notes.append(f"{n_no_response} patient(s) have no best response: counted as not evaluable "
+                     "(reason: no best response in the uploaded file).")
+    n_no_pfs = int(out["pfs_months"].isna().sum() + (out["pfs_months"].notna() & out["pfs_event"].isna()).sum())
+    if n_no_pfs:
+        notes.append(f"{n_no_pfs} patient(s) lack a PFS time or event: they are left out of the survival analyses.")
+
+    # study, labels, groups (derived values are listed as recognitions)
+    if "study_id" in out and out["study_id"].notna().any():
+        out["study_id"] = out["study_id"].fillna(name)
+    else:
+        out["study_id"] = name
+    glossary, site_groups = _reference()
+    histology = out["histology"]
+    code = out["histology_code"] if "histology_code" in out else pd.Series(None, index=out.index, dtype=object)
+    entries = [glossary.get(normalise_name(c)) if isinstance(c, str) else None for c in code]
+    entries = [e or (glossary.get(normalise_name(h)) if isinstance(h, str) else None)
+               for e, h in zip(entries, histology)]
+    out["histology_code"] = [c if isinstance(c, str) else (e[0] if e else None) for c, e in zip(code, entries)]
+    out["histology"] = [h if isinstance(h, str) else (e[1] if e else None) for h, e in zip(histology, entries)]
+    if "histology_group" not in out:
+        groups = [e[2] if e else h for e, h in zip(entries, out["histology"])]
+        out["histology_group"] = groups
+        matched = sorted({h for e, h in zip(entries, out["histology"]) if e and isinstance(h, str)})
+        unmatched = sorted({h for e, h in zip(entries, out["histology"]) if not e and isinstance(h, str)})
+        if matched:
+            recognitions.append(Recognition("histology_group", mapping["histology"], "histologies of the app's "
+                                            "glossary", "their glossary group", sum(1 for e in entries if e)))
+        if unmatched:
+            notes.append(f"{len(unmatched)} histolog{'y is' if len(unmatched) == 1 else 'ies are'} not in the app's "
+                         f"glossary and form{'s its' if len(unmatched) == 1 else ' their'} own group: " + ", ".join(_quote(h) for h in unmatched[:12])
+                         + (" …" if len(unmatched) > 12 else "") + ".")
+    if "primary_site" in out and "primary_site_group" not in out:
+        out["primary_site_group"] = [site_groups.get(normalise_name(s)) if isinstance(s, str) else None
+                                     for s in out["primary_site"]]
+        n_grouped = int(pd.Series(out["primary_site_group"]).notna().sum())
+        if n_grouped:
+            recognitions.append(Recognition("primary_site_group", mapping["primary_site"], "sites the app groups",
+                                            "their site group (e.g. Head and neck)", n_grouped))
+    if "patient_label" not in out:
+        out["patient_label"] = [f"{h or 'histology not given'}, {r or 'no best response'}"
+                                for h, r in zip(out["histology"], out["best_response"])]
+    given_source = out["source"] if "source" in out else pd.Series(None, index=out.index, dtype=object)
+    out["source"] = [f"uploaded file {table.file}, row {row}" + (f": {s}" if isinstance(s, str) else "")
+                     for row, s in zip(table.row_numbers, given_source)]
+
+    # adverse events
+    events = None
+    known = set(out["patient_id"])
+    study_of = dict(zip(out["patient_id"], out["study_id"]))
+    if ae_table is not None:
+        ae_mapping = {k: v for k, v in ae_mapping.items() if v is not None and v in ae_table.frame.columns}
+        if _check_required(ae_table, "adverse_events", ae_mapping, problems):
+            ae = pd.DataFrame(index=range(len(ae_table.frame)))
+            for spec in SPECS["adverse_events"]:
+                if spec.name in ae_mapping:
+                    ae[spec.name] = _convert(ae_table, spec, ae_mapping[spec.name], problems, recognitions)
+            if "grade" not in ae:
+                ae["grade"] = pd.array([pd.NA] * len(ae), dtype="Int32")
+            missing_term = ae["term"].isna()
+            for position in np.flatnonzero(missing_term.to_numpy()):
+                problems.add(ae_table.file, int(ae_table.row_numbers[position]), ae_mapping["term"],
+                             "the AE term is empty")
+            _unknown_ids(ae_table, ae["patient_id"], known, ae_mapping["patient_id"], problems)
+            events = pd.DataFrame({
+                "study_id": ae["patient_id"].map(study_of), "patient_id": ae["patient_id"],
+                "patient_ref": ae["patient_id"], "term": ae["term"], "term_group": ae["term"],
+                "grade": ae["grade"], "source": [f"uploaded file {ae_table.file}, row {r}" for r in ae_table.row_numbers],
+                "note": None,
+            })
+    # assessments
+    measured = None
+    if assessment_table is not None:
+        assessment_mapping = {k: v for k, v in assessment_mapping.items()
+                              if v is not None and v in assessment_table.frame.columns}
+        if _check_required(assessment_table, "assessments", assessment_mapping, problems):
+            m = pd.DataFrame(index=range(len(assessment_table.frame)))
+            for spec in SPECS["assessments"]:
+                m[spec.name] = _convert(assessment_table, spec, assessment_mapping[spec.name], problems, recognitions)
+            for column in ("time_months", "pct_change"):
+                empty = _missing(assessment_table.frame[assessment_mapping[column]].astype(str))
+                for position in np.flatnonzero(empty.to_numpy()):
+                    problems.add(assessment_table.file, int(assessment_table.row_numbers[position]),
+                                 assessment_mapping[column], "the value is empty: every assessment needs a time and a "
+                                                             "% change")
+            _unknown_ids(assessment_table, m["patient_id"], known, assessment_mapping["patient_id"], problems)
+            measured = pd.DataFrame({
+                "study_id": m["patient_id"].map(study_of), "patient_id": m["patient_id"],
+                "time_months": m["time_months"].astype(float), "pct_change": m["pct_change"].astype(float),
+                "source": [f"uploaded file {assessment_table.file}, row {r}" for r in assessment_table.row_numbers],
+            })
+    if problems.count:
+        return refused()
+
+    if events is not None:
+        per_patient = events.groupby("patient_id").agg(n=("term", "size"), worst=("grade", "max"))
+        if "n_adverse_events" not in out:
+            out["n_adverse_events"] = pd.array(out["patient_id"].map(per_patient["n"]).fillna(0), dtype="Int32")
+            recognitions.append(Recognition("n_adverse_events", "(AE file)", "rows of the AE file per patient",
+                                            "number of AEs (0 for a patient without rows)", len(out)))
+        if "worst_ae_grade" not in out:
+            worst = out["patient_id"].map(per_patient["worst"])
+            out["worst_ae_grade"] = pd.array(pd.to_numeric(worst, errors="coerce").round().astype("Int64"),
+                                             dtype="Int32")
+            recognitions.append(Recognition("worst_ae_grade", "(AE file)", "highest grade of the patient's AEs",
+                                            "worst AE grade", int(pd.Series(out["worst_ae_grade"]).notna().sum())))
+    studies = []
+    for study_id, group in out.groupby("study_id", sort=True):
+        studies.append({
+            "study_id": study_id, "seed_file": f"uploaded file {table.file}", "title_as_given": name,
+            "regimen": "Not stated (uploaded cohort)", "design": "Uploaded cohort (institutional data)",
+            "n_treated": len(group), "n_evaluable": int(group["evaluable"].sum()),
+            "source": f"uploaded file {table.file}",
+        })
+    return Prepared(out, events, measured, pd.DataFrame(studies), [], 0, recognitions, notes)
+
+
+# --------------------------------------------------------------------------- #
+# Dictionary and templates
+# --------------------------------------------------------------------------- #
+def data_dictionary() -> pd.DataFrame:
+    """Every column an upload may have: file, required, unit, how to write it, recognised names."""
+    rows = []
+    for role, specs in SPECS.items():
+        for spec in specs:
+            rows.append({
+                "File": ROLE_LABELS[role], "Column": spec.name, "Required": "required" if spec.required else "optional",
+                "Meaning": spec.description, "Unit": spec.unit, "How to write it": spec.allowed,
+                "Also recognised as": ", ".join(spec.synonyms[:8]) + (" …" if len(spec.synonyms) > 8 else ""),
+            })
+    return pd.DataFrame(rows)
+
+
+_TEMPLATE_ROWS = {
+    "patients": [
+        {"patient_id": "EXAMPLE-01", "histology": "Leiomyosarcoma", "best_response": "PR", "pfs_months": "7.5",
+         "pfs_event": "1", "age": "61", "sex": "Female", "ecog": "1", "prior_lines": "2", "primary_site": "Uterus",
+         "pazopanib": "no"},
+        {"patient_id": "EXAMPLE-02", "histology": "Angiosarcoma", "best_response": "SD", "pfs_months": "4.2",
+         "pfs_event": "0", "age": "72", "sex": "Male", "ecog": "0", "prior_lines": "1", "primary_site": "Scalp",
+         "pazopanib": "yes"},
+        {"patient_id": "EXAMPLE-03", "histology": "Undifferentiated pleomorphic sarcoma", "best_response": "NE",
+         "pfs_months": "1.1", "pfs_event": "1", "age": "55", "sex": "Male", "ecog": "2", "prior_lines": "3",
+         "primary_site": "Thigh", "pazopanib": "no", "not_evaluable_reason": "clinical progression before the first "
+         "scan"},
+    ],
+    "adverse_events": [
+        {"patient_id": "EXAMPLE-01", "term": "Fatigue", "grade": "2"},
+        {"patient_id": "EXAMPLE-01", "term": "Neutropenia", "grade": "3"},
+        {"patient_id": "EXAMPLE-02", "term": "Hypertension", "grade": "2"},
+    ],
+    "assessments": [
+        {"patient_id": "EXAMPLE-01", "time_months": "2", "pct_change": "-22"},
+        {"patient_id": "EXAMPLE-01", "time_months": "4", "pct_change": "-38"},
+        {"patient_id": "EXAMPLE-02", "time_months": "2", "pct_change": "5"},
+        {"patient_id": "EXAMPLE-03", "time_months": "1", "pct_change": "31"},
+    ],
+}
+
+
+def template_frame(role: str) -> pd.DataFrame:
+    """The template of one file: every column (required first) and three example rows."""
+    columns = [spec.name for spec in SPECS[role]]
+    return pd.DataFrame(_TEMPLATE_ROWS[role], columns=columns).fillna("")
+
+
+def template_csv(role: str) -> bytes:
+    """Template CSV (UTF-8 with BOM, so Excel opens it with the right accents)."""
+    return template_frame(role).to_csv(index=False).encode("utf-8-sig")
+
+
+def template_xlsx() -> bytes:
+    """One workbook: sheets patients, adverse_events, assessments and dictionary."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for role in ROLES:
+            template_frame(role).to_excel(writer, sheet_name=role, index=False)
+        data_dictionary().to_excel(writer, sheet_name="dictionary", index=False)
+    return buffer.getvalue()
+
+
+def problems_frame(problems: list[Problem]) -> pd.DataFrame:
+    """Problems as a table: File, Row, Column, Problem."""
+    return pd.DataFrame({
+        "File": [p.file for p in problems],
+        "Row": [str(p.row) if p.row is not None else "–" for p in problems],
+        "Column": [_short(p.column, 60) if p.column is not None else "–" for p in problems],
+        "Problem": [p.message for p in problems],
+    })
+
+
+def recognitions_frame(recognitions: list[Recognition]) -> pd.DataFrame:
+    """Recognised values as a table: App column, File column, In the file, Read as, Rows."""
+    return pd.DataFrame({
+        "App column": [r.column for r in recognitions],
+        "File column": [_short(r.file_column, 60) for r in recognitions],
+        "In the file": [_short(r.original, 80) for r in recognitions],
+        "Read as": [r.read_as for r in recognitions],
+        "Rows": [r.rows for r in recognitions],
+    })
+
+
+def zip_is_xlsx(data: bytes) -> bool:
+    """True when a ZIP archive looks like an Excel workbook."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False

@@ -1,0 +1,261 @@
+"""Streamlit glue of the tumour-board tools: "Add to deck" and "Show the code" under each view,
+the slide deck in the sidebar, and presentation mode.
+
+The deck is a list of :class:`sarcoma_app.deck.SlideSpec` in ``st.session_state``;
+building files from it is pure (:mod:`sarcoma_app.deck`). Snippets come from
+:mod:`sarcoma_app.snippets`.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from sarcoma_app import cohort, db, deck, downloads
+from sarcoma_app.snippets import PATIENTS_CSV, Snippet
+from sarcoma_app.state import current_state, set_state
+from sarcoma_app.text import escape_markdown, study_label
+from sarcoma_app.url_state import ViewState, to_query
+
+DECK_KEY = "_deck"
+PAGE_TITLE_KEY = "_page_title"
+PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+
+#: Presentation mode: a constant stylesheet (no user data in it).
+PRESENT_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
+[data-testid="stSidebarCollapseButton"], header[data-testid="stHeader"], [data-testid="stDownloadButton"] {
+    display: none !important;
+}
+[data-testid="stMainBlockContainer"] {
+    zoom: 1.3; padding-top: 1.2rem !important; padding-left: 2rem !important; padding-right: 2rem !important;
+}
+[data-testid="stMain"] h1 { font-size: 2.6rem; }
+[data-testid="stMain"] h3 { font-size: 1.9rem; margin-top: 2.5rem; }
+[data-testid="stMain"] p, [data-testid="stMain"] li { font-size: 1.15rem; }
+[data-testid="stCaptionContainer"] p { font-size: 1.0rem; }
+[data-testid="stVegaLiteChart"] { margin-bottom: 1.5rem; }
+</style>
+"""
+
+
+# --------------------------------------------------------------------------- #
+# Session deck
+# --------------------------------------------------------------------------- #
+def current_deck() -> list[deck.SlideSpec]:
+    """The session's slides, in order."""
+    return list(st.session_state.get(DECK_KEY, []))
+
+
+def _set_deck(slides: list[deck.SlideSpec]) -> None:
+    st.session_state[DECK_KEY] = list(slides)
+
+
+def _move(index: int, offset: int) -> None:
+    _set_deck(deck.move(current_deck(), index, offset))
+
+
+def _remove(index: int) -> None:
+    _set_deck(deck.remove(current_deck(), index))
+
+
+def _clear() -> None:
+    _set_deck([])
+
+
+def data_source_text(patients: pd.DataFrame | None) -> str:
+    """'Nab-paclitaxel + sintilimab (published; 002_….txt)' for the studies of the view, or the data source
+    (uploaded cohort, simulated registry) when it is not the published papers."""
+    if not cohort.is_bundled():
+        return cohort.source_description()
+    if patients is None or patients.empty or "study_id" not in patients:
+        return cohort.source_description()
+    try:
+        studies = db.read_table("studies")
+        seeds = dict(zip(studies["study_id"], studies["seed_file"]))
+    except Exception:  # noqa: BLE001 - the footnote must never break a page
+        seeds = {}
+    parts = []
+    for study_id in sorted(patients["study_id"].dropna().unique()):
+        seed = seeds.get(study_id)
+        parts.append(f"{study_label(study_id)} (published; {seed})" if seed else study_label(study_id))
+    return "; ".join(parts)
+
+
+def _signature(view_key: str, state: ViewState, table: pd.DataFrame | None) -> str:
+    """Identity of a view in a given state: the same view added twice is recognised."""
+    content = table.to_csv(index=False) if table is not None else ""
+    digest = hashlib.sha256(f"{view_key}|{sorted(to_query(state).items())!r}|{content}".encode()).hexdigest()
+    return f"{view_key}:{digest[:16]}"
+
+
+def _add_slide(signature: str, title: str, chart: alt.TopLevelMixin | None, table: pd.DataFrame | None,
+               n_text: str, methods_text: str | None, source_text: str, caption: str) -> None:
+    """Callback of 'Add to deck': render the chart and append the slide."""
+    png = None
+    if chart is not None:
+        try:
+            png = downloads.chart_png(chart)
+        except Exception:  # noqa: BLE001 - keep the table slide even if rendering fails
+            st.toast("The chart could not be rendered; the slide has its table only.", icon=":material/warning:")
+    state = current_state()
+    spec = deck.SlideSpec(
+        title=title, page=st.session_state.get(PAGE_TITLE_KEY, ""), chart_png=png,
+        table=None if table is None else table.reset_index(drop=True).copy(),
+        filters=deck.describe_filters(state.filters), n=n_text,
+        methods=methods_text if methods_text is not None else deck.describe_methods(state.methods),
+        source=source_text, caption=caption, key=signature,
+    )
+    slides = deck.add(current_deck(), spec)
+    _set_deck(slides)
+    st.toast(f"Added “{title}” to the slide deck ({len(slides)} slide{'s' if len(slides) != 1 else ''}; "
+             "see the sidebar).", icon=":material/slideshow:")
+
+
+# --------------------------------------------------------------------------- #
+# Under each view
+# --------------------------------------------------------------------------- #
+def view_tools(key: str, title: str, *, chart: alt.TopLevelMixin | None = None, table: pd.DataFrame | None = None,
+               code: Snippet | None = None, patients: pd.DataFrame | None = None, n_text: str | None = None,
+               methods_text: str | None = None, caption: str = "",
+               data_files: dict[str, pd.DataFrame] | None = None) -> None:
+    """'Show the code' and 'Add to deck' for one view (nothing in presentation mode).
+
+    Parameters
+    ----------
+    key : str
+        Stable, unique widget key prefix of the view.
+    title : str
+        Slide title.
+    chart, table
+        What goes on the slide (the chart as PNG, the table as a native table).
+    code : Snippet, optional
+        Reproducible code; its CSV files are offered for download beside it.
+    patients : DataFrame, optional
+        The filtered patients behind the view (CSV for the code; n and data source of the footnote).
+    n_text, methods_text : str, optional
+        Footnote overrides (default: number of patients; the view's method choices).
+    caption : str
+        Plain-text caption for the slide.
+    data_files : dict, optional
+        File name -> table, for snippets reading other files than the filtered patients.
+    """
+    state = current_state()
+    if state.present:
+        return
+    n_text = n_text if n_text is not None else (f"{len(patients)} patients" if patients is not None else "")
+    signature = _signature(key, state, table)
+    in_deck = any(slide.key == signature for slide in current_deck())
+    left, right = st.columns([5, 1], vertical_alignment="top")
+    with left:
+        if code is not None:
+            _code_expander(key, code, patients, data_files or {})
+    right.button(
+        "In deck" if in_deck else "Add to deck", key=f"{key}_deck", width="stretch",
+        icon=":material/check:" if in_deck else ":material/add_to_queue:", disabled=in_deck,
+        help="This view, with its current filters and methods, is already in the slide deck." if in_deck else
+        "Add this view (chart, table and a footnote with filters, n, methods and source) to the slide deck "
+        "in the sidebar; download the deck as PowerPoint or HTML.",
+        on_click=_add_slide,
+        args=(signature, title, chart, table, n_text, methods_text, data_source_text(patients), caption),
+    )
+
+
+def _code_expander(key: str, code: Snippet, patients: pd.DataFrame | None, data_files: dict[str, pd.DataFrame]) -> None:
+    languages = "Python and R" if code.r else "Python"
+    with st.expander(f"Show the code ({languages})", icon=":material/code:", key=f"{key}_code_expander"):
+        st.caption("Recomputes this view's numbers with the project's `analysis` package (pandas + the API of "
+                   "README.md)" + (", and the same with R `survival`" if code.r else "") + ". Save the CSV in the "
+                   "root of the project repository and run the Python there" + (" (R needs only the CSV)" if code.r
+                                                                                  else "") + ".")
+        files = dict(data_files)
+        if PATIENTS_CSV in code.data_files and patients is not None:
+            files.setdefault(PATIENTS_CSV, patients)
+        columns = st.columns(max(len(files), 1))
+        for column, (name, frame) in zip(columns, files.items()):
+            column.download_button(
+                name, data=lambda frame=frame: downloads.csv_bytes(frame), file_name=name, mime="text/csv",
+                key=f"{key}_{downloads.safe_file_stem(name)}", icon=":material/download:", on_click="ignore",
+                help="The patients behind this view (all columns), as the code reads them." if name == PATIENTS_CSV
+                else "The table the code reads.",
+            )
+        st.code(code.python, language="python", wrap_lines=True)
+        if code.r:
+            st.markdown("**R** (`survival` package) — the same numbers:")
+            st.code(code.r, language="r", wrap_lines=True)
+
+
+# --------------------------------------------------------------------------- #
+# Sidebar deck
+# --------------------------------------------------------------------------- #
+def render_sidebar_deck() -> None:
+    """The deck in the sidebar: count, order, remove, clear, download as PPTX or HTML."""
+    slides = current_deck()
+    sidebar = st.sidebar
+    label = f"Slide deck ({len(slides)})"
+    # no key: a new count is a new expander, opened when the deck has slides (so an added slide shows)
+    with sidebar.expander(label, icon=":material/slideshow:", expanded=bool(slides)):
+        if not slides:
+            st.caption("Empty. Press **Add to deck** under a chart or table to collect views for a tumour board, "
+                       "then download them here as PowerPoint or as an HTML report.")
+        for index, slide in enumerate(slides):
+            kind = ("chart + table" if slide.chart_png and slide.table is not None
+                    else "chart" if slide.chart_png else "table")
+            origin = f" · {escape_markdown(slide.page)}" if slide.page else ""
+            st.markdown(f"**{index + 1}\\.** {escape_markdown(slide.title)}  \n:gray[{kind}{origin}]")
+            row = st.container(horizontal=True, gap="small")
+            row.button("", key=f"deck_up_{index}", icon=":material/arrow_upward:", help="Move up",
+                       on_click=_move, args=(index, -1), disabled=index == 0)
+            row.button("", key=f"deck_down_{index}", icon=":material/arrow_downward:", help="Move down",
+                       on_click=_move, args=(index, 1), disabled=index == len(slides) - 1)
+            row.button("", key=f"deck_remove_{index}", icon=":material/delete:", help="Remove from the deck",
+                       on_click=_remove, args=(index,))
+        frozen = tuple(slides)
+        pptx_column, html_column = st.columns(2)
+        pptx_column.download_button(
+            "PPTX", data=lambda: deck.build_pptx(frozen), file_name="tumour-board.pptx", mime=PPTX_MIME,
+            key="deck_pptx", icon=":material/slideshow:", on_click="ignore", disabled=not slides, width="stretch",
+            help="PowerPoint, one slide per view: chart, editable table, footnote.",
+        )
+        html_column.download_button(
+            "HTML", data=lambda: deck.build_html(frozen).encode("utf-8"), file_name="tumour-board-report.html",
+            mime="text/html", key="deck_html", icon=":material/description:", on_click="ignore", disabled=not slides,
+            width="stretch", help="One self-contained HTML file with the same content (full tables).",
+        )
+        st.button("Clear deck", key="deck_clear", icon=":material/delete_sweep:", on_click=_clear,
+                  disabled=not slides, width="stretch")
+
+
+# --------------------------------------------------------------------------- #
+# Presentation mode
+# --------------------------------------------------------------------------- #
+def _set_present(value: bool) -> None:
+    from dataclasses import replace
+
+    set_state(replace(current_state(), present=bool(value)))
+
+
+def _toggle_present() -> None:
+    _set_present(bool(st.session_state.get("w_present")))
+
+
+def render_presentation_controls() -> None:
+    """Presentation mode: the stylesheet and a 'Leave' button; otherwise the sidebar toggle to enter it."""
+    if current_state().present:
+        st.markdown(PRESENT_CSS, unsafe_allow_html=True)
+        left, right = st.columns([3, 1], vertical_alignment="center")
+        # the sidebar is hidden: say what the audience is looking at
+        source = "" if cohort.is_bundled() else f" · Data: {escape_markdown(cohort.source_description())}"
+        left.markdown(f":gray[**Filters:** {escape_markdown(deck.describe_filters(current_state().filters))}"
+                      f"{source}]")
+        right.button("Leave presentation", key="leave_present", icon=":material/close_fullscreen:",
+                     on_click=_set_present, args=(False,), width="stretch",
+                     help="Back to the normal view with the sidebar.")
+        return
+    st.session_state["w_present"] = False
+    st.sidebar.toggle("Presentation mode", key="w_present", on_change=_toggle_present,
+                      help="For a projector: larger type, no sidebar, tables folded under each chart. "
+                           "The link keeps it (?present=1).")
