@@ -1,0 +1,132 @@
+"""Tumour-board features in a real Chromium: deck to PPTX, presentation mode, the two new pages.
+
+Screenshots go to tests/artifacts/screenshots/ (8-*, 9-*, 10-*).
+"""
+from __future__ import annotations
+
+import io
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pandas as pd
+from pptx import Presentation
+
+from tests.browser.conftest import IDLE_JS, screenshot, wait_until_idle
+
+NAB = "nab_paclitaxel_sintilimab"
+
+
+def open_view(page, app_url: str, path: str, caption: str | None = None) -> None:
+    page.goto(f"{app_url}/{path}")
+    wait_until_idle(page, caption)
+
+
+def main_button(page, label: str):
+    return page.locator('[data-testid="stMain"] button').filter(has_text=label).first
+
+
+def sidebar_download(page, label: str):
+    return page.locator('[data-testid="stSidebar"] [data-testid="stDownloadButton"] button').filter(
+        has_text=label).first
+
+
+def test_add_two_views_to_the_deck_and_download_the_pptx(page, app_url, tmp_path):
+    open_view(page, app_url, f"survival?study={NAB}&km_by=histology_group", "Showing 28 of 56 patients")
+    medians = page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]').first
+    assert medians.is_visible()
+    main_button(page, "Add to deck").click()  # the Kaplan–Meier view
+    wait_until_idle(page, "Showing 28 of 56 patients")
+    page.locator('[data-testid="stSidebar"]').get_by_text("Slide deck (1)").wait_for()
+    main_button(page, "Add to deck").click()  # the next view still offering it: the log-rank test
+    wait_until_idle(page, "Showing 28 of 56 patients")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Slide deck (2)").wait_for()
+    assert page.locator('[data-testid="stMain"] [data-testid="stButton"]').filter(has_text="In deck").count() == 2
+    sidebar_download(page, "PPTX").scroll_into_view_if_needed()
+    screenshot(page, "10-deck-in-sidebar")
+
+    with page.expect_download() as download_info:
+        sidebar_download(page, "PPTX").click()
+    download = download_info.value
+    assert download.suggested_filename == "tumour-board.pptx"
+    presentation = Presentation(open(download.path(), "rb"))
+    assert len(presentation.slides) == 2
+    assert [s.shapes.title.text for s in presentation.slides] == [
+        "Progression-free survival (Kaplan–Meier)", "Log-rank test by histology group"]
+    km_slide, logrank_slide = presentation.slides
+    assert len([s for s in km_slide.shapes if s.shape_type == 13]) == 1  # the chart as a picture
+    table = [s for s in km_slide.shapes if s.has_table][0].table
+    header = [table.cell(0, c).text for c in range(len(table.columns))]
+    assert header[:4] == ["Group", "Patients", "Events", "Median, months (95% CI)"]
+    groups = {table.cell(r, 0).text: table.cell(r, 3).text for r in range(1, len(table.rows))}
+    assert groups["Angiosarcoma"] == "4.50 (4.00–NR)"
+    footnote = [s for s in km_slide.shapes if s.name == "Footnote"][0].text_frame.text
+    assert "Filters: Study: Nab-paclitaxel + sintilimab" in footnote
+    assert "n: 28 of 28 selected patients with published PFS, 28 events" in footnote
+    assert "Methods:" in footnote and "Data: Nab-paclitaxel + sintilimab (published; 002_" in footnote
+    assert [s for s in logrank_slide.shapes if s.has_table]
+
+    with page.expect_download() as download_info:
+        sidebar_download(page, "HTML").click()
+    report = open(download_info.value.path(), encoding="utf-8").read()
+    assert report.count("data:image/png;base64,") == 1 and "Log-rank test by histology group" in report
+    assert len(pd.read_html(io.StringIO(report))) == 2
+
+
+def wait_presenting(page, timeout_ms: int = 45_000) -> None:
+    """Idle wait for presentation mode (the sidebar is hidden, so wait_until_idle cannot look at it)."""
+    for _ in range(2):
+        page.wait_for_function(IDLE_JS, timeout=timeout_ms)
+        page.wait_for_timeout(500)
+    page.wait_for_function(IDLE_JS, timeout=timeout_ms)
+
+
+def test_present_link_hides_the_sidebar_and_can_be_left(page, app_url):
+    page.goto(f"{app_url}/survival?study={NAB}&present=1")
+    wait_presenting(page)
+    page.locator('[data-testid="stMain"] h1').filter(has_text="Survival").wait_for()
+    assert not page.locator('[data-testid="stSidebar"]').is_visible()
+    assert parse_qs(urlparse(page.url).query) == {"study": [NAB], "present": ["1"]}
+    assert page.locator('[data-testid="stMain"] [data-testid="stVegaLiteChart"]').first.is_visible()
+    assert page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]').count() == 0 or not page.locator(
+        '[data-testid="stMain"] [data-testid="stDataFrame"]').first.is_visible()  # tables folded
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.wait_for_timeout(1000)
+    screenshot(page, "9-presentation-mode-survival")
+    main_button(page, "Leave presentation").click()
+    wait_until_idle(page, "Showing 28 of 56 patients")
+    assert page.locator('[data-testid="stSidebar"]').is_visible()
+    page.wait_for_function("() => !window.location.search.includes('present')")
+    assert parse_qs(urlparse(page.url).query) == {"study": [NAB]}
+
+
+def test_presentation_toggle_in_the_sidebar(page, app_url):
+    open_view(page, app_url, "response?study=nab_paclitaxel_sintilimab", "Showing 28 of 56 patients")
+    page.locator('[data-testid="stSidebar"]').get_by_text("Presentation mode").click()
+    page.wait_for_function("() => window.location.search.includes('present=1')")
+    wait_presenting(page)
+    assert not page.locator('[data-testid="stSidebar"]').is_visible()
+    page.wait_for_timeout(1000)
+    screenshot(page, "9-presentation-mode-response")
+
+
+def test_screenshot_the_new_pages(page, app_url):
+    open_view(page, app_url, "published", "Showing 56 of 56 patients")
+    assert page.locator("h1").first.inner_text().strip() == "Published vs recomputed"
+    headline = page.locator('[data-testid="stMain"] h3').first.inner_text()
+    assert re.match(r"^\d+ of \d+ published numbers reproduced, \d+ differ, \d+ not computable$", headline)
+    page.wait_for_timeout(1000)
+    screenshot(page, "8-published-vs-recomputed")
+
+    open_view(page, app_url, "subtype", "Showing 56 of 56 patients")
+    assert page.locator("h1").first.inner_text().strip() == "Subtype across studies"
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.wait_for_timeout(1500)
+    screenshot(page, "8-subtype-leiomyosarcoma")
+
+    open_view(page, app_url, "survival?study=nab_paclitaxel_sintilimab", "Showing 28 of 56 patients")
+    page.locator('[data-testid="stMain"] [data-testid="stExpander"] summary').filter(
+        has_text="Show the code").first.click()
+    page.locator('[data-testid="stMain"] [data-testid="stCode"]').first.wait_for()
+    page.wait_for_timeout(1000)
+    screenshot(page, "8-survival-show-the-code")

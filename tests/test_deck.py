@@ -1,0 +1,222 @@
+"""Slide deck: PPTX opened with python-pptx (slides, titles, native tables, footnotes) and the HTML report."""
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import altair as alt
+import pandas as pd
+import pytest
+from pptx import Presentation
+
+import charts  # noqa: F401  (house theme)
+from sarcoma_app import deck, downloads
+from sarcoma_app.url_state import FilterState, MethodState
+
+HOSTILE = "<script>alert('x')</script>"
+
+
+@pytest.fixture(scope="module")
+def png() -> bytes:
+    chart = alt.Chart(pd.DataFrame({"x": [1, 2, 3], "y": [3, 1, 2]})).mark_line().encode(x="x:Q", y="y:Q")
+    return downloads.chart_png(chart)
+
+
+def make_slides(png: bytes) -> list[deck.SlideSpec]:
+    response = pd.DataFrame({
+        "Group": ["Leiomyosarcoma", HOSTILE, "All"],
+        "Patients": [9, 1, 10],
+        "ORR % (95% CI)": ["0.0% (0.0–33.6)", "100.0% (2.5–100.0)", "10.0% (0.3–44.5)"],
+    })
+    medians = pd.DataFrame({"Group": ["All patients"], "Median, months (95% CI)": ["2.25 (1.80–3.00)"],
+                            "Events": [28], "Note": [None]})
+    filters = deck.describe_filters(FilterState(pazopanib=("yes",), histology=(HOSTILE,)))
+    methods = deck.describe_methods(MethodState(ci="wilson", conf_type="log-log", ties="breslow"))
+    return [
+        deck.SlideSpec("ORR by histology", page="Response", table=response, filters=filters, n="10 patients",
+                       methods=methods, source="Nivolumab ± pazopanib (published; 000_x.txt)", key="a"),
+        deck.SlideSpec("Progression-free survival", page="Survival", chart_png=png, table=medians,
+                       filters="none (all patients)", n="28 patients, 28 events", methods=methods,
+                       source="Nab-paclitaxel + sintilimab (published; 002_y.txt)", key="b"),
+        deck.SlideSpec("Chart only", chart_png=png, filters="none (all patients)", n="56 patients", methods=methods,
+                       source="both studies", key="c"),
+    ]
+
+
+def open_pptx(data: bytes):
+    return Presentation(io.BytesIO(data))
+
+
+def shapes_named(slide, name):
+    return [shape for shape in slide.shapes if shape.name == name]
+
+
+def table_values(shape) -> list[list[str]]:
+    table = shape.table
+    return [[table.cell(r, c).text for c in range(len(table.columns))] for r in range(len(table.rows))]
+
+
+def test_pptx_has_one_slide_per_view_with_titles(png):
+    slides = make_slides(png)
+    presentation = open_pptx(deck.build_pptx(slides))
+    assert len(presentation.slides) == 3
+    assert [s.shapes.title.text for s in presentation.slides] == [s.title for s in slides]
+    assert presentation.slide_width / presentation.slide_height == pytest.approx(16 / 9, rel=1e-3)
+
+
+def test_pptx_tables_are_native_tables_with_the_cells(png):
+    slides = make_slides(png)
+    presentation = open_pptx(deck.build_pptx(slides))
+    first, second, third = presentation.slides
+    tables = [shape for shape in first.shapes if shape.has_table]
+    assert len(tables) == 1  # a real, editable table, not a picture
+    assert not [shape for shape in first.shapes if shape.shape_type == 13]  # no picture on a table-only slide
+    assert table_values(tables[0]) == [
+        ["Group", "Patients", "ORR % (95% CI)"],
+        ["Leiomyosarcoma", "9", "0.0% (0.0–33.6)"],
+        [HOSTILE, "1", "100.0% (2.5–100.0)"],  # data text stays text in PowerPoint
+        ["All", "10", "10.0% (0.3–44.5)"],
+    ]
+    medians = [shape for shape in second.shapes if shape.has_table]
+    assert table_values(medians[0]) == [["Group", "Median, months (95% CI)", "Events", "Note"],
+                                        ["All patients", "2.25 (1.80–3.00)", "28", "–"]]
+    assert len(shapes_named(second, "Chart")) == 1
+    assert not [shape for shape in third.shapes if shape.has_table]
+    assert len(shapes_named(third, "Chart")) == 1
+
+
+def test_pptx_chart_is_the_png(png):
+    presentation = open_pptx(deck.build_pptx(make_slides(png)))
+    picture = shapes_named(presentation.slides[1], "Chart")[0]
+    assert picture.image.blob == png
+    # inside the slide, aspect ratio kept
+    width, height = deck.png_size(png)
+    assert picture.width / picture.height == pytest.approx(width / height, rel=0.01)
+    assert picture.left + picture.width <= presentation.slide_width
+    assert picture.top + picture.height <= presentation.slide_height
+
+
+def test_pptx_footnote_has_filters_n_methods_and_source(png):
+    slides = make_slides(png)
+    presentation = open_pptx(deck.build_pptx(slides))
+    for spec, slide in zip(slides, presentation.slides):
+        footnote = shapes_named(slide, "Footnote")
+        assert len(footnote) == 1
+        text = footnote[0].text_frame.text
+        for label, value in spec.footnote_parts():
+            assert f"{label}: {value}" in text
+        assert "Filters:" in text and "n:" in text and "Methods:" in text and "Data:" in text
+        assert slide.notes_slide.notes_text_frame.text.startswith("Filters: ")
+    first = shapes_named(presentation.slides[0], "Footnote")[0].text_frame.text
+    assert "Pazopanib co-treatment: yes" in first
+    assert "Wilson score" in first and "log-log" in first and "Breslow" in first and "print.survfit" in first
+
+
+def test_long_table_is_cut_on_the_slide_and_says_so(png):
+    frame = pd.DataFrame({"Patient": [f"P{i:02d}" for i in range(80)], "Value": range(80)})
+    presentation = open_pptx(deck.build_pptx([deck.SlideSpec("Long", table=frame)]))
+    slide = presentation.slides[0]
+    table = [shape for shape in slide.shapes if shape.has_table][0]
+    kept = len(table.table.rows) - 1
+    assert 10 < kept < 80
+    assert [table.table.cell(r, 0).text for r in (1, kept)] == ["P00", f"P{kept - 1:02d}"]
+    note = shapes_named(slide, "Table note")[0].text_frame.text
+    assert f"first {kept} of 80 rows" in note
+
+
+@pytest.mark.parametrize("n_rows, with_chart", [(3, True), (9, True), (20, True), (20, False)])
+def test_content_stays_above_the_footnote(png, n_rows, with_chart):
+    frame = pd.DataFrame({
+        "Group": [f"Undifferentiated pleomorphic sarcoma {i}" for i in range(n_rows)],
+        "Median, months (95% CI)": ["2.25 (1.80–3.00)"] * n_rows,
+        "PFS at 4 mo (95% CI) · at risk": ["17.9% (8.1–39.5) · 6 at risk"] * n_rows,
+        "Note": ["only 4.0 events per covariate term (28 events, 7 terms); fewer than 10"] * n_rows,
+    })
+    spec = deck.SlideSpec("Fit", table=frame, chart_png=png if with_chart else None, filters="none")
+    slide = open_pptx(deck.build_pptx([spec])).slides[0]
+    footnote_top = shapes_named(slide, "Footnote")[0].top
+    for shape in slide.shapes:
+        if shape.name in ("Chart", "Table", "Table note"):
+            height = sum(row.height for row in shape.table.rows) if shape.has_table else shape.height
+            assert shape.top + height <= footnote_top, shape.name
+            assert shape.left + shape.width <= open_pptx(deck.build_pptx([spec])).slide_width
+
+
+def test_empty_deck_gives_a_valid_file():
+    assert len(open_pptx(deck.build_pptx([])).slides) == 0
+    assert "The deck is empty" in deck.build_html([])
+
+
+def test_html_report_is_self_contained_and_escaped(png):
+    slides = make_slides(png)
+    report = deck.build_html(slides, title="Board <b>1</b>")
+    assert report.startswith("<!DOCTYPE html>")
+    assert "<script" not in report.lower()  # the hostile histology never becomes markup
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in report
+    assert "Board &lt;b&gt;1&lt;/b&gt;" in report
+    # images embedded as base64 (no external resource)
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', report)
+    assert len(images) == 2 and base64.b64decode(images[0]) == png
+    assert not re.search(r'(src|href)="(?!data:)', report)
+    # the same content as the deck: titles, every table cell, footnotes
+    for index, spec in enumerate(slides, start=1):
+        assert f"<h2>{index}. {spec.title}</h2>" in report
+    tables = pd.read_html(io.StringIO(report))
+    assert len(tables) == 2
+    assert tables[0]["Group"].tolist() == ["Leiomyosarcoma", HOSTILE, "All"]
+    assert "Pazopanib co-treatment: yes" in report and "28 patients, 28 events" in report
+    assert "Nab-paclitaxel + sintilimab (published; 002_y.txt)" in report
+
+
+def test_html_report_keeps_the_whole_table():
+    frame = pd.DataFrame({"Patient": [f"P{i:02d}" for i in range(30)]})
+    report = deck.build_html([deck.SlideSpec("Long", table=frame)])
+    assert len(pd.read_html(io.StringIO(report))[0]) == 30
+
+
+def test_deck_list_operations():
+    a, b, c = (deck.SlideSpec(t, key=t) for t in "abc")
+    slides = deck.add(deck.add(deck.add([], a), b), c)
+    assert [s.title for s in slides] == ["a", "b", "c"]
+    assert [s.title for s in deck.move(slides, 2, -1)] == ["a", "c", "b"]
+    assert [s.title for s in deck.move(slides, 0, -1)] == ["a", "b", "c"]  # already first
+    assert [s.title for s in deck.move(slides, 0, 1)] == ["b", "a", "c"]
+    assert [s.title for s in deck.remove(slides, 1)] == ["a", "c"]
+    assert [s.title for s in deck.move(slides, 9, 1)] == ["a", "b", "c"]
+    assert len(deck.add(slides, a, limit=2)) == 2
+
+
+def test_footnote_texts():
+    assert deck.describe_filters(FilterState()) == "none (all patients)"
+    text = deck.describe_filters(FilterState(study=("nab_paclitaxel_sintilimab",), response=("CR", "PR"),
+                                             evaluable_only=True))
+    assert "Study: Nab-paclitaxel + sintilimab" in text and "CR – complete response" in text
+    assert text.endswith("evaluable for response only")
+    methods = deck.describe_methods(MethodState())
+    assert "Clopper–Pearson" in methods and "log (R default)" in methods and "Efron" in methods
+    assert "landmarks 4, 6 months" in methods
+
+
+def test_png_size_rejects_other_data():
+    with pytest.raises(ValueError):
+        deck.png_size(b"GIF89a....")
+
+
+@pytest.mark.parametrize("module", ["deck", "snippets", "published", "subtype"])
+def test_tumour_board_logic_is_pure(module):
+    """Deck building, snippets and the two new pages' shaping have no streamlit (unit-testable)."""
+    import ast
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "sarcoma_app" / f"{module}.py"
+    imported = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+            imported.update(f"{node.module}.{alias.name}" for alias in node.names)
+    assert "streamlit" not in imported
+    assert not {name for name in imported if name.startswith("sarcoma_app.") and name.split(".")[-1] in
+                ("db", "state", "ui", "views", "filters", "cohort")}

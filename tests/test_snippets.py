@@ -1,0 +1,429 @@
+"""Reproducible code: each view's snippet, run on the CSV the app offers, gives the page's numbers.
+
+The Python snippet is executed in a fresh namespace in a temporary directory
+holding the filtered-patients CSV (written exactly as the app's download);
+its table is compared with what the page computes through the analysis API
+for the same filter. Where Rscript is installed, the R snippet is run too and
+its medians, landmark rates, log-rank statistic and hazard ratios are compared
+with the page's at 1e-6.
+"""
+from __future__ import annotations
+
+import ast
+import math
+import shutil
+import subprocess
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.cox import fit_cox, univariate_cox
+from analysis.multiplicity import adjust_pvalues
+from analysis.reconcile import reconcile
+from analysis.response import response_comparison, response_table, subgroup_rates
+from analysis.survival import kaplan_meier, kaplan_meier_by_group, logrank_table
+from data.build import ensure_database
+from sarcoma_app import downloads, filter_sql, prepare, snippets
+from sarcoma_app.covariates import COVARIATES, covariate_frame
+from sarcoma_app.url_state import FilterState
+
+NAB = "nab_paclitaxel_sintilimab"
+RSCRIPT = shutil.which("Rscript")
+needs_r = pytest.mark.skipif(RSCRIPT is None, reason="Rscript is not installed")
+TOL = 1e-6
+
+
+def load_patients(filters: FilterState) -> pd.DataFrame:
+    """The filtered patients, read as the app reads them (same SQL, straight from DuckDB)."""
+    sql, parameters = filter_sql.patients_sql(filters)
+    with duckdb.connect(str(ensure_database()), read_only=True) as con:
+        return con.execute(sql, list(parameters)).df()
+
+
+def read_table(name: str) -> pd.DataFrame:
+    with duckdb.connect(str(ensure_database()), read_only=True) as con:
+        return con.execute(f"SELECT * FROM {name}").df()
+
+
+def run_python(snippet: snippets.Snippet, directory, monkeypatch, files: dict[str, pd.DataFrame]) -> dict:
+    """Write the CSVs as the app's download buttons do, then execute the snippet there."""
+    for name, frame in files.items():
+        (directory / name).write_bytes(downloads.csv_bytes(frame))
+    monkeypatch.chdir(directory)
+    namespace: dict = {"__name__": "__snippet__"}
+    exec(compile(snippet.python, "<snippet>", "exec"), namespace)
+    return namespace
+
+
+def run_r(snippet: snippets.Snippet, directory, patients: pd.DataFrame, extraction: str) -> None:
+    (directory / snippets.PATIENTS_CSV).write_bytes(downloads.csv_bytes(patients))
+    (directory / "view.R").write_text(snippet.r + "\n# --- test extraction ---\n" + extraction)
+    result = subprocess.run([RSCRIPT, "--vanilla", "view.R"], cwd=directory, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def close(a, b, tol=TOL) -> bool:
+    a, b = float(a), float(b)
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def assert_columns_close(ours: pd.DataFrame, expected: pd.DataFrame, columns, key="group"):
+    ours, expected = ours.set_index(key), expected.set_index(key)
+    assert sorted(map(str, ours.index)) == sorted(map(str, expected.index))
+    for level in expected.index:
+        for column in columns:
+            assert close(ours.at[level, column], expected.at[level, column]), (level, column)
+
+
+# --------------------------------------------------------------------------- #
+# Response
+# --------------------------------------------------------------------------- #
+RESPONSE_CASES = [
+    (FilterState(), "histology_group", "all", "clopper-pearson"),
+    (FilterState(), "study", "evaluable", "wilson"),
+    (FilterState(pazopanib=("yes", "no")), "pazopanib", "all", "jeffreys"),
+    (FilterState(study=(NAB,)), "none", "all", "clopper-pearson"),
+    (FilterState(study=(NAB,)), "prior_lines", "evaluable", "clopper-pearson"),
+    (FilterState(), "ecog", "all", "wilson"),
+    (FilterState(), "best_response", "all", "clopper-pearson"),
+    (FilterState(), "primary_site", "evaluable", "jeffreys"),
+    (FilterState(histology_group=("Leiomyosarcoma", "Chondrosarcoma")), "histology", "all", "clopper-pearson"),
+]
+
+
+@pytest.mark.parametrize("filters, grouping, denominator, ci", RESPONSE_CASES)
+def test_response_rates_snippet_gives_the_page_numbers(filters, grouping, denominator, ci, tmp_path, monkeypatch):
+    patients = load_patients(filters)
+    # what the Response page computes
+    grouped = patients.assign(group=prepare.group_labels(patients, grouping))
+    expected = response_table(grouped, group_col=None if grouping == "none" else "group", denominator=denominator,
+                              method=ci)
+    namespace = run_python(snippets.response_rates(grouping, denominator, ci), tmp_path, monkeypatch,
+                           {snippets.PATIENTS_CSV: patients})
+    ours = namespace["table"]
+    assert_columns_close(ours, expected, ["n_treated", "n_evaluable", "CR", "PR", "SD", "PD", "denominator",
+                                          "orr_count", "orr", "orr_lower", "orr_upper", "dcr_count", "dcr",
+                                          "dcr_lower", "dcr_upper"])
+
+
+@pytest.mark.parametrize("filters, grouping, denominator", [
+    (FilterState(), "study", "all"), (FilterState(), "histology_group", "evaluable"),
+    (FilterState(study=(NAB,)), "ecog", "all"),
+])
+def test_fisher_snippet_gives_the_page_p_values(filters, grouping, denominator, tmp_path, monkeypatch):
+    patients = load_patients(filters)
+    grouped = patients.assign(group=prepare.group_labels(patients, grouping))
+    namespace = run_python(snippets.fisher_tests(grouping, denominator), tmp_path, monkeypatch,
+                           {snippets.PATIENTS_CSV: patients})
+    for endpoint in ("orr", "dcr"):
+        expected = response_comparison(grouped, "group", endpoint=endpoint, denominator=denominator)
+        ours = namespace["results"][endpoint]
+        assert close(ours.p_value, expected.p_value)
+        assert list(ours.events) == list(expected.events) and list(ours.groups) == list(expected.groups)
+
+
+@pytest.mark.parametrize("filters, endpoint, denominator, ci, p_adjust", [
+    (FilterState(), "orr", "all", "clopper-pearson", "BH"),
+    (FilterState(study=(NAB,)), "dcr", "evaluable", "wilson", "holm"),
+    (FilterState(pazopanib=("no",)), "orr", "all", "jeffreys", "none"),
+])
+def test_subgroup_snippet_gives_the_forest_table(filters, endpoint, denominator, ci, p_adjust, tmp_path, monkeypatch):
+    patients = load_patients(filters)
+    keys = snippets.FOREST_SUBGROUPS
+    labelled = patients.assign(**{f"sg_{key}": prepare.group_labels(patients, key) for key in keys})
+    expected = subgroup_rates(labelled, [f"sg_{key}" for key in keys], endpoint=endpoint, denominator=denominator,
+                              method=ci, p_adjust_method=p_adjust)
+    expected = expected[expected["n"] > 0]
+    expected = expected[expected.groupby("subgroup")["level"].transform("size") > 1]
+    namespace = run_python(snippets.subgroup_forest(endpoint, denominator, ci, p_adjust), tmp_path, monkeypatch,
+                           {snippets.PATIENTS_CSV: patients})
+    ours = namespace["rates"]
+    assert len(ours) == len(expected) > 0
+    for column in ("n", "k", "rate", "lower", "upper", "p_value", "p_adjusted"):
+        assert all(close(a, b) for a, b in zip(ours[column], expected[column])), column
+    assert ours["level"].tolist() == expected["level"].tolist()
+
+
+def test_response_counts_snippet(tmp_path, monkeypatch):
+    patients = load_patients(FilterState())
+    namespace = run_python(snippets.response_counts(), tmp_path, monkeypatch, {snippets.PATIENTS_CSV: patients})
+    counts = namespace["counts"]
+    assert int(counts.to_numpy().sum()) == len(patients)
+    assert int(counts.loc[(NAB, "Angiosarcoma"), "CR"]) == int(
+        ((patients["histology"] == "Angiosarcoma") & (patients["best_response"] == "CR")).sum())
+
+
+@pytest.mark.parametrize("filters", [FilterState(), FilterState(histology_group=("Leiomyosarcoma",))])
+def test_per_study_snippet_gives_the_overview_numbers(filters, tmp_path, monkeypatch):
+    patients = load_patients(filters)
+    namespace = run_python(snippets.per_study("evaluable", "wilson", "log-log"), tmp_path, monkeypatch,
+                           {snippets.PATIENTS_CSV: patients})
+    table = namespace["table"].set_index("study")
+    for study_id, cohort in patients.groupby("study_id"):
+        rates = response_table(cohort, denominator="evaluable", method="wilson").iloc[-1]
+        for column in ("orr", "orr_lower", "orr_upper", "dcr", "dcr_lower", "dcr_upper", "denominator"):
+            assert close(table.at[study_id, column], rates[column])
+        analysable, _ = prepare.pfs_data(cohort)
+        if len(analysable):
+            km = kaplan_meier(analysable["pfs_months"], analysable["pfs_event"], conf_type="log-log")
+            assert close(table.at[study_id, "median_pfs"], km.median)
+            assert close(table.at[study_id, "median_lower"], km.median_ci[0])
+            assert close(table.at[study_id, "median_upper"], km.median_ci[1])
+        else:
+            assert "median_pfs" not in table or pd.isna(table.at[study_id, "median_pfs"])
+
+
+# --------------------------------------------------------------------------- #
+# Survival
+# --------------------------------------------------------------------------- #
+SURVIVAL_CASES = [
+    (FilterState(), "none", "log", (4.0, 6.0)),
+    (FilterState(study=(NAB,)), "histology_group", "log-log", (3.0, 6.0)),
+    (FilterState(), "ecog", "plain", (2.5,)),
+    (FilterState(study=(NAB,)), "primary_site", "log", (4.0, 6.0, 9.0)),
+    (FilterState(), "prior_lines", "log", (4.0,)),
+]
+
+
+def page_survival(filters, grouping, conf_type, landmarks):
+    """What the Survival page computes."""
+    patients = load_patients(filters)
+    analysable, _ = prepare.pfs_data(patients)
+    analysable = analysable.assign(group=prepare.group_labels(analysable, grouping))
+    result = kaplan_meier_by_group(analysable["pfs_months"], analysable["pfs_event"], analysable["group"],
+                                   conf_type=conf_type, landmarks=list(landmarks))
+    return patients, analysable, result
+
+
+@pytest.mark.parametrize("filters, grouping, conf_type, landmarks", SURVIVAL_CASES)
+def test_survival_snippet_gives_the_page_medians_and_landmarks(filters, grouping, conf_type, landmarks, tmp_path,
+                                                              monkeypatch):
+    patients, _, expected = page_survival(filters, grouping, conf_type, landmarks)
+    namespace = run_python(snippets.survival(grouping, conf_type, landmarks), tmp_path, monkeypatch,
+                           {snippets.PATIENTS_CSV: patients})
+    columns = [c for c in expected.summary.columns if c != "group"]
+    assert_columns_close(namespace["table"], expected.summary, columns)
+
+
+@pytest.mark.parametrize("filters, grouping", [(FilterState(), "histology_group"), (FilterState(), "ecog"),
+                                               (FilterState(study=(NAB,)), "primary_site")])
+def test_logrank_snippet_gives_the_page_test(filters, grouping, tmp_path, monkeypatch):
+    patients, analysable, _ = page_survival(filters, grouping, "log", ())
+    expected = logrank_table(analysable["pfs_months"], analysable["pfs_event"], analysable["group"])
+    namespace = run_python(snippets.logrank(grouping), tmp_path, monkeypatch, {snippets.PATIENTS_CSV: patients})
+    assert close(namespace["test"].statistic, expected.statistic)
+    assert close(namespace["test"].p_value, expected.p_value)
+    assert namespace["test"].df == expected.df
+
+
+R_SURVIVAL_EXTRACTION = """
+tab <- summary(fit)$table
+if (is.null(dim(tab))) tab <- t(as.matrix(tab))
+groups <- if (is.null(fit$strata)) "All patients" else sub("^group=", "", names(fit$strata))
+write.csv(data.frame(group = groups, median = tab[, "median"], lower = tab[, "0.95LCL"], upper = tab[, "0.95UCL"]),
+          "r_medians.csv", row.names = FALSE)
+s <- summary(fit, times = LANDMARKS, extend = TRUE)
+strata <- if (is.null(s$strata)) rep("All patients", length(s$time)) else sub("^group=", "", as.character(s$strata))
+write.csv(data.frame(group = strata, time = s$time, surv = s$surv, lower = s$lower, upper = s$upper,
+                     n_risk = s$n.risk), "r_landmarks.csv", row.names = FALSE)
+"""
+
+
+@needs_r
+@pytest.mark.parametrize("filters, grouping, conf_type, landmarks", SURVIVAL_CASES)
+def test_survival_R_snippet_gives_the_page_numbers(filters, grouping, conf_type, landmarks, tmp_path):
+    patients, _, expected = page_survival(filters, grouping, conf_type, landmarks)
+    extraction = R_SURVIVAL_EXTRACTION.replace("LANDMARKS", "c(" + ", ".join(f"{t:g}" for t in landmarks) + ")")
+    run_r(snippets.survival(grouping, conf_type, landmarks), tmp_path, patients, extraction)
+    medians = pd.read_csv(tmp_path / "r_medians.csv", keep_default_na=True)
+    summary = expected.summary.rename(columns={"median_lower": "lower", "median_upper": "upper"})
+    assert_columns_close(medians, summary, ["median", "lower", "upper"])
+    r_landmarks = pd.read_csv(tmp_path / "r_landmarks.csv")
+    for row in expected.landmarks.itertuples():
+        match = r_landmarks[(r_landmarks["group"] == row.group) & np.isclose(r_landmarks["time"], row.time)]
+        assert len(match) == 1, (row.group, row.time)
+        assert close(match["surv"].iloc[0], row.survival)
+        assert int(match["n_risk"].iloc[0]) == int(row.n_risk)
+        if row.survival > 0:  # R gives NA limits where S(t) = 0, as we do
+            assert close(match["lower"].iloc[0], row.lower) and close(match["upper"].iloc[0], row.upper)
+
+
+@needs_r
+@pytest.mark.parametrize("filters, grouping", [(FilterState(), "histology_group"), (FilterState(), "ecog")])
+def test_logrank_R_snippet_gives_the_page_test(filters, grouping, tmp_path):
+    patients, analysable, _ = page_survival(filters, grouping, "log", ())
+    expected = logrank_table(analysable["pfs_months"], analysable["pfs_event"], analysable["group"])
+    run_r(snippets.logrank(grouping), tmp_path, patients,
+          'write.csv(data.frame(chisq = lr$chisq, p = pchisq(lr$chisq, sum(lr$exp > 0) - 1, lower.tail = FALSE)), '
+          '"r_logrank.csv", row.names = FALSE)\n')
+    result = pd.read_csv(tmp_path / "r_logrank.csv").iloc[0]
+    assert close(result["chisq"], expected.statistic) and close(result["p"], expected.p_value)
+
+
+# --------------------------------------------------------------------------- #
+# Cox
+# --------------------------------------------------------------------------- #
+ALL_KEYS = list(COVARIATES)
+COX_CASES = [
+    (FilterState(), ("angiosarcoma", "ecog"), "efron"),
+    (FilterState(), ("angiosarcoma", "primary_site"), "breslow"),
+    (FilterState(study=(NAB,)), ("histology_group",), "efron"),
+    (FilterState(study=(NAB,)), ("head_neck_primary", "prior_lines", "ecog"), "breslow"),
+]
+
+
+def page_cox(filters, keys, ties):
+    """What the Hazard ratios page fits: the analysable patients, covariates as sarcoma_app.covariates builds them."""
+    patients = load_patients(filters)
+    analysable, _ = prepare.pfs_data(patients)
+    return patients, covariate_frame(analysable, list(keys))
+
+
+def r_term(covariate: str, level) -> str:
+    """R's name of a coxph term."""
+    if level is True or str(level) == "True":
+        return f"{covariate}TRUE"
+    if level is None or (isinstance(level, float) and math.isnan(level)):
+        return covariate
+    return f"{covariate}{level}"
+
+
+@pytest.mark.parametrize("ties, p_adjust", [("efron", "BH"), ("breslow", "none"), ("efron", "holm")])
+def test_cox_univariate_snippet_gives_the_page_table(ties, p_adjust, tmp_path, monkeypatch):
+    patients, data = page_cox(FilterState(), ALL_KEYS, ties)
+    expected = univariate_cox(data, "pfs_months", "pfs_event", ALL_KEYS, ties=ties)
+    snippet = snippets.cox_univariate(ALL_KEYS, ties, p_adjust, snippets.factor_references(data))
+    namespace = run_python(snippet, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: patients})
+    ours = namespace["screen"]
+    assert ours["term"].tolist() == expected["term"].tolist()
+    for column in ("hr", "hr_lower", "hr_upper", "p"):
+        assert all(close(a, b) for a, b in zip(ours[column], expected[column])), column
+    if p_adjust != "none":
+        adjusted = adjust_pvalues(expected["p"].astype(float).to_numpy(), p_adjust)
+        assert all(close(a, b) for a, b in zip(ours["p_adjusted"], adjusted))
+
+
+@pytest.mark.parametrize("filters, keys, ties", COX_CASES)
+def test_cox_multivariable_snippet_gives_the_page_model(filters, keys, ties, tmp_path, monkeypatch):
+    patients, data = page_cox(filters, keys, ties)
+    expected = fit_cox(data, "pfs_months", "pfs_event", list(keys), ties=ties)
+    snippet = snippets.cox_multivariable(keys, ties, snippets.factor_references(data))
+    namespace = run_python(snippet, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: patients})
+    ours = namespace["model"]
+    assert ours.index.tolist() == expected.index.tolist()
+    for column in ("hr", "hr_lower", "hr_upper", "p"):
+        assert all(close(a, b) for a, b in zip(ours[column], expected[column])), column
+    assert close(ours.attrs["lr_p"], expected.attrs["lr_p"])
+
+
+R_COX_UNIVARIATE_EXTRACTION = """
+rows <- lapply(names(screen), function(covariate) {
+  fit <- screen[[covariate]]
+  ci <- summary(fit)$conf.int
+  data.frame(term = rownames(ci), hr = ci[, "exp(coef)"], lower = ci[, "lower .95"], upper = ci[, "upper .95"],
+             p = summary(fit)$coefficients[, "Pr(>|z|)"])
+})
+write.csv(do.call(rbind, rows), "r_cox.csv", row.names = FALSE)
+"""
+R_COX_MODEL_EXTRACTION = """
+ci <- summary(model)$conf.int
+write.csv(data.frame(term = rownames(ci), hr = ci[, "exp(coef)"], lower = ci[, "lower .95"], upper = ci[, "upper .95"],
+                     p = summary(model)$coefficients[, "Pr(>|z|)"]), "r_cox.csv", row.names = FALSE)
+"""
+
+
+def assert_cox_matches_r(path, expected: pd.DataFrame):
+    r = pd.read_csv(path).set_index("term")
+    assert len(r) == len(expected)
+    for row in expected.reset_index().itertuples():
+        name = r_term(row.covariate, row.level)
+        for ours, theirs in ((row.hr, "hr"), (row.hr_lower, "lower"), (row.hr_upper, "upper"), (row.p, "p")):
+            assert close(ours, r.at[name, theirs]), (name, theirs, ours, r.at[name, theirs])
+
+
+@needs_r
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_cox_univariate_R_snippet_gives_the_page_hazard_ratios(ties, tmp_path):
+    patients, data = page_cox(FilterState(), ALL_KEYS, ties)
+    expected = univariate_cox(data, "pfs_months", "pfs_event", ALL_KEYS, ties=ties)
+    run_r(snippets.cox_univariate(ALL_KEYS, ties, "BH", snippets.factor_references(data)), tmp_path, patients,
+          R_COX_UNIVARIATE_EXTRACTION)
+    assert_cox_matches_r(tmp_path / "r_cox.csv", expected)
+
+
+@needs_r
+@pytest.mark.parametrize("filters, keys, ties", COX_CASES)
+def test_cox_multivariable_R_snippet_gives_the_page_hazard_ratios(filters, keys, ties, tmp_path):
+    patients, data = page_cox(filters, keys, ties)
+    expected = fit_cox(data, "pfs_months", "pfs_event", list(keys), ties=ties)
+    run_r(snippets.cox_multivariable(keys, ties, snippets.factor_references(data)), tmp_path, patients,
+          R_COX_MODEL_EXTRACTION)
+    assert_cox_matches_r(tmp_path / "r_cox.csv", expected)
+
+
+# --------------------------------------------------------------------------- #
+# Published vs recomputed
+# --------------------------------------------------------------------------- #
+def test_reconciliation_snippet_gives_the_page_statuses(tmp_path, monkeypatch):
+    published = read_table("published_results")
+    patients = load_patients(FilterState())
+    expected = reconcile(published, patients)
+    namespace = run_python(snippets.reconciliation(), tmp_path, monkeypatch,
+                           {snippets.PUBLISHED_CSV: published, snippets.ALL_PATIENTS_CSV: patients})
+    ours = namespace["result"].set_index("result_id")
+    assert ours.loc[expected["result_id"], "status"].tolist() == expected["status"].tolist()
+    for row in expected.itertuples():
+        assert close(ours.at[row.result_id, "recomputed_estimate"], row.recomputed_estimate)
+
+
+# --------------------------------------------------------------------------- #
+# Safety of the generated code
+# --------------------------------------------------------------------------- #
+def test_unknown_choices_are_refused():
+    with pytest.raises(ValueError):
+        snippets.response_rates("__import__('os')", "all", "wilson")
+    with pytest.raises(ValueError):
+        snippets.survival("none", "log); system('x'", (4,))
+    with pytest.raises(ValueError):
+        snippets.cox_multivariable(["ecog; rm"], "efron", {})
+
+
+def test_data_values_in_code_are_quoted_literals():
+    hostile = 'Extremities"); system("touch pwned"); x <- ("' + "')\nimport os #"
+    snippet = snippets.cox_multivariable(["primary_site"], "efron", {"primary_site": hostile})
+    tree = ast.parse(snippet.python)  # still valid Python ...
+    references = [node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                  and any(isinstance(t, ast.Name) and t.id == "reference" for t in node.targets)]
+    assert len(references) == 1 and isinstance(references[0], ast.Constant)
+    assert references[0].value == hostile  # ... where the value is one string literal
+    assert not [node for node in ast.walk(tree) if isinstance(node, ast.Import) and node.names[0].name == "os"]
+    assert 'system(\\"touch pwned\\")' in snippet.r  # escaped inside an R string
+    assert snippets.r_string('a"b\\c\n') == '"a\\"b\\\\c\\n"'
+
+
+def test_every_page_snippet_compiles():
+    cases = [snippets.response_counts(), snippets.response_rates("histology", "all", "wilson"),
+             snippets.fisher_tests("study", "all"), snippets.subgroup_forest("dcr", "all", "jeffreys", "BH"),
+             snippets.per_study("all", "clopper-pearson", "log"), snippets.survival("pazopanib", "log", (4, 6)),
+             snippets.logrank("best_response"), snippets.cox_univariate(ALL_KEYS, "efron", "BH", {}),
+             snippets.cox_multivariable(["ecog"], "breslow", {}), snippets.reconciliation()]
+    for snippet in cases:
+        compile(snippet.python, "<snippet>", "exec")
+        assert "import pandas as pd" in snippet.python and "read_csv" in snippet.python
+
+
+@needs_r
+def test_hostile_reference_stays_a_string_in_R(tmp_path):
+    hostile = 'Extremities"); system("touch pwned"); x <- ("'
+    snippet = snippets.cox_multivariable(["primary_site"], "efron", {"primary_site": hostile})
+    (tmp_path / "view.R").write_text(snippet.r)
+    check = 'cat(any(all.names(parse("view.R")) == "system"))'
+    result = subprocess.run([RSCRIPT, "--vanilla", "-e", check], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "FALSE"
