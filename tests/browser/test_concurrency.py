@@ -1,4 +1,4 @@
-"""Twenty sessions against one running app, each with its own filters.
+"""Twenty sessions against one running app, each with its own filters; one uploads a cohort.
 
 Each session's caption is checked against a count made with independent SQL on
 the bundled database. The server's resident memory is printed (run with -s to
@@ -18,6 +18,7 @@ import pytest
 
 from data.build import ensure_database
 from tests.browser.conftest import ROOT, free_port, wait_healthy, wait_until_idle
+from tests.browser.test_upload import FIXTURES, choose_file
 
 pytestmark = pytest.mark.browser
 
@@ -45,6 +46,8 @@ SESSIONS = [
     ("overview", "pazopanib=yes&response=SD", "pazopanib AND best_response = 'SD'"),
     ("adverse-events", "ae_grade3=yes", "worst_ae_grade >= 3"),
 ]
+UPLOADER = 2  # this session uploads tests/fixtures/uploads/good_patients.csv (12 patients) meanwhile
+UPLOADED_CAPTION = "Showing 12 of 12 patients"
 
 
 def expected_caption(condition: str) -> str:
@@ -102,14 +105,30 @@ def test_twenty_sessions_each_see_their_own_numbers(browser, measured_app):
         # All remaining sessions start at once: the server runs them concurrently.
         for (page, _), (path, query, _) in list(zip(pages, SESSIONS))[1:]:
             page.goto(f"{url}/{path}?{query}" if query else f"{url}/{path}", wait_until="commit")
-        for (page, errors), (path, query, condition) in zip(pages, SESSIONS):
+        uploader, _ = pages[UPLOADER]
+        wait_until_idle(uploader, expected_caption(SESSIONS[UPLOADER][2]), timeout_ms=180_000)
+        uploader.goto(f"{url}/upload")
+        wait_until_idle(uploader, expected_caption("true"), timeout_ms=180_000)
+        choose_file(uploader, "Patients (required)", FIXTURES / "good_patients.csv")
+        uploader.get_by_text("No problem found", exact=False).first.wait_for(timeout=120_000)
+        wait_until_idle(uploader, expected_caption("true"), timeout_ms=180_000)
+        uploader.get_by_role("button", name=re.compile("Load this cohort")).click()
+        wait_until_idle(uploader, UPLOADED_CAPTION, timeout_ms=180_000)
+        for index, ((page, errors), (path, query, condition)) in enumerate(zip(pages, SESSIONS)):
+            if index == UPLOADER:
+                continue
             wait_until_idle(page, expected_caption(condition), timeout_ms=180_000)
             assert page.locator('[data-testid="stException"]').count() == 0, f"exception on /{path}?{query}"
             assert errors == [], f"browser errors on /{path}?{query}: {errors}"
         # Each session still holds its own state after the others ran.
-        for (page, _), (path, query, condition) in zip(pages, SESSIONS):
+        for index, ((page, _), (path, query, condition)) in enumerate(zip(pages, SESSIONS)):
             caption = page.locator('[data-testid="stSidebar"]').get_by_text("Showing ", exact=False).first
-            assert caption.inner_text().strip() == expected_caption(condition)
+            expected = UPLOADED_CAPTION if index == UPLOADER else expected_caption(condition)
+            assert caption.inner_text().strip() == expected
+            # a reload starts a new session: bundled data again for everyone, uploader included
+            if index in (UPLOADER, UPLOADER + 1):
+                page.reload()
+                wait_until_idle(page, expected_caption("true") if index == UPLOADER else expected, timeout_ms=180_000)
         peak_mb = resident_memory_mb(pid)
     finally:
         for context in contexts:
