@@ -24,26 +24,26 @@ pytestmark = pytest.mark.browser
 
 # (page path, query string, SQL condition on patients giving the expected N)
 SESSIONS = [
-    ("overview", "", "true"),
-    ("overview", "pazopanib=yes", "pazopanib"),
+    ("", "", "true"),
+    ("", "pazopanib=yes", "pazopanib"),
     ("response", "pazopanib=no", "pazopanib = false"),
     ("survival", "pazopanib=unknown", "pazopanib IS NULL"),
     ("survival", "study=nab_paclitaxel_sintilimab", "study_id = 'nab_paclitaxel_sintilimab'"),
     ("response", "study=nivolumab_pazopanib", "study_id = 'nivolumab_pazopanib'"),
     ("hazard-ratios", "histology_group=Leiomyosarcoma", "histology_group = 'Leiomyosarcoma'"),
     ("patients", "histology_group=Angiosarcoma", "histology_group = 'Angiosarcoma'"),
-    ("overview", "response=PD", "best_response = 'PD'"),
+    ("", "response=PD", "best_response = 'PD'"),
     ("response", "response=CR&response=PR", "best_response IN ('CR', 'PR')"),
     ("adverse-events", "ecog=0", "ecog = 0"),
     ("survival", "ecog=1", "ecog = 1"),
     ("data-methods", "prior_lines=2", "prior_lines = 2"),
-    ("overview", "evaluable_only=true", "evaluable"),
+    ("", "evaluable_only=true", "evaluable"),
     ("patients", "response=NE", "best_response IS NULL"),
     ("hazard-ratios", "study=nab_paclitaxel_sintilimab&histology_group=Angiosarcoma&histology_group=Epithelioid%20sarcoma",
      "study_id = 'nab_paclitaxel_sintilimab' AND histology_group IN ('Angiosarcoma', 'Epithelioid sarcoma')"),
     ("response", "primary_site=Extremity", "primary_site_group = 'Extremity'"),
     ("survival", "histology=Synovial%20sarcoma", "histology = 'Synovial sarcoma'"),
-    ("overview", "pazopanib=yes&response=SD", "pazopanib AND best_response = 'SD'"),
+    ("", "pazopanib=yes&response=SD", "pazopanib AND best_response = 'SD'"),
     ("adverse-events", "ae_grade3=yes", "worst_ae_grade >= 3"),
 ]
 UPLOADER = 2  # this session uploads tests/fixtures/uploads/good_patients.csv (12 patients) meanwhile
