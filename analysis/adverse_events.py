@@ -19,7 +19,7 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
-from analysis.response import ALL_LABEL, CI_METHODS, _group_levels, proportion_ci
+from analysis.response import ALL_LABEL, CI_METHODS, _group_index, _group_levels, _proportion_cis
 
 __all__ = [
     "ANY_AE_LABEL",
@@ -49,12 +49,21 @@ def _check_columns(df, columns, name):
 
 def _validated_grades(grades):
     """Grades as float (NaN = unknown); ValueError naming invalid values."""
-    raw = grades.to_numpy(dtype=object)
-    numeric = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(dtype=float)
-    given = np.asarray(pd.notna(raw), dtype=bool)
+    raw = None
+    if (pd.api.types.is_integer_dtype(grades.dtype) or pd.api.types.is_float_dtype(grades.dtype)) \
+            and not isinstance(grades.dtype, pd.CategoricalDtype):
+        # numbers already (numpy or nullable): no detour through Python objects
+        numeric = grades.to_numpy(dtype=float, na_value=np.nan)
+        given = grades.notna().to_numpy(dtype=bool)
+    else:
+        raw = grades.to_numpy(dtype=object)
+        numeric = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(dtype=float)
+        given = np.asarray(pd.notna(raw), dtype=bool)
     valid = np.isin(numeric, [1, 2, 3, 4, 5])
     bad = given & ~valid
     if bad.any():
+        if raw is None:
+            raw = grades.to_numpy(dtype=object)
         examples = list(dict.fromkeys(raw[bad].tolist()))[:5]
         raise ValueError(f"invalid AE grade(s) {examples}; grades must be integers 1-5 or missing")
     return pd.Series(numeric, index=grades.index)
@@ -279,8 +288,162 @@ def ae_table(ae_long, patients, group_col=None,
     if str(method).lower() not in CI_METHODS:
         raise ValueError(f"unknown confidence interval method {method!r}; expected one of {list(CI_METHODS)}")
 
-    population = patients.drop_duplicates(subset=patient_col)
+    coded = _coded_patients(patients[patient_col], ae_long[patient_col])
+    population = patients.drop_duplicates(subset=patient_col) if coded is None else None
     grades = _validated_grades(ae_long[grade_col])
+    method = str(method).lower()
+    band_specs = list(bands) + ([(ANY_GRADE_LABEL, None, None)] if include_any_grade else [])
+    counted = None
+    if coded is not None:
+        counted = _ae_counts(coded, patients, ae_long, grades, band_specs, group_col, term_col)
+    if counted is None:  # unusual patient ids or term names: the set-based count
+        if population is None:
+            population = patients.drop_duplicates(subset=patient_col)
+        counted = _ae_counts_by_sets(ae_long, population, grades, band_specs, group_col,
+                                     patient_col, term_col)
+    groups, denominators, terms, n_patients = counted
+    denominators = np.asarray(denominators, dtype=np.int64)
+
+    every_denominator = np.broadcast_to(denominators, n_patients.shape)
+    positive = every_denominator > 0
+    cis = _proportion_cis(n_patients[positive], every_denominator[positive], method, alpha)
+    rows = []
+    for term_index, term in enumerate(terms):
+        for band_index, (band_label, _, _) in enumerate(band_specs):
+            for group_index, group_label in enumerate(groups):
+                count, denominator = int(n_patients[term_index, band_index, group_index]), \
+                    int(denominators[group_index])
+                if denominator > 0:
+                    rate, lower, upper = cis[(count, denominator)]
+                else:
+                    rate = lower = upper = math.nan
+                rows.append({
+                    "group": group_label, "term": term, "band": band_label,
+                    "n_patients": count, "denominator": denominator,
+                    "percent": 100 * rate, "percent_lower": 100 * lower,
+                    "percent_upper": 100 * upper,
+                })
+    table = pd.DataFrame(rows, columns=AE_TABLE_COLUMNS)
+    table.attrs.update({"ci_method": method, "alpha": alpha})
+    return table
+
+
+#: bit of each grade code in the per (patient, term) grade masks; 0 = unknown grade
+_GRADE_BITS = 6
+
+
+def _band_mask(low, high):
+    """Grade-mask bits of a band (``low is None``: any grade, unknown included)."""
+    if low is None:
+        return (1 << _GRADE_BITS) - 1
+    return sum(1 << grade for grade in range(low, high + 1))
+
+
+def _coded_patients(patient_ids, event_ids):
+    """Integer codes of the population and of each event's patient, or None.
+
+    One hash pass over both id columns. Returns ``(first_rows, event_patient)``:
+    the rows of `patient_ids` that :meth:`~pandas.DataFrame.drop_duplicates`
+    keeps (the population, in order) and, per event, the position of its
+    patient in that population (-1 when not in it). None when the two columns
+    differ in dtype, an id is missing or ids are not hashable: those cases go
+    to :func:`_ae_counts_by_sets`, whose set semantics they need.
+    """
+    if patient_ids.dtype != event_ids.dtype:
+        return None
+    try:
+        codes, _ = pd.factorize(np.concatenate([patient_ids.to_numpy(), event_ids.to_numpy()]))
+    except (TypeError, ValueError):
+        return None
+    if codes.size and codes.min() < 0:
+        return None
+    patient_codes, event_codes = codes[: len(patient_ids)], codes[len(patient_ids):]
+    # codes number the distinct ids in order of first appearance, patients first:
+    # a patient row is a first occurrence where its code exceeds all before it
+    seen = np.maximum.accumulate(np.r_[-1, patient_codes])
+    first_rows = np.flatnonzero(patient_codes > seen[:-1])
+    event_patient = np.where(event_codes < first_rows.size, event_codes, -1)
+    return first_rows, event_patient
+
+
+def _ae_counts(coded, patients, ae_long, grades, band_specs, group_col, term_col):
+    """Patients with an event per term, band and group, by integer codes.
+
+    Returns ``(groups, denominators, terms, n_patients)`` with `n_patients`
+    of shape (term, band, group), terms led by ``"Any adverse event"`` and
+    groups ending with ``"All"``; or None when two terms print alike (their
+    order would need the set-based count, :func:`_ae_counts_by_sets`).
+    """
+    first_rows, patient = coded
+    n_population = first_rows.size
+    kept = patient >= 0
+    patient = patient[kept]
+
+    # terms of the kept events, a missing term as MISSING_TERM_LABEL (merged with a
+    # term of that name), numbered 0..n_terms-1
+    term_code, term_uniques = pd.factorize(ae_long[term_col].to_numpy(dtype=object)[kept])
+    term_uniques = list(term_uniques)
+    if term_code.size and term_code.min() < 0:
+        same_name = [t for t, term in enumerate(term_uniques)
+                     if isinstance(term, str) and term == MISSING_TERM_LABEL]
+        if same_name:
+            missing_code = same_name[0]
+        else:
+            missing_code = len(term_uniques)
+            term_uniques.append(MISSING_TERM_LABEL)
+        term_code = np.where(term_code < 0, missing_code, term_code)
+    term_names = [str(term) for term in term_uniques]
+    if len(set(term_names)) != len(term_names):
+        return None
+    grade = grades.to_numpy()[kept]
+    grade_code = np.where(np.isnan(grade), 0, grade).astype(np.int64)
+
+    # one entry per (patient, term): the mask of the grades the patient had for the term
+    n_terms = len(term_uniques)
+    pair_patient = pair_term = pair_grades = np.zeros(0, dtype=np.int64)
+    if patient.size:
+        key = np.sort(((patient.astype(np.int64) * n_terms + term_code) << 3) | grade_code)
+        pair = key >> 3
+        starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+        pair_grades = np.bitwise_or.reduceat(np.left_shift(1, key & 7), starts)
+        pair_patient, pair_term = np.divmod(pair[starts], n_terms)
+
+    # terms by decreasing number of patients at any grade, ties alphabetically
+    frequency = np.bincount(pair_term, minlength=n_terms)
+    term_order = sorted(np.flatnonzero(frequency > 0).tolist(),
+                        key=lambda t: (-frequency[t], term_names[t]))
+
+    if group_col is not None:
+        group_values = patients[group_col]
+        if n_population < len(group_values):
+            group_values = group_values.iloc[first_rows]
+        levels, row_level, members_of = _group_index(group_values)
+    else:
+        levels, row_level, members_of = [], np.zeros(n_population, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    n_slots = max(len(levels), 1)
+    denominators = np.append(np.bincount(row_level, minlength=n_slots)[members_of], n_population)
+
+    n_patients = np.zeros((n_terms + 1, len(band_specs), len(levels) + 1), dtype=np.int64)
+    pair_slot = row_level[pair_patient]
+    for band_index, (_, low, high) in enumerate(band_specs):
+        in_band = (pair_grades & _band_mask(low, high)) != 0
+        by_term = np.bincount(pair_term[in_band] * n_slots + pair_slot[in_band],
+                              minlength=n_terms * n_slots).reshape(n_terms, n_slots)
+        n_patients[1:, band_index, :-1] = by_term[:, members_of]
+        n_patients[1:, band_index, -1] = np.bincount(pair_term[in_band], minlength=n_terms)
+        affected = np.bincount(pair_patient[in_band], minlength=n_population) > 0
+        n_patients[0, band_index, :-1] = np.bincount(row_level[affected], minlength=n_slots)[members_of]
+        n_patients[0, band_index, -1] = int(affected.sum())
+    for t, term in enumerate(term_uniques):
+        if isinstance(term, str) and term == ANY_AE_LABEL:  # a term named like the total counts as it
+            n_patients[t + 1] = n_patients[0]
+    order = np.r_[0, np.asarray(term_order, dtype=np.intp) + 1]
+    terms = [ANY_AE_LABEL] + [term_uniques[t] for t in term_order]
+    return levels + [ALL_LABEL], denominators, terms, n_patients[order]
+
+
+def _ae_counts_by_sets(ae_long, population, grades, band_specs, group_col, patient_col, term_col):
+    """:func:`_ae_counts` with Python sets of patient ids (any ids, slower)."""
     events = pd.DataFrame({
         "patient": ae_long[patient_col].to_numpy(),
         "term": ae_long[term_col].astype(object).where(ae_long[term_col].notna(),
@@ -297,28 +460,17 @@ def ae_table(ae_long, patients, group_col=None,
             groups.append((level, set(population[patient_col][labels == level])))
     groups.append((ALL_LABEL, set(population[patient_col])))
 
-    band_specs = list(bands) + ([(ANY_GRADE_LABEL, None, None)] if include_any_grade else [])
     term_frequency = events.groupby("term")["patient"].nunique()
     term_order = sorted(term_frequency.index, key=lambda term: (-term_frequency[term], str(term)))
 
-    rows = []
-    for term in [ANY_AE_LABEL] + term_order:
+    terms = [ANY_AE_LABEL] + term_order
+    n_patients = np.zeros((len(terms), len(band_specs), len(groups)), dtype=np.int64)
+    for term_index, term in enumerate(terms):
         term_events = events if term == ANY_AE_LABEL else events[events["term"] == term]
-        for band_label, low, high in band_specs:
+        for band_index, (_, low, high) in enumerate(band_specs):
             in_band = term_events if low is None else term_events[term_events["grade"].between(low, high)]
             affected = set(in_band["patient"])
-            for group_label, members in groups:
-                n_patients, denominator = len(affected & members), len(members)
-                if denominator > 0:
-                    rate, lower, upper = proportion_ci(n_patients, denominator, method, alpha)
-                else:
-                    rate = lower = upper = math.nan
-                rows.append({
-                    "group": group_label, "term": term, "band": band_label,
-                    "n_patients": n_patients, "denominator": denominator,
-                    "percent": 100 * rate, "percent_lower": 100 * lower,
-                    "percent_upper": 100 * upper,
-                })
-    table = pd.DataFrame(rows, columns=AE_TABLE_COLUMNS)
-    table.attrs.update({"ci_method": str(method).lower(), "alpha": alpha})
-    return table
+            for group_index, (_, members) in enumerate(groups):
+                n_patients[term_index, band_index, group_index] = len(affected & members)
+    return ([label for label, _ in groups], [len(members) for _, members in groups],
+            terms, n_patients)

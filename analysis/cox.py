@@ -75,6 +75,14 @@ TIMEFIX_TOLERANCE = np.sqrt(np.finfo(float).eps)
 
 MIN_EVENTS_PER_TERM = 10  # Peduzzi et al. 1995
 
+# _RiskSets._cross: multiply-adds per block product (p * p * rows). OpenBLAS runs
+# products below 2**18 of them (and dot / matrix-vector products below about
+# 9,000 elements) single-threaded; threaded products of 15-30 terms x 1,000,000
+# rows measured 5-7 times slower on a loaded 2-core machine.
+_CROSS_BLOCK_WORK = 2**18 - 1
+_CROSS_MIN_BLOCK = 64
+_CROSS_MAX_BLOCK = 8192
+
 TERM_COLUMNS = [
     "covariate", "level", "reference",
     "coef", "se", "z", "p", "hr", "hr_lower", "hr_upper",
@@ -108,6 +116,7 @@ class _Design:
     terms: list[_Term]
     n_dropped: int
     warnings: list[str] = field(default_factory=list)
+    complete: np.ndarray | None = None  # which rows of df were used
 
 
 def _as_list(covariates) -> list[str]:
@@ -236,7 +245,7 @@ def _build_design(df, duration_col, event_col, covariates) -> _Design:
     if not terms:
         raise InsufficientDataError("no covariate varies in the data: nothing to estimate")
     x = np.column_stack(columns)
-    return _Design(time, event, x, terms, n_dropped, warnings)
+    return _Design(time, event, x, terms, n_dropped, warnings, complete)
 
 
 def _timefix(sorted_time: np.ndarray) -> np.ndarray:
@@ -260,9 +269,11 @@ def _timefix(sorted_time: np.ndarray) -> np.ndarray:
 class _RiskSets:
     """Index arrays reused by every Newton-Raphson iteration (data sorted by time).
 
-    Covariates are stored transposed (terms x rows, each row contiguous), and
-    products use plain numpy rather than BLAS: multithreaded BLAS gains
-    nothing for so few terms and stalls on a busy machine.
+    Covariates are stored transposed (terms x rows, each row contiguous). The
+    information matrix sums small matrix products over blocks of rows
+    (:meth:`_cross`), sized so that BLAS runs them on the calling thread:
+    multithreaded BLAS gains nothing for so few terms and stalls on a busy
+    machine.
     """
 
     def __init__(self, time, event, x_scaled, ties):
@@ -330,11 +341,20 @@ class _RiskSets:
         return loglik, score, information
 
     def _cross(self, a, b):
-        """a b' for wide a, b (terms x rows) known to give a symmetric result."""
-        upper = [(a[i] * b[j]).sum() for i, j in zip(self.upper_i, self.upper_j)]
-        product = np.empty((self.p, self.p))
-        product[self.upper_i, self.upper_j] = upper
-        product[self.upper_j, self.upper_i] = upper
+        """a b' for wide a, b (terms x rows) known to give a symmetric result.
+
+        Summed over blocks of rows, each a small matrix product (about
+        ``_CROSS_BLOCK_WORK`` multiply-adds, which OpenBLAS runs on the calling
+        thread: no stall on a busy machine), instead of p(p+1)/2 full-length
+        products; the upper triangle is mirrored so the result is exactly
+        symmetric.
+        """
+        p, n = a.shape
+        block = min(_CROSS_MAX_BLOCK, max(_CROSS_MIN_BLOCK, _CROSS_BLOCK_WORK // (p * p)))
+        product = np.zeros((p, p))
+        for start in range(0, n, block):
+            product += a[:, start:start + block] @ b[:, start:start + block].T
+        product[self.upper_j, self.upper_i] = product[self.upper_i, self.upper_j]
         return product
 
 
@@ -458,12 +478,7 @@ def _monotone_notes(design: _Design, indicator: np.ndarray) -> dict[str, str]:
                 notes[level_term.name] = (f"not estimable: no events in "
                                           f"{prefix}{level_term.level} (infinite hazard ratio)")
     # every death has the extreme value of its risk set: monotone likelihood
-    risk_max = np.maximum.accumulate(x[::-1], axis=0)[::-1][risk_start]
-    risk_min = np.minimum.accumulate(x[::-1], axis=0)[::-1][risk_start]
-    x_deaths = x[deaths]
-    informative = np.any(risk_max > risk_min, axis=0)
-    at_max = np.all(x_deaths == risk_max, axis=0) & informative
-    at_min = np.all(x_deaths == risk_min, axis=0) & informative
+    at_max, at_min = _at_risk_set_extremes(x, deaths, risk_start)
     for index, term in enumerate(design.terms):
         if term.name in notes or not (at_max[index] or at_min[index]):
             continue
@@ -478,16 +493,53 @@ def _monotone_notes(design: _Design, indicator: np.ndarray) -> dict[str, str]:
     return notes
 
 
+def _at_risk_set_extremes(x, deaths, risk_start, n_screen=64):
+    """Terms whose every death has the highest (lowest) value of its risk set.
+
+    ``(at_max, at_min)``, boolean per column of `x` (rows sorted by time),
+    counting only columns that vary within some risk set. The first
+    `n_screen` deaths are checked first, on their few rows plus one pass
+    over the rest; only columns that pass go through the full check over
+    all deaths, which usually none does.
+    """
+    p = x.shape[1]
+    at_max, at_min = np.zeros(p, dtype=bool), np.zeros(p, dtype=bool)
+    first = min(n_screen, deaths.size)
+    start, stop = risk_start[0], risk_start[first - 1]
+    tail = x[stop:]
+    # risk-set extremes of the first deaths: running extremes over the rows before
+    # the last of their risk starts, then the extremes of all rows after it
+    head_max = np.maximum.accumulate(np.vstack([x[start:stop], tail.max(axis=0)])[::-1], axis=0)[::-1]
+    head_min = np.minimum.accumulate(np.vstack([x[start:stop], tail.min(axis=0)])[::-1], axis=0)[::-1]
+    x_first = x[deaths[:first]]
+    offset = risk_start[:first] - start
+    candidates = np.all(x_first == head_max[offset], axis=0) | np.all(x_first == head_min[offset], axis=0)
+    if not candidates.any():
+        return at_max, at_min
+    columns = np.flatnonzero(candidates)
+    xc = x[:, columns]
+    risk_max = np.maximum.accumulate(xc[::-1], axis=0)[::-1][risk_start]
+    risk_min = np.minimum.accumulate(xc[::-1], axis=0)[::-1][risk_start]
+    x_deaths = xc[deaths]
+    informative = np.any(risk_max > risk_min, axis=0)
+    at_max[columns] = np.all(x_deaths == risk_max, axis=0) & informative
+    at_min[columns] = np.all(x_deaths == risk_min, axis=0) & informative
+    return at_max, at_min
+
+
 def _level_counts(design: _Design, indicator: np.ndarray) -> dict[str, np.ndarray]:
     """Rows and events in the level and in the reference of each 0/1 term."""
     x, event = design.x, design.event
     level_n = x.sum(axis=0)
     level_events = x[event].sum(axis=0)
     reference_n, reference_events = np.empty_like(level_n), np.empty_like(level_n)
+    factor_reference: dict[str, np.ndarray] = {}  # rows in the reference, once per factor
     for index, term in enumerate(design.terms):
         if term.kind == "factor":
-            same = [i for i, t in enumerate(design.terms) if t.covariate == term.covariate]
-            in_reference = x[:, same].sum(axis=1) == 0
+            if term.covariate not in factor_reference:
+                same = [i for i, t in enumerate(design.terms) if t.covariate == term.covariate]
+                factor_reference[term.covariate] = x[:, same].sum(axis=1) == 0
+            in_reference = factor_reference[term.covariate]
         else:
             in_reference = x[:, index] == 0
         reference_n[index] = in_reference.sum()
@@ -506,6 +558,25 @@ def _chi2_p(statistic: float, df: int) -> float:
     if not np.isfinite(statistic) or df <= 0:
         return float("nan")
     return float(stats.chi2.sf(statistic, df))
+
+
+def _stable_time_order(df: pd.DataFrame, duration_col: str) -> np.ndarray | None:
+    """Stable sort order of all rows by time (missing last), or None if not numeric."""
+    times = df[duration_col]
+    if is_bool_dtype(times) or not is_numeric_dtype(times):
+        return None
+    return np.argsort(times.to_numpy(dtype=float, na_value=np.nan), kind="stable")
+
+
+def _subset_order(time_order: np.ndarray, complete: np.ndarray) -> np.ndarray:
+    """Stable time order of the complete rows, from the order of all rows.
+
+    Equals ``np.argsort(time[complete], kind="stable")``: restricting a stable
+    order to a subset keeps ties in row order, without sorting again.
+    """
+    position = np.cumsum(complete) - 1  # index of each complete row within the subset
+    ordered = time_order[complete[time_order]]
+    return position[ordered]
 
 
 def fit_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariates,
@@ -576,8 +647,16 @@ def fit_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariates,
     """
     covariates = _as_list(covariates)
     _check_arguments(df, duration_col, event_col, covariates, ties, alpha)
+    return _fit_cox(df, duration_col, event_col, covariates, ties, alpha)
+
+
+def _fit_cox(df, duration_col, event_col, covariates, ties, alpha, time_order=None):
+    """:func:`fit_cox` after the argument checks; `time_order` as :func:`_stable_time_order`."""
     design = _build_design(df, duration_col, event_col, covariates)
-    order = np.argsort(design.time, kind="stable")
+    if time_order is None:
+        order = np.argsort(design.time, kind="stable")
+    else:  # the rows sorted once for several models (univariate_cox)
+        order = _subset_order(time_order, design.complete)
     design.time = _timefix(design.time[order])
     design.event = design.event[order]
     design.x = design.x[order]
@@ -725,9 +804,10 @@ def univariate_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariat
                "level_events", "reference_n", "reference_events", "coef", "se", "hr",
                "hr_lower", "hr_upper", "p", "lr_p", "estimable", "note", "warnings"]
     rows = []
+    time_order = _stable_time_order(df, duration_col)  # one sort for all the models
     for covariate in covariates:
         try:
-            table = fit_cox(df, duration_col, event_col, [covariate], ties=ties, alpha=alpha)
+            table = _fit_cox(df, duration_col, event_col, [covariate], ties, alpha, time_order)
         except InsufficientDataError as error:
             complete = df[[duration_col, event_col, covariate]].dropna()
             rows.append({"covariate": covariate, "term": covariate, "n": len(complete),

@@ -192,15 +192,56 @@ def proportion_ci(k, n, method="clopper-pearson", alpha=0.05):
     return estimate, lower, upper
 
 
-def _wilson_interval(k, n, alpha):
-    """Score interval, written as in R prop.test(correct = FALSE)."""
+def _proportion_cis(k, n, method, alpha):
+    """:func:`proportion_ci` for many count pairs at once, with the same results.
+
+    Parameters are arrays of counts already checked (``0 <= k <= n``, ``n >
+    0``), a lower-case `method` and a checked `alpha`. Returns a dict
+    ``{(k, n): (estimate, lower, upper)}``: the beta quantiles of all pairs
+    come from one vectorised call, which evaluates the same function per
+    element as the scalar calls.
+    """
+    pairs = sorted(set(zip(np.asarray(k, dtype=np.int64).tolist(), np.asarray(n, dtype=np.int64).tolist())))
+    if not pairs:
+        return {}
+    k = np.array([pair[0] for pair in pairs], dtype=np.int64)
+    n = np.array([pair[1] for pair in pairs], dtype=np.int64)
+    estimate = k / n
+    if method == "wilson":
+        lower, upper = _wilson_interval(k, n, alpha, np)
+    else:
+        if method == "clopper-pearson":
+            lower_a, lower_b, upper_a, upper_b = k, n - k + 1, k + 1, n - k
+        else:  # jeffreys
+            lower_a = upper_a = k + 0.5
+            lower_b = upper_b = n - k + 0.5
+        lower, upper = np.zeros(len(pairs)), np.ones(len(pairs))
+        has_lower, has_upper = k > 0, k < n
+        if has_lower.any():
+            lower[has_lower] = stats.beta.ppf(alpha / 2, lower_a[has_lower], lower_b[has_lower])
+        if has_upper.any():
+            upper[has_upper] = stats.beta.ppf(1 - alpha / 2, upper_a[has_upper], upper_b[has_upper])
+    return {pair: (float(e), float(lo), float(hi))
+            for pair, e, lo, hi in zip(pairs, estimate, lower, upper)}
+
+
+def _wilson_interval(k, n, alpha, xp=None):
+    """Score interval, written as in R prop.test(correct = FALSE).
+
+    Scalars, or arrays of counts when `xp` is numpy (same arithmetic).
+    """
     z = stats.norm.ppf(1 - alpha / 2)
     p_hat = k / n
     z22n = z**2 / (2 * n)
-    spread = z * math.sqrt(p_hat * (1 - p_hat) / n + z22n / (2 * n))
-    upper = 1.0 if p_hat >= 1 else (p_hat + z22n + spread) / (1 + 2 * z22n)
-    lower = 0.0 if p_hat <= 0 else (p_hat + z22n - spread) / (1 + 2 * z22n)
-    return max(lower, 0.0), min(upper, 1.0)
+    if xp is None:
+        spread = z * math.sqrt(p_hat * (1 - p_hat) / n + z22n / (2 * n))
+        upper = 1.0 if p_hat >= 1 else (p_hat + z22n + spread) / (1 + 2 * z22n)
+        lower = 0.0 if p_hat <= 0 else (p_hat + z22n - spread) / (1 + 2 * z22n)
+        return max(lower, 0.0), min(upper, 1.0)
+    spread = z * xp.sqrt(p_hat * (1 - p_hat) / n + z22n / (2 * n))
+    upper = xp.where(p_hat >= 1, 1.0, (p_hat + z22n + spread) / (1 + 2 * z22n))
+    lower = xp.where(p_hat <= 0, 0.0, (p_hat + z22n - spread) / (1 + 2 * z22n))
+    return xp.maximum(lower, 0.0), xp.minimum(upper, 1.0)
 
 
 # --------------------------------------------------------------------------
@@ -480,6 +521,10 @@ def _fisher_rx2_pvalue(counts):
     total = int(row_totals.sum())
     if m == 0 or m == total:
         return 1.0
+    # The bound arrays below cost about sum_j (n_j + 1) * (m + 1) operations: refuse early when
+    # that alone is beyond the budget (R's FEXACT gives up at once on such tables too).
+    if float(np.sum((row_totals + 1.0) * (m + 1.0))) > _MAX_OPEN_TABLES * 20:
+        raise ExactTestTooLarge("table too large for exact enumeration of Fisher's test")
 
     # larger rows first: p-value is invariant to row order, pruning is not
     by_size = np.argsort(-row_totals, kind="stable")
@@ -573,20 +618,57 @@ def normalise_best_response(values):
     ValueError
         Naming the first unknown label(s).
     """
+    series, codes = _response_codes(values)
+    normalised = _RESPONSE_BY_CODE[codes]
+    return pd.Series(normalised, index=series.index, dtype=object, name=series.name)
+
+
+#: response code -> normalised label (code 4 = not evaluable)
+_RESPONSE_BY_CODE = np.array(list(RESPONSE_CATEGORIES) + [None], dtype=object)
+_NOT_EVALUABLE_CODE = len(RESPONSE_CATEGORIES)
+_N_RESPONSE_CODES = len(RESPONSE_CATEGORIES) + 1
+
+
+def _response_codes(values):
+    """``(series, codes)``: `values` as a Series and one int code per patient.
+
+    Codes 0-3 index :data:`RESPONSE_CATEGORIES`; 4 means not evaluable.
+    Each distinct raw label is normalised once (labels are factorised first),
+    so the cost does not grow with a Python loop over patients.
+    """
     series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
-    raw = series.to_numpy(dtype=object)
-    present = np.asarray(pd.notna(raw), dtype=bool)
-    labels = np.array([str(value).strip().upper() for value in raw[present]], dtype=object)
-    known = np.isin(labels, RESPONSE_CATEGORIES + NOT_EVALUABLE_LABELS)
-    if not known.all():
-        bad = list(dict.fromkeys(raw[present][~known].tolist()))[:5]
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        raw_codes = series.cat.codes.to_numpy()
+        categories = series.cat.categories
+        used = np.bincount(raw_codes[raw_codes >= 0], minlength=len(categories)) > 0
+        uniques = np.asarray(categories, dtype=object)
+    else:
+        raw_codes, uniques = pd.factorize(series.to_numpy(dtype=object))
+        uniques = np.asarray(uniques, dtype=object)
+        used = np.ones(len(uniques), dtype=bool)
+    # code of each distinct label; the extra last entry is for missing values
+    unique_codes = np.full(len(uniques) + 1, _NOT_EVALUABLE_CODE, dtype=np.int8)
+    unknown = np.zeros(len(uniques), dtype=bool)
+    for index, value in enumerate(uniques):
+        if not used[index]:
+            continue
+        label = str(value).strip().upper()
+        if label in RESPONSE_CATEGORIES:
+            unique_codes[index] = RESPONSE_CATEGORIES.index(label)
+        elif label not in NOT_EVALUABLE_LABELS:
+            unknown[index] = True
+    if unknown.any():
+        raw = series.to_numpy(dtype=object)
+        bad_rows = np.zeros(len(raw), dtype=bool)
+        valid = raw_codes >= 0
+        bad_rows[valid] = unknown[raw_codes[valid]]
+        bad = list(dict.fromkeys(raw[bad_rows].tolist()))[:5]
         raise ValueError(
             f"unknown best_response value(s) {bad}; expected one of "
             f"{list(RESPONSE_CATEGORIES)} or missing/'NE' (not evaluable)"
         )
-    normalised = np.full(len(raw), None, dtype=object)
-    normalised[present] = np.where(np.isin(labels, RESPONSE_CATEGORIES), labels, None)
-    return pd.Series(normalised, index=series.index, dtype=object, name=series.name)
+    # raw code -1 (missing) picks the last entry
+    return series, unique_codes[raw_codes]
 
 
 def _group_levels(column):
@@ -601,16 +683,62 @@ def _group_levels(column):
     return levels, labels
 
 
+def _group_index(column):
+    """Levels of `column` as :func:`_group_levels`, with the level of each row.
+
+    Returns ``(levels, row_level, members_of)``: `row_level[i]` is the index
+    in `levels` of row i (missing values: the ``"Missing"`` level) and the
+    rows of level ``j`` are those with ``row_level == members_of[j]``. The
+    two differ only when ``"Missing"`` is also an actual value of a column
+    with missing values: both levels then hold the rows of either, as the
+    label comparison ``labels == level`` of :func:`_group_levels` gives.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        levels = list(column.cat.categories)
+        row_level = column.cat.codes.to_numpy().astype(np.intp)
+    else:
+        codes, uniques = pd.factorize(column)
+        uniques = uniques.tolist()
+        order = sorted(range(len(uniques)), key=lambda i: _sort_key(uniques[i]))
+        levels = [uniques[i] for i in order]
+        position = np.empty(len(uniques) + 1, dtype=np.intp)
+        position[order] = np.arange(len(uniques))
+        position[-1] = -1
+        row_level = position[codes]
+    members_of = np.arange(len(levels) + 1)
+    missing = row_level < 0
+    if missing.any():
+        missing_index = len(levels)
+        for index, level in enumerate(levels):
+            if isinstance(level, str) and level == MISSING_LABEL:
+                missing_index = index
+                members_of[len(levels)] = index
+                break
+        row_level = np.where(missing, missing_index, row_level)
+        levels.append(MISSING_LABEL)
+    return levels, row_level, members_of[: len(levels)]
+
+
+def _counts_by_level(row_level, members_of, weights=None):
+    """Rows (or summed `weights`) of each level, per :func:`_group_index`."""
+    counts = np.bincount(row_level, weights=weights, minlength=len(members_of))
+    return counts[members_of]
+
+
 def _sort_key(value):
     # numbers before strings, each in natural order
     return (0, value, "") if isinstance(value, Real) else (1, 0, str(value))
 
 
-def _summarise_responses(responses, denominator, method, alpha):
-    """One response_table row (without the group label)."""
-    counts = {cat: int((responses == cat).sum()) for cat in RESPONSE_CATEGORIES}
-    n_treated = int(len(responses))
-    n_evaluable = int(responses.notna().sum())
+def _summarise_responses(code_counts, denominator, cis):
+    """One response_table row (without the group label).
+
+    `code_counts`: patients per response code (CR, PR, SD, PD, not evaluable);
+    `cis`: intervals by (events, denominator), see :func:`_proportion_cis`.
+    """
+    counts = {cat: int(code_counts[code]) for code, cat in enumerate(RESPONSE_CATEGORIES)}
+    n_treated = int(code_counts.sum())
+    n_evaluable = n_treated - int(code_counts[_NOT_EVALUABLE_CODE])
     used = n_treated if denominator == "all" else n_evaluable
     row = {
         "n_treated": n_treated,
@@ -623,7 +751,7 @@ def _summarise_responses(responses, denominator, method, alpha):
     for endpoint, categories in ENDPOINTS.items():
         events = sum(counts[cat] for cat in categories)
         if used > 0:
-            rate, lower, upper = proportion_ci(events, used, method, alpha)
+            rate, lower, upper = cis[(events, used)]
         else:
             rate = lower = upper = math.nan
         row.update({
@@ -703,15 +831,29 @@ def response_table(df, group_col=None, response_col="best_response", denominator
     method = _check_option(method, CI_METHODS, "confidence interval method")
     alpha = _check_alpha(alpha)
     _check_columns(df, [response_col] + ([group_col] if group_col is not None else []))
-    responses = normalise_best_response(df[response_col])
+    _, codes = _response_codes(df[response_col])
 
-    rows = []
+    groups = []
+    counts = []
     if group_col is not None:
-        levels, labels = _group_levels(df[group_col])
-        for level in levels:
-            summary = _summarise_responses(responses[labels == level], denominator, method, alpha)
-            rows.append({"group": level, **summary})
-    rows.append({"group": ALL_LABEL, **_summarise_responses(responses, denominator, method, alpha)})
+        # one pass: patients per (group, response code)
+        levels, row_level, members_of = _group_index(df[group_col])
+        by_group = np.bincount(row_level * _N_RESPONSE_CODES + codes,
+                               minlength=len(levels) * _N_RESPONSE_CODES)
+        by_group = by_group.reshape(len(levels), _N_RESPONSE_CODES)
+        groups += levels
+        counts += [by_group[members_of[index]] for index in range(len(levels))]
+    groups.append(ALL_LABEL)
+    counts.append(np.bincount(codes, minlength=_N_RESPONSE_CODES))
+    counts = np.array(counts, dtype=np.int64).reshape(-1, _N_RESPONSE_CODES)
+    used = counts.sum(axis=1) - (0 if denominator == "all" else counts[:, _NOT_EVALUABLE_CODE])
+    events = [counts[:, [RESPONSE_CATEGORIES.index(cat) for cat in categories]].sum(axis=1)
+              for categories in ENDPOINTS.values()]
+    positive = used > 0
+    cis = _proportion_cis(np.concatenate([count[positive] for count in events]),
+                          np.tile(used[positive], len(events)), method, alpha)
+    rows = [{"group": group, **_summarise_responses(row_counts, denominator, cis)}
+            for group, row_counts in zip(groups, counts)]
     table = pd.DataFrame(rows, columns=RESPONSE_TABLE_COLUMNS)
     table.attrs.update({"ci_method": method, "alpha": alpha})
     return table
@@ -758,10 +900,12 @@ class RateComparison:
 
 
 def _endpoint_events(df, response_col, endpoint, denominator):
-    """Return (is_event, in_denominator) boolean Series for each patient."""
-    responses = normalise_best_response(df[response_col])
-    is_event = responses.isin(ENDPOINTS[endpoint])
-    in_denominator = pd.Series(True, index=df.index) if denominator == "all" else responses.notna()
+    """Return (is_event, in_denominator) boolean arrays, one entry per patient."""
+    _, codes = _response_codes(df[response_col])
+    event_codes = [RESPONSE_CATEGORIES.index(cat) for cat in ENDPOINTS[endpoint]]
+    is_event = np.isin(codes, event_codes)
+    in_denominator = (np.ones(len(codes), dtype=bool) if denominator == "all"
+                      else codes != _NOT_EVALUABLE_CODE)
     return is_event, in_denominator
 
 
@@ -813,20 +957,24 @@ def response_comparison(df, group_col, endpoint="orr", denominator="all",
     _check_columns(df, [group_col, response_col])
     is_event, in_denominator = _endpoint_events(df, response_col, endpoint, denominator)
 
-    levels, labels = _group_levels(df[group_col])
+    levels, row_level, members_of = _group_index(df[group_col])
+    # one pass: patients in the denominator, and events, per level
+    level_n = _counts_by_level(row_level[in_denominator], members_of)
+    level_k = _counts_by_level(row_level[in_denominator & is_event], members_of)
+    kept = list(range(len(levels)))
     notes = []
     if MISSING_LABEL in levels and df[group_col].isna().any():
-        levels = [level for level in levels if level != MISSING_LABEL]
+        kept = [index for index in kept if levels[index] != MISSING_LABEL]
         notes.append(f"{int(df[group_col].isna().sum())} patient(s) with missing {group_col} left out")
     groups, events, denominators, empty = [], [], [], []
-    for level in levels:
-        members = (labels == level) & in_denominator
-        if members.sum() == 0:
+    for index in kept:
+        level = levels[index]
+        if level_n[index] == 0:
             empty.append(level)
             continue
         groups.append(level)
-        events.append(int(is_event[members].sum()))
-        denominators.append(int(members.sum()))
+        events.append(int(level_k[index]))
+        denominators.append(int(level_n[index]))
     if empty:
         notes.append(f"group(s) without patients in the denominator left out: {empty}")
 
@@ -912,21 +1060,26 @@ def subgroup_rates(df, subgroup_cols, endpoint="orr", denominator="all",
     _check_columns(df, columns + [response_col])
     is_event, in_denominator = _endpoint_events(df, response_col, endpoint, denominator)
 
+    total_n = int(in_denominator.sum())
+    total_k = int((in_denominator & is_event).sum())
     rows = []
     for column in columns:
-        levels, labels = _group_levels(df[column])
-        for level in levels:
-            inside = (labels == level) & in_denominator
-            outside = (labels != level) & in_denominator
-            n, k = int(inside.sum()), int(is_event[inside].sum())
-            n_rest, k_rest = int(outside.sum()), int(is_event[outside].sum())
+        # one pass per column: patients in the denominator, and events, per level;
+        # "the rest" of a level is everyone else
+        levels, row_level, members_of = _group_index(df[column])
+        level_n = _counts_by_level(row_level[in_denominator], members_of)
+        level_k = _counts_by_level(row_level[in_denominator & is_event], members_of)
+        cis = _proportion_cis(level_k[level_n > 0], level_n[level_n > 0], method, alpha)
+        for index, level in enumerate(levels):
+            n, k = int(level_n[index]), int(level_k[index])
+            n_rest, k_rest = total_n - n, total_k - k
             row = {"subgroup": column, "level": level, "n": n, "k": k,
                    "rate": math.nan, "lower": math.nan, "upper": math.nan,
                    "p_value": math.nan, "note": ""}
             if n == 0:
                 row["note"] = "no patients in the denominator"
             else:
-                row["rate"], row["lower"], row["upper"] = proportion_ci(k, n, method, alpha)
+                row["rate"], row["lower"], row["upper"] = cis[(k, n)]
                 if n_rest == 0:
                     row["note"] = "no patients outside this level to compare with"
                 else:
