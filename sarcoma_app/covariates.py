@@ -14,7 +14,7 @@ import pandas as pd
 
 def _flag(condition: pd.Series, known: pd.Series) -> pd.Series:
     """Nullable boolean: ``condition`` where ``known``, else missing."""
-    values = pd.array(condition.astype(bool), dtype="boolean")
+    values = pd.array(condition.astype("boolean").fillna(False).to_numpy(dtype=bool), dtype="boolean")
     values[~known.to_numpy()] = pd.NA
     return pd.Series(values, index=condition.index)
 
