@@ -16,13 +16,12 @@ from streamlit.testing.v1 import AppTest
 from analysis.response import proportion_ci, response_table
 from analysis.survival import kaplan_meier
 from data.build import ensure_database
+from tests.apptest_helpers import run_app, caption
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard_ratios.py",
          "pages/adverse_events.py", "pages/patients.py", "pages/data_methods.py"]
 NAB = "nab_paclitaxel_sintilimab"
-TIMEOUT_S = 120
 
 
 def sql(statement: str, parameters: tuple = ()) -> pd.DataFrame:
@@ -37,23 +36,6 @@ def published(result_id: str) -> pd.Series:
 
 def percent_ci(estimate: float, lower: float, upper: float) -> str:
     return f"{100 * estimate:.1f}% ({100 * lower:.1f}–{100 * upper:.1f})"
-
-
-def run_app(query: dict | None = None, page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    if page is not None:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def caption(at: AppTest) -> str:
-    captions = [c.value for c in at.sidebar.caption if c.value.startswith("Showing ")]
-    assert len(captions) == 1, captions
-    return captions[0]
 
 
 def all_frames(at: AppTest) -> list[pd.DataFrame]:

@@ -17,10 +17,9 @@ from analysis.reconcile import DIFFERS, NOT_COMPUTABLE, REPRODUCED, reconcile
 from data.build import ensure_database
 from sarcoma_app import deck, published, subtype
 from sarcoma_app.url_state import AllowedValues, ViewState, parse_query, to_query
+from tests.apptest_helpers import run_app
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-TIMEOUT_S = 120
 NAB, NIVO = "nab_paclitaxel_sintilimab", "nivolumab_pazopanib"
 NAB_LABEL, NIVO_LABEL = "Nab-paclitaxel + sintilimab", "Nivolumab ± pazopanib"
 
@@ -28,17 +27,6 @@ NAB_LABEL, NIVO_LABEL = "Nab-paclitaxel + sintilimab", "Nivolumab ± pazopanib"
 def sql(statement: str, parameters: tuple = ()) -> pd.DataFrame:
     with duckdb.connect(str(ensure_database()), read_only=True) as con:
         return con.execute(statement, list(parameters)).df()
-
-
-def run_app(query: dict | None = None, page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    if page is not None:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def frame_with_column(at: AppTest, column: str) -> pd.DataFrame:

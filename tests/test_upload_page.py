@@ -13,32 +13,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from data.build import ensure_database
+from tests.apptest_helpers import run_app, caption
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 CORPUS = ROOT / "tests" / "fixtures" / "uploads"
-TIMEOUT_S = 180
 PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard_ratios.py",
          "pages/adverse_events.py", "pages/patients.py", "pages/data_methods.py"]
 UPLOADERS = {"patients": "Patients (required)", "adverse_events": "Adverse events (optional)",
              "assessments": "Tumour assessments (optional)"}
-
-
-def run_app(query: dict | None = None, page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    if page is not None:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def caption(at: AppTest) -> str:
-    captions = [c.value for c in at.sidebar.caption if c.value.startswith("Showing ")]
-    assert len(captions) == 1, captions
-    return captions[0]
 
 
 def upload_files(at: AppTest, **files: str) -> AppTest:

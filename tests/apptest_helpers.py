@@ -1,0 +1,27 @@
+"""Shared AppTest helpers: run the app (optionally on a page, with query params) and read the caption."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def run_app(query: dict | None = None, page: str | None = None, timeout: float = 180) -> AppTest:
+    """Run app.py with ``query`` as URL parameters, switch to ``page``; fail on any exception."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    if page is not None:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def caption(at: AppTest) -> str:
+    """The sidebar's single 'Showing N of M patients' caption."""
+    captions = [c.value for c in at.sidebar.caption if c.value.startswith("Showing ")]
+    assert len(captions) == 1, captions
+    return captions[0]
