@@ -88,6 +88,7 @@ from analysis.cox import fit_cox, univariate_cox  # noqa: E402
 from analysis.response import response_comparison, response_table, subgroup_rates  # noqa: E402
 from analysis.survival import kaplan_meier, kaplan_meier_by_group, logrank_table  # noqa: E402
 from data.simulate import DEFAULT_SEED, simulate_cohort  # noqa: E402
+from sarcoma_app.prepare import risk_grid  # the Survival page's number-at-risk times
 
 R_SCRIPT = Path(__file__).resolve().parent / "r_timings.R"
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
@@ -175,16 +176,6 @@ def peak_memory_mib(function: Callable[[], object]) -> float:
     finally:
         tracemalloc.stop()
     return (peak - before) / 2**20
-
-
-def risk_grid(max_time: float, n_ticks: int = 8) -> np.ndarray:
-    """Round times from 0 to at least `max_time`, as the KM plot's number-at-risk table."""
-    if not math.isfinite(max_time) or max_time <= 0:
-        return np.array([0.0])
-    raw_step = max_time / n_ticks
-    magnitude = 10 ** math.floor(math.log10(raw_step))
-    step = next(m * magnitude for m in (1, 2, 2.5, 3, 5, 10) if m * magnitude >= raw_step)
-    return np.arange(0, max_time + step * 0.999, step)
 
 
 # --------------------------------------------------------------------------- #
