@@ -10,7 +10,7 @@ from sarcoma_app.navigation import require_app_frame
 from sarcoma_app import db, prepare, snippets, state, ui, views
 from sarcoma_app.text import (
     CI_METHOD_LABELS, DENOMINATOR_LABELS, ENDPOINT_LABELS, GROUPING_LABELS, P_ADJUST_LABELS, fmt_count, fmt_p,
-    fmt_rate_ci, fmt_ratio_ci, study_label,
+    fmt_rate_ci, fmt_ratio_ci,
 )
 from sarcoma_app.url_state import CI_METHODS, DENOMINATORS, ENDPOINTS, GROUPINGS, P_ADJUST_METHODS
 
@@ -39,11 +39,7 @@ if n_studies > 1:
 
 # --- best response by histology -----------------------------------------------------------
 st.subheader("Best response by histology")
-responses = patients.assign(response=prepare.response_codes(patients),
-                            study=patients["study_id"].map(study_label),
-                            histology_label=patients["histology"].astype(object).fillna("Histology not reported"))
-counts = (responses.groupby(["study", "histology_label", "response"]).size().reset_index(name="n")
-          .rename(columns={"histology_label": "histology"}))
+counts = prepare.best_response_counts(patients)
 bars = charts.best_response_bars(counts)
 ui.show_chart(bars, "best-response-by-histology", key="response_bars",
               title="Best response (RECIST 1.1) by histology",

@@ -71,10 +71,7 @@ views.view_tools("subtype_table", f"{choice.value} across studies", table=shown,
 
 # --- best response per study --------------------------------------------------------------------
 st.subheader("Best response of each patient, per study")
-responses = patients.assign(response=prepare.response_codes(patients), study=patients["study_id"].map(study_label),
-                            histology_label=patients["histology"].astype(object).fillna("Histology not reported"))
-counts = (responses.groupby(["study", "histology_label", "response"]).size().reset_index(name="n")
-          .rename(columns={"histology_label": "histology"}))
+counts = prepare.best_response_counts(patients)
 bars = charts.best_response_bars(counts)
 ui.show_chart(bars, f"subtype-{choice.value}-best-response", key="subtype_bars",
               title=f"Best response (RECIST 1.1): {choice.value}",

@@ -28,34 +28,54 @@ GROUPING_COLUMNS = {
 NOT_REPORTED = "not reported"
 
 
+def _group_label(value: object, grouping: str) -> str:
+    """Display label of one grouping value (missing -> 'not reported', or 'NE' for best response)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return NOT_REPORTED if grouping != "best_response" else "NE"
+    if grouping == "study":
+        return study_label(value)
+    if grouping == "pazopanib":
+        return "on pazopanib" if bool(value) else "no pazopanib"
+    if grouping == "ecog":
+        return f"ECOG {int(value)}"
+    if grouping == "prior_lines":
+        return f"{int(value)} prior line" + ("s" if int(value) != 1 else "")
+    return str(value)
+
+
 def group_labels(patients: pd.DataFrame, grouping: str) -> pd.Series:
     """Display label of each patient's group (missing -> 'not reported').
 
-    ``grouping`` "none" gives 'All patients' for everyone.
+    ``grouping`` "none" gives 'All patients' for everyone. Each distinct
+    value is labelled once (a registry-size cohort has few distinct values).
     """
     if grouping == "none":
         return pd.Series("All patients", index=patients.index, dtype=object)
-    column = patients[GROUPING_COLUMNS[grouping]]
-    labels = []
-    for value in column.astype(object):
-        if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-            labels.append(NOT_REPORTED if grouping != "best_response" else "NE")
-        elif grouping == "study":
-            labels.append(study_label(value))
-        elif grouping == "pazopanib":
-            labels.append("on pazopanib" if bool(value) else "no pazopanib")
-        elif grouping == "ecog":
-            labels.append(f"ECOG {int(value)}")
-        elif grouping == "prior_lines":
-            labels.append(f"{int(value)} prior line" + ("s" if int(value) != 1 else ""))
-        else:
-            labels.append(str(value))
-    return pd.Series(labels, index=patients.index, dtype=object)
+    codes, uniques = pd.factorize(patients[GROUPING_COLUMNS[grouping]].astype(object), use_na_sentinel=True)
+    labels = np.array([_group_label(value, grouping) for value in uniques] + [_group_label(None, grouping)],
+                      dtype=object)
+    return pd.Series(labels[codes], index=patients.index, dtype=object)  # code -1 (missing) takes the last label
 
 
 def response_codes(patients: pd.DataFrame) -> pd.Series:
     """Best response with 'NE' for not evaluable."""
     return patients["best_response"].astype(object).where(patients["best_response"].notna(), "NE")
+
+
+def best_response_counts(patients: pd.DataFrame) -> pd.DataFrame:
+    """Patients per study, histology and best response: study (label), histology, response, n.
+
+    Counted on the codes first and labelled after, so the cost does not grow
+    with the cohort beyond one group-by.
+    """
+    keys = pd.DataFrame({
+        "study_id": patients["study_id"],
+        "histology": patients["histology"].astype(object).fillna("Histology not reported"),
+        "response": response_codes(patients),
+    })
+    counts = keys.groupby(["study_id", "histology", "response"]).size().reset_index(name="n")
+    counts.insert(0, "study", counts.pop("study_id").map(study_label))
+    return counts.sort_values(["study", "histology", "response"], ignore_index=True)
 
 
 def pfs_data(patients: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -105,3 +105,44 @@ def test_events_by_term_and_grade_keeps_unstated_grades():
                            "grade": pd.array([pd.NA, pd.NA, 3], dtype="Int64")})
     counts = prepare.events_by_term_and_grade(events).set_index(["term", "grade"])["value"]
     assert counts[("Pneumonitis", "not stated")] == 2 and counts[("ALT increased", "3")] == 1
+
+
+@pytest.mark.parametrize("grouping", sorted(prepare.GROUPING_COLUMNS))
+def test_group_labels_label_each_patient_like_the_one_value_rule(grouping):
+    from data.simulate import simulate_cohort
+    patients, _ = simulate_cohort(400, seed=7)
+    column = patients[prepare.GROUPING_COLUMNS[grouping]].astype(object)
+    column.iloc[:5] = [None, np.nan, pd.NA, column.iloc[5], column.iloc[6]]  # every kind of missing
+    patients[prepare.GROUPING_COLUMNS[grouping]] = column
+    expected = [prepare._group_label(value, grouping) for value in column]
+    assert prepare.group_labels(patients, grouping).tolist() == expected
+    assert prepare.group_labels(patients, grouping).index.equals(patients.index)
+
+
+def test_best_response_counts_add_up_and_name_missing_histology():
+    patients = pd.DataFrame({"study_id": ["a", "a", "b", "b"], "histology": ["X", None, "X", "X"],
+                             "best_response": ["PR", "SD", None, "PR"]})
+    counts = prepare.best_response_counts(patients)
+    assert counts["n"].sum() == 4
+    assert set(counts["response"]) == {"PR", "SD", "NE"}
+    assert "Histology not reported" in set(counts["histology"])
+    assert counts[["study", "histology", "response"]].duplicated().sum() == 0
+
+
+@pytest.mark.parametrize("filters", [
+    FilterState(), FilterState(pazopanib=("yes",)), FilterState(pazopanib=("unknown",), evaluable_only=True),
+    FilterState(study=("nab_paclitaxel_sintilimab",), ecog=("1",)), FilterState(histology=("no such histology",)),
+])
+def test_loaded_patients_are_the_rows_the_full_filter_query_returns(filters):
+    """db.load_patients selects cached rows by row id; it must equal the plain filtered query."""
+    import duckdb
+
+    from data.build import ensure_database
+    from sarcoma_app import db
+
+    with duckdb.connect(str(ensure_database()), read_only=True) as con:
+        sql, parameters = filter_sql.patients_sql(filters)
+        expected = con.execute(sql, list(parameters)).df()
+    loaded = db.load_patients(filters)
+    assert list(loaded.columns) == list(filter_sql.PATIENT_COLUMNS)
+    pd.testing.assert_frame_equal(loaded, expected, check_dtype=False)
