@@ -110,7 +110,7 @@ if not terms:
     st.info("Choose at least one covariate to fit a multivariable model.")
     st.stop()
 try:
-    model = fit_cox(covariate_frame(analysable, terms), "pfs_months", "pfs_event", list(terms), ties=ties)
+    model = fit_cox(data[["pfs_months", "pfs_event", *terms]], "pfs_months", "pfs_event", list(terms), ties=ties)
 except InsufficientDataError as error:
     st.warning(f"The model cannot be fitted: {ui.text(error)}.")
     st.stop()
@@ -150,4 +150,4 @@ views.view_tools("cox_multivariable", "Adjusted hazard ratios for PFS (95% CI)",
                  table=multivariable_table, patients=patients,
                  n_text=f"{attrs['n']} patients, {attrs['events']} events, {n_terms} term(s)",
                  code=snippets.cox_multivariable(terms, ties, snippets.factor_references(
-                     covariate_frame(analysable, terms))))
+                     data[["pfs_months", "pfs_event", *terms]])))

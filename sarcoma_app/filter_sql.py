@@ -146,6 +146,23 @@ def patients_sql(filters: FilterState, hide_simulated: bool = True) -> tuple[str
     return f"SELECT {columns} FROM patients {where} ORDER BY study_id, patient_id", parameters
 
 
+#: Every patient with DuckDB's row id (``row_id``), in the order of :func:`patients_sql`.
+ALL_PATIENTS_SQL = f"SELECT rowid AS row_id, {', '.join(PATIENT_COLUMNS)} FROM patients ORDER BY study_id, patient_id"
+
+
+def patient_rows_sql(filters: FilterState, hide_simulated: bool = True) -> tuple[str | None, tuple]:
+    """Query for the row ids (``row_id``) of the filtered patients; None when no condition applies.
+
+    With :data:`ALL_PATIENTS_SQL` read once per source, a filter change moves
+    only integers out of DuckDB (selecting rows of the cached frame), not
+    every text column of every matching patient.
+    """
+    where, parameters = where_clause(filters, hide_simulated=hide_simulated)
+    if not where:
+        return None, ()
+    return f"SELECT rowid AS row_id FROM patients {where}", parameters
+
+
 def option_counts_sql(filters: FilterState, dimension_name: str, hide_simulated: bool = True) -> tuple[str, tuple]:
     """Query counting patients per option of one dimension under the other filters."""
     dimension = DIMENSION_BY_NAME[dimension_name]
