@@ -382,13 +382,56 @@ def _as_count_table(table):
     return counts if counts.shape[1] == 2 else counts.T
 
 
+#: Below max - this many nats a density is exactly 0 once exponentiated (exp(-745) is the smallest double).
+_UNDERFLOW_NATS = 800.0
+#: Supports shorter than this are always evaluated whole.
+_WINDOW_MIN_SUPPORT = 2_000
+
+
+def _null_support(lo: int, hi: int, m: int, n: int, k: int) -> np.ndarray:
+    """Tables of the 2 x 2 null distribution whose density can be non-zero in double precision.
+
+    The hypergeometric density is log-concave, so it falls monotonically on
+    either side of its mode; a window around the mode whose two edges are
+    already more than :data:`_UNDERFLOW_NATS` below the mode holds every
+    table whose normalised density is not exactly 0. Outside it the whole
+    support is used. A registry-size table (support of 50,000 values)
+    then costs a few thousand density evaluations instead of all of them.
+    """
+    if hi - lo < _WINDOW_MIN_SUPPORT:
+        return np.arange(lo, hi + 1)
+    total = m + n
+    mode = min(hi, max(lo, (k + 1) * (m + 1) // (total + 2)))
+    sd = math.sqrt(k * (m / total) * (n / total) * (total - k) / max(total - 1, 1))
+    half = int(math.ceil(60 * sd)) + 10
+    start, stop = max(lo, mode - half), min(hi, mode + half)
+    edges = [v for v in (start, stop) if v not in (lo, hi)]
+    if edges:
+        log_mode = stats.hypergeom.logpmf(mode, total, m, k)
+        if np.any(stats.hypergeom.logpmf(edges, total, m, k) > log_mode - _UNDERFLOW_NATS):
+            return np.arange(lo, hi + 1)
+    return np.arange(start, stop + 1)
+
+
 def _fisher_2x2(counts, alpha, with_odds_ratio=True):
-    """2 x 2 test written as R fisher.test (p-value, conditional MLE, CI)."""
+    """2 x 2 test written as R fisher.test (p-value, conditional MLE, CI).
+
+    Without the odds ratio only the null distribution is needed, evaluated
+    on :func:`_null_support` (the same p-value to rounding).
+    """
     x = int(counts[0, 0])
     m = int(counts[:, 0].sum())  # first column total
     n = int(counts[:, 1].sum())  # second column total
     k = int(counts[0, :].sum())  # first row total
     lo, hi = max(0, k - n), min(k, m)
+    if not with_odds_ratio:
+        support = _null_support(lo, hi, m, n, k)
+        if not support[0] <= x <= support[-1]:
+            return FisherResult(p_value=0.0)  # x's own density underflows: nothing is as improbable
+        d_null = stats.hypergeom.logpmf(support, m + n, m, k)
+        d_null = np.exp(d_null - d_null.max())
+        d_null /= d_null.sum()
+        return FisherResult(p_value=min(1.0, float(d_null[d_null <= d_null[x - support[0]] * _R_2X2_REL_ERR].sum())))
     support = np.arange(lo, hi + 1)
     log_density = stats.hypergeom.logpmf(support, m + n, m, k)
 
@@ -421,7 +464,7 @@ def _fisher_2x2(counts, alpha, with_odds_ratio=True):
     p_value = min(1.0, p_value)
 
     # a single possible table leaves the odds ratio not estimable
-    if lo == hi or not with_odds_ratio:
+    if lo == hi:
         return FisherResult(p_value=p_value)
 
     # conditional MLE solves E[X | ncp] = x

@@ -183,7 +183,7 @@ def section_rows(args) -> list[Row]:
             rows.append(Row("app", 56, "first page fully drawn (bundled data, cold caches)", first, first))
             for n in sizes:
                 caption = rf"^Showing ({n:,}|{n}) of ({n:,}|{n}) patients$"
-                for slug in PAGES:
+                for slug in getattr(args, "app_pages", PAGES):
                     name = slug or "overview"
                     opened, changes = filter_change_timings(page, base_url, slug, SOURCES[n], caption, repeats)
                     rows.append(Row("app", n, f"{name}: open link (new session)", opened[0], opened[0]))

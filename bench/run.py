@@ -516,6 +516,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "(2 = ties as in published data)")
     parser.add_argument("--in-process", action="store_true",
                         help="run all sizes in this process (default: a fresh process per size, for a clean peak RSS)")
+    parser.add_argument("--app-only", action="store_true", help="only the app section (browser timings)")
+    parser.add_argument("--no-app", action="store_true", help="skip the app section")
+    parser.add_argument("--app-pages", default="overview,survival,response,hazard-ratios",
+                        help="comma-separated pages timed in the browser (overview = the home page)")
     parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.sizes = _parse_sizes(args.sizes) if args.sizes else list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
@@ -527,6 +531,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.no_memory = True
     args.skip = tuple(s for s in args.skip.split(",") if s)
+    args.app_pages = tuple("" if s == "overview" else s for s in args.app_pages.split(",") if s)
     if args.time_decimals != "auto":
         args.time_decimals = int(args.time_decimals)
     return args
@@ -568,18 +573,18 @@ def main(argv: list[str] | None = None) -> int:
           + ("; --quick" if args.quick else ""), flush=True)
     print()
     rows = []
-    for n in args.sizes:
+    for n in [] if args.app_only else args.sizes:
         size_start = time.perf_counter()
         rows += _rows_for_size(n, args)
         print(f"  [n={n:,} done in {time.perf_counter() - size_start:.1f} s]", file=sys.stderr, flush=True)
-    table_rows = [r for r in rows if r.section == "analysis"]
-    print("Analyses (analysis/), per call")
-    print(format_table(table_rows))
-    print()
-    for line in format_process_lines([r for r in rows if r.section == "process"]):
-        print(line)
+    if rows:
+        print("Analyses (analysis/), per call")
+        print(format_table([r for r in rows if r.section == "analysis"]))
+        print()
+        for line in format_process_lines([r for r in rows if r.section == "process"]):
+            print(line)
 
-    for module_name in OPTIONAL_SECTIONS:  # e.g. bench/app_timings.py, added later
+    for module_name in () if args.no_app else OPTIONAL_SECTIONS:  # e.g. bench/app_timings.py
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:

@@ -157,6 +157,37 @@ def test_fisher_2x2_p_value_against_R(row):
     assert_close(result.p_value, row["p_value"])
 
 
+@pytest.mark.parametrize("row", REF["fisher_2x2_large"], ids=lambda row: str(row["table"]))
+def test_fisher_2x2_registry_size_p_value_against_R(row):
+    """Level-vs-rest tables of 100,000 patients: the windowed null distribution (p only) and the whole one."""
+    from analysis.response import _fisher_2x2
+
+    table = np.reshape(row["table"], (2, 2))
+    assert_close(_fisher_2x2(table, 0.05, with_odds_ratio=False).p_value, row["p_value"])
+    assert_close(fisher_test(table).p_value, row["p_value"])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fisher_2x2_windowed_null_equals_the_whole_support(seed):
+    from analysis.response import _WINDOW_MIN_SUPPORT, _fisher_2x2, _null_support
+
+    rng = np.random.default_rng(seed)
+    windowed = 0
+    for _ in range(40):
+        n_level, n_rest = rng.integers(1, 40_000, size=2)
+        rate_level, rate_rest = rng.uniform(0.02, 0.98, size=2)
+        k_level = int(rng.binomial(n_level, rate_level))
+        k_rest = int(rng.binomial(n_rest, rate_rest if rng.random() < 0.5 else rate_level))
+        table = np.array([[k_level, n_level - k_level], [k_rest, n_rest - k_rest]])
+        m, n, k = int(table[:, 0].sum()), int(table[:, 1].sum()), int(table[0].sum())
+        lo, hi = max(0, k - n), min(k, m)
+        windowed += len(_null_support(lo, hi, m, n, k)) < hi - lo + 1
+        whole = fisher_test(table).p_value  # the odds ratio path uses the whole support
+        np.testing.assert_allclose(_fisher_2x2(table, 0.05, with_odds_ratio=False).p_value, whole,
+                                   rtol=1e-11, atol=1e-300)
+    assert windowed > 10 and _WINDOW_MIN_SUPPORT > 100  # the window was really exercised
+
+
 @pytest.mark.parametrize("row", [r for r in FISHER_2X2 if not single_table_possible(r.values[0]["table"])])
 def test_fisher_2x2_odds_ratio_against_R(row):
     result = fisher_test(np.reshape(row["table"], (2, 2)), alpha=1 - row["conf_level"])

@@ -107,6 +107,21 @@ for (cells in tables_2x2) {
 }
 ref$fisher_2x2 <- fisher_2x2_rows
 
+# registry-size 2 x 2 tables (a subgroup level vs the rest of 100,000 patients): p-values only
+tables_2x2_large <- list(
+  c(3021, 6979, 27012, 62988), c(9000, 21000, 21500, 48500), c(150, 850, 29850, 69150),
+  c(30000, 20000, 0, 50000), c(2500, 2500, 2400, 2600), c(41, 4959, 5200, 89800),
+  c(15000, 35000, 14000, 36000), c(0, 3000, 28000, 69000)
+)
+fisher_2x2_large_rows <- list()
+for (cells in tables_2x2_large) {
+  tab <- matrix(cells, 2, byrow = TRUE)
+  fisher_2x2_large_rows[[length(fisher_2x2_large_rows) + 1]] <- list(
+    table = I(cells), p_value = fisher.test(tab)$p.value
+  )
+}
+ref$fisher_2x2_large <- fisher_2x2_large_rows
+
 # r x 2 tables, row = group, columns = responders / non-responders
 tables_rx2 <- list(
   c(7, 21, 2, 26, 5, 5),
