@@ -253,18 +253,19 @@ def _query_connection(source: str) -> tuple[duckdb.DuckDBPyConnection, str]:
     raise LookupError(f"unknown data source {source!r}")
 
 
-def run_query(sql: str, parameters: tuple = ()) -> pd.DataFrame:
+def run_query(sql: str, parameters: tuple = (), copy: bool = True) -> pd.DataFrame:
     """Run a constant SQL statement with ``?`` parameters on the active non-bundled source.
 
     Results are memoised in this session only (LRU, bounded in entries and
-    rows); a copy is returned so a page may modify it.
+    rows); a copy is returned so a page may modify it, unless ``copy`` is
+    False (the caller only reads it to build a new frame).
     """
     con, token = _query_connection(active_source())
     key = (token, sql, tuple(parameters))
     memo: OrderedDict = st.session_state.setdefault(MEMO_KEY, OrderedDict())
     if key in memo:
         memo.move_to_end(key)
-        return memo[key].copy()
+        return memo[key].copy() if copy else memo[key]
     cursor = con.cursor()
     try:
         frame = cursor.execute(sql, list(parameters)).df()
@@ -273,7 +274,7 @@ def run_query(sql: str, parameters: tuple = ()) -> pd.DataFrame:
     memo[key] = frame
     while len(memo) > MEMO_MAX_ENTRIES or (len(memo) > 1 and sum(len(f) for f in memo.values()) > MEMO_MAX_ROWS):
         memo.popitem(last=False)
-    return frame.copy()
+    return frame.copy() if copy else frame
 
 
 # --------------------------------------------------------------------------- #

@@ -56,10 +56,14 @@ def _fetch(path: str, sql: str, parameters: tuple) -> pd.DataFrame:
         cursor.close()
 
 
-def query(sql: str, parameters: tuple = ()) -> pd.DataFrame:
-    """Run a constant SQL statement with ``?`` parameters on the view's data source (cached)."""
+def query(sql: str, parameters: tuple = (), copy: bool = True) -> pd.DataFrame:
+    """Run a constant SQL statement with ``?`` parameters on the view's data source (cached).
+
+    ``copy=False``: the caller only reads the result (no defensive copy of a
+    memoised frame of a non-bundled source).
+    """
     if not cohort.is_bundled():
-        return cohort.run_query(sql, tuple(parameters))
+        return cohort.run_query(sql, tuple(parameters), copy=copy)
     return _fetch(database_path(), sql, tuple(parameters))
 
 
@@ -89,12 +93,15 @@ def load_patients(filters: FilterState) -> pd.DataFrame:
     100,000-patient filter change then costs milliseconds, not a conversion
     of every text column).
     """
-    everyone = query(filter_sql.ALL_PATIENTS_SQL)
+    everyone = query(filter_sql.ALL_PATIENTS_SQL, copy=False)  # read only: a new frame is built below
     sql, parameters = filter_sql.patient_rows_sql(filters, hide_simulated=_hide_simulated())
-    if sql is not None:
-        matching = query(sql, parameters)["row_id"].to_numpy()
-        everyone = everyone[np.isin(everyone["row_id"].to_numpy(), matching)]
-    return everyone.drop(columns="row_id").reset_index(drop=True)
+    if sql is None:
+        return everyone.drop(columns="row_id")
+    matching = query(sql, parameters, copy=False)["row_id"].to_numpy()
+    selected = everyone.take(np.flatnonzero(np.isin(everyone["row_id"].to_numpy(), matching)))
+    selected.index = pd.RangeIndex(len(selected))  # in place: cheaper than reset_index / iloc with columns
+    del selected["row_id"]
+    return selected
 
 
 def count_patients(filters: FilterState) -> int:
@@ -108,11 +115,14 @@ def count_all_patients() -> int:
     return int(query("SELECT count(*) AS n FROM patients")["n"].iloc[0])
 
 
-def option_counts(filters: FilterState, dimension: str) -> dict[str, int]:
-    """Patients per option of ``dimension`` under the other filters."""
-    sql, parameters = filter_sql.option_counts_sql(filters, dimension, hide_simulated=_hide_simulated())
-    frame = query(sql, parameters)
-    return {str(value): int(n) for value, n in zip(frame["value"], frame["n"])}
+def option_counts(filters: FilterState) -> dict[str, dict[str, int]]:
+    """Patients per option of every filter dimension, each under the other filters (one query)."""
+    sql, parameters = filter_sql.all_option_counts_sql(filters, hide_simulated=_hide_simulated())
+    frame = query(sql, parameters, copy=False)
+    counts: dict[str, dict[str, int]] = {dimension.name: {} for dimension in filter_sql.DIMENSIONS}
+    for dimension, value, n in zip(frame["dimension"], frame["value"], frame["n"]):
+        counts[dimension][str(value)] = int(n)
+    return counts
 
 
 def _sort_options(values: list[str], numeric: bool) -> tuple[str, ...]:

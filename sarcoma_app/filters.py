@@ -33,11 +33,12 @@ def render_sidebar(allowed: AllowedValues) -> FilterState:
     header_left.markdown("**Filters**")
     header_right.button("Reset", key="reset_filters", on_click=state.reset_filters,
                         disabled=filters.is_default(), help="Clear every filter", width="stretch")
+    all_counts = db.option_counts(filters)
     for title, names in SECTIONS:
         sidebar.caption(title.upper())
         for name in names:
             dimension = DIMENSION_BY_NAME[name]
-            counts = db.option_counts(filters, name)
+            counts = all_counts[name]
             options = allowed.for_filter(name)
 
             def label_with_count(value: str, dimension_name: str = name, counts: dict = counts) -> str:

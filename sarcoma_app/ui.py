@@ -117,18 +117,22 @@ def show_chart(chart: alt.TopLevelMixin, name: str, key: str, title: str, captio
     subtitle so it can go onto a slide as it is.
     """
     st.altair_chart(chart, theme=None, width="content")
-    exported = chart.properties(title=alt.TitleParams(title, subtitle=[filter_summary()]))
+    subtitle = filter_summary()
+
+    def exported() -> alt.TopLevelMixin:  # built only when a download is pressed (a copy of the chart costs)
+        return chart.properties(title=alt.TitleParams(title, subtitle=[subtitle]))
+
     stem = downloads.safe_file_stem(name)
     columns = st.columns([4, 1, 1], vertical_alignment="top")
     if caption:
         columns[0].caption(caption)
     columns[1].download_button(
-        "PNG", data=lambda: downloads.chart_png(exported), file_name=f"{stem}.png", mime="image/png",
+        "PNG", data=lambda: downloads.chart_png(exported()), file_name=f"{stem}.png", mime="image/png",
         key=f"{key}_png", icon=":material/image:", on_click="ignore", help="Download the chart as PNG (2x, for slides)",
         width="stretch",
     )
     columns[2].download_button(
-        "SVG", data=lambda: downloads.chart_svg(exported), file_name=f"{stem}.svg", mime="image/svg+xml",
+        "SVG", data=lambda: downloads.chart_svg(exported()), file_name=f"{stem}.svg", mime="image/svg+xml",
         key=f"{key}_svg", icon=":material/draw:", on_click="ignore", help="Download the chart as SVG (vector)",
         width="stretch",
     )

@@ -146,3 +146,25 @@ def test_loaded_patients_are_the_rows_the_full_filter_query_returns(filters):
     loaded = db.load_patients(filters)
     assert list(loaded.columns) == list(filter_sql.PATIENT_COLUMNS)
     pd.testing.assert_frame_equal(loaded, expected, check_dtype=False)
+
+
+@pytest.mark.parametrize("filters", [
+    FilterState(), FilterState(pazopanib=("yes",), ecog=("0", "unknown")),
+    FilterState(study=("nab_paclitaxel_sintilimab",), response=("PR", "SD"), evaluable_only=True),
+])
+def test_all_option_counts_in_one_query_equal_one_query_per_dimension(filters):
+    import duckdb
+
+    from data.build import ensure_database
+    from sarcoma_app import db
+
+    with duckdb.connect(str(ensure_database()), read_only=True) as con:
+        expected = {}
+        for dimension in filter_sql.DIMENSIONS:
+            sql, parameters = filter_sql.option_counts_sql(filters, dimension.name)
+            frame = con.execute(sql, list(parameters)).df()
+            expected[dimension.name] = {str(v): int(n) for v, n in zip(frame["value"], frame["n"])}
+    sql, parameters = filter_sql.all_option_counts_sql(filters)
+    assert sql.count("?") == len(parameters)
+    assert db.option_counts(filters) == expected
+    assert sum(expected["study"].values()) > 0
