@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from charts.theme import LABEL_SIZE, OKABE_ITO, RESPONSE_ORDER, response_scale
+
+#: Width of one digit of a bold segment label, in pixels (at LABEL_SIZE).
+LABEL_PX_PER_DIGIT = 9
 
 RESPONSE_TITLES = {
     "CR": "CR complete response",
@@ -30,7 +34,8 @@ def best_response_bars(counts: pd.DataFrame, width: int = 720) -> alt.Chart:
     -------
     altair.Chart
         One panel per study (histologies differ between studies), bars
-        sorted by number of patients, counts printed in each segment.
+        sorted by number of patients, counts printed in each segment wide
+        enough to hold them (the tooltip always has the count).
     """
     frame = counts[counts["n"] > 0].copy()
     frame["response_rank"] = frame["response"].map({r: i for i, r in enumerate(RESPONSE_ORDER)})
@@ -49,6 +54,10 @@ def best_response_bars(counts: pd.DataFrame, width: int = 720) -> alt.Chart:
         .sort_values(["n", "histology_total"], ascending=[False, True])["histology_total"].tolist()
     )
     max_total = int(frame["x_end"].max()) if len(frame) else 1
+    # a count is printed only where its segment is wide enough for its digits (large cohorts: thin segments)
+    segment_px = frame["n"] / max_total * width
+    frame["label"] = [str(n) if px >= LABEL_PX_PER_DIGIT * len(str(n)) + 6 else ""
+                      for n, px in zip(frame["n"], segment_px)]
 
     # no data on the layers: the facet (or the layer) supplies it, so each panel gets its own rows
     base = alt.Chart().encode(
@@ -64,7 +73,7 @@ def best_response_bars(counts: pd.DataFrame, width: int = 720) -> alt.Chart:
                  alt.Tooltip("response_title:N", title="Best response"), alt.Tooltip("n:Q", title="Patients")],
     )
     labels = base.mark_text(fontWeight="bold", fontSize=LABEL_SIZE).encode(
-        x="x_mid:Q", text="n:Q", color=alt.Color("label_colour:N", scale=None),
+        x="x_mid:Q", text="label:N", color=alt.Color("label_colour:N", scale=None),
     )
     if frame["study"].nunique() > 1:
         return alt.layer(bars, labels).properties(width=width, height=alt.Step(30)).facet(
@@ -73,6 +82,24 @@ def best_response_bars(counts: pd.DataFrame, width: int = 720) -> alt.Chart:
             data=frame,
         ).resolve_scale(y="independent")
     return alt.layer(bars, labels, data=frame).properties(width=width, height=alt.Step(30))
+
+
+def size_legend_values(denominators: pd.Series, most: int = 3) -> list[int]:
+    """Round denominators (1-2-5 steps) within the plotted range for the square-size legend.
+
+    A 28-patient cohort gets e.g. [5, 10, 20], a registry e.g. [5000, 20000, 50000].
+    """
+    values = pd.to_numeric(denominators, errors="coerce").dropna()
+    values = values[values > 0]
+    if values.empty:
+        return [1]
+    low, high = float(values.min()), float(values.max())
+    steps = [m * 10 ** e for e in range(0, 8) for m in (1, 2, 5)]
+    inside = [v for v in steps if low <= v <= high]
+    if len(inside) <= most:
+        return inside or [int(high)]
+    picks = np.unique(np.round(np.linspace(0, len(inside) - 1, most)).astype(int))
+    return [inside[i] for i in picks]
 
 
 def rate_forest(rates: pd.DataFrame, overall: float | None = None, endpoint_label: str = "ORR",
@@ -114,7 +141,8 @@ def rate_forest(rates: pd.DataFrame, overall: float | None = None, endpoint_labe
     points = base.mark_point(shape="square", filled=True, color=OKABE_ITO["blue"]).encode(
         x=alt.X("rate:Q", scale=x_scale),
         size=alt.Size("n:Q", title="Denominator (patients)", scale=alt.Scale(range=[60, 400], zero=True),
-                      legend=alt.Legend(orient="bottom", direction="horizontal", values=[5, 10, 20])),
+                      legend=alt.Legend(orient="bottom", direction="horizontal",
+                                        values=size_legend_values(frame["n"]))),
         tooltip=tooltip,
     )
     layers = [intervals, points]

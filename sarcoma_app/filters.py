@@ -19,7 +19,7 @@ SECTIONS = (
 
 def patient_caption(n_shown: int, n_total: int) -> str:
     """The sidebar caption, e.g. 'Showing 15 of 56 patients'."""
-    return f"Showing {n_shown} of {n_total} patients"
+    return f"Showing {n_shown:,} of {n_total:,} patients"
 
 
 def render_sidebar(allowed: AllowedValues) -> FilterState:
@@ -73,9 +73,9 @@ def applicability_notes(filters: FilterState) -> list[str]:
             keep = option_label(dimension.name, UNKNOWN)
             if row.n_unknown == row.n:
                 notes.append(f"**{dimension.label}** is not reported for any patient of *{study}*: "
-                             f"this filter cannot apply to that study, and its {row.n} patients are left out. "
+                             f"this filter cannot apply to that study, and its {row.n:,} patients are left out. "
                              f"Add '{keep}' to the filter to keep them.")
             else:
-                notes.append(f"**{dimension.label}**: {row.n_unknown} of {row.n} patients of *{study}* have no "
+                notes.append(f"**{dimension.label}**: {row.n_unknown:,} of {row.n:,} patients of *{study}* have no "
                              f"{label} recorded and are left out (add '{keep}' to the filter to keep them).")
     return notes

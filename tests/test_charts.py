@@ -52,6 +52,19 @@ def test_best_response_bars_give_each_study_its_own_rows():
     assert {"Study A", "Study B"} <= set(texts)
 
 
+def test_best_response_bars_print_only_counts_that_fit_their_segment():
+    counts = pd.DataFrame({"study": "Registry", "histology": ["Leiomyosarcoma"] * 3 + ["Angiosarcoma"],
+                           "response": ["PR", "SD", "PD", "SD"], "n": [84, 4500, 1670, 996]})
+    spec = charts.best_response_bars(counts).to_dict()
+    rows = spec["datasets"][spec["data"]["name"]] if "name" in spec.get("data", {}) else next(
+        iter(spec["datasets"].values()))
+    labels = {(row["histology"], row["response"]): row["label"] for row in rows}
+    assert labels[("Leiomyosarcoma", "SD")] == "4500" and labels[("Angiosarcoma", "SD")] == "996"
+    assert labels[("Leiomyosarcoma", "PR")] == ""  # 84 of 6,254 is ~10 px wide: no room for two digits
+    texts = svg_texts(charts.best_response_bars(response_counts()))
+    assert texts.count("4") >= 1 and texts.count("2") >= 1  # small cohorts keep every count
+
+
 def test_response_colours_are_fixed_and_colour_blind_safe():
     spec = charts.best_response_bars(response_counts()).to_dict()
     scales = [layer["encoding"]["color"]["scale"] for layer in spec["spec"]["layer"]
@@ -165,3 +178,18 @@ def test_file_stems_are_safe():
     assert safe_file_stem("km-pfs-by-histology_group") == "km-pfs-by-histology_group"
     assert safe_file_stem("../../etc/passwd") == "etc-passwd"
     assert safe_file_stem("***") == "download"
+
+
+@pytest.mark.parametrize("denominators, expected", [
+    ([3, 7, 12, 28], [5, 10, 20]), ([3000, 45_000, 100_000], [5000, 20_000, 100_000]), ([1], [1]), ([6, 7], [7]),
+])
+def test_forest_size_legend_shows_denominators_of_the_data(denominators, expected):
+    from charts.response import size_legend_values
+
+    assert size_legend_values(pd.Series(denominators)) == expected
+    rates = pd.DataFrame({"row_label": [f"level {i}" for i in range(len(denominators))], "subgroup": "s",
+                          "rate": 0.3, "lower": 0.1, "upper": 0.5, "n": denominators, "k": 1, "estimate_text": "x"})
+    spec = charts.rate_forest(rates).to_dict()
+    legends = [layer["encoding"]["size"]["legend"]["values"] for layer in spec["hconcat"][0]["layer"]
+               if "size" in layer.get("encoding", {})]
+    assert legends == [expected]

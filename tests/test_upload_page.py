@@ -185,7 +185,7 @@ def test_the_default_source_is_the_published_cohorts():
 @pytest.mark.parametrize("page", PAGES + ["pages/upload.py"])
 def test_a_simulated_source_works_on_every_page_and_says_it_is_not_real(page):
     at = run_app({"source": "simulated-1k"}, page=page)
-    assert caption(at) == "Showing 1000 of 1000 patients"
+    assert caption(at) == "Showing 1,000 of 1,000 patients"
     assert any("Simulated data — not real patients" in w.value for w in at.warning)
     assert any("Simulated — not real patients" in w.value for w in at.sidebar.warning)
     assert at.query_params.get("source") in ("simulated-1k", ["simulated-1k"])

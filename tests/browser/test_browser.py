@@ -41,7 +41,7 @@ def query_of(url: str) -> dict[str, list[str]]:
 
 
 def sidebar_caption(page) -> str:
-    return page.locator('[data-testid="stSidebar"]').get_by_text(re.compile(r"^Showing \d+ of \d+ patients$")).inner_text()
+    return page.locator('[data-testid="stSidebar"]').get_by_text(re.compile(r"^Showing [\d,]+ of [\d,]+ patients$")).inner_text()
 
 
 def download_button(page, label: str):

@@ -22,7 +22,7 @@ PAGES = [("", "Overview"), ("response", "Response"), ("survival", "Survival"), (
 
 def sidebar_caption(page) -> str:
     return page.locator('[data-testid="stSidebar"]').get_by_text(
-        re.compile(r"^Showing \d+ of \d+ patients$")).inner_text()
+        re.compile(r"^Showing [\d,]+ of [\d,]+ patients$")).inner_text()
 
 
 def choose_file(page, label: str, path: Path) -> None:
@@ -104,7 +104,7 @@ def test_an_upload_is_seen_by_its_session_only(browser, app_url):
 @pytest.mark.parametrize("slug, title", PAGES)
 def test_simulated_source_is_labelled_and_works_on_every_page(page, app_url, slug, title):
     page.goto(f"{app_url}/{slug}?source=simulated-10k")
-    wait_until_idle(page, "Showing 10000 of 10000 patients", timeout_ms=180_000)
+    wait_until_idle(page, "Showing 10,000 of 10,000 patients", timeout_ms=180_000)
     assert page.locator("h1").first.inner_text().strip() == title
     no_exception(page)
     main = page.inner_text('[data-testid="stMain"]')
@@ -116,17 +116,17 @@ def test_simulated_source_is_labelled_and_works_on_every_page(page, app_url, slu
 
 def test_overview_of_the_100k_simulated_registry(page, app_url):
     page.goto(f"{app_url}/?source=simulated-100k")
-    wait_until_idle(page, "Showing 100000 of 100000 patients", timeout_ms=240_000)
+    wait_until_idle(page, "Showing 100,000 of 100,000 patients", timeout_ms=240_000)
     no_exception(page)
     page.wait_for_timeout(1000)
     screenshot(page, "simulated-100k-overview")
     page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Survival").first.click()
-    wait_until_idle(page, "Showing 100000 of 100000 patients", timeout_ms=240_000)
+    wait_until_idle(page, "Showing 100,000 of 100,000 patients", timeout_ms=240_000)
     no_exception(page)
     page.wait_for_timeout(1000)
     screenshot(page, "simulated-100k-survival")
     page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Patients").first.click()
-    wait_until_idle(page, "Showing 100000 of 100000 patients", timeout_ms=240_000)
+    wait_until_idle(page, "Showing 100,000 of 100,000 patients", timeout_ms=240_000)
     no_exception(page)
     assert "60 drawn" in page.inner_text('[data-testid="stMain"]')
     page.wait_for_timeout(1000)
