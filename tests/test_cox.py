@@ -435,3 +435,343 @@ def test_bool_level_without_events_names_column_and_level():
     row = fit_cox(data, "time", "event", ["pazopanib"]).loc["pazopanib"]
     assert row["note"] == "not estimable: no events in pazopanib = True (infinite hazard ratio)"
     assert row["level_n"] == 5 and row["level_events"] == 0 and row["reference_events"] == 5
+
+
+# ------------------------------------- risk sets over covariate patterns ----
+# _PatternRiskSets sums the risk sets over the distinct design rows; it must
+# give the fits of _RiskSets (and R) whatever the design.
+
+CATEGORICAL = {"angiosarcoma", "head_primary", "ecog", "prior_lines", "histology",
+               "primary_site", "x_bin", "grp", "exposed", "arm"}
+
+
+@pytest.fixture
+def risk_sets_used(monkeypatch):
+    """The risk-set classes _newton_raphson was given, in order."""
+    used = []
+    newton_raphson = cox._newton_raphson
+
+    def spy(risk_sets):
+        used.append(type(risk_sets))
+        return newton_raphson(risk_sets)
+
+    monkeypatch.setattr(cox, "_newton_raphson", spy)
+    return used
+
+
+def fit_both_ways(monkeypatch, risk_sets_used, *args, **kwargs):
+    fits = {}
+    for method, expected in (("rows", cox._RiskSets), ("patterns", cox._PatternRiskSets)):
+        monkeypatch.setattr(cox, "_RISK_SETS", method)
+        fits[method] = fit_cox(*args, **kwargs)
+        assert risk_sets_used[-1] is expected
+    monkeypatch.setattr(cox, "_RISK_SETS", "auto")
+    return fits["rows"], fits["patterns"]
+
+
+def assert_same_fit(rows, patterns, rtol=1e-9):
+    assert list(rows.index) == list(patterns.index)
+    for column in ("coef", "se", "z", "hr", "hr_lower", "hr_upper"):
+        np.testing.assert_allclose(patterns[column].to_numpy(float), rows[column].to_numpy(float),
+                                   rtol=rtol, atol=1e-12)
+    counts = ["n", "events", "level_n", "level_events", "reference_n", "reference_events"]
+    pd.testing.assert_frame_equal(patterns[counts], rows[counts])
+    assert patterns["estimable"].tolist() == rows["estimable"].tolist()
+    assert patterns["note"].tolist() == rows["note"].tolist()
+    np.testing.assert_allclose(patterns.attrs["loglik"], rows.attrs["loglik"], rtol=rtol)
+    for key in ("lr_statistic", "score_statistic", "wald_statistic"):
+        np.testing.assert_allclose(patterns.attrs[key], rows.attrs[key], rtol=rtol)
+    for key in ("iterations", "converged", "lr_df", "warnings", "n", "events"):
+        assert patterns.attrs[key] == rows.attrs[key]
+
+
+def simulated(n, seed, levels=12, round_to=None):
+    """Factor (rare levels included), booleans, small integers and a continuous column."""
+    rng = np.random.default_rng(seed)
+    weights = np.r_[np.full(levels - 3, 1.0), 0.08, 0.04, 0.02]
+    histology = rng.choice([f"H{i:02d}" for i in range(levels)], n, p=weights / weights.sum())
+    level_effect = dict(zip(sorted(set(histology)), rng.normal(0, 0.5, levels)))
+    frame = pd.DataFrame({
+        "histology": histology,
+        "pazopanib": rng.random(n) < 0.4,
+        "male": rng.random(n) < 0.5,
+        "metastatic": rng.random(n) < 0.3,
+        "ecog": rng.integers(0, 4, n).astype(float),
+        "prior_lines": rng.integers(0, 6, n).astype(float),
+        "age": rng.normal(55, 12, n),
+    })
+    hazard = 0.1 * np.exp(frame["histology"].map(level_effect) - 0.4 * frame["pazopanib"]
+                          + 0.3 * frame["ecog"] + 0.1 * frame["prior_lines"] + 0.2 * frame["metastatic"])
+    event_time = rng.exponential(1 / hazard)
+    censor_time = rng.uniform(1, 30, n)
+    time = np.minimum(event_time, censor_time)
+    frame["time"] = np.ceil(time / round_to) * round_to if round_to else time
+    frame["status"] = (event_time <= censor_time).astype(int)
+    return frame
+
+
+def without_events_in(frame, level):
+    frame = frame.copy()
+    frame.loc[frame["histology"] == level, "status"] = 0
+    return frame
+
+
+def ordered_separation():
+    """Every event of level C before those of B, and of B before A: monotone likelihood."""
+    time = np.arange(1.0, 31.0)
+    time[[5, 6]] = 6.0  # a tied pair
+    status = np.ones(30, int)
+    status[[9, 19, 29]] = 0
+    return pd.DataFrame({"time": time, "status": status,
+                         "grp": ["C"] * 10 + ["B"] * 10 + ["A"] * 10,
+                         "flag": [True] * 10 + [False] * 20})
+
+
+# a small data set on which Newton-Raphson halves its step (the second
+# iteration lowers the log-likelihood); R coxph gives the values in
+# test_step_halving_matches_R
+HALVING = pd.DataFrame({
+    "time": [0.2868142782122003, 0.1, 0.0, 0.0, 0.0, 0.0, 1.228710912615282,
+             2.6706710723494016, 0.08835122626532987, 2.8, 1.9250867036660406, 0.0, 1.3, 2.0,
+             0.2, 0.2, 0.0, 0.8790533611421211, 0.7, 0.0, 0.0, 0.1, 0.3693481168112074, 0.4,
+             0.2, 2.527410648263094, 2.9599215965916343, 0.48656182234758727, 0.6, 0.0, 0.8,
+             2.5292859521575277, 0.0, 0.9],
+    "status": [0, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 0,
+               0, 0, 1, 1, 1, 0, 1, 1],
+    "x": [1, 0, 1, 0, 0, 1, 0, 1, 1, 1, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 0, 0, 0, 1, 0, 1, 0,
+          0, 0, 1, 1, 1, 1, 1],
+    "g": ["0", "0", "1", "1", "1", "1", "0", "2", "0", "2", "0", "1", "0", "0", "0", "0",
+          "0", "0", "0", "1", "1", "2", "0", "0", "0", "2", "0", "0", "2", "1", "0", "2",
+          "1", "0"],
+})
+
+PATTERN_DESIGNS = {
+    "factor with 12 levels, 3 rare": (lambda: simulated(1500, 1), ["histology"]),
+    "three booleans": (lambda: simulated(1500, 2), ["pazopanib", "male", "metastatic"]),
+    "small integers": (lambda: simulated(1500, 3), ["ecog", "prior_lines"]),
+    "factor, booleans and integers": (lambda: simulated(1500, 4, levels=6),
+                                      ["histology", "pazopanib", "ecog"]),
+    "level without events": (lambda: without_events_in(simulated(800, 5, levels=5), "H03"),
+                             ["histology", "pazopanib"]),
+    "reference level without events": (lambda: without_events_in(simulated(800, 6, levels=5), "H00"),
+                                       ["histology"]),
+    "perfect separation": (ordered_separation, ["grp"]),
+    "perfect separation, boolean": (ordered_separation, ["flag"]),
+    "heavy ties": (lambda: simulated(2000, 7, levels=8, round_to=1.0), ["histology", "male"]),
+    "heavy ties, integers": (lambda: simulated(2000, 8, round_to=3.0), ["ecog", "prior_lines"]),
+    "step halving": (lambda: HALVING, ["x", "g"]),
+}
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+@pytest.mark.parametrize("name", list(PATTERN_DESIGNS))
+def test_pattern_risk_sets_give_the_same_fit(monkeypatch, risk_sets_used, name, ties):
+    make, covariates = PATTERN_DESIGNS[name]
+    rows, patterns = fit_both_ways(monkeypatch, risk_sets_used, make(), "time", "status",
+                                   covariates, ties=ties)
+    assert_same_fit(rows, patterns)
+
+
+def test_pattern_designs_cover_the_awkward_cases(monkeypatch, risk_sets_used):
+    def fit(name, ties="efron"):
+        make, covariates = PATTERN_DESIGNS[name]
+        return fit_cox(make(), "time", "status", covariates, ties=ties)
+
+    assert "no events in H03" in fit("level without events").loc["histology[H03]", "note"]
+    assert "no events in reference level H00" in fit("reference level without events")["note"].iloc[0]
+    separated = fit("perfect separation")
+    assert not separated["estimable"].any()
+    assert "perfect separation" in separated.loc["grp[C]", "note"]
+    ties = fit("heavy ties")
+    assert ties.attrs["events"] > 3 * 30  # at most 30 distinct times
+    assert all(used is cox._PatternRiskSets for used in risk_sets_used)
+
+
+def test_pattern_path_halves_steps_like_the_rows(monkeypatch, risk_sets_used):
+    logliks = []
+    for cls in (cox._RiskSets, cox._PatternRiskSets):
+        derivatives = cls.derivatives
+
+        def recorded(self, beta, derivatives=derivatives):
+            result = derivatives(self, beta)
+            logliks.append((type(self), result[0]))
+            return result
+
+        monkeypatch.setattr(cls, "derivatives", recorded)
+    fit_both_ways(monkeypatch, risk_sets_used, HALVING, "time", "status", ["x", "g"])
+    for cls in (cox._RiskSets, cox._PatternRiskSets):
+        sequence = [loglik for used, loglik in logliks if used is cls]
+        assert len(sequence) == 7  # null model + 6 iterations
+        assert sequence[2] < sequence[1] - 0.5  # the second step lowers the log-likelihood: halved
+
+
+@pytest.mark.parametrize("method", ["rows", "patterns"])
+def test_step_halving_matches_R(monkeypatch, method):
+    # R 4 / survival 3.5.3: coxph(Surv(time, status) ~ x + g, ties = "efron"), g a factor
+    monkeypatch.setattr(cox, "_RISK_SETS", method)
+    result = fit_cox(HALVING, "time", "status", ["x", "g"])
+    np.testing.assert_allclose(result["coef"], [0.021945895459733196, 4.0502449409348689,
+                                                -0.73604934614287443], rtol=RTOL)
+    np.testing.assert_allclose(result["se"], [0.47517443292663092, 1.1009417394878556,
+                                              0.74005786737409207], rtol=RTOL)
+    np.testing.assert_allclose(result.attrs["loglik"], [-66.335763847383134, -51.224486855344388],
+                               rtol=RTOL)
+    np.testing.assert_allclose(result.attrs["score_statistic"], 42.999376276802522, rtol=RTOL)
+    assert result.attrs["iterations"] == 6
+    breslow = fit_cox(HALVING, "time", "status", ["x", "g"], ties="breslow")
+    np.testing.assert_allclose(breslow["coef"], [0.022662810977541144, 3.0816503021543475,
+                                                 -0.72715311119416104], rtol=RTOL)
+    np.testing.assert_allclose(breslow.attrs["loglik"], [-67.996596334756646, -58.348037935545605],
+                               rtol=RTOL)
+    assert breslow.attrs["iterations"] == 4
+
+
+@pytest.mark.parametrize("method", ["rows", "patterns"])
+@pytest.mark.parametrize("ref", FITS, ids=IDS)
+def test_each_risk_set_method_against_R(monkeypatch, ref, method):
+    """Both implementations, forced, on every reference fit (the patterns even for continuous covariates)."""
+    monkeypatch.setattr(cox, "_RISK_SETS", method)
+    result = fit_reference(ref)
+    for column in ("coef", "se", "p"):
+        assert_terms_against_r(ref, result, column, column)
+    np.testing.assert_allclose(result.attrs["loglik"], ref["loglik"], rtol=RTOL)
+    np.testing.assert_allclose(result.attrs["score_statistic"], ref["score_statistic"], rtol=RTOL)
+    assert result.attrs["iterations"] == ref["iter"]
+    assert result.index[~result["estimable"]].tolist() == ref["not_estimable"]
+
+
+def test_reference_fits_of_categorical_designs_use_pattern_risk_sets(risk_sets_used):
+    """The R comparisons above (fixture `case`) of factors, booleans and small integers run
+    through _PatternRiskSets; those with a continuous covariate and at least 200 rows do not."""
+    for ref in FITS:
+        fit_reference(ref)
+        if set(ref["covariates"]) <= CATEGORICAL:
+            assert risk_sets_used[-1] is cox._PatternRiskSets, ref["id"]
+        elif ref["n"] >= 190:
+            assert risk_sets_used[-1] is cox._RiskSets, ref["id"]
+
+
+def test_pattern_risk_sets_chosen_for_factors_not_continuous(risk_sets_used):
+    data = simulated(20_000, 9)
+    expected = {("histology",): cox._PatternRiskSets, ("pazopanib",): cox._PatternRiskSets,
+                ("prior_lines",): cox._PatternRiskSets,
+                ("histology", "pazopanib"): cox._PatternRiskSets,
+                ("histology", "pazopanib", "ecog"): cox._RiskSets,  # 12 x 2 x 4 > 64 patterns
+                ("age",): cox._RiskSets, ("histology", "age"): cox._RiskSets}
+    for covariates, cls in expected.items():
+        fit_cox(data, "time", "status", list(covariates))
+        assert risk_sets_used[-1] is cls, covariates
+    # the timing model: patterns for a factor, rows for one integer with many values
+    assert cox._patterns_pay(11, 10, 100_000, 88_000)
+    assert not cox._patterns_pay(40, 1, 100_000, 68_000)
+
+
+def test_design_patterns_number_the_distinct_rows():
+    design = cox._build_design(simulated(3000, 10), "time", "status",
+                               ["histology", "pazopanib", "ecog", "prior_lines"])
+    indicator = np.array([t.kind != "numeric" for t in design.terms])
+    pattern, count = cox._design_patterns(design, indicator, 10_000)
+    distinct, expected = np.unique(design.x, axis=0, return_inverse=True)
+    assert count == len(distinct)
+    # the same partition of the rows
+    pairs = pd.DataFrame({"ours": pattern, "unique": expected.ravel()}).drop_duplicates()
+    assert len(pairs) == count
+    assert cox._design_patterns(design, indicator, count - 1) is None
+    age = cox._build_design(simulated(3000, 10), "time", "status", ["histology", "age"])
+    assert cox._design_patterns(age, np.array([True] * 11 + [False]), 64) is None
+
+
+def pattern_and_row_risk_sets(frame, covariates, ties):
+    design = cox._build_design(frame, "time", "status", covariates)
+    timeline = cox._sorted_timeline(design, None, None)
+    indicator = np.array([t.kind != "numeric" for t in design.terms])
+    pattern, count = cox._design_patterns(design, indicator, len(frame))
+    representative = np.empty(count, dtype=np.intp)
+    representative[pattern] = np.arange(len(pattern))
+    x = design.x - np.where(indicator, 0.0, design.x.mean(axis=0))  # as _fit_cox
+    patterns = cox._PatternRiskSets(timeline, pattern[timeline.order], x[representative], ties)
+    rows = cox._RiskSets(timeline.time, timeline.event, x[timeline.order], ties)
+    return patterns, rows
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_pattern_derivatives_equal_row_derivatives_up_to_huge_risk_scores(monkeypatch, ties):
+    share_grams = []
+    share_gram = cox._share_gram
+    monkeypatch.setattr(cox, "_share_gram", lambda *a: share_grams.append(1) or share_gram(*a))
+    rng = np.random.default_rng(12)
+    cases = [(simulated(600, 13, levels=6, round_to=2.0), ["histology", "pazopanib"]),
+             (simulated(600, 14), ["ecog", "prior_lines", "male"]),
+             (simulated(300, 15, levels=4, round_to=2.0), ["histology"]),
+             (ordered_separation(), ["grp"])]
+    for frame, covariates in cases:
+        patterns, rows = pattern_and_row_risk_sets(frame, covariates, ties)
+        _, score_0, information_0 = rows.derivatives(np.zeros(rows.p))
+        for size in (0.0, 0.5, 5.0, 400.0):  # largest linear predictor: risk scores up to e^400
+            beta = rng.normal(size=patterns.p)
+            beta *= size / np.abs(patterns.x @ beta).max()
+            ours, theirs = patterns.derivatives(beta), rows.derivatives(beta)
+            assert np.isfinite(theirs[0]) and np.all(np.isfinite(theirs[2]))
+            np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-10)
+            # absolute tolerances from the sizes at beta = 0 (at huge beta
+            # the information is rounding noise in both)
+            np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-9,
+                                       atol=1e-10 * np.abs(score_0).max())
+            np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-9,
+                                       atol=1e-10 * np.abs(information_0).max())
+            assert np.array_equal(ours[2], ours[2].T)
+        # overflow of exp (no shift of the linear predictor, as in coxfit6):
+        # a non-finite log-likelihood both ways, so that the step is halved
+        eta = patterns.x @ beta
+        beta *= 800.0 / (eta.max() if eta.max() > -eta.min() else eta.min())
+        assert not np.isfinite(patterns.derivatives(beta)[0])
+        assert not np.isfinite(rows.derivatives(beta)[0])
+    assert share_grams  # huge risk scores: the shares are formed first
+
+
+def test_pattern_extremes_match_risk_set_extremes():
+    rng = np.random.default_rng(15)
+    for trial in range(40):
+        n = int(rng.integers(5, 60))
+        time = np.sort(rng.integers(0, 15, n)).astype(float)
+        event = rng.random(n) < 0.6
+        event[rng.integers(n)] = True
+        deaths = np.flatnonzero(event)
+        risk_start = np.searchsorted(time, time[deaths], side="left")
+        values = rng.integers(0, 3, (int(rng.integers(2, 6)), 3)).astype(float)
+        pattern = rng.integers(0, len(values), n)
+        if trial % 4 == 0:  # later deaths have lower values: extremes
+            pattern = np.sort(pattern)[::-1]
+        values = values[np.unique(pattern)]
+        pattern = np.unique(pattern, return_inverse=True)[1]
+        x = values[pattern]
+        timeline = cox._Timeline(np.arange(n), time, event)
+        risk_sets = cox._PatternRiskSets(timeline, pattern, values - x.mean(axis=0), "efron")
+        expected = cox._at_risk_set_extremes(x, deaths, risk_start)
+        result = cox._pattern_extremes(values, risk_sets.first_death, risk_sets.last_at_risk)
+        assert np.array_equal(result[0], expected[0]) and np.array_equal(result[1], expected[1])
+
+
+def test_stable_argsort_equals_numpy_stable_sort():
+    rng = np.random.default_rng(16)
+    samples = [rng.normal(size=1000), np.round(rng.exponential(5, 5000), 1),
+               np.r_[rng.normal(size=500), [np.nan] * 7, [0.0, -0.0, 0.0]],
+               rng.integers(0, 3, 400).astype(float), np.array([np.nan]), np.array([2.0, 1.0]),
+               np.r_[np.arange(2000.0), [5.0, 5.0, 7.0]][::-1]]
+    for values in samples:
+        rng.shuffle(values)
+        np.testing.assert_array_equal(cox._stable_argsort(values), np.argsort(values, kind="stable"))
+
+
+def test_univariate_cox_equals_separate_fits_with_different_missing_rows():
+    data = sim200().assign(x_int=lambda d: np.round(d["age"] / 20))
+    data.loc[data.index[:7], "x_bin"] = np.nan  # another set of complete rows
+    covariates = ["x_num", "grp", "x_bin", "age", "x_int"]
+    table = univariate_cox(data, "time", "status", covariates)
+    for covariate in covariates:
+        single = fit_cox(data, "time", "status", [covariate])
+        rows = table[table["covariate"] == covariate].set_index("term")
+        np.testing.assert_allclose(rows["coef"], single["coef"], rtol=1e-12)
+        np.testing.assert_allclose(rows["se"], single["se"], rtol=1e-12)
+        assert rows["n"].tolist() == single["n"].tolist()
+        np.testing.assert_allclose(rows["lr_p"].iloc[0], single.attrs["lr_p"], rtol=1e-12)

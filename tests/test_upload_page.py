@@ -201,7 +201,7 @@ def test_switching_source_keeps_filters_that_exist_and_drops_the_others_with_a_n
     assert at.query_params.get("histology_group") in ("Angiosarcoma", ["Angiosarcoma"])
     notices = "\n".join(w.value for w in at.warning)
     assert "**study**" in notices and "not present in the selected data source" in notices
-    assert caption(at).endswith("of 1000 patients")
+    assert caption(at).endswith("of 1,000 patients")
 
 
 def test_simulated_patients_are_never_pooled_with_real_ones():
