@@ -9,6 +9,8 @@ from charts.theme import LABEL_SIZE, OKABE_ITO, RESPONSE_ORDER, response_scale
 
 #: Width of one digit of a bold segment label, in pixels (at LABEL_SIZE).
 LABEL_PX_PER_DIGIT = 9
+#: Plot width assumed for the label rule: Streamlit shrinks a wide chart to the page (seen: ~400 px of 720).
+NARROWEST_PLOT_PX = 400
 
 RESPONSE_TITLES = {
     "CR": "CR complete response",
@@ -54,8 +56,9 @@ def best_response_bars(counts: pd.DataFrame, width: int = 720) -> alt.Chart:
         .sort_values(["n", "histology_total"], ascending=[False, True])["histology_total"].tolist()
     )
     max_total = int(frame["x_end"].max()) if len(frame) else 1
-    # a count is printed only where its segment is wide enough for its digits (large cohorts: thin segments)
-    segment_px = frame["n"] / max_total * width
+    # a count is printed only where its segment is wide enough for its digits (large cohorts: thin segments);
+    # judged at the narrowest width the app may draw the plot (it shrinks to fit a narrow page)
+    segment_px = frame["n"] / max_total * min(width, NARROWEST_PLOT_PX)
     frame["label"] = [str(n) if px >= LABEL_PX_PER_DIGIT * len(str(n)) + 6 else ""
                       for n, px in zip(frame["n"], segment_px)]
 
