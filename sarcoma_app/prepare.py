@@ -88,8 +88,7 @@ def pfs_data(patients: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         ``excluded`` has a ``reason`` column.
     """
     known = patients["pfs_months"].notna() & patients["pfs_event"].notna()
-    # everyone analysable (a registry): a shallow copy, as the columns set below replace, never modify, data
-    analysable = patients.copy(deep=False) if known.all() else patients[known].copy()
+    analysable = patients[known].copy()
     analysable["pfs_months"] = analysable["pfs_months"].astype(float)
     analysable["pfs_event"] = analysable["pfs_event"].astype(int)
     excluded = patients[~known].copy()

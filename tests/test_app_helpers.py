@@ -168,3 +168,11 @@ def test_all_option_counts_in_one_query_equal_one_query_per_dimension(filters):
     assert sql.count("?") == len(parameters)
     assert db.option_counts(filters) == expected
     assert sum(expected["study"].values()) > 0
+
+
+def test_pfs_data_is_a_copy_the_page_may_change():
+    patients = pd.DataFrame({"pfs_months": [1.5, 2.0], "pfs_event": pd.array([1, 0], dtype="Int32"), "x": [1.0, 2.0]})
+    before = patients.copy()
+    analysable, _ = prepare.pfs_data(patients)
+    analysable.loc[0, "x"] = 99.0
+    pd.testing.assert_frame_equal(patients, before)
