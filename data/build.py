@@ -37,7 +37,7 @@ SCHEMA = {
         statistics_software VARCHAR, citation VARCHAR, source VARCHAR NOT NULL""",
     "histology_glossary": """
         histology_code VARCHAR PRIMARY KEY, histology VARCHAR NOT NULL, histology_group VARCHAR NOT NULL,
-        tissue VARCHAR, source VARCHAR NOT NULL""",
+        tissue VARCHAR, defined_in VARCHAR, source VARCHAR NOT NULL""",
     "patients": """
         study_id VARCHAR NOT NULL REFERENCES studies(study_id), patient_id VARCHAR PRIMARY KEY,
         patient_label VARCHAR, age INTEGER CHECK (age BETWEEN 0 AND 120),
@@ -55,16 +55,16 @@ SCHEMA = {
         CHECK (evaluable OR not_evaluable_reason IS NOT NULL)""",
     "patient_value_sources": """
         study_id VARCHAR NOT NULL, patient_id VARCHAR NOT NULL, field VARCHAR NOT NULL, value VARCHAR NOT NULL,
-        source VARCHAR NOT NULL, derived BOOLEAN NOT NULL, rule VARCHAR,
-        PRIMARY KEY (patient_id, field)""",
+        source VARCHAR NOT NULL, derived BOOLEAN NOT NULL, rule VARCHAR, alternative_value VARCHAR,
+        PRIMARY KEY (patient_id, field), CHECK (alternative_value IS NULL OR derived)""",
     "adverse_events": """
         study_id VARCHAR NOT NULL, patient_id VARCHAR, patient_ref VARCHAR, term VARCHAR NOT NULL,
         term_group VARCHAR NOT NULL, grade INTEGER CHECK (grade BETWEEN 1 AND 5), source VARCHAR NOT NULL, note VARCHAR""",
     "published_results": """
         result_id VARCHAR PRIMARY KEY, study_id VARCHAR NOT NULL, endpoint VARCHAR NOT NULL, population VARCHAR NOT NULL,
-        subgroup VARCHAR, comparison VARCHAR, group_column VARCHAR, group_level VARCHAR, reference_level VARCHAR, estimate DOUBLE, ci_lower DOUBLE, ci_upper DOUBLE, p_value DOUBLE,
+        subgroup VARCHAR, comparison VARCHAR, group_column VARCHAR, group_level VARCHAR, alternative_reference_level VARCHAR, estimate DOUBLE, ci_lower DOUBLE, ci_upper DOUBLE, p_value DOUBLE,
         numerator INTEGER, denominator INTEGER, landmark_months DOUBLE, unit VARCHAR NOT NULL, precision DOUBLE NOT NULL,
-        printed VARCHAR NOT NULL, method_stated VARCHAR, source VARCHAR NOT NULL, note VARCHAR""",
+        printed VARCHAR NOT NULL, method_stated VARCHAR, conflict_ids VARCHAR, source VARCHAR NOT NULL, note VARCHAR""",
     "published_characteristics": """
         study_id VARCHAR NOT NULL, "table" VARCHAR NOT NULL, characteristic VARCHAR NOT NULL, category VARCHAR NOT NULL,
         value VARCHAR NOT NULL, unit VARCHAR, source VARCHAR NOT NULL""",
@@ -127,6 +127,7 @@ def build_patients() -> tuple[pd.DataFrame, pd.DataFrame]:
     unknown_fields = set(overrides["field"]) - set(patients.columns)
     if unknown_fields:
         raise ValueError(f"patient_field_sources names unknown fields {sorted(unknown_fields)}")
+    seed_of_study = read_source("studies").set_index("study_id")["seed_file"]
     provenance_rows = []
     for _, patient in patients.iterrows():
         for field, value in patient.items():
@@ -134,18 +135,24 @@ def build_patients() -> tuple[pd.DataFrame, pd.DataFrame]:
                 continue
             match = overrides[(overrides["study_id"] == patient["study_id"]) & (overrides["field"] == field)
                               & overrides["patient_id"].isin([patient["patient_id"], "*"])]
+            alternative = None
             if len(match):
                 row = match.sort_values("patient_id", key=lambda s: s.eq("*")).iloc[0]
                 source, derived, rule = row["source"], row["derived"] == "true", row["rule"]
-            elif field == "histology_code" and str(glossary.loc[value, "source"]).startswith("project code"):
-                source, derived, rule = patient["source"], True, "project code: " + glossary.loc[value, "source"].split(": ", 1)[-1]
+                alternative = row["alternative_value"]
+            elif field == "histology_code" and seed_of_study[patient["study_id"]] not in str(glossary.loc[value, "defined_in"]):
+                source, derived = patient["source"], True
+                rule = (f"project code: {seed_of_study[patient['study_id']]} does not abbreviate this histology "
+                        f"(glossary: {glossary.loc[value, 'source']})")
             elif field in MAPPED_COLUMNS:
                 source, derived, rule = patient["source"], True, MAPPED_COLUMNS[field]
             else:
                 source, derived, rule = patient["source"], False, None
             text = f"{value:g}" if isinstance(value, float) else str(value)
-            provenance_rows.append((patient["study_id"], patient["patient_id"], field, text, source, derived, rule))
-    provenance = pd.DataFrame(provenance_rows, columns=["study_id", "patient_id", "field", "value", "source", "derived", "rule"])
+            provenance_rows.append((patient["study_id"], patient["patient_id"], field, text, source, derived, rule,
+                                    alternative))
+    provenance = pd.DataFrame(provenance_rows, columns=["study_id", "patient_id", "field", "value", "source", "derived",
+                                                        "rule", "alternative_value"])
     return patients, provenance
 
 

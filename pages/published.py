@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.reconcile import reconcile
+from analysis.reconcile import assumption_sensitivity, reconcile
 from sarcoma_app import cohort as data_source
 from sarcoma_app import db, published, snippets, ui, views
 from sarcoma_app.navigation import require_app_frame
@@ -18,19 +18,23 @@ if not data_source.has_published_tables():
 published_results = db.read_table("published_results")
 conflicts = db.read_table("source_conflicts")
 all_patients = db.load_patients(FilterState())  # the papers' numbers are for their whole cohorts
-comparison = reconcile(published_results, all_patients)
+value_sources = db.read_table("patient_value_sources")
+comparison = reconcile(published_results, all_patients, studies=db.read_table("studies"), assumptions=value_sources)
 counts = published.status_counts(comparison)
 
 st.subheader(published.headline(comparison))
-metrics = st.columns(4)
+metrics = st.columns(1 + len(published.STATUS_ORDER))
 metrics[0].metric("Published numbers", len(comparison), help="Every row of the published_results table.")
 for column, status in zip(metrics[1:], published.STATUS_ORDER):
     column.metric(published.status_label(status), counts[status])
 st.caption("Each paper's numbers are recomputed from the patients transcribed from that same paper, for the whole "
            "published cohort: **the sidebar filters do not apply on this page**. ✔ reproduced = equal to the last "
-           "printed digit (p values: to the printed decimals); ✖ differs = both values shown; ○ not computable = "
-           "the per-patient data needed are not published. Methods as the papers state them: Clopper–Pearson exact "
-           "CIs, Kaplan–Meier with log CIs and R's median rule, univariate Cox with Efron ties and Wald CIs.")
+           "printed digit (p values: to the printed decimals) under the comparison the paper describes, R survival's "
+           "conventions and every reading the paper leaves open, and also under the defaults of the software the "
+           "paper names; ◐ reproduced under an assumption = equal only under the convention, alternative model or "
+           "reading named in the row; ✖ differs = both values shown; ○ not computable = the per-patient data "
+           "needed are not published. Recomputed with Clopper–Pearson exact CIs, Kaplan–Meier with log CIs and R's "
+           "median rule, univariate Cox with Efron ties and Wald CIs; the papers do not state these options.")
 
 table = published.comparison_table(comparison, published_results, conflicts)
 options = ["all", *published.STATUS_ORDER]
@@ -47,15 +51,15 @@ COLUMNS = {
     "Recomputed from patients": st.column_config.TextColumn(width="medium"),
     "n": st.column_config.TextColumn(width=40),
     "Conflicts": st.column_config.TextColumn(width=85),
+    "Assumption": st.column_config.TextColumn(width="medium"),
     "Why / difference": st.column_config.TextColumn(width="large"),
     "Location in the paper": st.column_config.TextColumn(width="medium"),
     "Method": st.column_config.TextColumn(width="large"),
 }
 for index, (study, rows) in enumerate(shown.groupby("Study", sort=False)):  # one table per paper
     study_counts = {s: int((rows["Status"] == published.status_label(s)).sum()) for s in published.STATUS_ORDER}
-    st.markdown(f"**{ui.text(study)}** · {ui.text(rows['Seed file'].iloc[0])} — "
-                f"{study_counts['reproduced']} of {len(rows)} reproduced, {study_counts['differs']} differ, "
-                f"{study_counts['not computable']} not computable")
+    st.markdown(f"**{ui.text(study)}** · {ui.text(rows['Seed file'].iloc[0])} — {len(rows)} numbers: "
+                f"{published.counts_text(study_counts)}")
     part = rows.drop(columns=["Study", "Seed file"]).reset_index(drop=True)
     ui.show_table(part, f"published-vs-recomputed-{study}", key=f"published_table_{index}",
                   styler=part.style.apply(published.status_styles, axis=None), column_config=COLUMNS)
@@ -66,9 +70,22 @@ views.view_tools(
     code=snippets.reconciliation(), patients=all_patients,
     n_text=f"{len(all_patients)} patients of the published cohorts (no filter); {len(comparison)} published numbers",
     methods_text="as stated per row: Clopper–Pearson exact CIs; Kaplan–Meier, log CI, R median rule; "
-                 "univariate Cox, Efron ties, Wald CI and p; reproduced = equal to the last printed digit",
-    data_files={snippets.PUBLISHED_CSV: published_results, snippets.ALL_PATIENTS_CSV: all_patients},
+                 "univariate Cox, Efron ties, Wald CI and p; reproduced = equal to the last printed digit; "
+                 "under an assumption = only under the convention, model or reading the row names",
+    data_files={snippets.PUBLISHED_CSV: published_results, snippets.ALL_PATIENTS_CSV: all_patients,
+                snippets.STUDIES_CSV: db.read_table("studies"), snippets.VALUE_SOURCES_CSV: value_sources},
 )
+
+# --- values the papers leave open -------------------------------------------------------------
+sensitivity = published.sensitivity_table(assumption_sensitivity(published_results, all_patients, value_sources),
+                                          published_results)
+if not sensitivity.empty:
+    st.subheader("The same numbers under every reading the paper leaves open")
+    ui.show_table(sensitivity, "published-sensitivity", key="published_sensitivity",
+                  caption="Values the data take as an assumption (patient_value_sources with an alternative value): "
+                          "each PFS-based number recomputed with the value as used and with each alternative. ✔ = the "
+                          "printed number is reproduced. Seed 002 does not mark censoring; NAB-08 (15 months) and "
+                          "NAB-09 (7.8 months) are the only patients whose progression Table 3 does not fix.")
 
 # --- one number in detail ---------------------------------------------------------------------
 st.subheader("One published number in detail")
@@ -94,7 +111,8 @@ with right.container(border=True):
         st.caption(f"Method: {ui.text(row['method'])}")
 
 related = published.related_conflicts(
-    {**row, "group_level": published_results.set_index("result_id").at[chosen, "group_level"]}, conflicts)
+    {**row, **published_results.set_index("result_id").loc[chosen, ["group_level", "conflict_ids"]].to_dict()},
+    conflicts)
 if related:
     st.markdown(f"**Recorded conflicts that concern this number:** {', '.join(related)}")
     for conflict in conflicts[conflicts["conflict_id"].isin(related)].itertuples():

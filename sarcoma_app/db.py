@@ -30,6 +30,7 @@ READABLE_TABLES = {
     "published_response_by_histology": "study_id",
     "published_adverse_events": "study_id",
     "source_conflicts": "conflict_id",
+    "patient_value_sources": "study_id, patient_id, field",
     "data_dictionary": None,  # keep the file's order
 }
 

@@ -18,7 +18,7 @@ SECTIONS = (
 
 
 def patient_caption(n_shown: int, n_total: int) -> str:
-    """The sidebar caption, e.g. 'Showing 15 of 56 patients'."""
+    """The sidebar caption, e.g. 'Showing 18 of 56 patients'."""
     return f"Showing {n_shown:,} of {n_total:,} patients"
 
 

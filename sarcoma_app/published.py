@@ -13,16 +13,20 @@ import re
 
 import pandas as pd
 
-from analysis.reconcile import DIFFERS, NOT_COMPUTABLE, REPRODUCED
+from analysis.reconcile import DIFFERS, NOT_COMPUTABLE, REPRODUCED, REPRODUCED_UNDER_ASSUMPTION, STATUSES
 from sarcoma_app.text import fmt_p, fmt_value_ci, study_label
 
-STATUS_ORDER = (REPRODUCED, DIFFERS, NOT_COMPUTABLE)
-#: status -> (icon, word shown, background tint, text colour). Tints of Okabe-Ito blue, vermillion and grey.
+STATUS_ORDER = STATUSES
+#: status -> (icon, word shown, background tint, text colour). Tints of Okabe-Ito blue, orange, vermillion, grey.
 STATUS_STYLE = {
     REPRODUCED: ("✔", "reproduced", "#D4E6F4", "#0B3D66"),
+    REPRODUCED_UNDER_ASSUMPTION: ("◐", "reproduced under an assumption", "#FBEBC7", "#5C3D00"),
     DIFFERS: ("✖", "differs", "#F9D9C4", "#7A2E00"),
     NOT_COMPUTABLE: ("○", "not computable", "#E6E6E6", "#333333"),
 }
+#: Short words for the headline counts.
+STATUS_COUNT_WORDS = {REPRODUCED: "reproduced", REPRODUCED_UNDER_ASSUMPTION: "under an assumption",
+                      DIFFERS: "differ", NOT_COMPUTABLE: "not computable"}
 ENDPOINT_NAMES = {"orr": "ORR", "dcr": "DCR", "median_pfs": "Median PFS", "pfs_rate": "PFS rate",
                   "hazard_ratio": "Hazard ratio"}
 COUNT_NAMES = {"count_cr": "Patients with CR", "count_pr": "Patients with PR", "count_sd": "Patients with SD",
@@ -46,7 +50,7 @@ CONFLICT_TOPICS: dict[str, tuple[tuple[str, ...], ...]] = {
 
 
 def status_label(status: str) -> str:
-    """'✔ reproduced', '✖ differs', '○ not computable'."""
+    """'✔ reproduced', '◐ reproduced under an assumption', '✖ differs', '○ not computable'."""
     icon, word, _, _ = STATUS_STYLE.get(status, ("?", str(status), "", ""))
     return f"{icon} {word}"
 
@@ -57,11 +61,14 @@ def status_counts(comparison: pd.DataFrame) -> dict[str, int]:
     return {status: int(counts.get(status, 0)) for status in STATUS_ORDER}
 
 
+def counts_text(counts: dict[str, int]) -> str:
+    """'11 reproduced, 3 under an assumption, 0 differ, 1 not computable'."""
+    return ", ".join(f"{counts[status]} {STATUS_COUNT_WORDS[status]}" for status in STATUS_ORDER)
+
+
 def headline(comparison: pd.DataFrame) -> str:
-    """'N of M published numbers reproduced, K differ, J not computable'."""
-    counts = status_counts(comparison)
-    return (f"{counts[REPRODUCED]} of {len(comparison)} published numbers reproduced, "
-            f"{counts[DIFFERS]} differ, {counts[NOT_COMPUTABLE]} not computable")
+    """'Of M published numbers: N reproduced, K under an assumption, J differ, L not computable'."""
+    return f"Of {len(comparison)} published numbers: {counts_text(status_counts(comparison))}"
 
 
 def split_source(source: object) -> tuple[str, str]:
@@ -94,20 +101,22 @@ def topic_rules(result: pd.Series | dict) -> tuple[tuple[str, ...], ...]:
 def related_conflicts(result: pd.Series | dict, conflicts: pd.DataFrame) -> list[str]:
     """IDs of the recorded conflicts that concern one published result.
 
-    Same study, and every keyword of one of the result's :func:`topic_rules`
-    occurs in the conflict's topic (case-insensitive, dashes normalised).
+    The result's own ``conflict_ids`` ('C13; C18'), plus the conflicts of the same
+    study where every keyword of one of the result's :func:`topic_rules` occurs in
+    the conflict's topic (case-insensitive, dashes normalised).
     """
+    explicit = result.get("conflict_ids")
+    ids = [i.strip() for i in explicit.split(";") if i.strip()] if isinstance(explicit, str) else []
     rules = topic_rules(result)
     if not rules or conflicts.empty:
-        return []
-    ids = []
+        return ids
     for row in conflicts.itertuples():
         if row.study_id != result.get("study_id"):
             continue
         topic = _normalise(row.topic)
-        if any(all(_topic_has(topic, keyword) for keyword in rule) for rule in rules):
+        if any(all(_topic_has(topic, keyword) for keyword in rule) for rule in rules) and row.conflict_id not in ids:
             ids.append(str(row.conflict_id))
-    return ids
+    return sorted(ids)
 
 
 def what_label(row) -> str:
@@ -157,7 +166,7 @@ def comparison_table(comparison: pd.DataFrame, published: pd.DataFrame, conflict
     conflicts : DataFrame
         ``source_conflicts``.
     """
-    extra = published.set_index("result_id")[["landmark_months", "group_level"]]
+    extra = published.set_index("result_id")[["landmark_months", "group_level", "conflict_ids"]]
     rows = []
     for row in sorted(comparison.to_dict("records"), key=_display_order):
         row.update({key: extra.at[row["result_id"], key] for key in extra.columns} if row["result_id"] in extra.index
@@ -172,6 +181,7 @@ def comparison_table(comparison: pd.DataFrame, published: pd.DataFrame, conflict
             "Recomputed from patients": recomputed_text(row),
             "n": "–" if n is None or pd.isna(n) else f"{int(n)}",
             "Conflicts": ", ".join(related_conflicts(row, conflicts)) or "–",
+            "Assumption": row.get("assumption") or "–",
             "Why / difference": row["explanation"] or "",
             "Seed file": seed,
             "Location in the paper": location,
@@ -189,3 +199,35 @@ def status_styles(table: pd.DataFrame) -> pd.DataFrame:
             if label == f"{icon} {word}":
                 styles.at[index, "Status"] = f"background-color: {background}; color: {colour}; font-weight: 600"
     return styles
+
+
+def sensitivity_table(sensitivity: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
+    """One row per PFS-based published number, one column per reading of the values the paper leaves open.
+
+    Parameters
+    ----------
+    sensitivity : DataFrame
+        Output of :func:`analysis.reconcile.assumption_sensitivity`.
+    published : DataFrame
+        ``published_results`` (for the printed text and the row names).
+
+    Returns
+    -------
+    DataFrame
+        'Study', 'What', 'Published (verbatim)', then per reading ('as used' first)
+        the recomputed value with '✔' when it reproduces the printed one and '✖'
+        when not. Empty when no study has an open reading.
+    """
+    if sensitivity.empty:
+        return pd.DataFrame(columns=["Study", "What", "Published (verbatim)"])
+    rows = published.set_index("result_id")
+    readings = list(dict.fromkeys(sensitivity["reading"]))
+    records = []
+    for result_id, group in sensitivity.groupby("result_id", sort=False):
+        source = rows.loc[result_id]
+        record = {"Study": study_label(source["study_id"]), "What": what_label(source.to_dict()),
+                  "Published (verbatim)": source["printed"]}
+        for item in group.itertuples():
+            record[item.reading] = f"{'✔' if item.reproduces else '✖'} {item.text}"
+        records.append(record)
+    return pd.DataFrame(records, columns=["Study", "What", "Published (verbatim)", *readings])

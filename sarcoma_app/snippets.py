@@ -25,6 +25,8 @@ from sarcoma_app.url_state import CI_METHODS, CONF_TYPES, COX_TERMS, DENOMINATOR
 PATIENTS_CSV = "filtered_patients.csv"
 ALL_PATIENTS_CSV = "all_patients.csv"
 PUBLISHED_CSV = "published_results.csv"
+STUDIES_CSV = "studies.csv"
+VALUE_SOURCES_CSV = "patient_value_sources.csv"
 RUN_NOTE = ("# Run from the root of the project repository (pip install -r requirements.txt),\n"
             "# with the CSV saved there.")
 LINE_WIDTH = 88
@@ -435,17 +437,21 @@ def factor_references(frame) -> dict:
 # --------------------------------------------------------------------------- #
 # Published vs recomputed
 # --------------------------------------------------------------------------- #
-def reconciliation(published_path: str = PUBLISHED_CSV, patients_path: str = ALL_PATIENTS_CSV) -> Snippet:
+def reconciliation(published_path: str = PUBLISHED_CSV, patients_path: str = ALL_PATIENTS_CSV,
+                   studies_path: str = STUDIES_CSV, value_sources_path: str = VALUE_SOURCES_CSV) -> Snippet:
     """Every published number beside its recomputation (analysis.reconcile)."""
     columns = ["result_id", "printed", "recomputed_estimate", "recomputed_ci_lower", "recomputed_ci_upper",
-               "recomputed_p_value", "status", "explanation"]
+               "recomputed_p_value", "status", "assumption", "explanation"]
     code = (f"# Published numbers vs recomputed from the patients (whole published cohorts)\n{RUN_NOTE}\n"
             "import pandas as pd\nfrom analysis.reconcile import reconcile\n\n"
             f"published = pd.read_csv({json.dumps(published_path)}, encoding=\"utf-8-sig\")\n"
             "# all patients of the published cohorts, no filter\n"
             f"patients = pd.read_csv({json.dumps(patients_path)}, encoding=\"utf-8-sig\")\n"
-            "result = reconcile(published, patients)\n"
+            "# the software each paper names, and the values a paper leaves open (alternative_value)\n"
+            f"studies = pd.read_csv({json.dumps(studies_path)}, encoding=\"utf-8-sig\")\n"
+            f"value_sources = pd.read_csv({json.dumps(value_sources_path)}, encoding=\"utf-8-sig\", dtype=str)\n"
+            "result = reconcile(published, patients, studies=studies, assumptions=value_sources)\n"
             f"{_py_list('columns = ', columns)}\n"
             "print(result[columns].to_string(index=False))\n"
             'print(result["status"].value_counts())\n')
-    return Snippet(code, None, (published_path, patients_path))
+    return Snippet(code, None, (published_path, patients_path, studies_path, value_sources_path))

@@ -75,11 +75,11 @@ def test_bundled_data_have_56_patients(n_all):
     assert n_all == 56
 
 
-def test_pazopanib_link_gives_15_of_56():
+def test_pazopanib_link_gives_18_of_56():
     expected = int(sql("SELECT count(*) AS n FROM patients WHERE pazopanib")["n"].iloc[0])
-    assert expected == 15  # as recorded in the bundled data
+    assert expected == 18  # 14 evaluable + 4 not evaluable (derived: Fig. 1a and the Discussion)
     at = run_app({"pazopanib": "yes"})
-    assert caption(at) == "Showing 15 of 56 patients"
+    assert caption(at) == "Showing 18 of 56 patients"
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -87,7 +87,7 @@ def test_filters_carry_across_page_switches(page):
     at = run_app({"pazopanib": "yes", "ci": "wilson"})
     at.switch_page(page).run()
     assert not at.exception
-    assert caption(at) == "Showing 15 of 56 patients"
+    assert caption(at) == "Showing 18 of 56 patients"
     assert at.query_params.get("pazopanib") in ("yes", ["yes"])
     assert at.query_params.get("ci") in ("wilson", ["wilson"])
 
@@ -249,12 +249,12 @@ def test_tampered_value_is_named_in_the_warning():
 def test_changing_a_filter_updates_caption_and_url():
     at = run_app()
     pazopanib = next(w for w in at.sidebar.multiselect if w.label == "Pazopanib co-treatment")
-    assert any(option.startswith("yes (15)") for option in pazopanib.options)  # counts beside each option
+    assert any(option.startswith("yes (18)") for option in pazopanib.options)  # counts beside each option
     pazopanib.select("yes").run()
-    assert caption(at) == "Showing 15 of 56 patients"
+    assert caption(at) == "Showing 18 of 56 patients"
     assert at.query_params.get("pazopanib") in ("yes", ["yes"])
     at.switch_page("pages/survival.py").run()
-    assert caption(at) == "Showing 15 of 56 patients"
+    assert caption(at) == "Showing 18 of 56 patients"
 
 
 def test_filter_on_a_column_a_study_lacks_is_announced():

@@ -372,9 +372,12 @@ def test_cox_multivariable_R_snippet_gives_the_page_hazard_ratios(filters, keys,
 def test_reconciliation_snippet_gives_the_page_statuses(tmp_path, monkeypatch):
     published = read_table("published_results")
     patients = load_patients(FilterState())
-    expected = reconcile(published, patients)
+    studies, value_sources = read_table("studies"), read_table("patient_value_sources")
+    expected = reconcile(published, patients, studies=studies, assumptions=value_sources)
+    assert (expected["status"] == "reproduced under an assumption").sum() == 3  # the snippet must see the assumptions
     namespace = run_python(snippets.reconciliation(), tmp_path, monkeypatch,
-                           {snippets.PUBLISHED_CSV: published, snippets.ALL_PATIENTS_CSV: patients})
+                           {snippets.PUBLISHED_CSV: published, snippets.ALL_PATIENTS_CSV: patients,
+                            snippets.STUDIES_CSV: studies, snippets.VALUE_SOURCES_CSV: value_sources})
     ours = namespace["result"].set_index("result_id")
     assert ours.loc[expected["result_id"], "status"].tolist() == expected["status"].tolist()
     for row in expected.itertuples():

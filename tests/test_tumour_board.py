@@ -13,7 +13,8 @@ import pytest
 from pptx import Presentation
 from streamlit.testing.v1 import AppTest
 
-from analysis.reconcile import DIFFERS, NOT_COMPUTABLE, REPRODUCED, reconcile
+from analysis.reconcile import (DIFFERS, NOT_COMPUTABLE, REPRODUCED, REPRODUCED_UNDER_ASSUMPTION, STATUSES,
+                                reconcile)
 from data.build import ensure_database
 from sarcoma_app import deck, published, subtype
 from sarcoma_app.url_state import AllowedValues, ViewState, parse_query, to_query
@@ -45,19 +46,22 @@ def plain(frame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- #
 @pytest.fixture(scope="module")
 def expected_reconciliation() -> pd.DataFrame:
-    return reconcile(sql("SELECT * FROM published_results"), sql("SELECT * FROM patients"))
+    return reconcile(sql("SELECT * FROM published_results"), sql("SELECT * FROM patients"),
+                     studies=sql("SELECT * FROM studies"), assumptions=sql("SELECT * FROM patient_value_sources"))
 
 
 def test_published_page_headline_equals_reconcile(expected_reconciliation):
     at = run_app(page="pages/published.py")
     counts = expected_reconciliation["status"].value_counts()
-    n_reproduced, n_differs, n_not = (int(counts.get(s, 0)) for s in (REPRODUCED, DIFFERS, NOT_COMPUTABLE))
-    expected = (f"{n_reproduced} of {len(expected_reconciliation)} published numbers reproduced, {n_differs} differ, "
-                f"{n_not} not computable")
+    n_reproduced, n_assumed, n_differs, n_not = (int(counts.get(s, 0)) for s in STATUSES)
+    expected = (f"Of {len(expected_reconciliation)} published numbers: {n_reproduced} reproduced, {n_assumed} under an "
+                f"assumption, {n_differs} differ, {n_not} not computable")
     assert at.subheader[0].value == expected
-    assert expected == "16 of 20 published numbers reproduced, 0 differ, 4 not computable"  # the bundled data
+    # the bundled data
+    assert expected == "Of 20 published numbers: 14 reproduced, 3 under an assumption, 0 differ, 3 not computable"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["✔ reproduced"] == str(n_reproduced)
+    assert metrics["◐ reproduced under an assumption"] == str(n_assumed)
     assert metrics["○ not computable"] == str(n_not)
 
 
@@ -68,21 +72,25 @@ def test_published_page_table_flags_every_number_with_icon_text_source_and_confl
     table = pd.concat(tables, ignore_index=True)
     assert len(table) == len(expected_reconciliation)
     assert (table["Status"] == "✔ reproduced").sum() == (expected_reconciliation["status"] == REPRODUCED).sum()
-    assert set(table["Status"]) <= {"✔ reproduced", "✖ differs", "○ not computable"}  # icon + word, not colour alone
+    # icon + word, not colour alone
+    assert set(table["Status"]) <= {"✔ reproduced", "◐ reproduced under an assumption", "✖ differs", "○ not computable"}
     headers = "\n".join(m.value for m in at.markdown)
-    assert "**Nab\\-paclitaxel \\+ sintilimab** · 002\\_e13a0ade5dd2a04e\\.txt — 11 of 12 reproduced" in headers
+    assert ("**Nab\\-paclitaxel \\+ sintilimab** · 002\\_e13a0ade5dd2a04e\\.txt — 12 numbers: 8 reproduced, "
+            "3 under an assumption, 0 differ, 1 not computable") in headers
     assert (table["Location in the paper"].str.len() > 0).all()
     head = table[table["What"] == "HR: Head vs other primary sites"].iloc[0]
-    assert head["Conflicts"] == "C13" and head["Status"] == "✔ reproduced"
+    assert head["Conflicts"] == "C13, C18" and head["Status"] == "◐ reproduced under an assumption"
+    assert "Head vs Extremities" in head["Assumption"] and "0.26" in head["Why / difference"]
     pazopanib = table[table["What"] == "Patients on pazopanib"].iloc[0]
-    assert pazopanib["Conflicts"] == "C05" and pazopanib["Status"] == "○ not computable"
+    assert pazopanib["Conflicts"] == "C05, C14, C16" and pazopanib["Status"] == "✔ reproduced"
     assert "C04" in table[table["What"] == "Patients with a grade 3–4 AE"]["Conflicts"].iloc[0]
 
 
 def test_published_page_ignores_the_sidebar_filters(expected_reconciliation):
     at = run_app({"pazopanib": "yes"}, page="pages/published.py")
     assert at.subheader[0].value.startswith(
-        f"{(expected_reconciliation['status'] == REPRODUCED).sum()} of {len(expected_reconciliation)}")
+        f"Of {len(expected_reconciliation)} published numbers: {(expected_reconciliation['status'] == REPRODUCED).sum()} "
+        "reproduced")
 
 
 def test_published_page_detail_shows_the_conflict_statements():
@@ -91,7 +99,7 @@ def test_published_page_detail_shows_the_conflict_statements():
     assert not at.exception
     assert any(e.label.startswith("C13 — ") for e in at.expander)
     text = "\n".join(m.value for m in at.markdown)
-    assert "Recorded conflicts that concern this number:** C13" in text
+    assert "Recorded conflicts that concern this number:** C13, C18" in text
 
 
 def test_conflict_matching_rules():
@@ -99,10 +107,11 @@ def test_conflict_matching_rules():
     results = sql("SELECT * FROM published_results").set_index("result_id")
     related = {rid: published.related_conflicts(results.loc[rid].to_dict() | {"result_id": rid}, conflicts)
                for rid in results.index}
-    assert related["nab_hr_head"] == ["C13"]
-    assert related["nab_hr_angiosarcoma"] == []  # C01 is about angiosarcoma responses, not its HR
+    assert related["nab_hr_head"] == ["C13", "C18"]
+    assert related["nab_hr_angiosarcoma"] == ["C18"]  # C01 is about angiosarcoma responses, not its HR
     assert set(related["nab_n_sd"]) == {"C01", "C02"}
-    assert related["nab_median_pfs"] == []
+    assert related["nab_median_pfs"] == ["C18"]
+    assert related["nab_hr_ae3"] == ["C19"]
     assert all(not ids or all(conflicts.set_index("conflict_id").at[i, "study_id"] == results.at[rid, "study_id"]
                               for i in ids) for rid, ids in related.items())
 

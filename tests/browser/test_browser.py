@@ -55,12 +55,12 @@ def open_view(page, app_url: str, path: str, caption: str | None = None) -> None
 
 
 def test_shared_link_restores_the_view(page, app_url):
-    open_view(page, app_url, "?pazopanib=yes", "Showing 15 of 56 patients")
-    assert sidebar_caption(page) == "Showing 15 of 56 patients"
+    open_view(page, app_url, "?pazopanib=yes", "Showing 18 of 56 patients")
+    assert sidebar_caption(page) == "Showing 18 of 56 patients"
     assert query_of(page.url) == {"pazopanib": ["yes"]}
     chip = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(
         has_text="Pazopanib co-treatment")
-    assert "yes (15)" in chip.inner_text()  # the widget shows the restored choice
+    assert "yes (18)" in chip.inner_text()  # the widget shows the restored choice
 
 
 def test_shared_link_shows_the_same_numbers(page, app_url):
@@ -81,18 +81,18 @@ def test_changing_a_filter_updates_url_and_caption(page, app_url):
     page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Pazopanib co-treatment").click()
     page.get_by_role("option", name=re.compile(r"^yes \(15\)")).click()
     page.keyboard.press("Escape")
-    wait_until_idle(page, "Showing 15 of 56 patients")
+    wait_until_idle(page, "Showing 18 of 56 patients")
     page.wait_for_function("() => window.location.search.includes('pazopanib=yes')")
     assert query_of(page.url) == {"pazopanib": ["yes"]}
 
 
 def test_switching_pages_keeps_the_query_string(page, app_url):
-    open_view(page, app_url, "?pazopanib=yes&ci=wilson", "Showing 15 of 56 patients")
+    open_view(page, app_url, "?pazopanib=yes&ci=wilson", "Showing 18 of 56 patients")
     for slug, title in [("survival", "Survival"), ("patients", "Patients"), ("", "Overview")]:
         page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click()
         page.wait_for_function("slug => window.location.pathname.replace(/\\/$/, '').endsWith('/' + slug) "
                                "|| (slug === '' && window.location.pathname === '/')", arg=slug)
-        wait_until_idle(page, "Showing 15 of 56 patients")
+        wait_until_idle(page, "Showing 18 of 56 patients")
         page.wait_for_function("() => window.location.search.includes('pazopanib=yes')")
         assert query_of(page.url) == {"pazopanib": ["yes"], "ci": ["wilson"]}
         assert page.locator("h1").first.inner_text().strip() == title
