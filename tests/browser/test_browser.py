@@ -79,7 +79,7 @@ def test_changing_a_filter_updates_url_and_caption(page, app_url):
     open_view(page, app_url, "", "Showing 56 of 56 patients")
     assert urlparse(page.url).query == ""  # defaults: clean URL
     page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Pazopanib co-treatment").click()
-    page.get_by_role("option", name=re.compile(r"^yes \(15\)")).click()
+    page.get_by_role("option", name=re.compile(r"^yes \(18\)")).click()
     page.keyboard.press("Escape")
     wait_until_idle(page, "Showing 18 of 56 patients")
     page.wait_for_function("() => window.location.search.includes('pazopanib=yes')")
