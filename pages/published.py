@@ -26,12 +26,12 @@ st.subheader(published.headline(comparison))
 metrics = st.columns(1 + len(published.STATUS_ORDER))
 metrics[0].metric("Published numbers", len(comparison), help="Every row of the published_results table.")
 for column, status in zip(metrics[1:], published.STATUS_ORDER):
-    column.metric(published.status_label(status), counts[status])
+    column.metric(published.metric_label(status), counts[status], help=published.status_label(status))
 st.caption("Each paper's numbers are recomputed from the patients transcribed from that same paper, for the whole "
            "published cohort: **the sidebar filters do not apply on this page**. ✔ reproduced = equal to the last "
            "printed digit (p values: to the printed decimals) under the comparison the paper describes, R survival's "
            "conventions and every reading the paper leaves open, and also under the defaults of the software the "
-           "paper names; ◐ reproduced under an assumption = equal only under the convention, alternative model or "
+           "paper names; △ reproduced under an assumption = equal only under the convention, alternative model or "
            "reading named in the row; ✖ differs = both values shown; ○ not computable = the per-patient data "
            "needed are not published. Recomputed with Clopper–Pearson exact CIs, Kaplan–Meier with log CIs and R's "
            "median rule, univariate Cox with Efron ties and Wald CIs; the papers do not state these options.")
@@ -45,7 +45,7 @@ shown_status = st.segmented_control(
 shown = table if shown_status in (None, "all") else table[table["Status"] == published.status_label(shown_status)]
 shown = shown.drop(columns=["result_id"]).reset_index(drop=True)
 COLUMNS = {
-    "Status": st.column_config.TextColumn(width=135),
+    "Status": st.column_config.TextColumn(width=235),
     "What": st.column_config.TextColumn(width="medium"),
     "Published (verbatim)": st.column_config.TextColumn(width="medium"),
     "Recomputed from patients": st.column_config.TextColumn(width="medium"),
@@ -81,11 +81,11 @@ sensitivity = published.sensitivity_table(assumption_sensitivity(published_resul
                                           published_results)
 if not sensitivity.empty:
     st.subheader("The same numbers under every reading the paper leaves open")
-    ui.show_table(sensitivity, "published-sensitivity", key="published_sensitivity",
+    ui.show_table(sensitivity, "published-sensitivity", key="published_sensitivity", height=35 * len(sensitivity) + 40,
                   caption="Values the data take as an assumption (patient_value_sources with an alternative value): "
-                          "each PFS-based number recomputed with the value as used and with each alternative. ✔ = the "
-                          "printed number is reproduced. Seed 002 does not mark censoring; NAB-08 (15 months) and "
-                          "NAB-09 (7.8 months) are the only patients whose progression Table 3 does not fix.")
+                          "each PFS-based number recomputed with the value as used and with each alternative "
+                          "(pfs_event = 0: censored). Seed 002 marks no censoring; NAB-08 (15 months) and NAB-09 "
+                          "(7.8 months) are the only patients whose progression Table 3 does not fix.")
 
 # --- one number in detail ---------------------------------------------------------------------
 st.subheader("One published number in detail")

@@ -20,7 +20,7 @@ STATUS_ORDER = STATUSES
 #: status -> (icon, word shown, background tint, text colour). Tints of Okabe-Ito blue, orange, vermillion, grey.
 STATUS_STYLE = {
     REPRODUCED: ("✔", "reproduced", "#D4E6F4", "#0B3D66"),
-    REPRODUCED_UNDER_ASSUMPTION: ("◐", "reproduced under an assumption", "#FBEBC7", "#5C3D00"),
+    REPRODUCED_UNDER_ASSUMPTION: ("△", "reproduced under an assumption", "#FBEBC7", "#5C3D00"),
     DIFFERS: ("✖", "differs", "#F9D9C4", "#7A2E00"),
     NOT_COMPUTABLE: ("○", "not computable", "#E6E6E6", "#333333"),
 }
@@ -50,7 +50,7 @@ CONFLICT_TOPICS: dict[str, tuple[tuple[str, ...], ...]] = {
 
 
 def status_label(status: str) -> str:
-    """'✔ reproduced', '◐ reproduced under an assumption', '✖ differs', '○ not computable'."""
+    """'✔ reproduced', '△ reproduced under an assumption', '✖ differs', '○ not computable'."""
     icon, word, _, _ = STATUS_STYLE.get(status, ("?", str(status), "", ""))
     return f"{icon} {word}"
 
@@ -59,6 +59,11 @@ def status_counts(comparison: pd.DataFrame) -> dict[str, int]:
     """Number of published results per status (every status present, 0 if none)."""
     counts = comparison["status"].value_counts()
     return {status: int(counts.get(status, 0)) for status in STATUS_ORDER}
+
+
+def metric_label(status: str) -> str:
+    """Short label of a status count: '✔ reproduced', '△ under an assumption', '✖ differ', '○ not computable'."""
+    return f"{STATUS_STYLE[status][0]} {STATUS_COUNT_WORDS[status]}"
 
 
 def counts_text(counts: dict[str, int]) -> str:
@@ -179,9 +184,9 @@ def comparison_table(comparison: pd.DataFrame, published: pd.DataFrame, conflict
             "What": what_label(row),
             "Published (verbatim)": row["printed"],
             "Recomputed from patients": recomputed_text(row),
+            "Assumption": row.get("assumption") or "–",
             "n": "–" if n is None or pd.isna(n) else f"{int(n)}",
             "Conflicts": ", ".join(related_conflicts(row, conflicts)) or "–",
-            "Assumption": row.get("assumption") or "–",
             "Why / difference": row["explanation"] or "",
             "Seed file": seed,
             "Location in the paper": location,
@@ -202,7 +207,7 @@ def status_styles(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def sensitivity_table(sensitivity: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
-    """One row per PFS-based published number, one column per reading of the values the paper leaves open.
+    """Each PFS-based published number under the data as used and under every open reading, one row each.
 
     Parameters
     ----------
@@ -214,20 +219,21 @@ def sensitivity_table(sensitivity: pd.DataFrame, published: pd.DataFrame) -> pd.
     Returns
     -------
     DataFrame
-        'Study', 'What', 'Published (verbatim)', then per reading ('as used' first)
-        the recomputed value with '✔' when it reproduces the printed one and '✖'
-        when not. Empty when no study has an open reading.
+        'What', 'Reading' ('as used' first), 'Recomputed', 'Printed number'
+        ('✔ reproduced' / '✖ differs'), 'Published (verbatim)' and 'Study'.
+        Empty when no study has an open reading.
     """
+    columns = ["What", "Reading", "Recomputed", "Printed number", "Published (verbatim)", "Study"]
     if sensitivity.empty:
-        return pd.DataFrame(columns=["Study", "What", "Published (verbatim)"])
+        return pd.DataFrame(columns=columns)
     rows = published.set_index("result_id")
-    readings = list(dict.fromkeys(sensitivity["reading"]))
     records = []
-    for result_id, group in sensitivity.groupby("result_id", sort=False):
-        source = rows.loc[result_id]
-        record = {"Study": study_label(source["study_id"]), "What": what_label(source.to_dict()),
-                  "Published (verbatim)": source["printed"]}
-        for item in group.itertuples():
-            record[item.reading] = f"{'✔' if item.reproduces else '✖'} {item.text}"
-        records.append(record)
-    return pd.DataFrame(records, columns=["Study", "What", "Published (verbatim)", *readings])
+    for item in sensitivity.itertuples():
+        source = rows.loc[item.result_id]
+        records.append({"Study": study_label(source["study_id"]), "What": what_label(source.to_dict()),
+                        "Published (verbatim)": source["printed"], "Reading": item.reading,
+                        "Recomputed": recomputed_text({"status": REPRODUCED, "unit": source["unit"],
+                                                       **{f"recomputed_{q}": getattr(item, q) for q in
+                                                          ("estimate", "ci_lower", "ci_upper", "p_value")}}),
+                        "Printed number": status_label(REPRODUCED if item.reproduces else DIFFERS)})
+    return pd.DataFrame(records, columns=columns)

@@ -61,7 +61,7 @@ def test_published_page_headline_equals_reconcile(expected_reconciliation):
     assert expected == "Of 20 published numbers: 14 reproduced, 3 under an assumption, 0 differ, 3 not computable"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["✔ reproduced"] == str(n_reproduced)
-    assert metrics["◐ reproduced under an assumption"] == str(n_assumed)
+    assert metrics["△ under an assumption"] == str(n_assumed)
     assert metrics["○ not computable"] == str(n_not)
 
 
@@ -73,13 +73,13 @@ def test_published_page_table_flags_every_number_with_icon_text_source_and_confl
     assert len(table) == len(expected_reconciliation)
     assert (table["Status"] == "✔ reproduced").sum() == (expected_reconciliation["status"] == REPRODUCED).sum()
     # icon + word, not colour alone
-    assert set(table["Status"]) <= {"✔ reproduced", "◐ reproduced under an assumption", "✖ differs", "○ not computable"}
+    assert set(table["Status"]) <= {"✔ reproduced", "△ reproduced under an assumption", "✖ differs", "○ not computable"}
     headers = "\n".join(m.value for m in at.markdown)
     assert ("**Nab\\-paclitaxel \\+ sintilimab** · 002\\_e13a0ade5dd2a04e\\.txt — 12 numbers: 8 reproduced, "
             "3 under an assumption, 0 differ, 1 not computable") in headers
     assert (table["Location in the paper"].str.len() > 0).all()
     head = table[table["What"] == "HR: Head vs other primary sites"].iloc[0]
-    assert head["Conflicts"] == "C13, C18" and head["Status"] == "◐ reproduced under an assumption"
+    assert head["Conflicts"] == "C13, C18" and head["Status"] == "△ reproduced under an assumption"
     assert "Head vs Extremities" in head["Assumption"] and "0.26" in head["Why / difference"]
     pazopanib = table[table["What"] == "Patients on pazopanib"].iloc[0]
     assert pazopanib["Conflicts"] == "C05, C14, C16" and pazopanib["Status"] == "✔ reproduced"
@@ -290,3 +290,25 @@ def test_presentation_toggle_enters_and_reset_keeps_it():
     assert at.query_params.get("present") in ("1", ["1"])
     assert [m for m in at.markdown if "<style>" in m.value]
 
+
+
+def test_published_page_shows_every_number_under_every_open_reading():
+    at = run_app(page="pages/published.py")
+    tables = [plain(d.value) for d in at.dataframe if "Reading" in plain(d.value).columns]
+    assert len(tables) == 1
+    table = tables[0]
+    assert set(table["Reading"]) == {"as used", "NAB-08 pfs_event = 0", "NAB-09 pfs_event = 0",
+                                     "NAB-08 pfs_event = 0 and NAB-09 pfs_event = 0"}
+    differs = table[table["Printed number"] == "✖ differs"]
+    assert set(differs["What"]) == {"HR: Head vs other primary sites"}
+    assert set(differs["Reading"]) == {"NAB-09 pfs_event = 0", "NAB-08 pfs_event = 0 and NAB-09 pfs_event = 0"}
+    median = table[(table["What"] == "Median PFS (all treated)")]
+    assert median["Recomputed"].nunique() == 1 and len(median) == 4
+    assert median["Recomputed"].iloc[0] == table_recomputed(at, "Median PFS (all treated)")
+
+
+def table_recomputed(at, what: str) -> str:
+    """The 'Recomputed from patients' text of one row of the Published vs recomputed tables."""
+    tables = [plain(d.value) for d in at.dataframe if "Recomputed from patients" in plain(d.value).columns]
+    rows = pd.concat(tables)
+    return rows.loc[rows["What"] == what, "Recomputed from patients"].iloc[0]
