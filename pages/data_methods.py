@@ -48,6 +48,12 @@ exactly over an interval, the midpoint of that interval (why seed 002 reports 2.
 The CI limits apply the same rule to the lower and upper CI curves (Brookmeyer–Crowley). NR = not
 reached: the curve (or a CI curve) never falls to 0.5.
 
+**What seed 002 leaves open.** Table 1 marks no censoring and PFS is defined as time to documented
+progression. Table 3 fixes that the 26 patients with PFS < 6 months progressed; that NAB-08 (15 months) and
+NAB-09 (7.8 months) progressed is an assumption. Table 3 and the angiosarcoma HR are the same with either or both
+censored; the head HR (as Head vs Extremities) needs NAB-09 to have progressed. **Published vs recomputed**
+shows every number under every reading.
+
 **Landmark rates.** S(t) and its CI at each landmark time as R `summary(fit, times = t, extend = TRUE)`:
 the value at the last observed time ≤ t; after the last follow-up the last value is carried forward and
 the number at risk is 0.
