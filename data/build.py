@@ -16,18 +16,18 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+try:  # run as a script (python data/build.py) or imported as data.build
+    from data import registry
+except ImportError:  # pragma: no cover - script mode without the project root on sys.path
+    import registry  # type: ignore[no-redef]
+
 DATA_DIR = Path(__file__).resolve().parent
 SOURCES_DIR = DATA_DIR / "sources"
 DEFAULT_DB_PATH = DATA_DIR / "sarcoma.duckdb"
 SCHEMA_VERSION = "1"
 
 # Columns of `patients` computed from mappings rather than read from a paper.
-MAPPED_COLUMNS = {
-    "histology_group": "project grouping of histology_code (histology_glossary.histology_group)",
-    "primary_site_group": "project grouping of primary_site (primary_site_groups.csv)",
-    "weeks_on_nivolumab_derived": "cycles_last_reported x 2 (nivolumab every 2 weeks); a lower bound on time on treatment",
-    "patient_label": "project label summarising the row, for display",
-}
+MAPPED_COLUMNS = registry.derived_columns()
 
 SCHEMA = {
     "studies": """
@@ -38,21 +38,7 @@ SCHEMA = {
     "histology_glossary": """
         histology_code VARCHAR PRIMARY KEY, histology VARCHAR NOT NULL, histology_group VARCHAR NOT NULL,
         tissue VARCHAR, defined_in VARCHAR, source VARCHAR NOT NULL""",
-    "patients": """
-        study_id VARCHAR NOT NULL REFERENCES studies(study_id), patient_id VARCHAR PRIMARY KEY,
-        patient_label VARCHAR, age INTEGER CHECK (age BETWEEN 0 AND 120),
-        sex VARCHAR CHECK (sex IN ('Female', 'Male')), histology VARCHAR, histology_code VARCHAR,
-        histology_group VARCHAR, primary_site VARCHAR, primary_site_group VARCHAR, metastatic_site VARCHAR,
-        stage VARCHAR CHECK (stage IN ('IV', 'Unresectable')), ecog INTEGER CHECK (ecog BETWEEN 0 AND 4),
-        prior_lines INTEGER CHECK (prior_lines >= 0), pazopanib BOOLEAN, evaluable BOOLEAN NOT NULL,
-        not_evaluable_reason VARCHAR, best_response VARCHAR CHECK (best_response IN ('CR', 'PR', 'SD', 'PD')),
-        pfs_months DOUBLE CHECK (pfs_months >= 0), pfs_event INTEGER CHECK (pfs_event IN (0, 1)),
-        n_adverse_events INTEGER CHECK (n_adverse_events >= 0), worst_ae_grade INTEGER CHECK (worst_ae_grade BETWEEN 1 AND 5),
-        cycles_to_response INTEGER, cycles_to_progression INTEGER, cycles_last_reported INTEGER,
-        weeks_on_nivolumab_derived INTEGER, treatment_status VARCHAR CHECK (treatment_status IN ('ongoing', 'stopped')),
-        died BOOLEAN, source VARCHAR NOT NULL, notes VARCHAR,
-        CHECK (evaluable OR best_response IS NULL),
-        CHECK (evaluable OR not_evaluable_reason IS NOT NULL)""",
+    "patients": registry.patients_ddl(foreign_keys={"study_id": "REFERENCES studies(study_id)"}),
     "patient_value_sources": """
         study_id VARCHAR NOT NULL, patient_id VARCHAR NOT NULL, field VARCHAR NOT NULL, value VARCHAR NOT NULL,
         source VARCHAR NOT NULL, derived BOOLEAN NOT NULL, rule VARCHAR, alternative_value VARCHAR,
@@ -93,9 +79,9 @@ PROVENANCE_SKIP = {"study_id", "patient_id", "source", "notes"}
 
 
 def sources_digest() -> str:
-    """SHA-256 over every source CSV and this build script."""
+    """SHA-256 over every source CSV, this build script and the variable registry."""
     digest = hashlib.sha256(SCHEMA_VERSION.encode())
-    for path in sorted(SOURCES_DIR.glob("*.csv")) + [Path(__file__).resolve()]:
+    for path in sorted(SOURCES_DIR.glob("*.csv")) + [Path(__file__).resolve(), DATA_DIR / "registry.py"]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -156,6 +142,16 @@ def build_patients() -> tuple[pd.DataFrame, pd.DataFrame]:
     return patients, provenance
 
 
+def data_dictionary() -> pd.DataFrame:
+    """``data_dictionary.csv`` with the ``patients`` rows generated from the registry (after ``histology_glossary``)."""
+    rows = read_source("data_dictionary")
+    if (rows["table"] == "patients").any():
+        raise ValueError("data_dictionary.csv must not list patients columns: they come from data/registry.py")
+    position = int(rows.index[rows["table"] == "histology_glossary"].max()) + 1
+    generated = registry.dictionary_rows().replace({"": None})
+    return pd.concat([rows.iloc[:position], generated, rows.iloc[position:]], ignore_index=True)
+
+
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     columns = [row[0] for row in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position", [table]
@@ -178,8 +174,9 @@ def build(target: Path = DEFAULT_DB_PATH) -> Path:
         for table, columns in SCHEMA.items():
             con.execute(f"CREATE TABLE {table} ({columns})")
         for table in ["studies", "histology_glossary", "adverse_events", "published_results", "published_characteristics",
-                      "published_response_by_histology", "published_adverse_events", "source_conflicts", "data_dictionary"]:
+                      "published_response_by_histology", "published_adverse_events", "source_conflicts"]:
             _insert(con, table, read_source(table))
+        _insert(con, "data_dictionary", data_dictionary())
         _insert(con, "patients", patients)
         _insert(con, "patient_value_sources", provenance)
         con.execute("INSERT INTO build_info VALUES (?, ?)", [sources_digest(), SCHEMA_VERSION])

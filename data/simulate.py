@@ -61,6 +61,12 @@ Progression-free survival (the true Cox model)
     them distinct at any size, ``time_decimals=2`` gives the ties of
     published data (64% distinct at 1k, 2% at 100k).
 
+Overall survival
+    Death at the progression time plus an exponential survival after progression (median
+    :data:`MEDIAN_POST_PROGRESSION_MONTHS` months, independent of the covariates), with the censoring of
+    PFS; drawn from a generator of its own, so the other columns do not change with it. ``died`` keeps
+    its meaning (a fatal adverse event).
+
 Response (associated with PFS)
     93% evaluable; the others get a reason (lost to follow-up, toxicity,
     withdrawal, no measurable disease) and no best response. First RECIST
@@ -106,6 +112,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+try:  # imported as data.simulate, or run as python data/simulate.py
+    from data import registry
+except ImportError:  # pragma: no cover - script mode
+    import registry  # type: ignore[no-redef]
+
 __all__ = [
     "simulate_cohort",
     "study_record",
@@ -130,14 +141,8 @@ DATA_DIR = Path(__file__).resolve().parent
 SOURCES_DIR = DATA_DIR / "sources"
 DEFAULT_SEED = 20261121
 
-#: Columns of the ``patients`` table, in the database's order.
-PATIENT_COLUMNS = [
-    "study_id", "patient_id", "patient_label", "age", "sex", "histology", "histology_code",
-    "histology_group", "primary_site", "primary_site_group", "metastatic_site", "stage", "ecog",
-    "prior_lines", "pazopanib", "evaluable", "not_evaluable_reason", "best_response", "pfs_months",
-    "pfs_event", "n_adverse_events", "worst_ae_grade", "cycles_to_response", "cycles_to_progression",
-    "cycles_last_reported", "weeks_on_nivolumab_derived", "treatment_status", "died", "source", "notes",
-]
+#: Columns of the ``patients`` table, in the database's order (data/registry.py).
+PATIENT_COLUMNS = list(registry.PATIENT_COLUMNS)
 #: Columns of the ``adverse_events`` table.
 AE_COLUMNS = ["study_id", "patient_id", "patient_ref", "term", "term_group", "grade", "source", "note"]
 
@@ -173,6 +178,8 @@ ECOG_HAZARD_RATIO_PER_POINT = 1.30
 PRIOR_LINE_HAZARD_RATIO = 1.08
 #: Median PFS (months) of the reference profile (leiomyosarcoma, no pazopanib, ECOG 0, 0 prior lines).
 BASELINE_MEDIAN_PFS_MONTHS = 4.5
+#: Median survival after progression (months, exponential), for overall survival.
+MEDIAN_POST_PROGRESSION_MONTHS = 9.0
 #: Shape of the Weibull baseline hazard (> 1: hazard rising with time).
 WEIBULL_SHAPE = 1.3
 #: Time of the first RECIST assessment (months).
@@ -423,8 +430,8 @@ def simulate_cohort(n_patients: int, seed: int = DEFAULT_SEED, label: str | None
     n = int(n_patients)
     label = study_label(n) if label is None else str(label)
     glossary, site_group_of = _read_mappings()
-    baseline_rng, outcome_rng, response_rng, ae_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
+    baseline_rng, outcome_rng, response_rng, ae_rng, survival_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5))
 
     # --- baseline characteristics ---------------------------------------------------------
     codes = list(HISTOLOGY_WEIGHTS)
@@ -481,6 +488,12 @@ def simulate_cohort(n_patients: int, seed: int = DEFAULT_SEED, label: str | None
         factor = 10.0 ** time_decimals
         observed = np.ceil(np.round(observed * factor, 6)) / factor  # round up: no time 0
     censored_at_cut = ~event & (administrative <= lost)
+    # overall survival: progression plus an exponential survival after it, same censoring
+    death = progression + survival_rng.standard_exponential(n) * MEDIAN_POST_PROGRESSION_MONTHS / math.log(2)
+    os_event = death <= censoring
+    os_observed = np.minimum(death, censoring)
+    if time_decimals is not None:
+        os_observed = np.maximum(np.ceil(np.round(os_observed * factor, 6)) / factor, observed)
 
     # --- best response (follows the true progression time) --------------------------------
     early_progression = progression < FIRST_ASSESSMENT_MONTHS
@@ -546,6 +559,8 @@ def simulate_cohort(n_patients: int, seed: int = DEFAULT_SEED, label: str | None
         "best_response": _text(response_names, response, missing=response_missing),
         "pfs_months": observed.astype(float),
         "pfs_event": _int32(event.astype(np.int32)),
+        "os_months": os_observed.astype(float),
+        "os_event": _int32(os_event.astype(np.int32)),
         "n_adverse_events": _int32(n_events),
         "worst_ae_grade": _int32(worst, ~has_events),
         "cycles_to_response": _int32(cycles_to_response, response_missing | (response == 3)),

@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data import registry
+
 SOURCES_DIR = Path(__file__).resolve().parents[1] / "data" / "sources"
 
 ROLES = ("patients", "adverse_events", "assessments")
@@ -456,99 +458,30 @@ class ColumnSpec:
     maximum: float | None = None
 
 
-_PATIENT_EXTRA = {
-    # name: (kind, label, synonyms, minimum, maximum, how to write it)
-    "patient_id": ("id", "Patient ID", ("patient", "patient id", "patient no", "patient number", "patient nr", "pt",
-                                        "pt id", "id", "subject", "subject id", "case", "case id", "record id"),
-                   None, None, "any text, unique per patient"),
-    "study_id": ("text", "Study / cohort", ("study", "study id", "cohort", "trial", "study name", "cohort name"),
-                 None, None, "optional; default: the cohort name you type"),
-    "patient_label": ("text", "Label", ("label", "patient label"), None, None, ""),
-    "age": ("int", "Age", ("age", "age years", "age at diagnosis", "age at treatment", "age at start", "age yrs"),
-            0, 120, "whole years, 0–120"),
-    "sex": ("sex", "Sex", ("sex", "gender", "sexe", "geschlecht"), None, None, "Female / Male (also F / M)"),
-    "histology": ("text", "Histology", ("histology", "histological subtype", "histologic subtype", "histotype",
-                                        "subtype", "diagnosis", "histology subtype", "tumour histology",
-                                        "tumor histology", "histological diagnosis", "histological type", "histologie",
-                                        "histologia"),
-                  None, None, "as you name it (names and codes of the app's glossary are recognised)"),
-    "histology_code": ("text", "Histology code", ("histology code", "histology abbreviation", "code"), None, None, ""),
-    "histology_group": ("text", "Histology group", ("histology group", "subtype group"), None, None,
-                        "default: the glossary group, else the histology itself"),
-    "primary_site": ("text", "Primary site", ("primary site", "primary tumour site", "primary tumor site",
-                                              "site of primary", "primary", "tumour site", "tumor site", "site",
-                                              "location"), None, None, ""),
-    "primary_site_group": ("text", "Primary site group", ("site group", "primary site group"), None, None,
-                           "default: the app's grouping of the site when known"),
-    "metastatic_site": ("text", "Metastatic sites", ("metastatic site", "metastatic sites", "metastases",
-                                                     "sites of metastasis", "metastasis"), None, None, ""),
-    "stage": ("stage", "Stage", ("stage", "disease stage"), None, None, "IV or Unresectable"),
-    "ecog": ("int", "ECOG", ("ecog", "ecog ps", "ecog performance status", "performance status", "ps"), 0, 4, "0–4"),
-    "prior_lines": ("int", "Prior lines", ("prior lines", "previous lines", "prior lines of therapy",
-                                           "prior lines of chemotherapy", "number of prior lines",
-                                           "lines of prior therapy", "prior therapies", "prior treatment lines",
-                                           "previous lines of therapy"), 0, 50, "whole number ≥ 0"),
-    "pazopanib": ("bool", "Pazopanib", ("pazopanib", "concomitant pazopanib", "pazopanib co treatment",
-                                        "with pazopanib"), None, None, "yes / no"),
-    "evaluable": ("bool", "Evaluable", ("evaluable", "evaluable for response", "response evaluable"), None, None,
-                  "yes / no; default: yes when a best response is given"),
-    "not_evaluable_reason": ("text", "Why not evaluable", ("reason not evaluable", "not evaluable reason",
-                                                           "why not evaluable"), None, None, ""),
-    "best_response": ("response", "Best response", ("best response", "best overall response", "bor", "response",
-                                                     "recist", "recist response", "best recist response",
-                                                     "recist 1 1", "overall response", "best response recist"),
-                      None, None, "CR, PR, SD, PD or NE (or the words: Complete response, …)"),
-    "pfs_months": ("time", "PFS (months)", ("pfs", "pfs months", "pfs mo", "pfs month", "progression free survival",
-                                            "progression free survival months", "pfs time", "pfs in months",
-                                            "pfs days", "pfs weeks", "progression free survival days",
-                                            "progression free survival weeks", "pfs time months"), 0, None,
-                   "months ≥ 0 (a column in days or weeks is converted)"),
-    "pfs_event": ("event", "PFS event", ("pfs event", "event", "pfs status", "progression", "progressed",
-                                         "progression event", "progression status", "pd event", "event pfs",
-                                         "censored", "censor", "pfs censored", "pfs censor", "censoring"),
-                  None, None, "1 = progression or death, 0 = censored (also yes / no, progressed / censored)"),
-    "n_adverse_events": ("int", "Number of AEs", ("n adverse events", "number of adverse events", "n aes",
-                                                  "number of aes", "ae count"), 0, None,
-                         "whole number ≥ 0; default: counted from the AE file"),
-    "worst_ae_grade": ("grade", "Worst AE grade", ("worst ae grade", "worst grade", "max ae grade",
-                                                   "maximum ae grade", "highest ae grade"), 1, 5,
-                       "1–5; default: from the AE file"),
-    "cycles_to_response": ("int", "Cycles to response", ("cycles to response",), 0, None, ""),
-    "cycles_to_progression": ("int", "Cycles to progression", ("cycles to progression",), 0, None, ""),
-    "cycles_last_reported": ("int", "Cycles", ("cycles", "cycles received", "number of cycles",
-                                               "cycles last reported"), 0, None, ""),
-    "weeks_on_nivolumab_derived": ("int", "Weeks on nivolumab", ("weeks on nivolumab",), 0, None, ""),
-    "treatment_status": ("status", "Treatment status", ("treatment status", "status on treatment", "on treatment"),
-                         None, None, "ongoing / stopped"),
-    "died": ("bool", "Died", ("died", "death", "dead", "deceased"), None, None, "yes / no"),
-    "source": ("text", "Source", ("source", "data source"), None, None, "default: the file and row"),
-    "notes": ("text", "Notes", ("notes", "note", "comments", "comment", "remarks", "remarques", "commentaires"),
-              None, None, ""),
-}
 REQUIRED_PATIENT_COLUMNS = ("patient_id", "histology", "best_response", "pfs_months", "pfs_event")
 #: Header words meaning the event column is coded the other way round (1 = censored).
 INVERTED_EVENT_HEADERS = frozenset({"censored", "censor", "pfs censored", "pfs censor", "censoring"})
 
 
 def _patient_specs() -> tuple[ColumnSpec, ...]:
-    dictionary = pd.read_csv(SOURCES_DIR / "data_dictionary.csv", dtype=str, keep_default_na=False)
-    rows = dictionary[dictionary["table"] == "patients"].set_index("column")
-    ordered = list(REQUIRED_PATIENT_COLUMNS) + [c for c in rows.index if c not in REQUIRED_PATIENT_COLUMNS]
+    """Upload specs of the patients file, generated from the variable registry (required columns first)."""
+    ordered = list(REQUIRED_PATIENT_COLUMNS) + [c for c in registry.PATIENT_COLUMNS if c not in REQUIRED_PATIENT_COLUMNS]
     specs = []
     for name in ordered:
-        kind, label, synonyms, minimum, maximum, allowed = _PATIENT_EXTRA[name]
-        row = rows.loc[name]
-        description = row["description"]
-        if name == "pfs_event":
-            description = "PFS event indicator"
-        elif name == "pfs_months":
-            description = "Progression-free survival"
-        specs.append(ColumnSpec(name, "patients", kind, name in REQUIRED_PATIENT_COLUMNS, label, description,
-                                row["unit"], allowed or row["allowed_values"], synonyms, minimum, maximum))
+        variable = registry.VARIABLES[name]
+        kind = variable.upload_kind
+        minimum = variable.minimum if kind not in ("sex", "stage", "status", "response", "event", "bool") else None
+        maximum = variable.upload_maximum if variable.upload_maximum is not None else variable.maximum
+        if kind in ("sex", "stage", "status", "response", "event", "bool"):
+            maximum = None
+        description = variable.description.split(";")[0].split(" (derived")[0]
+        specs.append(ColumnSpec(name, "patients", kind, name in REQUIRED_PATIENT_COLUMNS, variable.label, description,
+                                variable.unit, variable.upload_format or variable.allowed_values, variable.synonyms,
+                                minimum, maximum))
     return tuple(specs)
 
 
-_ID_SYNONYMS = _PATIENT_EXTRA["patient_id"][2]
+_ID_SYNONYMS = registry.VARIABLES["patient_id"].synonyms
 SPECS: dict[str, tuple[ColumnSpec, ...]] = {
     "patients": _patient_specs(),
     "adverse_events": (

@@ -15,6 +15,8 @@ import re
 import duckdb
 import numpy as np
 import pandas as pd
+
+from data import registry
 import pytest
 
 from analysis.cox import fit_cox
@@ -33,8 +35,7 @@ def cohort():
 
 @pytest.fixture(scope="module")
 def dictionary():
-    frame = pd.read_csv(build.SOURCES_DIR / "data_dictionary.csv", dtype=str, keep_default_na=False)
-    return frame[frame["table"] == "patients"].set_index("column")
+    return registry.dictionary_rows().set_index("column")
 
 
 # --------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+
+from data import registry
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -344,7 +346,7 @@ def test_the_xlsx_template_loads_as_a_whole_cohort():
 
 def test_dictionary_lists_every_column_of_patients_and_the_required_ones():
     dictionary = upload.data_dictionary()
-    patient_columns = set(pd.read_csv(upload.SOURCES_DIR / "data_dictionary.csv").query("table == 'patients'")["column"])
+    patient_columns = set(registry.PATIENT_COLUMNS)
     assert set(dictionary.query("File == 'patients'")["Column"]) == patient_columns
     required = dictionary.query("Required == 'required' and File == 'patients'")["Column"].tolist()
     assert required == list(upload.REQUIRED_PATIENT_COLUMNS)
