@@ -1103,6 +1103,21 @@ def _check_required(table: RawTable, role: str, mapping: dict[str, str], problem
     return ok
 
 
+#: Text columns the pages group or filter by (one chart bar, legend entry or menu option per value).
+GROUPING_COLUMNS = ("study_id", "histology", "histology_code", "histology_group", "primary_site",
+                    "primary_site_group", "term")
+
+
+def _check_distinct(table: RawTable, values: pd.DataFrame, mapping: dict[str, str], problems: _Collector) -> None:
+    """A problem per grouping column with more different values than :attr:`UploadLimits.distinct_values`."""
+    for name in GROUPING_COLUMNS:
+        if name in values and name in mapping:
+            n = int(values[name].nunique(dropna=True))
+            if n > LIMITS.distinct_values.value:
+                problems.add(table.file, None, mapping[name], _over(LIMITS.distinct_values, f"{n:,} different "
+                                                                    "values") + ": is this the right column?")
+
+
 def clean_cohort_name(name: str, default: str = "Uploaded cohort") -> str:
     """A cohort name fit for labels: no control characters, at most 60 characters."""
     text = " ".join(_CONTROL.sub(" ", str(name or "")).split())[:60]
@@ -1168,6 +1183,7 @@ def _prepare(table, mapping, ae_table, ae_mapping, assessment_table, assessment_
     for spec in SPECS["patients"]:
         if spec.name in mapping:
             out[spec.name] = _convert(table, spec, mapping[spec.name], problems, recognitions)
+    _check_distinct(table, out, mapping, problems)
     ids = out["patient_id"]
     # duplicate ids
     first_row: dict[str, int] = {}
@@ -1261,6 +1277,7 @@ def _prepare(table, mapping, ae_table, ae_mapping, assessment_table, assessment_
             for spec in SPECS["adverse_events"]:
                 if spec.name in ae_mapping:
                     ae[spec.name] = _convert(ae_table, spec, ae_mapping[spec.name], problems, recognitions)
+            _check_distinct(ae_table, ae, ae_mapping, problems)
             if "grade" not in ae:
                 ae["grade"] = pd.array([pd.NA] * len(ae), dtype="Int32")
             missing_term = ae["term"].isna()
