@@ -199,6 +199,7 @@ CASES: dict[str, Callable[[], tuple[str, bytes]]] = {
     "csv_1234_days": csv_thousands_days,
     "csv_stray_cp1252": csv_stray_cp1252,
     "csv_negative_zero": csv_negative_zero,
+    "csv_registry_100k": lambda: csv_registry(100_000),
     "csv_registry_200k": lambda: csv_registry(200_000),
 }
 
