@@ -224,6 +224,7 @@ if prepared.recognitions:
 for note in prepared.notes:
     st.info(ui.text(note), icon=":material/info:")
 if not prepared.ok:
+    st.session_state.pop(READ_KEY, None)  # a refused cohort's tables are not kept (re-read if the matching changes)
     show_problems(prepared.problems, prepared.n_problems, "the cohort", fix="Fix the file (or the column matching "
                   "above)")
     st.stop()
