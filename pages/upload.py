@@ -76,7 +76,7 @@ for column, role in zip(template_columns[1:4], upload.ROLES):
     column.download_button(template_labels[role], data=upload.template_csv(role), file_name=f"{role}-template.csv",
                            mime="text/csv", key=f"template_{role}", icon=":material/download:", on_click="ignore",
                            help=f"Template of the {upload.ROLE_LABELS[role]} file (CSV, UTF-8)", width="stretch")
-with st.expander("Upload limits (a file larger than these is refused, with a message saying which)"):
+with st.expander("Upload limits (a file beyond one is refused, with a message saying which)"):
     st.markdown(limits_markdown())
 with st.expander("Data dictionary: every column the app reads, its unit and how to write it"):
     ui.show_table(upload.data_dictionary(), "upload-data-dictionary", key="upload_dictionary",
