@@ -48,6 +48,7 @@ class UploadLimits:
     file_mb: Limit = Limit(10, "MB", "size of each uploaded file")
     uncompressed_mb: Limit = Limit(30, "MB", "size of a workbook once unpacked")
     compression_ratio: Limit = Limit(100, "to 1", "compression of a part of a workbook")
+    workbook_parts: Limit = Limit(1_000, "parts", "parts (files inside the ZIP) of a workbook")
     patient_rows: Limit = Limit(100_000, "rows", "rows of the patients file (empty rows count)")
     adverse_event_rows: Limit = Limit(500_000, "rows", "rows of the adverse-events file (empty rows count)")
     assessment_rows: Limit = Limit(500_000, "rows", "rows of the tumour-assessments file (empty rows count)")

@@ -390,25 +390,35 @@ def _check_workbook_size(file: str, data: bytes) -> Problem | None:
 
     Python's :mod:`zipfile` (which openpyxl reads through) never returns more
     than a part's declared size (a part that lies fails its CRC check), so
-    the declared sizes bound what parsing can cost.
+    the declared sizes bound what parsing can cost. A part declaring a
+    document type (``<!DOCTYPE``, the way to entity-expansion bombs) is
+    refused too: Office Open XML never has one.
     """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             parts = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return None  # openpyxl says "not a readable XLSX workbook"
-    total = sum(part.file_size for part in parts)
-    if total > LIMITS.uncompressed_mb.value << 20:
-        return Problem(file, None, None, _over(LIMITS.uncompressed_mb, f"the workbook unpacks to "
-                                              f"{total / (1 << 20):,.0f} MB") + ": save the sheets as CSV, or "
-                                                                               "split the workbook")
-    for part in parts:
-        ratio = part.file_size / max(part.compress_size, 1)
-        if part.file_size >= RATIO_CHECK_MIN_BYTES and ratio > LIMITS.compression_ratio.value:
-            return Problem(file, None, None, _over(LIMITS.compression_ratio, f"its part {_quote(part.filename)} is "
-                                                   f"compressed {ratio:,.0f} to 1") + ": a spreadsheet program "
-                                                                                      "does not write this; "
-                                                                                      "save the sheet as CSV")
+            if len(parts) > LIMITS.workbook_parts.value:
+                return Problem(file, None, None, _over(LIMITS.workbook_parts, f"{len(parts):,} parts"))
+            total = sum(part.file_size for part in parts)
+            if total > LIMITS.uncompressed_mb.value << 20:
+                return Problem(file, None, None, _over(LIMITS.uncompressed_mb, f"the workbook unpacks to "
+                                                      f"{total / (1 << 20):,.0f} MB") + ": save the sheets as CSV, "
+                                                                                       "or split the workbook")
+            for part in parts:
+                ratio = part.file_size / max(part.compress_size, 1)
+                if part.file_size >= RATIO_CHECK_MIN_BYTES and ratio > LIMITS.compression_ratio.value:
+                    return Problem(file, None, None, _over(LIMITS.compression_ratio, f"its part "
+                                                           f"{_quote(part.filename)} is compressed {ratio:,.0f} to 1")
+                                   + ": a spreadsheet program does not write this; save the sheet as CSV")
+            for part in parts:
+                with archive.open(part) as stream:
+                    head = stream.read(_XML_HEAD_BYTES)
+                if b"<!DOCTYPE" in head.upper():
+                    return Problem(file, None, None, f"its part {_quote(part.filename)} declares a document type "
+                                                     "(<!DOCTYPE …>), which a spreadsheet program does not write: "
+                                                     "save the sheet as CSV")
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
+        return None  # damaged or encrypted: openpyxl says "not a readable XLSX workbook"
     return None
 
 
@@ -449,6 +459,8 @@ def _sheet_rows(sheet, max_rows: int, label: str) -> tuple[list[list[str]], list
     return rows, numbers, header, header_row, problems
 
 
+#: Bytes of each workbook part looked at for a document type (it must come before the root element).
+_XML_HEAD_BYTES = 4096
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 
 

@@ -131,6 +131,30 @@ def xlsx_formula_without_value() -> tuple[str, bytes]:
     return "formula.xlsx", workbook(rows)
 
 
+def xlsx_entity_expansion(comment_chars: int = 0) -> tuple[str, bytes]:
+    """A sheet whose DTD expands one cell to 10^9 characters ("billion laughs").
+
+    ``comment_chars`` > 0 puts a comment that long before the DTD, past the
+    reader's look for ``<!DOCTYPE`` at the head of each part: the XML parser's
+    own guard must then refuse it.
+    """
+    entities = '<!ENTITY a0 "AAAAAAAAAA">' + "".join(
+        f'<!ENTITY a{i} "{("&a%d;" % (i - 1)) * 10}">' for i in range(1, 9))
+    rows = (_inline_row(1, HEADER.split(",")) + '<row r="2"><c r="A2" t="inlineStr"><is><t>P1</t></is></c>'
+            '<c r="B2" t="inlineStr"><is><t>&a8;</t></is></c></row>')
+    data = workbook(rows)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            body = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                prolog = ("<!--" + "x" * comment_chars + "-->" if comment_chars else "") + (
+                    f"<!DOCTYPE worksheet [{entities}]>")
+                body = body.replace(b"<worksheet", prolog.encode() + b"<worksheet", 1)
+            target.writestr(info.filename, body)
+    return f"entities{'_hidden' if comment_chars else ''}.xlsx", buffer.getvalue()
+
+
 def xlsx_good() -> tuple[str, bytes]:
     """A small valid workbook written the same way (the builders' control)."""
     return "good.xlsx", workbook(_good_rows_xml())
@@ -192,6 +216,8 @@ CASES: dict[str, Callable[[], tuple[str, bytes]]] = {
     "xlsx_dimension_1m": lambda: xlsx_huge_dimension(1_048_576),
     "xlsx_shared_string_1gb": lambda: xlsx_shared_string_bomb(1024),
     "xlsx_formula_no_value": xlsx_formula_without_value,
+    "xlsx_entity_expansion": xlsx_entity_expansion,
+    "xlsx_entity_expansion_hidden": lambda: xlsx_entity_expansion(10_000),
     "csv_100k_columns": lambda: csv_many_columns(100_000),
     "csv_1m_columns": lambda: csv_many_columns(1_000_000),
     "csv_1e308_months": csv_huge_months,

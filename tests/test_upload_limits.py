@@ -57,6 +57,11 @@ ROWS = LIMITS.patient_rows.value
     (hostile.xlsx_formula_without_value,
      "formula.xlsx, row 3, column “pfs_months”: cell D3 holds a formula without a saved result, so its value is "
      "unknown: open the workbook in Excel or LibreOffice, let it calculate, save it and upload it again"),
+    (hostile.xlsx_entity_expansion,
+     "entities.xlsx: its part “xl/worksheets/sheet1.xml” declares a document type (<!DOCTYPE …>), which a "
+     "spreadsheet program does not write: save the sheet as CSV"),
+    (lambda: hostile.xlsx_entity_expansion(10_000),  # past the look at each part's head: the XML parser refuses
+     "entities_hidden.xlsx: the sheet could not be read (damaged workbook)"),
     (lambda: hostile.csv_many_columns(100_000),
      f"columns_100000.csv, row 1: 100,000 columns ({COLUMNS}): keep the columns the app reads (see the template) "
      "and upload that"),
@@ -77,7 +82,7 @@ ROWS = LIMITS.patient_rows.value
      "be ≥ 0)"),
     (lambda: hostile.csv_registry(200_000),
      "registry_200000.csv: 11.6 MB (size of each uploaded file: at most 10 MB)"),
-], ids=["dimension-1m", "compression-ratio", "formula", "100k-columns", "1m-columns", "1e308-months",
+], ids=["dimension-1m", "compression-ratio", "formula", "entity-expansion", "entity-expansion-hidden", "100k-columns", "1m-columns", "1e308-months",
         "1e308-years", "1,234-days", "negative-zero", "200k-patients-11MB"])
 def test_a_hostile_file_gets_its_message_within_bounds(build, message):
     name, data = build()
