@@ -24,7 +24,7 @@ NOT_IN_FILE = "— not in the file —"
 FILE_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls"]
 READ_KEY = data_source.READ_KEY
 PREPARED_KEY = data_source.PREPARED_KEY
-ERROR_KEY = "_upload_error"
+ERROR_KEY = data_source.LOAD_ERROR_KEY
 PREVIEW_ROWS = 20
 PROBLEMS_IN_MESSAGE = 12
 
@@ -240,24 +240,11 @@ ui.show_table(preview, "upload-preview", key="upload_preview",
               caption=f"The first {len(preview)} patients as the app will read them (– = not recorded).")
 
 
-def load_cohort() -> None:
-    """Callback: build the session's in-memory database and select it (all or nothing)."""
-    try:
-        connection = data_source.create_cohort_database(prepared.patients, prepared.adverse_events,
-                                                        prepared.studies, prepared.assessments)
-    except Exception as error:  # noqa: BLE001 - a constraint the checks missed: refuse the whole cohort
-        st.session_state[ERROR_KEY] = f"{type(error).__name__}: {str(error)[:300]}"
-        return
-    data_source.store_upload(data_source.UploadedCohort(
-        connection=connection, name=cohort_name,
-        files=tuple(tables[role].file for role in tables),
-        n_patients=len(prepared.patients), n_adverse_events=n_events, n_assessments=n_measures))
-
-
 is_loaded = current is not None and current.name == cohort_name and current.n_patients == len(prepared.patients) \
     and current.files == tuple(tables[role].file for role in tables)
 st.button("Load this cohort" if not is_loaded else "Load again (replace the loaded cohort)", type="primary",
-          key="upload_load", on_click=load_cohort, icon=":material/upload:",
+          key="upload_load", on_click=data_source.load_checked_cohort, icon=":material/upload:",
+          args=(cohort_name, tuple(tables[role].file for role in tables)),
           help="Replaces any cohort loaded earlier in this session. The published cohorts are not changed.")
 
 if prepared.assessments is not None and len(prepared.assessments):

@@ -52,6 +52,8 @@ READ_KEY = "_upload_read"
 PREPARED_KEY = "_upload_prepared"
 #: Part of the upload widgets' keys: a new generation is a set of empty uploaders.
 UPLOADER_GENERATION_KEY = "_upload_generation"
+#: Why the last "Load this cohort" failed (shown once by the upload page).
+LOAD_ERROR_KEY = "_upload_error"
 
 #: Patients of each simulated source.
 SIMULATED_SIZES = {"simulated-1k": 1_000, "simulated-10k": 10_000, "simulated-100k": 100_000}
@@ -172,6 +174,31 @@ def store_upload(cohort: UploadedCohort) -> None:
     st.session_state[UPLOAD_KEY] = cohort
     forget_upload_files()
     select_source(UPLOADED_SOURCE)
+
+
+def load_checked_cohort(name: str, files: tuple[str, ...]) -> None:
+    """Callback of 'Load this cohort': the checked cohort of the session becomes its upload (all or nothing).
+
+    The cohort is read from ``st.session_state[PREPARED_KEY]`` at click time,
+    not captured by the callback: Streamlit may keep a button's callback after
+    the button is gone, and a closure over the page would keep every table
+    of the upload alive with it.
+    """
+    memo = st.session_state.get(PREPARED_KEY)
+    prepared = memo[1] if memo is not None else None
+    if prepared is None or not prepared.ok:
+        st.session_state[LOAD_ERROR_KEY] = "the checked cohort is no longer in this session: upload the files again"
+        return
+    try:
+        connection = create_cohort_database(prepared.patients, prepared.adverse_events, prepared.studies,
+                                            prepared.assessments)
+    except Exception as error:  # noqa: BLE001 - a constraint the checks missed: refuse the whole cohort
+        st.session_state[LOAD_ERROR_KEY] = f"{type(error).__name__}: {str(error)[:300]}"
+        return
+    store_upload(UploadedCohort(
+        connection=connection, name=name, files=tuple(files), n_patients=len(prepared.patients),
+        n_adverse_events=0 if prepared.adverse_events is None else len(prepared.adverse_events),
+        n_assessments=0 if prepared.assessments is None else len(prepared.assessments)))
 
 
 def uploader_generation() -> int:

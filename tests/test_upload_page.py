@@ -318,3 +318,21 @@ def test_removing_the_upload_removes_its_slides_tables_and_files():
         assert key not in at.session_state, key
     assert all(u.value is None for u in at.file_uploader)  # the uploaders are empty
     assert any("Choose a patients file" in i.value for i in at.info)
+
+
+def test_a_loaded_cohort_keeps_no_raw_or_checked_table_alive():
+    """Only the in-memory database stays: not the file's raw table, not the checked one (nor a callback's closure)."""
+    import gc
+
+    from sarcoma_app import upload
+
+    at = run_app(page="pages/upload.py")
+    upload_bytes(at, "memory-check.csv", (CORPUS / "good_patients.csv").read_bytes())
+    load_button(at).click().run()
+    assert any("Loaded:" in s.value for s in at.success)
+    gc.collect()
+    alive = [o for o in gc.get_objects() if isinstance(o, upload.RawTable) and o.file == "memory-check.csv"]
+    alive += [o for o in gc.get_objects() if isinstance(o, upload.Prepared) and o.patients is not None
+              and o.patients["source"].str.contains("memory-check.csv").any()]
+    assert not alive, alive
+    assert caption(at) == "Showing 12 of 12 patients"
