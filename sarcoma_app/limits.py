@@ -57,6 +57,8 @@ class UploadLimits:
     distinct_values: Limit = Limit(1_000, "values", "different values of a grouping column (histology, site, "
                                                     "study, AE term)")
     time_months: Limit = Limit(1_200, "months (100 years)", "a time (PFS or assessment)")
+    count: Limit = Limit(10_000, "", "a count without a range of its own (AEs, cycles, weeks)")
+    percent_change: Limit = Limit(10_000, "%", "a change of the target lesions")
 
     def rows(self, role: str) -> Limit:
         """Row limit of a file by role (``patients``, ``adverse_events``, ``assessments``)."""

@@ -1020,6 +1020,8 @@ def _convert(table: RawTable, spec: ColumnSpec, file_column: str, problems: _Col
             fail(fractional, lambda v: f"{_quote(v)} is not a whole number")
             numbers = numbers.where(~fractional)
         low, high = spec.minimum, spec.maximum
+        if high is None and kind in ("int", "pct"):  # no plausible count or % change is larger
+            high = (LIMITS.count if kind == "int" else LIMITS.percent_change).value
         outside = numbers.notna() & (((numbers < low) if low is not None else False) |
                                      ((numbers > high) if high is not None else False))
         if low is not None and high is not None:

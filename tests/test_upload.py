@@ -164,7 +164,7 @@ def test_adverse_event_grades_and_unknown_patients():
         "ae_bad.csv, row 3, column “grade”: “7” is out of range: AE grades must be CTCAE grades 1–5",
         "ae_bad.csv, row 4, column “patient_id”: patient “NOBODY-9” is not in the patients file",
         "assessments_bad.csv, row 3, column “time_months”: “-1” is negative: times must be ≥ 0",
-        "assessments_bad.csv, row 4, column “pct_change”: “-130” is out of range: % change must be ≥ -100",
+        "assessments_bad.csv, row 4, column “pct_change”: “-130” is out of range: % change must be between -100 and 10000",
     ]
 
 

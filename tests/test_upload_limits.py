@@ -152,6 +152,22 @@ def test_infinite_numbers_are_flagged_not_kept():
     assert hostile.message_shown(data, name) == "inf.csv, row 3, column “pfs_months”: “1e400” is not a finite number"
 
 
+def test_huge_counts_and_percent_changes_are_out_of_range_not_a_crash():
+    data = (hostile.HEADER + ",n_adverse_events,cycles\nP1,Angiosarcoma,PR,5,1,1e308,3\n"
+            "P2,Angiosarcoma,PR,5,1,2,1e20\n").encode()
+    assert hostile.message_shown(data, "counts.csv") == (
+        "counts.csv, row 2, column “n_adverse_events”: “1e308” is out of range: Number of AEs must be between 0 and "
+        "10000; counts.csv, row 3, column “cycles”: “1e20” is out of range: Cycles must be between 0 and 10000")
+    name, data = hostile.csv_rows("p.csv", "pfs_months", ["5", "3", "1"])
+    patients = upload.read_table(data, name).table
+    scans = upload.read_table(b"patient_id,time_months,pct_change\nP1,2,1e308\n", "scans.csv", "assessments").table
+    prepared = upload.prepare_cohort(
+        patients, upload.mapping_dict(upload.suggest_mapping(patients.columns)), assessments=scans,
+        assessment_mapping=upload.mapping_dict(upload.suggest_mapping(scans.columns, "assessments")))
+    assert [p.text for p in prepared.problems] == [
+        "scans.csv, row 2, column “pct_change”: “1e308” is out of range: % change must be between -100 and 10000"]
+
+
 def test_too_many_different_histologies_are_refused():
     rows = "\n".join(f"P{i},Histology {i},PR,5,1" for i in range(LIMITS.distinct_values.value + 1))
     data = (hostile.HEADER + "\n" + rows + "\n").encode()
