@@ -18,6 +18,13 @@ assessment, % change of the target lesions). The flow is
    a spreadsheet: the header is row 1) and column. A cohort with any problem
    is refused whole: nothing is half-loaded.
 
+Every limit (file and unpacked size, rows walked, columns, cell length,
+different values, longest time...) comes from :data:`sarcoma_app.limits.LIMITS`
+and is checked before the step it protects, so a hostile file costs seconds
+and MBs, not minutes and GBs (``bench/upload_limits.py`` measures it).
+Values that are ambiguous ("1,234" days) or implausible (1e308 months, "-0")
+are problems, never silently changed.
+
 Also here: the column specification (:data:`SPECS`), the data dictionary and
 the templates (CSV and XLSX) offered for download.
 """
@@ -150,6 +157,7 @@ def _over(limit: Limit, found: str) -> str:
 
 
 def _too_long(length: int) -> str:
+    """'text of 10,000 characters (at most 500)'."""
     return f"text of {length:,} characters (at most {MAX_TEXT_LENGTH})"
 
 
