@@ -311,9 +311,11 @@ def _too_many_rows(file: str, max_rows: int) -> Problem:
                                      "rows count too): split the file or filter it first")
 
 
-def _too_many_columns(file: str, row: int, width: int) -> Problem:
-    return Problem(file, row, None, _over(LIMITS.columns, f"{width:,} columns") + ": keep the columns the app "
-                                    "reads (see the template) and upload that")
+def _too_many_columns(file: str, row: int, width: int | None) -> Problem:
+    """The column limit exceeded (``width`` None: more than the limit, not counted further)."""
+    found = f"{width:,} columns" if width is not None else f"the header has more than {LIMITS.columns.amount}"
+    return Problem(file, row, None, _over(LIMITS.columns, found) + ": keep the columns the app reads (see the "
+                                                                   "template) and upload that")
 
 
 def _long_cells(file: str, number: int, cells: list[str], header: list[str], problems: list[Problem]) -> None:
@@ -328,6 +330,18 @@ def _read_csv_text(file: str, text: str, encoding: str, max_rows: int, note: str
     problems: list[Problem] = []
     notes: list[str] = [f"{file}: {note}"] if note else []
     delimiter = _sniff_delimiter(text)
+    # the header's width from its head only: a header within the limits fits in it (1,000,000 names would not)
+    head = text[: (LIMITS.columns.value + 1) * (MAX_TEXT_LENGTH + 3)]
+    width, header_at = 0, 1
+    try:
+        for header_at, record in enumerate(csv.reader(io.StringIO(head, newline=""), delimiter=delimiter), start=1):
+            if any(cell.strip() for cell in record):
+                width = len(record)
+                break
+    except csv.Error:
+        pass  # the full read below says what is wrong
+    if width > LIMITS.columns.value:
+        return ReadResult(None, [_too_many_columns(file, header_at, None)])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     header_row = 1
@@ -584,7 +598,8 @@ def read_table(data: bytes, file_name: str, role: str = "patients", max_rows: in
     max_rows = ROW_LIMITS[role] if max_rows is None else max_rows
     try:
         if len(data) > LIMITS.file_mb.value << 20:  # the server refuses these first; a caller may not
-            return ReadResult(None, [Problem(file, None, None, _over(LIMITS.file_mb, f"{len(data) / (1 << 20):,.1f} MB"))])
+            size = f"{len(data) / (1 << 20):,.1f} MB"
+            return ReadResult(None, [Problem(file, None, None, _over(LIMITS.file_mb, size))])
         if not data or not data.strip():
             return ReadResult(None, [Problem(file, None, None, "the file is empty")])
         lower = file_name.lower()
