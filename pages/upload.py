@@ -14,17 +14,17 @@ import streamlit as st
 import charts
 from sarcoma_app import cohort as data_source
 from sarcoma_app import prepare, ui, upload
+from sarcoma_app.limits import LIMITS, limits_markdown
 from sarcoma_app.navigation import require_app_frame
 
 require_app_frame()
 ui.page_header("Upload a cohort", "Can I explore my own patients with every page of the app?")
 
 NOT_IN_FILE = "— not in the file —"
-MAX_UPLOAD_MB = 100
 FILE_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls"]
-READ_KEY = "_upload_read"
-PREPARED_KEY = "_upload_prepared"
-ERROR_KEY = "_upload_error"
+READ_KEY = data_source.READ_KEY
+PREPARED_KEY = data_source.PREPARED_KEY
+ERROR_KEY = data_source.LOAD_ERROR_KEY
 PREVIEW_ROWS = 20
 PROBLEMS_IN_MESSAGE = 12
 
@@ -76,21 +76,24 @@ for column, role in zip(template_columns[1:4], upload.ROLES):
     column.download_button(template_labels[role], data=upload.template_csv(role), file_name=f"{role}-template.csv",
                            mime="text/csv", key=f"template_{role}", icon=":material/download:", on_click="ignore",
                            help=f"Template of the {upload.ROLE_LABELS[role]} file (CSV, UTF-8)", width="stretch")
+with st.expander("Upload limits (a file beyond one is refused, with a message saying which)"):
+    st.markdown(limits_markdown())
 with st.expander("Data dictionary: every column the app reads, its unit and how to write it"):
     ui.show_table(upload.data_dictionary(), "upload-data-dictionary", key="upload_dictionary",
                   caption="CSV in any common encoding (UTF-8, Windows-1252/Latin-1, UTF-16) and delimiter (comma, "
                           "semicolon with decimal commas, tab), or XLSX. Empty cells, NA and “not reported” mean "
-                          f"not recorded. At most {upload.ROW_LIMITS['patients']:,} patients and "
-                          f"{upload.MAX_TEXT_LENGTH} characters per cell.")
+                          "not recorded. See the upload limits above.")
 
 # --- 2. files ------------------------------------------------------------------------------------------
 st.subheader("2. Upload")
 uploader_columns = st.columns(3)
 labels = {"patients": "Patients (required)", "adverse_events": "Adverse events (optional)",
           "assessments": "Tumour assessments (optional)"}
-files = {role: column.file_uploader(labels[role], type=FILE_TYPES, key=f"upload_{role}",
-                                    max_upload_size=MAX_UPLOAD_MB,
-                                    help=f"CSV or XLSX, at most {MAX_UPLOAD_MB} MB.")
+generation = data_source.uploader_generation()  # a new one after loading or removing: empty uploaders
+files = {role: column.file_uploader(labels[role], type=FILE_TYPES, key=f"upload_{role}_{generation}",
+                                    max_upload_size=LIMITS.file_mb.value,
+                                    help=f"CSV or XLSX, at most {LIMITS.file_mb.amount} "
+                                         f"(and {LIMITS.rows(role).amount}, {LIMITS.columns.amount}).")
          for column, role in zip(uploader_columns, upload.ROLES)}
 if files["patients"] is None:
     if files["adverse_events"] is not None or files["assessments"] is not None:
@@ -138,8 +141,9 @@ if read_problems or any(result.table is None for result in results.values()):
 tables = {role: result.table for role, result in results.items()}
 for role, table in tables.items():
     st.caption(f"**{ui.text(table.file)}** ({upload.ROLE_LABELS[role]}): {len(table.frame):,} rows, "
-               f"{len(table.columns)} columns — read as {ui.text(table.description)}."
-               + (" " + ui.text(" ".join(table.notes)) if table.notes else ""))
+               f"{len(table.columns)} columns — read as {ui.text(table.description)}.")
+    for note in table.notes:
+        st.warning(ui.text(note), icon=":material/warning:")
 
 # --- 3. column matching -----------------------------------------------------------------------------
 st.subheader("3. Match the columns")
@@ -220,6 +224,7 @@ if prepared.recognitions:
 for note in prepared.notes:
     st.info(ui.text(note), icon=":material/info:")
 if not prepared.ok:
+    st.session_state.pop(READ_KEY, None)  # a refused cohort's tables are not kept (re-read if the matching changes)
     show_problems(prepared.problems, prepared.n_problems, "the cohort", fix="Fix the file (or the column matching "
                   "above)")
     st.stop()
@@ -235,24 +240,11 @@ ui.show_table(preview, "upload-preview", key="upload_preview",
               caption=f"The first {len(preview)} patients as the app will read them (– = not recorded).")
 
 
-def load_cohort() -> None:
-    """Callback: build the session's in-memory database and select it (all or nothing)."""
-    try:
-        connection = data_source.create_cohort_database(prepared.patients, prepared.adverse_events,
-                                                        prepared.studies, prepared.assessments)
-    except Exception as error:  # noqa: BLE001 - a constraint the checks missed: refuse the whole cohort
-        st.session_state[ERROR_KEY] = f"{type(error).__name__}: {str(error)[:300]}"
-        return
-    data_source.store_upload(data_source.UploadedCohort(
-        connection=connection, name=cohort_name,
-        files=tuple(tables[role].file for role in tables),
-        n_patients=len(prepared.patients), n_adverse_events=n_events, n_assessments=n_measures))
-
-
 is_loaded = current is not None and current.name == cohort_name and current.n_patients == len(prepared.patients) \
     and current.files == tuple(tables[role].file for role in tables)
 st.button("Load this cohort" if not is_loaded else "Load again (replace the loaded cohort)", type="primary",
-          key="upload_load", on_click=load_cohort, icon=":material/upload:",
+          key="upload_load", on_click=data_source.load_checked_cohort, icon=":material/upload:",
+          args=(cohort_name, tuple(tables[role].file for role in tables)),
           help="Replaces any cohort loaded earlier in this session. The published cohorts are not changed.")
 
 if prepared.assessments is not None and len(prepared.assessments):

@@ -35,7 +35,8 @@ import streamlit as st
 
 from data.build import SCHEMA, ensure_database
 from data.simulate import DEFAULT_SEED, simulate_cohort, study_record
-from sarcoma_app.state import NOTICES_KEY, current_state, set_state
+from sarcoma_app import deck
+from sarcoma_app.state import DECK_KEY, NOTICES_KEY, current_state, set_state
 from sarcoma_app.text import escape_markdown
 from sarcoma_app.url_state import (
     DEFAULT_SOURCE, SIMULATED_SOURCES, UPLOADED_SOURCE, AllowedValues, Notice, parse_query, to_query,
@@ -46,6 +47,13 @@ UPLOAD_KEY = "_uploaded_cohort"
 MEMO_KEY = "_source_query_memo"
 SWITCHED_KEY = "_source_switched"
 WIDGET_KEY = "w_source"
+#: The upload page's files as read and the cohort as checked (freed once loaded, refused or removed).
+READ_KEY = "_upload_read"
+PREPARED_KEY = "_upload_prepared"
+#: Part of the upload widgets' keys: a new generation is a set of empty uploaders.
+UPLOADER_GENERATION_KEY = "_upload_generation"
+#: Why the last "Load this cohort" failed (shown once by the upload page).
+LOAD_ERROR_KEY = "_upload_error"
 
 #: Patients of each simulated source.
 SIMULATED_SIZES = {"simulated-1k": 1_000, "simulated-10k": 10_000, "simulated-100k": 100_000}
@@ -157,23 +165,86 @@ def uploaded_cohort() -> UploadedCohort | None:
 
 
 def store_upload(cohort: UploadedCohort) -> None:
-    """Keep ``cohort`` for this session (replacing an earlier upload) and select it."""
+    """Keep ``cohort`` for this session (replacing an earlier upload) and select it.
+
+    The files it came from are freed (:func:`forget_upload_files`): the
+    session keeps the in-memory database only.
+    """
     remove_upload(select_default=False)
     st.session_state[UPLOAD_KEY] = cohort
+    forget_upload_files()
     select_source(UPLOADED_SOURCE)
 
 
+def load_checked_cohort(name: str, files: tuple[str, ...]) -> None:
+    """Callback of 'Load this cohort': the checked cohort of the session becomes its upload (all or nothing).
+
+    The cohort is read from ``st.session_state[PREPARED_KEY]`` at click time,
+    not captured by the callback: Streamlit may keep a button's callback after
+    the button is gone, and a closure over the page would keep every table
+    of the upload alive with it.
+    """
+    memo = st.session_state.get(PREPARED_KEY)
+    prepared = memo[1] if memo is not None else None
+    if prepared is None or not prepared.ok:
+        st.session_state[LOAD_ERROR_KEY] = "the checked cohort is no longer in this session: upload the files again"
+        return
+    try:
+        connection = create_cohort_database(prepared.patients, prepared.adverse_events, prepared.studies,
+                                            prepared.assessments)
+    except Exception as error:  # noqa: BLE001 - a constraint the checks missed: refuse the whole cohort
+        st.session_state[LOAD_ERROR_KEY] = f"{type(error).__name__}: {str(error)[:300]}"
+        return
+    store_upload(UploadedCohort(
+        connection=connection, name=name, files=tuple(files), n_patients=len(prepared.patients),
+        n_adverse_events=0 if prepared.adverse_events is None else len(prepared.adverse_events),
+        n_assessments=0 if prepared.assessments is None else len(prepared.assessments)))
+
+
+def uploader_generation() -> int:
+    """Part of the upload widgets' keys (see :func:`forget_upload_files`)."""
+    return int(st.session_state.get(UPLOADER_GENERATION_KEY, 0))
+
+
+def forget_upload_files() -> None:
+    """Free the files read and the cohort checked on the upload page, and empty its uploaders."""
+    st.session_state.pop(READ_KEY, None)
+    st.session_state.pop(PREPARED_KEY, None)
+    st.session_state[UPLOADER_GENERATION_KEY] = uploader_generation() + 1
+
+
 def remove_upload(select_default: bool = True) -> None:
-    """Forget this session's upload (its database is closed); back to the published cohorts."""
+    """Forget this session's upload and everything derived from it; back to the published cohorts.
+
+    Its database is closed, its query memo, its slides in the deck and the
+    upload page's files and checked tables are dropped.
+    """
     cohort = st.session_state.pop(UPLOAD_KEY, None)
     st.session_state.pop(MEMO_KEY, None)
     if cohort is not None:
+        slides = st.session_state.get(DECK_KEY)
+        if slides:
+            st.session_state[DECK_KEY] = deck.without_origin(slides, upload_token(cohort))
         try:
             cohort.connection.close()
         except Exception:  # noqa: BLE001 - already closed
             pass
-    if select_default and current_state().source == UPLOADED_SOURCE:
-        select_source(DEFAULT_SOURCE)
+    if select_default:
+        forget_upload_files()
+        if current_state().source == UPLOADED_SOURCE:
+            select_source(DEFAULT_SOURCE)
+
+
+def upload_token(cohort: UploadedCohort) -> str:
+    """Identity of one upload in memo keys and slide origins: 'uploaded:<token>'."""
+    return f"{UPLOADED_SOURCE}:{cohort.token}"
+
+
+def source_token(source: str | None = None) -> str:
+    """Identity of the data a view is built from: the source, or one upload (:func:`upload_token`)."""
+    source = source or active_source()
+    cohort = uploaded_cohort() if source == UPLOADED_SOURCE else None
+    return upload_token(cohort) if cohort is not None else source
 
 
 # --------------------------------------------------------------------------- #
@@ -247,7 +318,7 @@ def _query_connection(source: str) -> tuple[duckdb.DuckDBPyConnection, str]:
         cohort = uploaded_cohort()
         if cohort is None:
             raise LookupError("no uploaded cohort in this session")
-        return cohort.connection, f"{UPLOADED_SOURCE}:{cohort.token}"
+        return cohort.connection, upload_token(cohort)
     if source in SIMULATED_SIZES:
         return simulated_connection(source), source
     raise LookupError(f"unknown data source {source!r}")

@@ -68,6 +68,10 @@ class SlideSpec:
     key : str
         Identity of the view and its state (page, view, filters, methods):
         the same view added twice has the same key.
+    origin : str
+        The data the slide was built from (``"bundled"``, a simulated source,
+        or ``"uploaded:<token>"`` of one upload): removing an upload removes
+        its slides (:func:`without_origin`).
     """
 
     title: str
@@ -81,6 +85,7 @@ class SlideSpec:
     caption: str = ""
     key: str = ""
     extra: dict = field(default_factory=dict)
+    origin: str = ""
 
     def footnote_parts(self) -> list[tuple[str, str]]:
         """(label, text) pairs of the footnote, in order, empty ones left out."""
@@ -491,3 +496,8 @@ def move(deck: list[SlideSpec], index: int, offset: int) -> list[SlideSpec]:
 def remove(deck: list[SlideSpec], index: int) -> list[SlideSpec]:
     """``deck`` without slide ``index``."""
     return [spec for position, spec in enumerate(deck) if position != index]
+
+
+def without_origin(deck: list[SlideSpec], origin: str) -> list[SlideSpec]:
+    """The deck without the slides built from ``origin`` (e.g. an upload that was removed)."""
+    return [slide for slide in deck if slide.origin != origin]

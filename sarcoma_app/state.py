@@ -30,6 +30,8 @@ from sarcoma_app.url_state import (
 STATE_KEY = "_view_state"
 NOTICES_KEY = "_url_notices"
 WRITTEN_KEY = "_written_query"
+#: The tumour-board deck (a list of sarcoma_app.deck.SlideSpec; sarcoma_app.views draws it).
+DECK_KEY = "_deck"
 
 
 def read_query_params() -> dict[str, list[str]]:

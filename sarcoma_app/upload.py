@@ -18,6 +18,13 @@ assessment, % change of the target lesions). The flow is
    a spreadsheet: the header is row 1) and column. A cohort with any problem
    is refused whole: nothing is half-loaded.
 
+Every limit (file and unpacked size, rows walked, columns, cell length,
+different values, longest time...) comes from :data:`sarcoma_app.limits.LIMITS`
+and is checked before the step it protects, so a hostile file costs seconds
+and MBs, not minutes and GBs (``bench/upload_limits.py`` measures it).
+Values that are ambiguous ("1,234" days) or implausible (1e308 months, "-0")
+are problems, never silently changed.
+
 Also here: the column specification (:data:`SPECS`), the data dictionary and
 the templates (CSV and XLSX) offered for download.
 """
@@ -37,15 +44,20 @@ import numpy as np
 import pandas as pd
 
 from data import registry
+from sarcoma_app.limits import LIMITS, RATIO_CHECK_MIN_BYTES, Limit
 
 SOURCES_DIR = Path(__file__).resolve().parents[1] / "data" / "sources"
 
 ROLES = ("patients", "adverse_events", "assessments")
 ROLE_LABELS = {"patients": "patients", "adverse_events": "adverse events", "assessments": "tumour assessments"}
-#: Data rows a file may have (the header not counted).
-ROW_LIMITS = {"patients": 200_000, "adverse_events": 1_000_000, "assessments": 1_000_000}
+#: Rows a file may have after its header, empty ones included (:data:`sarcoma_app.limits.LIMITS`).
+ROW_LIMITS = {role: LIMITS.rows(role).value for role in ROLES}
 #: Longest text accepted in a cell (or a column name).
-MAX_TEXT_LENGTH = 500
+MAX_TEXT_LENGTH = LIMITS.cell_chars.value
+#: Lines named in a note or message before "…".
+LINES_NAMED = 10
+#: Characters of a text file looked at to guess its delimiter (a header is shorter).
+SNIFF_CHARS = 256 * 1024
 #: Problems listed per file (the rest are counted).
 MAX_PROBLEMS_PER_FILE = 200
 DELIMITERS = (",", ";", "\t", "|")
@@ -140,15 +152,60 @@ _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP = b"PK\x03\x04"
 
 
-def _decode(data: bytes) -> tuple[str | None, str]:
-    """Text and encoding name of ``data`` (None when it does not look like text)."""
+def _over(limit: Limit, found: str) -> str:
+    """A limit exceeded, in words: '1,000,000 columns (columns of a file: at most 200)'."""
+    return f"{found} ({limit.text})"
+
+
+def _too_long(length: int) -> str:
+    """'text of 10,000 characters (at most 500)'."""
+    return f"text of {length:,} characters (at most {MAX_TEXT_LENGTH})"
+
+
+def _line_list(numbers: list[int]) -> str:
+    """'lines 4, 17' (the first :data:`LINES_NAMED`, then '…')."""
+    shown = ", ".join(str(n) for n in numbers[:LINES_NAMED]) + (" …" if len(numbers) > LINES_NAMED else "")
+    return f"line{'s' if len(numbers) > 1 else ''} {shown}"
+
+
+def _decode_lines(data: bytes) -> tuple[str, str, str | None]:
+    """Text of a file that is not valid UTF-8: each line as UTF-8 when it is, else as Windows-1252.
+
+    Returns the text, the encoding's name and a note naming the lines that
+    forced the fallback (so one stray byte does not turn a UTF-8 file into
+    mojibake, and the user sees which lines to check).
+    """
+    parts, fallback, utf8_accents = [], [], False
+    for number, line in enumerate(data.splitlines(keepends=True), start=1):
+        try:
+            text = line.decode("utf-8")
+            utf8_accents = utf8_accents or not line.isascii()
+        except UnicodeDecodeError:
+            fallback.append(number)
+            try:
+                text = line.decode("cp1252")
+            except UnicodeDecodeError:  # bytes cp1252 leaves undefined
+                text = line.decode("latin-1")
+        parts.append(text)
+    lines = _line_list(fallback)
+    if utf8_accents:
+        return "".join(parts), "UTF-8 (some lines Windows-1252)", (
+            f"{lines} contain{'s' if len(fallback) == 1 else ''} bytes that are not UTF-8: "
+            f"{'that line was' if len(fallback) == 1 else 'those lines were'} read as Windows-1252, the rest of "
+            "the file as UTF-8. Check the accents there, or save the file as UTF-8.")
+    return "".join(parts), "Windows-1252", (f"the file is not UTF-8 ({lines} contain{'s' if len(fallback) == 1 else ''}"
+                                            " other bytes): it was read as Windows-1252.")
+
+
+def _decode(data: bytes) -> tuple[str | None, str, str | None]:
+    """Text, encoding name and a note on the decoding of ``data`` (text None when it does not look like text)."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace"), "UTF-8 with BOM"
+        return data[3:].decode("utf-8", errors="replace"), "UTF-8 with BOM", None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16"), "UTF-16"
+            return data.decode("utf-16"), "UTF-16", None
         except UnicodeDecodeError:
-            return None, "UTF-16"
+            return None, "UTF-16", None
     sample = data[:4096]
     if len(sample) >= 4 and b"\x00" in sample:
         even, odd = sample[0::2].count(0), sample[1::2].count(0)
@@ -156,18 +213,14 @@ def _decode(data: bytes) -> tuple[str | None, str]:
         for encoding, zeros in (("utf-16-le", odd), ("utf-16-be", even)):
             if zeros > 0.3 * half:
                 try:
-                    return data.decode(encoding), "UTF-16"
+                    return data.decode(encoding), "UTF-16", None
                 except UnicodeDecodeError:
-                    return None, "UTF-16"
-        return None, "binary"
+                    return None, "UTF-16", None
+        return None, "binary", None
     try:
-        return data.decode("utf-8"), "UTF-8"
+        return data.decode("utf-8"), "UTF-8", None
     except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "Windows-1252"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "Latin-1"
+        return _decode_lines(data)
 
 
 def _looks_binary(text: str) -> bool:
@@ -183,7 +236,7 @@ def _looks_binary(text: str) -> bool:
 
 def _sniff_delimiter(text: str) -> str:
     """The delimiter giving the most consistent number (> 1) of fields over the first lines."""
-    lines = [line for line in text.splitlines()[:50] if line.strip()][:25]
+    lines = [line for line in text[:SNIFF_CHARS].splitlines()[:50] if line.strip()][:25]
     if not lines:
         return ","
     best, best_score = ",", (0, 0)
@@ -254,10 +307,42 @@ def _table_from_rows(file: str, rows: list[list[str]], row_numbers: list[int], h
     return RawTable(file, frame, np.asarray(row_numbers[: len(fixed)], dtype=np.int64), description, notes)
 
 
-def _read_csv_text(file: str, text: str, encoding: str, max_rows: int) -> ReadResult:
+def _too_many_rows(file: str, max_rows: int) -> Problem:
+    return Problem(file, None, None, f"more than {max_rows:,} rows after the header (the limit for this file; empty "
+                                     "rows count too): split the file or filter it first")
+
+
+def _too_many_columns(file: str, row: int, width: int | None) -> Problem:
+    """The column limit exceeded (``width`` None: more than the limit, not counted further)."""
+    found = f"{width:,} columns" if width is not None else f"the header has more than {LIMITS.columns.amount}"
+    return Problem(file, row, None, _over(LIMITS.columns, found) + ": keep the columns the app reads (see the "
+                                                                   "template) and upload that")
+
+
+def _long_cells(file: str, number: int, cells: list[str], header: list[str], problems: list[Problem]) -> None:
+    """Problems for the cells of one row longer than :data:`MAX_TEXT_LENGTH` (listed up to the cap)."""
+    for position, cell in enumerate(cells):
+        if len(cell) > MAX_TEXT_LENGTH and len(problems) < MAX_PROBLEMS_PER_FILE:
+            name = header[position] if position < len(header) else f"column {position + 1}"
+            problems.append(Problem(file, number, _clean_cell(name)[:MAX_TEXT_LENGTH], _too_long(len(cell))))
+
+
+def _read_csv_text(file: str, text: str, encoding: str, max_rows: int, note: str | None = None) -> ReadResult:
     problems: list[Problem] = []
-    notes: list[str] = []
+    notes: list[str] = [f"{file}: {note}"] if note else []
     delimiter = _sniff_delimiter(text)
+    # the header's width from its head only: a header within the limits fits in it (1,000,000 names would not)
+    head = text[: (LIMITS.columns.value + 1) * (MAX_TEXT_LENGTH + 3)]
+    width, header_at = 0, 1
+    try:
+        for header_at, record in enumerate(csv.reader(io.StringIO(head, newline=""), delimiter=delimiter), start=1):
+            if any(cell.strip() for cell in record):
+                width = len(record)
+                break
+    except csv.Error:
+        pass  # the full read below says what is wrong
+    if width > LIMITS.columns.value:
+        return ReadResult(None, [_too_many_columns(file, header_at, None)])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     header_row = 1
@@ -268,15 +353,18 @@ def _read_csv_text(file: str, text: str, encoding: str, max_rows: int) -> ReadRe
             if header is None:
                 if not any(cell.strip() for cell in record):
                     continue
+                if len(record) > LIMITS.columns.value:  # before any row is kept
+                    return ReadResult(None, [_too_many_columns(file, index, len(record))])
                 header, header_row = record, index
                 continue
+            if index - header_row > max_rows:  # rows walked, empty ones included
+                return ReadResult(None, [_too_many_rows(file, max_rows)])
             cells = [_clean_cell(cell) for cell in record]
             if not any(cells):
                 continue  # blank line
-            if len(rows) >= max_rows:
-                problems.append(Problem(file, None, None, f"more than {max_rows:,} data rows (the limit for this "
-                                                          "file): split the file or filter it first"))
-                return ReadResult(None, problems)
+            if max(map(len, cells)) > MAX_TEXT_LENGTH:
+                _long_cells(file, index, cells, header, problems)
+                continue
             rows.append(cells)
             numbers.append(index)
     except csv.Error as error:
@@ -284,6 +372,8 @@ def _read_csv_text(file: str, text: str, encoding: str, max_rows: int) -> ReadRe
         return ReadResult(None, problems)
     if header is None:
         return ReadResult(None, [Problem(file, None, None, "the file is empty")])
+    if problems:
+        return ReadResult(None, problems)
     if not rows:
         return ReadResult(None, [Problem(file, None, None, "the file has a header row but no data rows")])
     description = f"CSV, {encoding}, {DELIMITER_NAMES[delimiter]}-separated"
@@ -318,9 +408,65 @@ def normalise_name(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
 
 
-def _sheet_rows(sheet, max_rows: int) -> tuple[list[list[str]], list[int], list[str] | None, int, bool]:
-    header, header_row, rows, numbers, too_many = None, 1, [], [], False
+def _check_workbook_size(file: str, data: bytes) -> Problem | None:
+    """Refuse a workbook by the sizes its ZIP directory declares, before anything is unpacked.
+
+    Python's :mod:`zipfile` (which openpyxl reads through) never returns more
+    than a part's declared size (a part that lies fails its CRC check), so
+    the declared sizes bound what parsing can cost. A part declaring a
+    document type (``<!DOCTYPE``, the way to entity-expansion bombs) is
+    refused too: Office Open XML never has one.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+            if len(parts) > LIMITS.workbook_parts.value:
+                return Problem(file, None, None, _over(LIMITS.workbook_parts, f"{len(parts):,} parts"))
+            total = sum(part.file_size for part in parts)
+            if total > LIMITS.uncompressed_mb.value << 20:
+                return Problem(file, None, None, _over(LIMITS.uncompressed_mb, f"the workbook unpacks to "
+                                                      f"{total / (1 << 20):,.0f} MB") + ": save the sheets as CSV, "
+                                                                                       "or split the workbook")
+            for part in parts:
+                ratio = part.file_size / max(part.compress_size, 1)
+                if part.file_size >= RATIO_CHECK_MIN_BYTES and ratio > LIMITS.compression_ratio.value:
+                    return Problem(file, None, None, _over(LIMITS.compression_ratio, f"its part "
+                                                           f"{_quote(part.filename)} is compressed {ratio:,.0f} to 1")
+                                   + ": a spreadsheet program does not write this; save the sheet as CSV")
+            for part in parts:
+                with archive.open(part) as stream:
+                    head = stream.read(_XML_HEAD_BYTES)
+                if b"<!DOCTYPE" in head.upper():
+                    return Problem(file, None, None, f"its part {_quote(part.filename)} declares a document type "
+                                                     "(<!DOCTYPE …>), which a spreadsheet program does not write: "
+                                                     "save the sheet as CSV")
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
+        return None  # damaged or encrypted: openpyxl says "not a readable XLSX workbook"
+    return None
+
+
+def _sheet_rows(sheet, max_rows: int, label: str) -> tuple[list[list[str]], list[int], list[str] | None, int,
+                                                              list[Problem]]:
+    """Text rows of a sheet, walking at most ``max_rows`` rows after the header (empty ones count).
+
+    The sheet's declared dimension is ignored (``<dimension ref="A1:XFD1048576"/>`` would make openpyxl pad
+    every row to 16,384 cells): rows are as wide as their last cell, and a row wider than the column limit
+    refuses the sheet.
+    """
+    sheet.reset_dimensions()
+    header, header_row, rows, numbers, problems = None, 1, [], [], []
     for index, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if index - header_row > max_rows or (header is None and index > max_rows):
+            return [], [], header, header_row, [_too_many_rows(label, max_rows)]
+        if not values or values.count(None) == len(values):
+            continue  # an empty row (openpyxl yields one per row missing from the sheet)
+        if len(values) > LIMITS.columns.value:
+            width = len(values)
+            while width and values[width - 1] in (None, ""):
+                width -= 1
+            if width > LIMITS.columns.value:
+                return [], [], header, header_row, [_too_many_columns(label, index, width)]
+            values = values[:width]
         cells = [_excel_text(v) for v in values]
         if header is None:
             if any(cells):
@@ -328,15 +474,61 @@ def _sheet_rows(sheet, max_rows: int) -> tuple[list[list[str]], list[int], list[
             continue
         if not any(cells):
             continue
-        if len(rows) >= max_rows:
-            too_many = True
-            break
+        if max(map(len, cells)) > MAX_TEXT_LENGTH:
+            _long_cells(label, index, cells, header, problems)
+            continue
         rows.append(cells)
         numbers.append(index)
-    return rows, numbers, header, header_row, too_many
+    return rows, numbers, header, header_row, problems
+
+
+#: Bytes of each workbook part looked at for a document type (it must come before the root element).
+_XML_HEAD_BYTES = 4096
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _formulas_without_value(data: bytes, sheet, label: str, header: list[str]) -> list[Problem]:
+    """Problems for formula cells of ``sheet`` that carry no saved result (openpyxl reads them as empty).
+
+    A workbook written by a program that does not calculate (a script, some
+    exports) holds the formula only; read as empty, the value would be lost
+    without a word.
+    """
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+    from xml.etree import ElementTree
+
+    path = getattr(sheet, "_worksheet_path", None)
+    if path is None:
+        return []
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(path) as part:
+        xml = part.read()  # bounded: the workbook's declared sizes were checked
+    if not _FORMULA_TAG.search(xml):
+        return []
+    problems = []
+    for _, element in ElementTree.iterparse(io.BytesIO(xml)):
+        if element.tag.rsplit("}", 1)[-1] != "c":
+            continue
+        children = {child.tag.rsplit("}", 1)[-1]: child for child in element}
+        if "f" in children and not (children.get("v") is not None and (children["v"].text or "").strip()):
+            reference = element.get("r") or "?"
+            try:
+                letters, row = coordinate_from_string(reference)
+                position = column_index_from_string(letters) - 1
+            except ValueError:
+                letters, row, position = reference, None, -1
+            column = header[position] if 0 <= position < len(header) else None
+            if len(problems) < MAX_PROBLEMS_PER_FILE:
+                problems.append(Problem(label, row, column, f"cell {reference} holds a formula without a saved "
+                                        "result, so its value is unknown: open the workbook in Excel or "
+                                        "LibreOffice, let it calculate, save it and upload it again"))
+        element.clear()
+    return problems
 
 
 def _read_xlsx(file: str, data: bytes, role: str, max_rows: int) -> ReadResult:
+    refused = _check_workbook_size(file, data)
+    if refused is not None:
+        return ReadResult(None, [refused])
     try:
         import openpyxl
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -354,24 +546,23 @@ def _read_xlsx(file: str, data: bytes, role: str, max_rows: int) -> ReadResult:
             if name is None or (this_role != role and name == sheet_name):
                 continue
             label = f"{file} (sheet “{_short(name, 40)}”)" if len(workbook.sheetnames) > 1 else file
+            limit = max_rows if this_role == role else ROW_LIMITS[this_role]
             try:
-                rows, numbers, header, header_row, too_many = _sheet_rows(workbook[name], ROW_LIMITS[this_role]
-                                                                          if this_role != role else max_rows)
+                rows, numbers, header, header_row, problems = _sheet_rows(workbook[name], limit, label)
+                if not problems and header is not None:
+                    problems = _formulas_without_value(data, workbook[name], label, header)
             except Exception:  # noqa: BLE001
                 results[this_role] = ReadResult(None, [Problem(label, None, None, "the sheet could not be read "
                                                                                   "(damaged workbook)")])
                 continue
-            if too_many:
-                limit = max_rows if this_role == role else ROW_LIMITS[this_role]
-                results[this_role] = ReadResult(None, [Problem(label, None, None, f"more than {limit:,} data rows "
-                                                                                  "(the limit for this file)")])
+            if problems:
+                results[this_role] = ReadResult(None, problems)
             elif header is None:
                 results[this_role] = ReadResult(None, [Problem(label, None, None, "the sheet is empty")])
             elif not rows:
                 results[this_role] = ReadResult(None, [Problem(label, None, None, "the sheet has a header row but no "
                                                                                   "data rows")])
             else:
-                problems: list[Problem] = []
                 notes: list[str] = []
                 description = f"XLSX, sheet “{_short(name, 40)}”"
                 table = _table_from_rows(label, rows, numbers, header, header_row, description, problems, notes)
@@ -407,6 +598,9 @@ def read_table(data: bytes, file_name: str, role: str = "patients", max_rows: in
     file = _short(file_name or "uploaded file", 80)
     max_rows = ROW_LIMITS[role] if max_rows is None else max_rows
     try:
+        if len(data) > LIMITS.file_mb.value << 20:  # the server refuses these first; a caller may not
+            size = f"{len(data) / (1 << 20):,.1f} MB"
+            return ReadResult(None, [Problem(file, None, None, _over(LIMITS.file_mb, size))])
         if not data or not data.strip():
             return ReadResult(None, [Problem(file, None, None, "the file is empty")])
         lower = file_name.lower()
@@ -422,13 +616,13 @@ def read_table(data: bytes, file_name: str, role: str = "patients", max_rows: in
             if data.startswith(magic):
                 return ReadResult(None, [Problem(file, None, None, f"this is {kind}, not a table: export the data as "
                                                                    "CSV or XLSX")])
-        text, encoding = _decode(data)
+        text, encoding, note = _decode(data)
         if text is None or _looks_binary(text):
             return ReadResult(None, [Problem(file, None, None, "not a table: the file holds binary data, not text "
                                                                "(upload a CSV or XLSX file)")])
         if not text.strip():
             return ReadResult(None, [Problem(file, None, None, "the file is empty")])
-        return _read_csv_text(file, text, encoding, max_rows)
+        return _read_csv_text(file, text, encoding, max_rows, note)
     except Exception as error:  # noqa: BLE001 - a malformed file must never raise into the page
         return ReadResult(None, [Problem(file, None, None, f"the file could not be read ({type(error).__name__})")])
 
@@ -619,13 +813,19 @@ _STATUS_LOOKUP = _lookup(STATUS_WORDS)
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+$")
 _DOTTED_THOUSANDS_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$")
+#: "1,234" or "12,345,678": a thousands separator or a decimal comma? (not "0,123": no thousands start with 0)
+_AMBIGUOUS_COMMA = re.compile(r"^[+-]?[1-9]\d{0,2}(,\d{3})+$")
+
+
+def _clean_number_text(text: str) -> str:
+    """A cell's number without spaces, a trailing '%' and with '−' as '-'."""
+    cleaned = text.replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace("−", "-")
+    return cleaned[:-1] if cleaned.endswith("%") else cleaned
 
 
 def _parse_number(text: str) -> tuple[float | None, bool]:
     """(value, read a decimal comma) of a cell; value None when not a number."""
-    cleaned = text.replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace("−", "-")
-    if cleaned.endswith("%"):
-        cleaned = cleaned[:-1]
+    cleaned = _clean_number_text(text)
     if _NUMBER.match(cleaned):
         return float(cleaned), False
     if _DECIMAL_COMMA.match(cleaned):
@@ -722,16 +922,33 @@ def _convert(table: RawTable, spec: ColumnSpec, file_column: str, problems: _Col
     if kind in ("int", "float", "time", "pct", "grade"):
         parsed = {}
         comma = 0
+        ambiguous = set()
         for text in unique:
             value, used_comma = _parse_number(text)
             parsed[text] = value
-            comma += used_comma
+            if used_comma and _AMBIGUOUS_COMMA.match(_clean_number_text(text)):
+                ambiguous.add(text)
+            else:
+                comma += used_comma
+        if ambiguous and not comma:  # no value of the column shows that its commas are decimal commas
+            is_ambiguous = raw.isin(ambiguous)
+            fail(is_ambiguous, lambda v: f"{_quote(v)} is ambiguous: a thousands separator "
+                                         f"({_clean_number_text(v).replace(',', '')}) or a decimal comma "
+                                         f"({_clean_number_text(v).replace(',', '.')})? Write the number without "
+                                         "a thousands separator, with a decimal point")
+            for text in ambiguous:
+                parsed[text] = None
+        else:
+            is_ambiguous = pd.Series(False, index=raw.index)
         numbers = raw.map(parsed).where(~missing & ~too_long)
         numbers = pd.to_numeric(numbers, errors="coerce").astype(float)
-        not_number = ~missing & ~too_long & numbers.isna()
+        not_number = ~missing & ~too_long & ~is_ambiguous & numbers.isna()
         what = {"int": "a number", "float": "a number", "time": "a time (a number ≥ 0)", "pct": "a percentage",
                 "grade": "a CTCAE grade (1–5)"}[kind]
         fail(not_number, lambda v: f"{_quote(v)} is not {what}")
+        infinite = numbers.notna() & ~np.isfinite(numbers.fillna(0))
+        fail(infinite, lambda v: f"{_quote(v)} is not a finite number")
+        numbers = numbers.where(~infinite)
         if comma:
             recognitions.append(Recognition(spec.name, file_column, "decimal commas (e.g. “3,5”)", "decimal points "
                                             "(3.5)", int(sum(1 for t in raw if _DECIMAL_COMMA.match(t.strip())
@@ -740,7 +957,14 @@ def _convert(table: RawTable, spec: ColumnSpec, file_column: str, problems: _Col
             unit, factor = time_unit(file_column)
             negative = numbers < 0
             fail(negative, lambda v: f"{_quote(v)} is negative: times must be ≥ 0")
-            numbers = numbers.where(~negative)
+            negative_zero = numbers.eq(0) & np.signbit(numbers.fillna(1))
+            fail(negative_zero, lambda v: f"{_quote(v)} is a negative zero: write 0 if the time is 0 (times must "
+                                          "be ≥ 0)")
+            numbers = numbers.where(~negative & ~negative_zero)
+            too_late = numbers * factor > LIMITS.time_months.value
+            fail(too_late, lambda v: f"{_quote(v)} {unit} is longer than the limit ({LIMITS.time_months.text}): "
+                                     "check the value and the column's unit")
+            numbers = numbers.where(~too_late)
             if factor != 1.0:
                 recognitions.append(Recognition(spec.name, file_column, f"times in {unit}", "months (× "
                                                 f"{factor:.4g})", int(numbers.notna().sum())))
@@ -751,6 +975,8 @@ def _convert(table: RawTable, spec: ColumnSpec, file_column: str, problems: _Col
             fail(fractional, lambda v: f"{_quote(v)} is not a whole number")
             numbers = numbers.where(~fractional)
         low, high = spec.minimum, spec.maximum
+        if high is None and kind in ("int", "pct"):  # no plausible count or % change is larger
+            high = (LIMITS.count if kind == "int" else LIMITS.percent_change).value
         outside = numbers.notna() & (((numbers < low) if low is not None else False) |
                                      ((numbers > high) if high is not None else False))
         if low is not None and high is not None:
@@ -846,6 +1072,21 @@ def _check_required(table: RawTable, role: str, mapping: dict[str, str], problem
     return ok
 
 
+#: Text columns the pages group or filter by (one chart bar, legend entry or menu option per value).
+GROUPING_COLUMNS = ("study_id", "histology", "histology_code", "histology_group", "primary_site",
+                    "primary_site_group", "term")
+
+
+def _check_distinct(table: RawTable, values: pd.DataFrame, mapping: dict[str, str], problems: _Collector) -> None:
+    """A problem per grouping column with more different values than :attr:`UploadLimits.distinct_values`."""
+    for name in GROUPING_COLUMNS:
+        if name in values and name in mapping:
+            n = int(values[name].nunique(dropna=True))
+            if n > LIMITS.distinct_values.value:
+                problems.add(table.file, None, mapping[name], _over(LIMITS.distinct_values, f"{n:,} different "
+                                                                    "values") + ": is this the right column?")
+
+
 def clean_cohort_name(name: str, default: str = "Uploaded cohort") -> str:
     """A cohort name fit for labels: no control characters, at most 60 characters."""
     text = " ".join(_CONTROL.sub(" ", str(name or "")).split())[:60]
@@ -911,6 +1152,7 @@ def _prepare(table, mapping, ae_table, ae_mapping, assessment_table, assessment_
     for spec in SPECS["patients"]:
         if spec.name in mapping:
             out[spec.name] = _convert(table, spec, mapping[spec.name], problems, recognitions)
+    _check_distinct(table, out, mapping, problems)
     ids = out["patient_id"]
     # duplicate ids
     first_row: dict[str, int] = {}
@@ -1004,6 +1246,7 @@ def _prepare(table, mapping, ae_table, ae_mapping, assessment_table, assessment_
             for spec in SPECS["adverse_events"]:
                 if spec.name in ae_mapping:
                     ae[spec.name] = _convert(ae_table, spec, ae_mapping[spec.name], problems, recognitions)
+            _check_distinct(ae_table, ae, ae_mapping, problems)
             if "grade" not in ae:
                 ae["grade"] = pd.array([pd.NA] * len(ae), dtype="Int32")
             missing_term = ae["term"].isna()

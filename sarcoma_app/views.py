@@ -15,11 +15,10 @@ import streamlit as st
 
 from sarcoma_app import cohort, db, deck, downloads
 from sarcoma_app.snippets import PATIENTS_CSV, Snippet
-from sarcoma_app.state import current_state, set_state
+from sarcoma_app.state import DECK_KEY, current_state, set_state
 from sarcoma_app.text import escape_markdown, study_label
 from sarcoma_app.url_state import ViewState, to_query
 
-DECK_KEY = "_deck"
 PAGE_TITLE_KEY = "_page_title"
 PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 
@@ -107,7 +106,7 @@ def _add_slide(signature: str, title: str, chart: alt.TopLevelMixin | None, tabl
         table=None if table is None else table.reset_index(drop=True).copy(),
         filters=deck.describe_filters(state.filters), n=n_text,
         methods=methods_text if methods_text is not None else deck.describe_methods(state.methods),
-        source=source_text, caption=caption, key=signature,
+        source=source_text, caption=caption, key=signature, origin=cohort.source_token(),
     )
     slides = deck.add(current_deck(), spec)
     _set_deck(slides)

@@ -54,6 +54,8 @@ def texts(problems) -> list[str]:
     ("pdf_renamed.csv", "pdf_renamed.csv: this is a PDF document, not a table"),
     ("old_excel.xls", "old_excel.xls: an old Excel 97–2003 (.xls)"),
     ("ragged_rows.csv", "ragged_rows.csv, row 3: 7 values but the header has 5 columns"),
+    # refused when read (the cell is never kept), mapped column or not
+    ("long_cell.csv", "long_cell.csv, row 3, column “notes”: text of 10,000 characters (at most 500)"),
 ])
 def test_a_file_that_is_not_a_table_gets_its_message(name, message):
     result = upload.read_table(data(name), name)
@@ -68,15 +70,15 @@ def test_too_many_rows_are_refused_before_anything_is_kept():
     body = "".join(f"P{i},Angiosarcoma,PR,1.5,1\n" for i in range(limit + 1))
     result = upload.read_table((header + body).encode(), "registry.csv")
     assert result.table is None
-    assert texts(result.problems) == [f"registry.csv: more than {limit:,} data rows (the limit for this file): split "
-                                      "the file or filter it first"]
+    assert texts(result.problems) == [f"registry.csv: more than {limit:,} rows after the header (the limit for this "
+                                      "file; empty rows count too): split the file or filter it first"]
     at_limit = upload.read_table((header + "".join(body.splitlines(keepends=True)[:limit])).encode(), "ok.csv")
     assert at_limit.ok and len(at_limit.table.frame) == limit
 
 
 def test_the_row_limit_is_configurable():
     result = upload.read_table(data("good_patients.csv"), "good_patients.csv", max_rows=5)
-    assert "more than 5 data rows" in result.problems[0].text
+    assert "more than 5 rows after the header" in result.problems[0].text
 
 
 # --------------------------------------------------------------------------- #
@@ -142,7 +144,6 @@ def test_workbook_with_three_sheets_gives_all_three_files():
     ("bad_response.csv", "bad_response.csv, row 3, column “best_response”: “Good response” is not a RECIST best "
                          "response"),
     ("bad_event.csv", "bad_event.csv, row 3, column “pfs_event”: “2” is not a PFS event"),
-    ("long_cell.csv", "long_cell.csv, row 3, column “notes”: text of 10,000 characters (at most 500)"),
     ("missing_required.csv", "missing_required.csv, row 1: required column pfs_event (PFS event) is missing"),
 ])
 def test_each_bad_value_gets_its_message(name, message):
@@ -165,7 +166,7 @@ def test_adverse_event_grades_and_unknown_patients():
         "ae_bad.csv, row 3, column “grade”: “7” is out of range: AE grades must be CTCAE grades 1–5",
         "ae_bad.csv, row 4, column “patient_id”: patient “NOBODY-9” is not in the patients file",
         "assessments_bad.csv, row 3, column “time_months”: “-1” is negative: times must be ≥ 0",
-        "assessments_bad.csv, row 4, column “pct_change”: “-130” is out of range: % change must be ≥ -100",
+        "assessments_bad.csv, row 4, column “pct_change”: “-130” is out of range: % change must be between -100 and 10000",
     ]
 
 

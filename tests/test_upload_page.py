@@ -13,6 +13,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from data.build import ensure_database
+from sarcoma_app.limits import limits_markdown
+from tests import hostile_uploads as hostile
 from tests.apptest_helpers import run_app, caption
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -239,3 +241,98 @@ def test_an_in_memory_source_cannot_touch_the_disk(tmp_path):
     with pytest.raises(duckdb.Error):
         con.execute(f"COPY patients TO '{tmp_path / 'leak.csv'}'")
     assert not (tmp_path / "leak.csv").exists()
+
+
+# --------------------------------------------------------------------------- #
+# Hostile files through the page (built in code: tests/hostile_uploads.py)
+# --------------------------------------------------------------------------- #
+def upload_bytes(at: AppTest, name: str, data: bytes, role: str = "patients") -> AppTest:
+    uploader = next(u for u in at.file_uploader if u.label == UPLOADERS[role])
+    uploader.upload(name, data, "application/octet-stream")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("build", [
+    lambda: hostile.xlsx_huge_dimension(1_048_576), lambda: hostile.csv_many_columns(100_000),
+    hostile.csv_thousands_days, hostile.xlsx_formula_without_value, hostile.csv_huge_years,
+], ids=["dimension-1m", "100k-columns", "1,234-days", "formula", "1e308-years"])
+def test_a_hostile_file_is_refused_on_the_page_with_its_message_and_the_page_still_works(build):
+    from sarcoma_app.text import escape_markdown
+
+    name, data = build()
+    expected = hostile.message_shown(data, name)
+    at = run_app(page="pages/upload.py")
+    upload_bytes(at, name, data)
+    assert "nothing was loaded" in errors(at)
+    assert escape_markdown(expected) in errors(at), (expected, errors(at))
+    assert load_button(at) is None
+    assert caption(at) == "Showing 56 of 56 patients"
+    from sarcoma_app import cohort
+    read = at.session_state[cohort.READ_KEY] if cohort.READ_KEY in at.session_state else {}
+    assert all(result.table is None for _, result in read.values())  # a refused file's table is not kept
+    assert cohort.PREPARED_KEY not in at.session_state or at.session_state[cohort.PREPARED_KEY][1].patients is None
+    upload_files(at, patients="good_patients.csv")  # the same session goes on working
+    assert any("No problem found" in s.value for s in at.success)
+
+
+def test_the_page_states_the_limits_and_the_uploader_the_server_limit():
+    from sarcoma_app.limits import LIMITS
+
+    at = run_app(page="pages/upload.py")
+    assert any(m.value == limits_markdown() for m in at.markdown)
+    for uploader in at.file_uploader:
+        assert uploader.proto.max_upload_size_mb == LIMITS.file_mb.value
+        assert f"at most {LIMITS.file_mb.amount}" in uploader.help
+
+
+def test_a_stray_byte_is_named_on_the_page():
+    name, data = hostile.csv_stray_cp1252()
+    at = run_app(page="pages/upload.py")
+    upload_bytes(at, name, data)
+    warnings = "\n".join(w.value for w in at.warning)
+    assert "line 4 contains bytes that are not UTF\\-8" in warnings, warnings
+
+
+def test_removing_the_upload_removes_its_slides_tables_and_files():
+    from sarcoma_app import cohort
+    from sarcoma_app.state import DECK_KEY
+
+    at = loaded_session()
+    assert cohort.READ_KEY not in at.session_state and cohort.PREPARED_KEY not in at.session_state  # freed on load
+    at.switch_page("pages/response.py").run()
+    next(b for b in at.button if b.label == "Add to deck").click().run()
+    source = next(s for s in at.sidebar.selectbox if s.label == "Data source")
+    source.set_value("bundled").run()
+    next(b for b in at.button if b.label == "Add to deck").click().run()
+    origins = [slide.origin for slide in at.session_state[DECK_KEY]]
+    assert origins[1] == "bundled" and origins[0].startswith("uploaded:"), origins
+    at.switch_page("pages/upload.py").run()
+    upload_files(at, patients="good_patients.csv")  # a new file on the page, not loaded
+    assert cohort.READ_KEY in at.session_state
+    next(b for b in at.button if b.key == "upload_remove").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [slide.origin for slide in at.session_state[DECK_KEY]] == ["bundled"]
+    for key in (cohort.UPLOAD_KEY, cohort.READ_KEY, cohort.PREPARED_KEY, cohort.MEMO_KEY):
+        assert key not in at.session_state, key
+    assert all(u.value is None for u in at.file_uploader)  # the uploaders are empty
+    assert any("Choose a patients file" in i.value for i in at.info)
+
+
+def test_a_loaded_cohort_keeps_no_raw_or_checked_table_alive():
+    """Only the in-memory database stays: not the file's raw table, not the checked one (nor a callback's closure)."""
+    import gc
+
+    from sarcoma_app import upload
+
+    at = run_app(page="pages/upload.py")
+    upload_bytes(at, "memory-check.csv", (CORPUS / "good_patients.csv").read_bytes())
+    load_button(at).click().run()
+    assert any("Loaded:" in s.value for s in at.success)
+    gc.collect()
+    alive = [o for o in gc.get_objects() if isinstance(o, upload.RawTable) and o.file == "memory-check.csv"]
+    alive += [o for o in gc.get_objects() if isinstance(o, upload.Prepared) and o.patients is not None
+              and o.patients["source"].str.contains("memory-check.csv").any()]
+    assert not alive, alive
+    assert caption(at) == "Showing 12 of 12 patients"

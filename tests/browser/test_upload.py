@@ -131,3 +131,41 @@ def test_overview_of_the_100k_simulated_registry(page, app_url):
     assert "60 drawn" in page.inner_text('[data-testid="stMain"]')
     page.wait_for_timeout(1000)
     screenshot(page, "simulated-100k-patients")
+
+
+def test_a_hostile_file_gets_its_message_and_the_page_still_works(page, app_url, tmp_path):
+    """The 7.9 MB CSV of 1,000,000 column names crashed the tab (31 dropdowns listing every column)."""
+    from sarcoma_app.limits import LIMITS
+    from tests import hostile_uploads
+
+    page.set_default_timeout(60_000)
+    open_upload_page(page, app_url)
+    name, data = hostile_uploads.csv_many_columns(1_000_000)
+    (tmp_path / name).write_bytes(data)
+    choose_file(page, "Patients (required)", tmp_path / name)
+    page.get_by_text("nothing was loaded", exact=False).first.wait_for()
+    wait_until_idle(page, BUNDLED_CAPTION)
+    body = page.inner_text('[data-testid="stMain"]')
+    assert f"{name}, row 1: the header has more than {LIMITS.columns.amount} ({LIMITS.columns.text})" in body, \
+        body[-2000:]
+    assert page.locator('[data-testid="stSelectbox"]').count() <= 2  # no mapping dropdowns (sidebar only)
+    no_exception(page)
+    screenshot(page, "upload-4-hostile-file")
+
+    # a file over the size limit: the uploader says so itself (the server would answer 413)
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"a,b\n" + b"1,2\n" * ((LIMITS.file_mb.value << 20) // 4 + 1000))
+    choose_file(page, "Patients (required)", big)
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="Patients (required)")
+    refused = uploader.locator('[data-testid="stFileChip"][aria-invalid="true"]').filter(has_text="big.csv")
+    refused.wait_for()
+    alert = uploader.locator('[role="alert"]').first.text_content()
+    assert alert == f"Error: File must be {LIMITS.file_mb.value:.1f}MB or smaller.", alert
+    assert "AxiosError" not in page.inner_text("body") and "413" not in page.inner_text("body")
+    screenshot(page, "upload-5-too-large")
+
+    # the same session goes on: the good file is read and checked
+    choose_file(page, "Patients (required)", FIXTURES / "good_patients.csv")
+    page.get_by_text("No problem found", exact=False).first.wait_for()
+    wait_until_idle(page, BUNDLED_CAPTION)
+    no_exception(page)

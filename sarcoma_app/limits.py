@@ -1,0 +1,80 @@
+"""The limits of an upload, defined once (pure: no streamlit).
+
+The app is a public link: no visitor's file may cost the shared server more
+than seconds of CPU or hundreds of MB. Every limit is checked *before* the
+step it protects (a workbook's declared uncompressed sizes before it is
+unpacked, the header's width before the rows are read, rows as the reader
+walks them, empty ones included) and the file is refused with a message
+naming the limit. The reader (:mod:`sarcoma_app.upload`), the upload page,
+``.streamlit/config.toml`` (``server.maxUploadSize``, checked by a test) and
+the README's "Upload limits" paragraph (:func:`limits_markdown`) all state
+these numbers.
+
+Examples
+--------
+>>> LIMITS.file_mb.text
+'size of each uploaded file: at most 10 MB'
+>>> LIMITS.rows("patients").value
+100000
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One limit: its value, unit and what it bounds, in words."""
+
+    value: int
+    unit: str
+    label: str
+
+    @property
+    def amount(self) -> str:
+        """'10 MB', '100,000 rows'."""
+        return f"{self.value:,} {self.unit}".strip()
+
+    @property
+    def text(self) -> str:
+        """'size of each uploaded file: at most 10 MB'."""
+        return f"{self.label}: at most {self.amount}"
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """Every limit of an uploaded file (see the module docstring)."""
+
+    file_mb: Limit = Limit(10, "MB", "size of each uploaded file")
+    uncompressed_mb: Limit = Limit(30, "MB", "size of a workbook once unpacked")
+    compression_ratio: Limit = Limit(100, "to 1", "compression of a part of a workbook")
+    workbook_parts: Limit = Limit(1_000, "parts", "parts (files inside the ZIP) of a workbook")
+    patient_rows: Limit = Limit(100_000, "rows", "rows of the patients file (empty rows count)")
+    adverse_event_rows: Limit = Limit(500_000, "rows", "rows of the adverse-events file (empty rows count)")
+    assessment_rows: Limit = Limit(500_000, "rows", "rows of the tumour-assessments file (empty rows count)")
+    columns: Limit = Limit(200, "columns", "columns of a file")
+    cell_chars: Limit = Limit(500, "characters", "text of a cell or column name")
+    distinct_values: Limit = Limit(1_000, "values", "different values of a grouping column (histology, site, "
+                                                    "study, AE term)")
+    time_months: Limit = Limit(1_200, "months (100 years)", "a time (PFS or assessment)")
+    count: Limit = Limit(10_000, "", "a count without a range of its own (AEs, cycles, weeks)")
+    percent_change: Limit = Limit(10_000, "%", "a change of the target lesions")
+
+    def rows(self, role: str) -> Limit:
+        """Row limit of a file by role (``patients``, ``adverse_events``, ``assessments``)."""
+        return {"patients": self.patient_rows, "adverse_events": self.adverse_event_rows,
+                "assessments": self.assessment_rows}[role]
+
+    def all(self) -> tuple[Limit, ...]:
+        """Every limit, in the order of the fields."""
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+
+LIMITS = UploadLimits()
+#: Parts of a workbook smaller than this are not checked for their compression ratio (bytes).
+RATIO_CHECK_MIN_BYTES = 1 << 20
+
+
+def limits_markdown() -> str:
+    """The limits as a Markdown list (Upload page and README): '- size of each uploaded file: at most 10 MB'."""
+    return "\n".join(f"- {limit.text[0].upper()}{limit.text[1:]}" for limit in LIMITS.all())
