@@ -51,7 +51,7 @@ if n_studies == 1:
             f"{ui.text(choice.value)} in the current selection.", icon=":material/info:")
 
 # --- per-study table ----------------------------------------------------------------------------
-st.subheader(f"{choice.value}: response and PFS in each study")
+st.subheader(f"{ui.text(choice.value)}: response and PFS in each study")
 pooled = st.toggle("Add a pooled column (descriptive only)", key="subtype_pooled", disabled=n_studies < 2,
                    help="Adds all studies together. The studies used different regimens, so a pooled rate is a "
                         "description of these patients, not an estimate of any treatment's effect.")
