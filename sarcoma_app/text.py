@@ -155,8 +155,8 @@ def fmt_count(k: int, n: int) -> str:
 
 #: Every line break :meth:`str.splitlines` knows, tabs and other control characters.
 _BREAKS_AND_CONTROLS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$=&])")
-_SHORTCODE = re.compile(r":(?=[A-Za-z0-9_/+-])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$=&@])")  # "@": no e-mail autolink
+_SHORTCODE = re.compile(r":(?=[A-Za-z0-9_/+-])")  # "/" too: a bare http:// would become a link
 
 
 def one_line(text: object, limit: int | None = None) -> str:
@@ -187,7 +187,8 @@ def escape_markdown(text: object) -> str:
     images ``[``, ``![``, raw HTML ``<``, emphasis ``*`` ``_``, code
     backticks, LaTeX ``$``, entities ``&``...), a colon that could open an
     emoji shortcode, an icon or a ``:color[...]`` directive is followed by a
-    zero-width space, and line breaks become spaces (no heading, list or
+    zero-width space (which also breaks a bare ``http://`` autolink, where
+    backslash escapes do not apply), and line breaks become spaces (no heading, list or
     block quote can start). Use it for every data value that goes into
     ``st.markdown``, ``st.caption``, ``st.subheader``, ``st.toast``, alerts,
     labels and help texts.
