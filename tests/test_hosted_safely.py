@@ -37,11 +37,13 @@ PAYLOADS = {
     "latex": "$\\frac{1}{2}$",
     "directive": ":red[x] :material/warning: **bold** _it_ `tick`",
     "link": "[link](http://127.0.0.1:9/)",
+    "autolink": "http://127.0.0.1:9/bare a@b.co www.evil.example",
 }
 #: Text that shows a payload interpreted: an image / link, raw HTML, LaTeX, a directive, emphasis.
 RAW_SIGNS = (re.compile(r"(?<!\\)!(?<!\\)\[x(?<!\\)\]"), re.compile(r"(?<!\\)\[link(?<!\\)\]"),
              re.compile(r"(?<!\\)<img"), re.compile(r"(?<!\\)\$\\frac"), re.compile(r":red(?<!\\)\["),
-             re.compile(r":material/warning"), re.compile(r"(?<!\\)\*\*bold"), re.compile(r"(?<!\\)`tick"))
+             re.compile(r":material/warning"), re.compile(r"(?<!\\)\*\*bold"), re.compile(r"(?<!\\)`tick"),
+             re.compile(r"https?://"), re.compile(r"\w@\w"), re.compile(r"www\.evil"))  # bare autolinks
 PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard_ratios.py",
          "pages/adverse_events.py", "pages/patients.py", "pages/subtype.py", "pages/published.py",
          "pages/data_methods.py", "pages/upload.py"]
@@ -58,7 +60,7 @@ def hostile_csv() -> bytes:
     rows = ["patient_id,histology,best_response,pfs_months,pfs_event,primary_site,ecog"]
     for i in range(10):
         histology = PAYLOADS["image_and_code"] if i % 2 == 0 else PAYLOADS["html"]
-        site = PAYLOADS["latex"] if i % 2 == 0 else PAYLOADS["directive"]
+        site = PAYLOADS["latex"] if i % 2 == 0 else PAYLOADS["directive"] + " " + PAYLOADS["autolink"]
         rows.append(",".join([quoted(f"{PAYLOADS['link']}{i}"), quoted(histology), ["PR", "SD", "PD"][i % 3],
                               str(2 + i), str(i % 2 or int(i == 4)), quoted(site), str(i % 2)]))
     return ("\n".join(rows) + "\n").encode()
