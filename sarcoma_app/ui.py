@@ -5,7 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from sarcoma_app import cohort, db, downloads
+from sarcoma_app import cohort, db, downloads, prepare
 from sarcoma_app.filters import applicability_notes
 from sarcoma_app.state import SESSION_NOTICE, current_state, url_notices
 from sarcoma_app.text import escape_markdown
@@ -163,6 +163,13 @@ def show_chart(chart: alt.TopLevelMixin, name: str, key: str, title: str, captio
         key=f"{key}_svg", icon=":material/draw:", on_click="ignore", help="Download the chart as SVG (vector)",
         width="stretch",
     )
+
+
+def too_many_levels_message(what: str, n: int, instead: str) -> None:
+    """Say that ``what`` has too many levels to compare (see :data:`prepare.MAX_COMPARED_LEVELS`)."""
+    st.warning(f"**{escape_markdown(what)}** has {n:,} levels in the selection: at most "
+               f"{prepare.MAX_COMPARED_LEVELS} are compared (curves, tests and Cox terms grow with every level). "
+               f"{instead}", icon=":material/dataset:")
 
 
 def no_patients_message() -> None:
