@@ -4,6 +4,8 @@ Cases (each run in its own subprocess with a timeout, so a quadratic page cannot
 
 * ``subtype``: one run of the Subtype page on an uploaded cohort with N distinct histologies;
 * ``sessions``: resident memory added by each extra session on ``?source=simulated-100k``;
+* ``pages``: one run of every page, histology groupings chosen (``km_by``, ``response_by``, a histology Cox
+  term), on an upload with N distinct histologies; the child's address space is capped (``--memory-gb``);
 * ``payloads``: an upload whose text fields hold Markdown / HTML / LaTeX / code payloads, every page run,
   and where each payload ended up (a Markdown body unescaped, code in a snippet).
 
@@ -74,6 +76,19 @@ def _apptest(query: dict | None = None, upload=None):
 
 
 def case_subtype(n: int) -> dict:
+    text = _distinct_histologies_csv(n)
+    upload = _load_upload(text, f"{n} histologies")
+    at = _apptest(upload=upload)
+    at.run()
+    started = time.perf_counter()
+    at.switch_page("pages/subtype.py").run()
+    seconds = time.perf_counter() - started
+    errors = [str(e.value)[:200] for e in at.exception]
+    return {"case": "subtype", "histologies": n, "csv_mb": round(len(text) / 2**20, 2),
+            "page_run_s": round(seconds, 2), "exceptions": errors}
+
+
+def _distinct_histologies_csv(n: int) -> str:
     import csv
     import io
 
@@ -82,15 +97,30 @@ def case_subtype(n: int) -> dict:
     writer.writerow(["patient_id", "histology", "best_response", "pfs_months", "pfs_event"])
     for i in range(n):
         writer.writerow([f"P{i}", f"Histology {i:06d}", "SDPRPD"[2 * (i % 3):2 * (i % 3) + 2], 1 + i % 17, i % 2])
-    upload = _load_upload(buffer.getvalue(), f"{n} histologies")
-    at = _apptest(upload=upload)
+    return buffer.getvalue()
+
+
+def case_pages(n: int) -> dict:
+    upload = _load_upload(_distinct_histologies_csv(n), f"{n} histologies")
+    at = _apptest({"km_by": "histology_group", "response_by": "histology_group",
+                   "cox_terms": ["histology_group", "ecog"]}, upload=upload)
     at.run()
-    started = time.perf_counter()
-    at.switch_page("pages/subtype.py").run()
-    seconds = time.perf_counter() - started
-    errors = [str(e.value)[:200] for e in at.exception]
-    return {"case": "subtype", "histologies": n, "csv_mb": round(len(buffer.getvalue()) / 2**20, 2),
-            "page_run_s": round(seconds, 2), "exceptions": errors}
+    times = {}
+    for page in PAGES:
+        started = time.perf_counter()
+        try:
+            at.switch_page(page).run()
+            errors = [str(e.value)[:120] for e in at.exception]
+        except Exception as error:  # noqa: BLE001 - a MemoryError or a timeout of the page is the figure
+            errors = [f"{type(error).__name__}: {str(error)[:120]}"]
+        times[page] = {"s": round(time.perf_counter() - started, 2), **({"errors": errors} if errors else {})}
+    return {"case": "pages", "histologies": n, "peak_rss_mb": round(_peak_rss_mb(), 1), "pages": times}
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def case_sessions(sessions: int) -> dict:
@@ -187,7 +217,13 @@ def _child(args) -> None:
     import logging
 
     logging.disable(logging.WARNING)  # "No runtime found, using MemoryCacheStorageManager" etc.
-    if args.case == "subtype":
+    import resource
+
+    limit = int(args.memory_gb * 2**30)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))  # a k x k matrix fails here, not on the shared machine
+    if args.case == "pages":
+        result = case_pages(args.n)
+    elif args.case == "subtype":
         result = case_subtype(args.n)
     elif args.case == "sessions":
         result = case_sessions(args.n)
@@ -196,8 +232,9 @@ def _child(args) -> None:
     print("RESULT " + json.dumps(result))
 
 
-def _run(root: Path, case: str, n: int, timeout: float) -> dict:
-    command = [sys.executable, __file__, "--child", case, "--n", str(n), "--root", str(root)]
+def _run(root: Path, case: str, n: int, timeout: float, memory_gb: float = 6) -> dict:
+    command = [sys.executable, __file__, "--child", case, "--n", str(n), "--root", str(root),
+               "--memory-gb", str(memory_gb)]
     started = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
@@ -214,11 +251,12 @@ def _run(root: Path, case: str, n: int, timeout: float) -> dict:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=HERE, help="checkout of the app to measure")
-    parser.add_argument("--cases", default="subtype,sessions,payloads")
+    parser.add_argument("--cases", default="subtype,pages,sessions,payloads")
     parser.add_argument("--sizes", default="1000,10000,100000", help="distinct histologies of the subtype case")
     parser.add_argument("--sessions", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=600)
-    parser.add_argument("--child", choices=("subtype", "sessions", "payloads"), help=argparse.SUPPRESS)
+    parser.add_argument("--memory-gb", type=float, default=6, help="address-space cap of each case's process")
+    parser.add_argument("--child", choices=("subtype", "pages", "sessions", "payloads"), help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -229,11 +267,14 @@ def main(argv=None) -> None:
     print(f"code measured: {args.root.resolve()}")
     if "subtype" in cases:
         for n in [int(s) for s in args.sizes.split(",")]:
-            print(json.dumps(_run(args.root, "subtype", n, args.timeout)), flush=True)
+            print(json.dumps(_run(args.root, "subtype", n, args.timeout, args.memory_gb)), flush=True)
+    if "pages" in cases:
+        for n in [int(s) for s in args.sizes.split(",")]:
+            print(json.dumps(_run(args.root, "pages", n, args.timeout, args.memory_gb)), flush=True)
     if "sessions" in cases:
-        print(json.dumps(_run(args.root, "sessions", args.sessions, args.timeout)), flush=True)
+        print(json.dumps(_run(args.root, "sessions", args.sessions, args.timeout, args.memory_gb)), flush=True)
     if "payloads" in cases:
-        print(json.dumps(_run(args.root, "payloads", 0, args.timeout), indent=1), flush=True)
+        print(json.dumps(_run(args.root, "payloads", 0, args.timeout, args.memory_gb), indent=1), flush=True)
 
 
 if __name__ == "__main__":

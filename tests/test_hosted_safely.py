@@ -280,3 +280,56 @@ def test_a_database_damaged_while_running_is_rebuilt_with_a_message(database_cop
     assert Path(db.database_path()) != database_copy and Path(db.database_path()).is_file()
     at.switch_page("pages/overview.py").run()  # said once
     assert not any("was rebuilt" in w.value for w in at.warning)
+
+
+# --------------------------------------------------------------------------- #
+# Work bounded by the number of levels, not by what an upload holds
+# --------------------------------------------------------------------------- #
+def many_histologies_session(n: int = 90):
+    """An upload with one histology per patient (each its own group), loaded through the Upload page."""
+    rows = ["patient_id,histology,best_response,pfs_months,pfs_event,ecog"]
+    rows += [f"P{i},Histology {i:03d},{['PR', 'SD', 'PD'][i % 3]},{1 + i % 13},{int(i % 4 != 0)},{i % 2}"
+             for i in range(n)]
+    at = run_app(page="pages/upload.py")
+    uploader = next(u for u in at.file_uploader if u.label == UPLOADERS["patients"])
+    uploader.upload("many.csv", ("\n".join(rows) + "\n").encode(), "text/csv")
+    at.run()
+    load_button(at).click().run()
+    assert caption(at) == f"Showing {n} of {n} patients"
+    return at
+
+
+def test_groupings_with_too_many_levels_are_not_compared_and_say_so():
+    from sarcoma_app.prepare import MAX_COMPARED_LEVELS
+
+    at = many_histologies_session()
+    at.query_params.update({"source": "uploaded", "km_by": "histology", "response_by": "histology",
+                            "cox_terms": ["histology_group", "ecog"]})
+    at.run()
+    assert MAX_COMPARED_LEVELS < 90
+    for page, expected in [("pages/survival.py", "all patients together"),
+                           ("pages/response.py", "all patients together"),
+                           ("pages/hazard_ratios.py", "left out of the Cox models")]:
+        at.switch_page(page).run()
+        assert not at.exception, [e.value for e in at.exception]
+        warnings = "\n".join(w.value for w in at.warning)
+        assert "90 levels" in warnings and expected in warnings, (page, warnings)
+    at.switch_page("pages/response.py").run()
+    assert any("Left out of the forest plot" in c.value and "Histology group (90)" in c.value for c in at.caption)
+
+
+def test_the_best_response_chart_keeps_one_bar_per_histology_up_to_its_limit():
+    import pandas as pd
+
+    from sarcoma_app.prepare import best_response_counts
+
+    n = 500
+    patients = pd.DataFrame({"study_id": ["s"] * n, "histology": [f"H{i:03d}" for i in range(n)],
+                             "best_response": ["PR", "SD"] * (n // 2)})
+    patients.loc[:9, "histology"] = "Common"  # the largest histology keeps its bar
+    counts = best_response_counts(patients, max_histologies=20)
+    assert counts["n"].sum() == n and counts["histology"].nunique() == 20
+    assert counts.loc[counts["histology"] == "Common", "n"].sum() == 10
+    assert f"{n - 10 - 18:,} other histologies" in set(counts["histology"])
+    small = best_response_counts(patients.head(15), max_histologies=20)
+    assert set(small["histology"]) == set(patients.head(15)["histology"])  # under the limit: as it was
