@@ -68,8 +68,11 @@ MAX_LANDMARKS = 6
 MAX_LANDMARK_MONTHS = 240.0
 MAX_VALUES_PER_PARAM = 200
 MAX_VALUE_LENGTH = 200
-#: A query with more parameter names than this is ignored as a whole (with one notice).
-MAX_QUERY_PARAMS = 1_000
+#: A query with more parameter names than this is ignored as a whole (with one notice). The app has about
+#: 25 keys. (Streamlit itself drops a query string of more than 1,000 fields or 512 Ki characters before
+#: the script runs - ``streamlit.runtime.state.query_params.sanitize_query_string`` - so the app never
+#: sees those and cannot say so; this bound makes 101 to 1,000 parameters cheap and stated.)
+MAX_QUERY_PARAMS = 100
 #: Notices listed for one link at most; the rest are counted in a last notice.
 MAX_NOTICES = 20
 #: Decimals kept of a landmark time (the URL writes what is kept, so parse -> format -> parse is a fixed point).

@@ -335,10 +335,11 @@ def test_the_best_response_chart_keeps_one_bar_per_histology_up_to_its_limit():
     assert set(small["histology"]) == set(patients.head(15)["histology"])  # under the limit: as it was
 
 
-def test_a_link_with_more_than_1000_parameters_is_ignored_with_a_notice():
-    query = {f"p{i}": "x" for i in range(1_001)}
+def test_a_link_with_hundreds_of_parameters_is_ignored_with_a_notice():
+    """Up to Streamlit's own limit (1,000 fields, dropped before the script runs) the app says so."""
+    query = {f"p{i}": "x" for i in range(500)}
     query["pazopanib"] = "yes"
     at = run_app(query)
     assert caption(at) == "Showing 56 of 56 patients"
     warnings = [w.value for w in at.warning]
-    assert len(warnings) == 1 and "1,002 parameters" in warnings[0] and "whole link was ignored" in warnings[0]
+    assert len(warnings) == 1 and "501 parameters" in warnings[0] and "whole link was ignored" in warnings[0]
