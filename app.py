@@ -16,10 +16,14 @@ st.set_page_config(
                          "Numbers follow R `survival` conventions; see Data & methods."},
 )
 
+from sarcoma_app import state  # noqa: E402
+
+state.remember_link()  # before anything slow: a page click during a cold start must not lose the link's filters
+
 import charts  # noqa: E402,F401  (registers the house chart theme once)
 from dataclasses import replace  # noqa: E402
 
-from sarcoma_app import cohort, db, filters, state, views  # noqa: E402
+from sarcoma_app import cohort, db, filters, views  # noqa: E402
 from sarcoma_app.navigation import app_pages, run_page_in_frame  # noqa: E402
 from sarcoma_app.text import escape_markdown  # noqa: E402
 

@@ -51,8 +51,12 @@ def estimate_text(row) -> str:
 
 # --- univariate screening ------------------------------------------------------------------------
 st.subheader("Univariate screening (one Cox model per characteristic)")
-keys = list(COVARIATES)
-data = covariate_frame(analysable, keys)
+data = covariate_frame(analysable, list(COVARIATES))
+crowded = {key: prepare.n_levels(data[key]) for key in COVARIATES}
+crowded = {key: n for key, n in crowded.items() if n > prepare.MAX_COMPARED_LEVELS}  # k levels = k - 1 terms
+for key, n in crowded.items():
+    ui.too_many_levels_message(COVARIATES[key].label, n, "It is left out of the Cox models on this page.")
+keys = [key for key in COVARIATES if key not in crowded]
 screen = univariate_cox(data, "pfs_months", "pfs_event", keys, ties=ties)
 screen["label"] = [term_label(r.covariate, r.level, r.reference) for r in screen.itertuples()]
 screen["p_adjusted"] = adjust_pvalues(screen["p"].astype(float).to_numpy(), p_adjust)
@@ -106,6 +110,7 @@ st.subheader("Multivariable model")
 terms = state.method_multiselect(st, "cox_terms", "Covariates in the model", COX_TERMS,
                                  lambda key: COVARIATES[key].label,
                                  help="All chosen characteristics enter one Cox model together.")
+terms = tuple(term for term in terms if term not in crowded)
 if not terms:
     st.info("Choose at least one covariate to fit a multivariable model.")
     st.stop()

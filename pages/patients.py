@@ -116,8 +116,9 @@ ui.show_table(shown, "patients", key="patients_table", styler=shown.style.apply(
 if data_source.has_published_tables():
     st.subheader("Where each value comes from")
     patient_ids = patients["patient_id"].tolist()
+    names = dict(zip(patients["patient_id"], patients["patient_label"]))  # once, not one index build per option
     chosen = st.selectbox("Patient", patient_ids, key="provenance_patient",
-                          format_func=lambda pid: f"{pid} — {patients.set_index('patient_id').at[pid, 'patient_label']}")
+                          format_func=lambda pid: f"{pid} — {names[pid]}")
     provenance = sources[sources["patient_id"] == chosen][["field", "value", "source", "derived", "rule"]].copy()
     provenance["derived"] = provenance["derived"].map({True: "derived", False: "as published"})
     provenance["field"] = provenance["field"].map(lambda f: TABLE_COLUMNS.get(f, f))

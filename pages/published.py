@@ -116,7 +116,7 @@ related = published.related_conflicts(
 if related:
     st.markdown(f"**Recorded conflicts that concern this number:** {', '.join(related)}")
     for conflict in conflicts[conflicts["conflict_id"].isin(related)].itertuples():
-        with st.expander(f"{conflict.conflict_id} — {conflict.topic}", icon=":material/compare_arrows:"):
+        with st.expander(f"{ui.text(conflict.conflict_id)} — {ui.text(conflict.topic)}", icon=":material/compare_arrows:"):
             st.markdown(f"**A** ({ui.text(conflict.location_a)}): {ui.text(conflict.statement_a)}")
             st.markdown(f"**B** ({ui.text(conflict.location_b)}): {ui.text(conflict.statement_b)}")
             st.markdown(f"**Value used:** {ui.text(conflict.value_used)}  \n**Why:** {ui.text(conflict.reason)}")

@@ -53,8 +53,14 @@ views.view_tools("response_bars", "Best response (RECIST 1.1) by histology", cha
                  code=snippets.response_counts())
 
 # --- ORR / DCR table -------------------------------------------------------------------------
-st.subheader(f"ORR and DCR by {GROUPING_LABELS[grouping]}")
 grouped = patients.assign(group=prepare.group_labels(patients, grouping))
+if prepare.n_levels(grouped["group"]) > prepare.MAX_COMPARED_LEVELS:
+    ui.too_many_levels_message(GROUPING_LABELS[grouping], prepare.n_levels(grouped["group"]),
+                               "The table shows all patients together, without a test; choose a coarser grouping, "
+                               "or filter the patients first.")
+    grouping = "none"
+    grouped = patients.assign(group=prepare.group_labels(patients, grouping))
+st.subheader(f"ORR and DCR by {GROUPING_LABELS[grouping]}")
 table = response_table(grouped, group_col=None if grouping == "none" else "group", denominator=denominator,
                        method=ci_method)
 denominator_word = DENOMINATOR_LABELS[denominator].split(" patients")[0]
@@ -111,6 +117,12 @@ p_adjust = state.method_selectbox(st, "p_adjust", "Multiplicity adjustment", P_A
 subgroup_columns = {"study": "Study", "histology_group": "Histology group", "pazopanib": "Pazopanib",
                     "ecog": "ECOG", "primary_site": "Primary site", "prior_lines": "Prior lines"}
 labelled = patients.assign(**{f"sg_{key}": prepare.group_labels(patients, key) for key in subgroup_columns})
+crowded = {key: prepare.n_levels(labelled[f"sg_{key}"]) for key in subgroup_columns}
+crowded = {key: n for key, n in crowded.items() if n > prepare.MAX_COMPARED_LEVELS}
+if crowded:  # each level is tested against the rest: too many levels cost a test (and a scan) each
+    st.caption(f"Left out of the forest plot (more than {prepare.MAX_COMPARED_LEVELS} levels): "
+               + ", ".join(f"{subgroup_columns[key]} ({n:,})" for key, n in crowded.items()) + ".")
+    subgroup_columns = {key: label for key, label in subgroup_columns.items() if key not in crowded}
 rates = subgroup_rates(labelled, [f"sg_{key}" for key in subgroup_columns], endpoint=endpoint,
                        denominator=denominator, method=ci_method, p_adjust_method=p_adjust)
 rates = rates[rates["n"] > 0].copy()

@@ -21,19 +21,25 @@ methods = view.methods
 
 CHOICE_KEY, WIDGET_KEY = "_subtype_choice", "w_subtype"
 every_patient = db.load_patients(FilterState())
-choices = {choice.key: choice for choice in subtype.subtype_choices(every_patient)}
-if not choices:
+every_choice = subtype.subtype_choices(every_patient)
+if not every_choice:
     st.info("No patient has a histology recorded.")
     st.stop()
+sizes = subtype.choice_sizes(every_patient)  # one group-by per level, not one scan of the cohort per option
+choices = {choice.key: choice for choice in subtype.largest(every_choice, sizes)}
+labels = subtype.choice_labels(list(choices.values()), sizes)
 if st.session_state.get(CHOICE_KEY) not in choices:
     st.session_state[CHOICE_KEY] = "group:Leiomyosarcoma" if "group:Leiomyosarcoma" in choices else next(iter(choices))
 st.session_state[WIDGET_KEY] = st.session_state[CHOICE_KEY]
 st.selectbox("Histology or histology group", list(choices), key=WIDGET_KEY,
-             format_func=lambda key: subtype.choice_label(choices[key], every_patient),
+             format_func=labels.__getitem__,
              on_change=lambda: st.session_state.update({CHOICE_KEY: st.session_state[WIDGET_KEY]}),
              help="Groups (e.g. Chondrosarcoma) gather related subtypes across studies; a specific histology is the "
                   "subtype exactly as published. Groups present in both studies come first.")
 choice = choices[st.session_state[CHOICE_KEY]]
+if len(every_choice) > len(choices):
+    st.caption(f"The menu lists the {len(choices):,} histologies and groups with the most patients; "
+               f"{len(every_choice) - len(choices):,} smaller ones are left out.")
 
 # The page picks the histology itself; the sidebar's other filters (study, pazopanib, ECOG...) still apply.
 ignored = [name for name in ("histology_group", "histology") if getattr(view.filters, name)]
@@ -51,7 +57,7 @@ if n_studies == 1:
             f"{ui.text(choice.value)} in the current selection.", icon=":material/info:")
 
 # --- per-study table ----------------------------------------------------------------------------
-st.subheader(f"{choice.value}: response and PFS in each study")
+st.subheader(f"{ui.text(choice.value)}: response and PFS in each study")
 pooled = st.toggle("Add a pooled column (descriptive only)", key="subtype_pooled", disabled=n_studies < 2,
                    help="Adds all studies together. The studies used different regimens, so a pooled rate is a "
                         "description of these patients, not an estimate of any treatment's effect.")

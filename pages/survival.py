@@ -54,6 +54,12 @@ if analysable.empty:
     st.stop()
 
 analysable = analysable.assign(group=prepare.group_labels(analysable, grouping))
+if prepare.n_levels(analysable["group"]) > prepare.MAX_COMPARED_LEVELS:
+    ui.too_many_levels_message(GROUPING_LABELS[grouping], prepare.n_levels(analysable["group"]),
+                               "The curve below shows all patients together; choose a coarser grouping, or filter "
+                               "the patients first.")
+    grouping = "none"
+    analysable = analysable.assign(group=prepare.group_labels(analysable, grouping))
 result = kaplan_meier_by_group(analysable["pfs_months"], analysable["pfs_event"], analysable["group"],
                                conf_type=conf_type, landmarks=landmarks)
 groups = [str(g) for g in result.fits]

@@ -20,8 +20,9 @@ otherwise), copies of the reference tables ``histology_glossary`` and
 ``data_dictionary``, and empty copies of the published-result and
 provenance tables (pages say those are for the bundled papers).
 
-Query results of a non-bundled source are memoised per session (a small LRU
-in ``st.session_state``), never in ``st.cache_data``.
+Query results of an upload are memoised per session (a small LRU in
+``st.session_state``), never in a cache shared across sessions; those of a
+simulated source are shared read-only by all sessions (:func:`shared_result`).
 """
 from __future__ import annotations
 
@@ -324,14 +325,41 @@ def _query_connection(source: str) -> tuple[duckdb.DuckDBPyConnection, str]:
     raise LookupError(f"unknown data source {source!r}")
 
 
+#: Query results of the simulated sources kept for all sessions together.
+SHARED_MAX_ENTRIES = 64
+
+
+@st.cache_resource(show_spinner=False, max_entries=SHARED_MAX_ENTRIES)
+def shared_result(source: str, sql: str, parameters: tuple = ()) -> pd.DataFrame:
+    """A query result of a simulated source, one object shared by every session (read-only).
+
+    The simulated cohorts are not user data, so a 100,000-patient table is
+    held once per server, not copied into each session's memo (about 140 MB
+    per session before). Callers never modify the frame: :func:`run_query`
+    hands out a copy unless its caller only reads it (``copy=False``), and a
+    test runs every page and checks the frame is unchanged.
+    """
+    cursor = simulated_connection(source).cursor()
+    try:
+        return cursor.execute(sql, list(parameters)).df()
+    finally:
+        cursor.close()
+
+
 def run_query(sql: str, parameters: tuple = (), copy: bool = True) -> pd.DataFrame:
     """Run a constant SQL statement with ``?`` parameters on the active non-bundled source.
 
-    Results are memoised in this session only (LRU, bounded in entries and
-    rows); a copy is returned so a page may modify it, unless ``copy`` is
-    False (the caller only reads it to build a new frame).
+    A simulated source's results are shared by all sessions
+    (:func:`shared_result`); an upload's are memoised in this session only
+    (LRU, bounded in entries and rows). A copy is returned so a page may
+    modify it, unless ``copy`` is False (the caller only reads it to build a
+    new frame).
     """
-    con, token = _query_connection(active_source())
+    source = active_source()
+    if source in SIMULATED_SIZES:
+        frame = shared_result(source, sql, tuple(parameters))
+        return frame.copy() if copy else frame
+    con, token = _query_connection(source)
     key = (token, sql, tuple(parameters))
     memo: OrderedDict = st.session_state.setdefault(MEMO_KEY, OrderedDict())
     if key in memo:

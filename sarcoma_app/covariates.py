@@ -11,6 +11,8 @@ from typing import Callable
 
 import pandas as pd
 
+from sarcoma_app.text import escape_markdown
+
 
 def _flag(condition: pd.Series, known: pd.Series) -> pd.Series:
     """Nullable boolean: ``condition`` where ``known``, else missing."""
@@ -107,7 +109,7 @@ def term_label(covariate: str, level: object, reference: object) -> str:
 
 
 def reference_note(terms: pd.DataFrame) -> str:
-    """'Reference levels: histology group = UPS; ...' for the factor terms of a Cox table."""
+    """'Reference levels: histology group = UPS; ...' for the factor terms of a Cox table (Markdown, levels escaped)."""
     factors = terms[terms["covariate"].isin(list(FACTOR_NAMES))].drop_duplicates("covariate")
-    parts = [f"{FACTOR_NAMES[c].lower()} = {r}" for c, r in zip(factors["covariate"], factors["reference"])]
+    parts = [f"{FACTOR_NAMES[c].lower()} = {escape_markdown(r)}" for c, r in zip(factors["covariate"], factors["reference"])]
     return ("Factor terms are relative to the most frequent level (" + "; ".join(parts) + ").") if parts else ""

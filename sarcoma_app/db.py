@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from data.build import ensure_database
+from data import build
 from sarcoma_app import cohort, filter_sql
 from sarcoma_app.url_state import UNKNOWN, AllowedValues, FilterState
 
@@ -35,10 +35,13 @@ READABLE_TABLES = {
 }
 
 
-@st.cache_resource(show_spinner=False)
+REBUILT_KEY = "_database_rebuilt"
+
+
+@st.cache_resource(show_spinner="Preparing the database…")
 def database_path() -> str:
     """Path of a current database (built into the temp dir if needed)."""
-    return str(ensure_database())
+    return str(build.ensure_database(build.DEFAULT_DB_PATH))
 
 
 @st.cache_resource(show_spinner=False)
@@ -65,7 +68,33 @@ def query(sql: str, parameters: tuple = (), copy: bool = True) -> pd.DataFrame:
     """
     if not cohort.is_bundled():
         return cohort.run_query(sql, tuple(parameters), copy=copy)
-    return _fetch(database_path(), sql, tuple(parameters))
+    try:
+        return _fetch(database_path(), sql, tuple(parameters))
+    except (duckdb.ParserException, duckdb.BinderException):  # a mistake in the SQL: rebuilding cannot help
+        raise
+    except duckdb.Error:  # the file was damaged or removed while the app ran: rebuild once, then retry
+        rebuild_database()
+        return _fetch(database_path(), sql, tuple(parameters))
+
+
+def rebuild_database() -> None:
+    """Forget the cached connection, path and results, and make a current database again.
+
+    :func:`data.build.ensure_database` finds the damaged file no longer
+    current and builds a fresh copy (into the temp dir; the repository file
+    is never overwritten at run time). The session that hit the failure is
+    told so on its page (:func:`take_rebuilt_notice`).
+    """
+    _fetch.clear()
+    connection.clear()
+    database_path.clear()
+    database_path()
+    st.session_state[REBUILT_KEY] = True
+
+
+def take_rebuilt_notice() -> bool:
+    """True once after this session's query made the database be rebuilt."""
+    return bool(st.session_state.pop(REBUILT_KEY, False))
 
 
 def _hide_simulated() -> bool:

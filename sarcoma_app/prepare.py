@@ -43,6 +43,17 @@ def _group_label(value: object, grouping: str) -> str:
     return str(value)
 
 
+#: Most levels a grouping or factor may have to be compared: curves, risk tables, tests and Cox terms grow
+#: with it (a k x k log-rank variance, a Cox design with k columns). The bundled data have at most 16; an
+#: upload with one histology per patient would otherwise cost minutes and gigabytes.
+MAX_COMPARED_LEVELS = 40
+
+
+def n_levels(values: pd.Series) -> int:
+    """Distinct non-missing values of ``values``."""
+    return int(pd.Series(values).nunique(dropna=True))
+
+
 def group_labels(patients: pd.DataFrame, grouping: str) -> pd.Series:
     """Display label of each patient's group (missing -> 'not reported').
 
@@ -62,17 +73,32 @@ def response_codes(patients: pd.DataFrame) -> pd.Series:
     return patients["best_response"].astype(object).where(patients["best_response"].notna(), "NE")
 
 
-def best_response_counts(patients: pd.DataFrame) -> pd.DataFrame:
+#: Histology bars of one study at most in the best-response chart; the smaller ones share one bar, labelled.
+MAX_HISTOLOGY_BARS = 60
+
+
+def best_response_counts(patients: pd.DataFrame, max_histologies: int = MAX_HISTOLOGY_BARS) -> pd.DataFrame:
     """Patients per study, histology and best response: study (label), histology, response, n.
 
     Counted on the codes first and labelled after, so the cost does not grow
-    with the cohort beyond one group-by.
+    with the cohort beyond one group-by. A study with more than
+    ``max_histologies`` histologies keeps its largest ``max_histologies - 1``
+    and counts the others together as "N other histologies" (the chart of
+    an upload with a histology per patient would otherwise have a bar each).
     """
     keys = pd.DataFrame({
         "study_id": patients["study_id"],
         "histology": patients["histology"].astype(object).fillna("Histology not reported"),
         "response": response_codes(patients),
     })
+    sizes = keys.groupby(["study_id", "histology"]).size()
+    if (sizes.groupby(level="study_id").size() > max_histologies).any():
+        ranked = sizes.sort_values(ascending=False, kind="stable").groupby(level="study_id").cumcount()
+        others = ranked[ranked >= max_histologies - 1]
+        n_others = others.groupby(level="study_id").size()
+        lumped = keys.set_index(["study_id", "histology"]).index.isin(others.index)
+        labels = {study: f"{n:,} other histologies" for study, n in n_others.items()}
+        keys.loc[lumped, "histology"] = keys.loc[lumped, "study_id"].map(labels)
     counts = keys.groupby(["study_id", "histology", "response"]).size().reset_index(name="n")
     counts.insert(0, "study", counts.pop("study_id").map(study_label))
     return counts.sort_values(["study", "histology", "response"], ignore_index=True)

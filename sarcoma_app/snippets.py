@@ -10,16 +10,19 @@ app's numbers (``tests/test_snippets.py``).
 
 Only constants of this module and values from the app's whitelists
 (grouping names, method names, covariate keys, numbers) are put into the
-code; a data value that must appear (the reference level of a factor) is
-written with :func:`repr` (Python) or :func:`r_string` (R). Lines are kept
-short enough to read without scrolling.
+code. Data text never becomes code: a data value that must appear as a
+value (the reference level of a factor) is a string literal
+(:func:`py_string`, :func:`r_string`), and one that appears in a comment
+(a view's title holding a histology) goes through :func:`comment`, which
+keeps it on the comment's line. Lines are kept short enough to read
+without scrolling.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
-from sarcoma_app.text import STUDY_LABELS
+from sarcoma_app.text import STUDY_LABELS, one_line
 from sarcoma_app.url_state import CI_METHODS, CONF_TYPES, COX_TERMS, DENOMINATORS, ENDPOINTS, GROUPINGS, TIES
 
 PATIENTS_CSV = "filtered_patients.csv"
@@ -130,9 +133,33 @@ def _check(value: str, allowed, name: str) -> str:
     return value
 
 
-def r_string(text: str) -> str:
-    """An R string literal (JSON escaping is valid R)."""
+#: Longest data text kept in a code comment.
+COMMENT_LIMIT = 120
+
+
+def comment(text: object) -> str:
+    """Text for one ``#`` comment line of a Python or R snippet (the one helper for "text into code comments").
+
+    Line breaks (every kind :meth:`str.splitlines` knows) and control
+    characters become spaces, so nothing after them can leave the comment
+    and run as code; long text is cut to :data:`COMMENT_LIMIT` characters.
+
+    Examples
+    --------
+    >>> comment("Leiomyosarcoma" + chr(10) + "import os")
+    'Leiomyosarcoma import os'
+    """
+    return one_line(text, COMMENT_LIMIT)
+
+
+def py_string(text: object) -> str:
+    """A Python string literal of ``text`` (JSON escaping: quotes, backslashes and line breaks escaped)."""
     return json.dumps(str(text), ensure_ascii=False)
+
+
+def r_string(text: object) -> str:
+    """An R string literal (the JSON escaping of :func:`py_string` is valid R too)."""
+    return py_string(text)
 
 
 def _number_list(values) -> str:
@@ -156,7 +183,7 @@ def _wrapped(prefix: str, items: list[str], suffix: str, open_: str = "[", close
 
 
 def _py_list(prefix: str, values, suffix: str = "") -> str:
-    return _wrapped(prefix, [json.dumps(str(v), ensure_ascii=False) for v in values], suffix)
+    return _wrapped(prefix, [py_string(v) for v in values], suffix)
 
 
 def _r_vector(prefix: str, values, suffix: str = "") -> str:
@@ -175,13 +202,13 @@ def _r_group(grouping: str) -> str:
 
 
 def _py_read(csv_path: str, imports: str, title: str) -> str:
-    return (f"# {title}\n{RUN_NOTE}\nimport pandas as pd\n{imports}\n\n"
+    return (f"# {comment(title)}\n{RUN_NOTE}\nimport pandas as pd\n{imports}\n\n"
             "# the patients of the view, as exported by the app\n"
             f"patients = pd.read_csv({json.dumps(csv_path)}, encoding=\"utf-8-sig\")\n")
 
 
 def _r_read(csv_path: str, title: str) -> str:
-    return (f"# {title}\n# R with the survival package, the CSV in the working directory.\nlibrary(survival)\n"
+    return (f"# {comment(title)}\n# R with the survival package, the CSV in the working directory.\nlibrary(survival)\n"
             f"patients <- read.csv({r_string(csv_path)}, fileEncoding = \"UTF-8-BOM\",\n"
             "                     na.strings = c(\"\", \"NA\"))\n")
 
@@ -345,7 +372,7 @@ def logrank(grouping: str, csv_path: str = PATIENTS_CSV) -> Snippet:
 # --------------------------------------------------------------------------- #
 def _covariate_code(keys, references: dict, language: str) -> str:
     table = _PY_COVARIATE if language == "python" else _R_COVARIATE
-    quote = (lambda text: json.dumps(text, ensure_ascii=False)) if language == "python" else r_string
+    quote = py_string if language == "python" else r_string
     lines = []
     for key in keys:
         _check(key, COX_TERMS, "covariate")

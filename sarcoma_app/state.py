@@ -32,6 +32,12 @@ NOTICES_KEY = "_url_notices"
 WRITTEN_KEY = "_written_query"
 #: The tumour-board deck (a list of sarcoma_app.deck.SlideSpec; sarcoma_app.views draws it).
 DECK_KEY = "_deck"
+LINK_KEY = "_link_before_first_sync"
+
+#: Notice parameter of a tab that outlived its server session (restart, expired session).
+SESSION_NOTICE = "server session"
+RESTARTED = Notice(SESSION_NOTICE, "", "this tab was opened on an earlier server session (the server restarted or "
+                                       "the session expired)")
 
 
 def read_query_params() -> dict[str, list[str]]:
@@ -39,19 +45,65 @@ def read_query_params() -> dict[str, list[str]]:
     return {key: st.query_params.get_all(key) for key in st.query_params.keys()}
 
 
+def remember_link() -> None:
+    """Keep the link's query before any slow work of a session's first run (call it first in app.py).
+
+    A click on a page while the first run still builds the database or a
+    simulated cohort stops that run, and Streamlit clears the query string
+    on a page switch: without this copy the link's filters were lost
+    without a word.
+    """
+    if STATE_KEY not in st.session_state and LINK_KEY not in st.session_state:
+        raw = read_query_params()
+        if raw:
+            st.session_state[LINK_KEY] = raw
+
+
+def _client_had_widgets() -> bool:
+    """True when the browser sent widget values the server session never made (an open tab of an earlier session).
+
+    A fresh page load sends none; a click in a tab that outlived a server
+    restart sends the widgets of its old page. Streamlit has no public API
+    for this, so a private attribute is read, and any change of it only
+    turns the notice off (never an error).
+    """
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        widgets = get_script_run_ctx().session_state._state._new_widget_state  # noqa: SLF001
+        return len(widgets) > 0
+    except Exception:  # noqa: BLE001 - a private API: no notice rather than no app
+        return False
+
+
+def _query_to_adopt() -> tuple[dict[str, list[str]], bool]:
+    """The query parameters to read this run, and whether they must be adopted (first run, or changed outside)."""
+    raw = read_query_params()
+    first_run = STATE_KEY not in st.session_state
+    if first_run and not raw:
+        raw = st.session_state.get(LINK_KEY, {})  # the link of a first run that was cut short
+    changed_outside = bool(raw) and query_signature(raw) != st.session_state.get(WRITTEN_KEY)
+    return raw, first_run or changed_outside
+
+
 def sync_from_url(allowed: AllowedValues) -> None:
     """Adopt the URL on a session's first run, or when it changed outside the app.
 
     An empty query string after the first run is a page switch (Streamlit
-    clears the parameters): the session's state is kept.
+    clears the parameters): the session's state is kept. On the first run
+    the link kept by :func:`remember_link` stands in for a query string
+    already cleared; a first run with neither, from a tab whose widgets the
+    session never made, says that the tab's view could not be carried over.
     """
-    raw = read_query_params()
     first_run = STATE_KEY not in st.session_state
-    changed_outside = bool(raw) and query_signature(raw) != st.session_state.get(WRITTEN_KEY)
-    if first_run or changed_outside:
+    raw, adopt = _query_to_adopt()
+    if adopt:
         state, notices = parse_query(raw, allowed)
+        if first_run and not raw and _client_had_widgets():
+            notices = [RESTARTED] + notices
         st.session_state[STATE_KEY] = state
         st.session_state[NOTICES_KEY] = notices
+    st.session_state.pop(LINK_KEY, None)
 
 
 def source_to_use(sources: Sequence[str]) -> str:
@@ -62,10 +114,8 @@ def source_to_use(sources: Sequence[str]) -> str:
     session's current source (the default when it is no longer available,
     e.g. after the upload was removed).
     """
-    raw = read_query_params()
-    first_run = STATE_KEY not in st.session_state
-    changed_outside = bool(raw) and query_signature(raw) != st.session_state.get(WRITTEN_KEY)
-    if first_run or changed_outside:
+    raw, adopt = _query_to_adopt()
+    if adopt:
         return source_from_query(raw, sources)
     current = current_state().source
     return current if current in sources else ViewState().source

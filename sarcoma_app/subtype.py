@@ -42,30 +42,74 @@ class SubtypeChoice:
         return cls(level, value)
 
 
+#: Most choices the page's menu lists (those with the most patients; a registry of unusual names stays responsive).
+MAX_CHOICES = 1_000
+
+
+def _counts(patients: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Patients and studies per value of ``column`` (one group-by; values as text, NULLs left out)."""
+    known = pd.DataFrame({"value": patients[column].astype(object), "study_id": patients["study_id"]}).dropna(
+        subset=["value"])
+    return known.groupby("value", sort=False)["study_id"].agg(n="size", n_studies="nunique")
+
+
 def subtype_choices(patients: pd.DataFrame) -> list[SubtypeChoice]:
     """Histology groups present in the data, then the specific histologies of groups holding several.
 
     Groups present in more than one study come first (the point of the page),
-    then alphabetical order.
+    then alphabetical order. The work is a few group-bys, whatever the
+    number of distinct names.
     """
     known = patients.dropna(subset=["histology_group"])
-    studies_per_group = known.groupby("histology_group")["study_id"].nunique()
-    groups = sorted(studies_per_group.index, key=lambda g: (-min(studies_per_group[g], 2), g.lower()))
-    choices = [SubtypeChoice("group", group) for group in groups]
+    groups = _counts(known, "histology_group")
+    order = sorted(groups.index, key=lambda g: (-min(int(groups.at[g, "n_studies"]), 2), str(g).lower()))
+    choices = [SubtypeChoice("group", group) for group in order]
     histologies_per_group = known.groupby("histology_group")["histology"].nunique()
-    specific = sorted({h for g, h in zip(known["histology_group"], known["histology"])
-                       if histologies_per_group[g] > 1 and isinstance(h, str)}, key=str.lower)
+    several = known["histology_group"].map(histologies_per_group).gt(1)
+    specific = known.loc[several, "histology"]
+    specific = sorted({h for h in specific.unique() if isinstance(h, str)}, key=str.lower)
     choices += [SubtypeChoice("histology", histology) for histology in specific]
     return choices
 
 
-def choice_label(choice: SubtypeChoice, patients: pd.DataFrame) -> str:
-    """'Leiomyosarcoma · group · 9 patients in 2 studies'."""
-    members = select(patients, choice)
-    n_studies = members["study_id"].nunique()
+def largest(choices: list[SubtypeChoice], sizes: dict[str, tuple[int, int]],
+            limit: int = MAX_CHOICES) -> list[SubtypeChoice]:
+    """The ``limit`` choices with the most patients, in the order of ``choices``."""
+    if len(choices) <= limit:
+        return list(choices)
+    kept = set(sorted(range(len(choices)), key=lambda i: -sizes.get(choices[i].key, (0, 0))[0])[:limit])
+    return [choice for i, choice in enumerate(choices) if i in kept]
+
+
+def choice_sizes(patients: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """Choice key -> (patients, studies) of every histology group and histology, from one group-by each."""
+    sizes = {}
+    for level, (column, _) in LEVELS.items():
+        counts = _counts(patients, column)
+        sizes.update({f"{level}:{value}": (int(n), int(k)) for value, n, k in
+                      zip(counts.index, counts["n"], counts["n_studies"])})
+    return sizes
+
+
+def choice_labels(choices: list[SubtypeChoice], sizes: dict[str, tuple[int, int]]) -> dict[str, str]:
+    """Menu label of every choice, 'Leiomyosarcoma · group · 9 patients in 2 studies'.
+
+    ``sizes`` comes from :func:`choice_sizes` (one group-by per level), so
+    the labels cost nothing per choice; filtering the cohort once per option
+    made a 100,000-histology upload take minutes.
+    """
+    return {choice.key: _label(choice, *sizes.get(choice.key, (0, 0))) for choice in choices}
+
+
+def _label(choice: SubtypeChoice, n: int, n_studies: int) -> str:
     what = "group" if choice.level == "group" else "specific histology"
-    return (f"{choice.value} · {what} · {len(members)} patient{'s' if len(members) != 1 else ''} in {n_studies} "
+    return (f"{choice.value} · {what} · {n} patient{'s' if n != 1 else ''} in {n_studies} "
             f"stud{'ies' if n_studies != 1 else 'y'}")
+
+
+def choice_label(choice: SubtypeChoice, patients: pd.DataFrame) -> str:
+    """'Leiomyosarcoma · group · 9 patients in 2 studies' (one choice; the menu uses :func:`choice_labels`)."""
+    return choice_labels([choice], choice_sizes(patients))[choice.key]
 
 
 def select(patients: pd.DataFrame, choice: SubtypeChoice) -> pd.DataFrame:

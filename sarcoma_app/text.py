@@ -153,13 +153,52 @@ def fmt_count(k: int, n: int) -> str:
     return f"{int(k)}/{int(n)}"
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$=])")
-_SHORTCODE = re.compile(r":(?=[A-Za-z0-9_/])")
+#: Every line break :meth:`str.splitlines` knows, tabs and other control characters.
+_BREAKS_AND_CONTROLS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$=&@])")  # "@": no e-mail autolink
+_SHORTCODE = re.compile(r":(?=[A-Za-z0-9_/+-])")  # "/" too: a bare http:// would become a link
+
+
+def one_line(text: object, limit: int | None = None) -> str:
+    """``text`` on one line: line breaks, tabs and control characters become single spaces.
+
+    Parameters
+    ----------
+    text : object
+        Any value (``str()`` is taken).
+    limit : int, optional
+        Cut to this many characters (an ellipsis marks the cut).
+
+    Examples
+    --------
+    >>> one_line("Leiomyo-" + chr(10) + "sarcoma")
+    'Leiomyo- sarcoma'
+    """
+    flat = _BREAKS_AND_CONTROLS.sub(" ", str(text)).strip()
+    if limit is not None and len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    return flat
 
 
 def escape_markdown(text: object) -> str:
-    """Text safe to embed in Streamlit markdown (no links, emphasis, LaTeX, emoji or colour codes)."""
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text).replace("\n", " ").replace("\r", " "))
+    """User or uploaded text made inert in any Streamlit Markdown (the one helper for "text into Markdown").
+
+    Every Markdown / HTML special character is backslash-escaped (links and
+    images ``[``, ``![``, raw HTML ``<``, emphasis ``*`` ``_``, code
+    backticks, LaTeX ``$``, entities ``&``...), a colon that could open an
+    emoji shortcode, an icon or a ``:color[...]`` directive is followed by a
+    zero-width space (which also breaks a bare ``http://`` autolink, where
+    backslash escapes do not apply), and line breaks become spaces (no heading, list or
+    block quote can start). Use it for every data value that goes into
+    ``st.markdown``, ``st.caption``, ``st.subheader``, ``st.toast``, alerts,
+    labels and help texts.
+
+    Examples
+    --------
+    >>> escape_markdown("*x* <b>")
+    '\\\\*x\\\\* \\\\<b\\\\>'
+    """
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", one_line(text))
     return _SHORTCODE.sub(":\u200b", escaped)
 
 

@@ -5,11 +5,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from sarcoma_app import cohort, db, downloads
+from sarcoma_app import cohort, db, downloads, prepare
 from sarcoma_app.filters import applicability_notes
-from sarcoma_app.state import current_state, url_notices
+from sarcoma_app.state import SESSION_NOTICE, current_state, url_notices
 from sarcoma_app.text import escape_markdown
-from sarcoma_app.url_state import allowed_for, to_query
+from sarcoma_app.url_state import UPLOADED_SOURCE, allowed_for, to_query
 
 
 ROW_HEIGHT_PX = 35
@@ -35,10 +35,37 @@ def page_header(title: str, question: str) -> None:
     show_view_notices()
 
 
+#: Shown when a link asks for an upload this server session does not hold.
+UPLOAD_MISSING_TEXT = (
+    "**Your uploaded cohort is not on this server session.** The link asks for an uploaded cohort "
+    "(`source=uploaded`), but an upload lives only in the browser session that loaded it: a server restart, "
+    "a new tab or a shared link starts without it. Upload the file again on **Upload a cohort**; until then "
+    "this page shows the published cohorts.")
+#: Shown when a tab outlived its server session and its view could not be carried over.
+RESTARTED_TEXT = (
+    "**This tab was opened before the server restarted (or its session expired).** Filters and any uploaded "
+    "cohort of the earlier view are not on this server session, so the view starts again from the published "
+    "cohorts with no filters. Open your link again to restore its filters, and upload your cohort again on "
+    "**Upload a cohort**.")
+#: Shown once after the database file failed and was rebuilt (sarcoma_app.db).
+REBUILT_TEXT = ("**The database file could not be read and was rebuilt** from `data/sources` (it was damaged or "
+                "removed while the app ran). The numbers below come from the rebuilt copy.")
+
+
 def show_view_notices() -> None:
-    """Warnings about ignored link parameters and filters that drop unreported values."""
+    """Warnings about the view: lost uploads or sessions, ignored link parameters, filters dropping unknowns."""
+    if db.take_rebuilt_notice():
+        st.warning(REBUILT_TEXT, icon=":material/build:")
     allowed = db.allowed_values()
     for notice in url_notices():
+        if notice.parameter == SESSION_NOTICE:
+            st.warning(RESTARTED_TEXT, icon=":material/restart_alt:")
+            st.page_link("pages/upload.py", label="Upload a cohort", icon=":material/upload_file:")
+            continue
+        if notice.parameter == "source" and notice.value.strip().lower() == UPLOADED_SOURCE:
+            st.warning(UPLOAD_MISSING_TEXT, icon=":material/cloud_off:")
+            st.page_link("pages/upload.py", label="Upload a cohort", icon=":material/upload_file:")
+            continue
         allowed_values = allowed_for(notice.parameter, allowed)
         hint = f" Allowed: {escape_markdown(', '.join(allowed_values))}." if allowed_values else ""
         value = f" = “{escape_markdown(notice.value)}”" if notice.value else ""
@@ -136,6 +163,13 @@ def show_chart(chart: alt.TopLevelMixin, name: str, key: str, title: str, captio
         key=f"{key}_svg", icon=":material/draw:", on_click="ignore", help="Download the chart as SVG (vector)",
         width="stretch",
     )
+
+
+def too_many_levels_message(what: str, n: int, instead: str) -> None:
+    """Say that ``what`` has too many levels to compare (see :data:`prepare.MAX_COMPARED_LEVELS`)."""
+    st.warning(f"**{escape_markdown(what)}** has {n:,} levels in the selection: at most "
+               f"{prepare.MAX_COMPARED_LEVELS} are compared (curves, tests and Cox terms grow with every level). "
+               f"{instead}", icon=":material/dataset:")
 
 
 def no_patients_message() -> None:

@@ -68,6 +68,15 @@ MAX_LANDMARKS = 6
 MAX_LANDMARK_MONTHS = 240.0
 MAX_VALUES_PER_PARAM = 200
 MAX_VALUE_LENGTH = 200
+#: A query with more parameter names than this is ignored as a whole (with one notice). The app has about
+#: 25 keys. (Streamlit itself drops a query string of more than 1,000 fields or 512 Ki characters before
+#: the script runs - ``streamlit.runtime.state.query_params.sanitize_query_string`` - so the app never
+#: sees those and cannot say so; this bound makes 101 to 1,000 parameters cheap and stated.)
+MAX_QUERY_PARAMS = 100
+#: Notices listed for one link at most; the rest are counted in a last notice.
+MAX_NOTICES = 20
+#: Decimals kept of a landmark time (the URL writes what is kept, so parse -> format -> parse is a fixed point).
+LANDMARK_DECIMALS = 2
 #: Query parameters Streamlit itself understands; never reported as unknown.
 STREAMLIT_RESERVED = ("embed", "embed_options")
 
@@ -281,12 +290,14 @@ def _parse_landmarks(raw: object, notices: list[Notice]) -> tuple[float, ...] | 
             number = float(cleaned) if len(cleaned) <= 20 else math.nan
         except ValueError:
             number = math.nan
+        # judged after rounding: 0.001 would be kept as 0, written to the URL and refused when read back
+        number = round(number, LANDMARK_DECIMALS) if math.isfinite(number) else number
         if not math.isfinite(number) or not 0 < number <= MAX_LANDMARK_MONTHS:
-            notices.append(
-                Notice("landmarks", shorten(cleaned), f"expected a number of months in (0, {MAX_LANDMARK_MONTHS:g}]")
-            )
+            smallest = 10.0 ** -LANDMARK_DECIMALS
+            notices.append(Notice("landmarks", shorten(cleaned), f"expected a number of months from {smallest:g} "
+                                                                 f"to {MAX_LANDMARK_MONTHS:g}"))
             continue
-        values.append(round(number, 2))
+        values.append(number)
     unique = tuple(sorted(set(values)))
     if len(unique) > MAX_LANDMARKS:
         notices.append(Notice("landmarks", f"{len(unique)} times", f"at most {MAX_LANDMARKS} landmark times; the first {MAX_LANDMARKS} kept"))
@@ -317,6 +328,10 @@ def parse_query(params: Mapping[str, object], allowed: AllowedValues) -> tuple[V
     present = False
     source = DEFAULT_SOURCE
     try:
+        n_params = len(params)
+        if n_params > MAX_QUERY_PARAMS:  # bounded work: not even the names are read
+            return ViewState(), [Notice("query", f"{n_params:,} parameters",
+                                        f"more than {MAX_QUERY_PARAMS:,} parameters; the whole link was ignored")]
         items = list(params.items())
     except Exception:  # a hostile mapping: fall back to defaults
         return ViewState(), [Notice("query", "", "could not be read")]
@@ -345,6 +360,10 @@ def parse_query(params: Mapping[str, object], allowed: AllowedValues) -> tuple[V
         else:
             notices.append(Notice(shorten(name, 40), "", "unknown parameter"))
     state = ViewState(FilterState(**filter_values), MethodState(**method_values), present, source)
+    if len(notices) > MAX_NOTICES:
+        hidden = len(notices) - MAX_NOTICES + 1
+        notices = notices[: MAX_NOTICES - 1] + [Notice("query", f"{hidden:,} more", "further parameters or values "
+                                                                                  "ignored as well")]
     return state, notices
 
 

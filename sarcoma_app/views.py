@@ -110,7 +110,7 @@ def _add_slide(signature: str, title: str, chart: alt.TopLevelMixin | None, tabl
     )
     slides = deck.add(current_deck(), spec)
     _set_deck(slides)
-    st.toast(f"Added “{title}” to the slide deck ({len(slides)} slide{'s' if len(slides) != 1 else ''}; "
+    st.toast(f"Added “{escape_markdown(title)}” to the slide deck ({len(slides)} slide{'s' if len(slides) != 1 else ''}; "
              "see the sidebar).", icon=":material/slideshow:")
 
 

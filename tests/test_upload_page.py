@@ -149,7 +149,8 @@ def test_another_session_sees_only_the_published_cohorts():
     asking = run_app({"source": "uploaded"})
     assert caption(asking) == "Showing 56 of 56 patients"
     notice = "\n".join(w.value for w in asking.warning)
-    assert "**source**" in notice and "no cohort has been uploaded in this browser session" in notice
+    assert "not on this server session" in notice and "Upload the file again" in notice
+    assert any(link.label == "Upload a cohort" for link in asking.get("page_link"))
     with duckdb.connect(str(ensure_database()), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM patients WHERE patient_id LIKE 'INST-%'").fetchone()[0] == 0
 

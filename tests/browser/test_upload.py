@@ -88,8 +88,8 @@ def test_an_upload_is_seen_by_its_session_only(browser, app_url):
         theirs.goto(f"{app_url}/?source=uploaded")
         wait_until_idle(theirs, BUNDLED_CAPTION)
         assert sidebar_caption(theirs) == BUNDLED_CAPTION
-        notice = theirs.locator('[data-testid="stAlert"]').filter(has_text="Link parameter source")
-        assert notice.count() == 1 and "no cohort has been uploaded" in notice.inner_text()
+        notice = theirs.locator('[data-testid="stAlert"]').filter(has_text="not on this server session")
+        assert notice.count() == 1 and "Upload the file again" in notice.inner_text()
         assert "INST-0" not in theirs.inner_text("body")
 
         # the uploading session still has its cohort
