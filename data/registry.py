@@ -173,7 +173,8 @@ class Grouping:
 
     ``value_format`` formats a recorded value ('{value}' for the value as it is,
     e.g. 'ECOG {value}'); ``value_labels`` labels booleans or codes;
-    ``missing_label`` names a missing value.
+    ``missing_label`` names a missing value; ``forest`` puts the grouping in the
+    Response page's subgroup forest plot.
     """
 
     key: str
@@ -183,6 +184,7 @@ class Grouping:
     value_labels: Mapping[object, str] = field(default_factory=dict)
     missing_label: str = NOT_REPORTED
     plural_format: str = ""
+    forest: bool = True
 
     def value_label(self, value: object) -> str:
         """Display label of one recorded value (missing -> :attr:`missing_label`)."""
@@ -204,7 +206,8 @@ class Covariate:
     ``kind``: ``flag`` (``variable == level`` vs the rest), ``at_least``
     (``variable >= threshold`` vs below), ``factor`` (one HR per level, the
     most frequent level as reference), ``numeric`` (per unit).
-    ``reference`` names the 0 / False side of a flag.
+    ``reference`` names the 0 / False side of a flag; ``term_label`` prefixes a
+    factor's terms ('Histology group: Leiomyosarcoma').
     """
 
     key: str
@@ -215,6 +218,7 @@ class Covariate:
     level: object = None
     threshold: float | None = None
     reference: str = "all others"
+    term_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -437,11 +441,11 @@ NO_GROUPING = "none"
 GROUPING_LIST: tuple[Grouping, ...] = (
     Grouping("study", "study_id", "study"),
     Grouping("histology_group", "histology_group", "histology group"),
-    Grouping("histology", "histology", "specific histology"),
+    Grouping("histology", "histology", "specific histology", forest=False),
     Grouping("pazopanib", "pazopanib", "pazopanib co-treatment",
              value_labels={True: "on pazopanib", False: "no pazopanib"}),
     Grouping("sex", "sex", "sex"),
-    Grouping("best_response", "best_response", "best response", missing_label="NE"),
+    Grouping("best_response", "best_response", "best response", missing_label="NE", forest=False),
     Grouping("ecog", "ecog", "ECOG performance status", value_format="ECOG {value}"),
     Grouping("primary_site", "primary_site_group", "primary site (group)"),
     Grouping("prior_lines", "prior_lines", "prior lines of chemotherapy", value_format="{value} prior line",
@@ -459,10 +463,10 @@ COVARIATE_LIST: tuple[Covariate, ...] = (
               "HR of angiosarcoma relative to all other histologies (as seed 002).", level="Angiosarcoma",
               reference="other subtypes"),
     Covariate("histology_group", "histology_group", "factor", "Histology group (reference: most frequent)",
-              "One HR per histology group relative to the most frequent group."),
+              "One HR per histology group relative to the most frequent group.", term_label="Histology group"),
     Covariate("primary_site", "primary_site", "factor", "Primary site as published (reference: most frequent)",
               "One HR per published primary site relative to the most frequent site "
-              "(seed 002's 'head' HR is Head vs Extremities in this model)."),
+              "(seed 002's 'head' HR is Head vs Extremities in this model).", term_label="Primary site"),
     Covariate("head_neck_primary", "primary_site_group", "flag", "Head and neck primary vs other sites",
               "HR of a head-and-neck primary relative to all other site groups.", level="Head and neck",
               reference="other sites"),

@@ -9,33 +9,41 @@ from analysis.cox import InsufficientDataError, fit_cox, univariate_cox
 from analysis.multiplicity import adjust_pvalues
 from analysis.reconcile import reconcile
 from sarcoma_app.navigation import require_app_frame
-from sarcoma_app import db, prepare, snippets, state, ui, views
+from data import registry
+from sarcoma_app import covariates, db, prepare, snippets, state, ui, views
 from sarcoma_app.covariates import COVARIATES, covariate_frame, reference_label, reference_note, term_label
-from sarcoma_app.text import P_ADJUST_LABELS, TIES_LABELS, fmt_p, fmt_ratio_ci, fmt_value_ci, study_label
-from sarcoma_app.url_state import COX_TERMS, P_ADJUST_METHODS, TIES, FilterState
+from sarcoma_app.text import (P_ADJUST_LABELS, SURVIVAL_ENDPOINT_LABELS, TIES_LABELS, fmt_p, fmt_ratio_ci,
+                              fmt_value_ci, study_label)
+from sarcoma_app.url_state import P_ADJUST_METHODS, TIES, FilterState
 
 require_app_frame()
-ui.page_header("Hazard ratios", "Which patient characteristics go with longer or shorter progression-free survival?")
+ui.page_header("Hazard ratios", "Which patient characteristics go with longer or shorter survival?")
 
-controls = st.columns(3)
-ties = state.method_selectbox(controls[0], "ties", "Tied event times", TIES, TIES_LABELS.get,
-                              help="Efron is R coxph's default; Breslow is SAS/SPSS's.")
-p_adjust = state.method_selectbox(controls[1], "p_adjust", "Multiplicity adjustment", P_ADJUST_METHODS,
-                                  P_ADJUST_LABELS.get, help="Across all terms of the screening table.")
 view = state.current_state()
-
 patients = db.load_patients(view.filters)
 if patients.empty:
     ui.no_patients_message()
     st.stop()
-analysable, excluded = prepare.pfs_data(patients)
-if len(excluded):
-    st.info(f"**{len(analysable)} of {len(patients)} selected patients are analysable**: {len(excluded)} have no "
-            "published PFS (per-patient PFS is published only for the nab-paclitaxel + sintilimab study).",
-            icon=":material/info:")
-if analysable.empty or analysable["pfs_event"].sum() == 0:
-    st.warning("No analysable patient with a PFS event in the selection: hazard ratios cannot be estimated.")
+endpoints = registry.available_endpoints(registry.recorded_counts(patients))
+if not endpoints:
+    ui.no_endpoint_message()
     st.stop()
+controls = st.columns(3)
+endpoint = state.available_selectbox(controls[0], "survival_endpoint", "Endpoint", endpoints,
+                                     SURVIVAL_ENDPOINT_LABELS.get, help="Time-to-event endpoints the data record.")
+spec = registry.ENDPOINTS[endpoint]
+ties = state.method_selectbox(controls[1], "ties", "Tied event times", TIES, TIES_LABELS.get,
+                              help="Efron is R coxph's default; Breslow is SAS/SPSS's.")
+p_adjust = state.method_selectbox(controls[2], "p_adjust", "Multiplicity adjustment", P_ADJUST_METHODS,
+                                  P_ADJUST_LABELS.get, help="Across all terms of the screening table.")
+view = state.current_state()
+analysable, excluded = prepare.endpoint_data(patients, endpoint)
+ui.exclusion_note(analysable, patients, excluded)
+if analysable.empty or analysable["event"].sum() == 0:
+    st.warning(f"No analysable patient with an event ({spec.event_label}) in the selection: hazard ratios "
+               "cannot be estimated.")
+    st.stop()
+T, E = spec.time, spec.event
 
 
 def estimate_text(row) -> str:
@@ -51,13 +59,22 @@ def estimate_text(row) -> str:
 
 # --- univariate screening ------------------------------------------------------------------------
 st.subheader("Univariate screening (one Cox model per characteristic)")
-data = covariate_frame(analysable, list(COVARIATES))
-crowded = {key: prepare.n_levels(data[key]) for key in COVARIATES}
+offered = covariates.offered(analysable)
+data = covariate_frame(analysable, offered, endpoint)
+crowded = {key: prepare.n_levels(data[key]) for key in offered}
 crowded = {key: n for key, n in crowded.items() if n > prepare.MAX_COMPARED_LEVELS}  # k levels = k - 1 terms
 for key, n in crowded.items():
     ui.too_many_levels_message(COVARIATES[key].label, n, "It is left out of the Cox models on this page.")
-keys = [key for key in COVARIATES if key not in crowded]
-screen = univariate_cox(data, "pfs_months", "pfs_event", keys, ties=ties)
+keys = [key for key in offered if key not in crowded]
+not_offered = [COVARIATES[key].label for key in COVARIATES if key not in offered]
+if not keys:
+    st.info("No characteristic takes two or more values among the analysable patients, so there is nothing to "
+            "compare." + (f" Not recorded or constant here: {ui.text('; '.join(not_offered))}." if not_offered else ""))
+    st.stop()
+if not_offered:
+    st.caption(f"Not offered (not recorded, or one value only, among these {len(analysable):,} patients): "
+               f"{ui.text('; '.join(not_offered))}.")
+screen = univariate_cox(data, T, E, keys, ties=ties)
 screen["label"] = [term_label(r.covariate, r.level, r.reference) for r in screen.itertuples()]
 screen["p_adjusted"] = adjust_pvalues(screen["p"].astype(float).to_numpy(), p_adjust)
 shown = pd.DataFrame({
@@ -74,7 +91,8 @@ shown = pd.DataFrame({
 })
 ui.show_table(shown, "cox-univariate", key="cox_univariate",
               caption=f"Cox proportional hazards, {TIES_LABELS[ties]} ties, Wald 95% CI and p (R `coxph`). "
-                      "HR < 1 = longer PFS. Each row is its own model on the patients with that characteristic known.")
+                      f"HR < 1 = longer {spec.short}. Each row is its own model on the patients with that "
+                      "characteristic known.")
 forest_rows = pd.DataFrame({
     "row_label": screen["label"],
     "hr": screen["hr"].astype(float), "lower": screen["hr_lower"].astype(float), "upper": screen["hr_upper"].astype(float),
@@ -82,18 +100,19 @@ forest_rows = pd.DataFrame({
 })
 univariate_forest = charts.hazard_ratio_forest(forest_rows)
 ui.show_chart(univariate_forest, "cox-univariate-forest", key="cox_univariate_forest",
-              title="Univariate hazard ratios for PFS (95% CI)",
+              title=f"Univariate hazard ratios for {spec.short} (95% CI)",
               caption="Log scale; dashed line = HR 1 (no difference); pts/ev = patients and events in the level. "
                       "Not estimable terms are listed without a bar. " + reference_note(screen))
-views.view_tools("cox_univariate", "Univariate hazard ratios for PFS (95% CI)", chart=univariate_forest, table=shown,
-                 patients=patients, n_text=f"{len(analysable)} patients with published PFS, "
-                                           f"{int(analysable['pfs_event'].sum())} events",
-                 code=snippets.cox_univariate(keys, ties, p_adjust, snippets.factor_references(data)))
+views.view_tools("cox_univariate", f"Univariate hazard ratios for {spec.short} (95% CI)", chart=univariate_forest,
+                 table=shown, patients=patients, n_text=f"{len(analysable)} patients with {spec.short} recorded, "
+                                                        f"{int(analysable['event'].sum())} events",
+                 code=snippets.cox_univariate(keys, ties, p_adjust, snippets.factor_references(data),
+                                              endpoint=endpoint))
 
 # --- published HRs -------------------------------------------------------------------------------
 published = db.read_table("published_results")
 published = published[published["endpoint"] == "hazard_ratio"]
-if len(published):
+if len(published) and endpoint == "pfs":
     with st.expander("Published hazard ratios beside ours (whole nab-paclitaxel cohort, Efron ties, filters not applied)"):
         comparison = reconcile(published, db.load_patients(FilterState()))
         ui.show_table(pd.DataFrame({
@@ -107,15 +126,18 @@ if len(published):
 
 # --- multivariable model -------------------------------------------------------------------------
 st.subheader("Multivariable model")
-terms = state.method_multiselect(st, "cox_terms", "Covariates in the model", COX_TERMS,
-                                 lambda key: COVARIATES[key].label,
+wanted = view.methods.cox_terms
+terms = state.method_multiselect(st, "cox_terms", "Covariates in the model", keys,
+                                 lambda key: COVARIATES[key].label, fallback=keys[:2],
                                  help="All chosen characteristics enter one Cox model together.")
-terms = tuple(term for term in terms if term not in crowded)
+left_out = [COVARIATES[term].label for term in wanted if term not in keys]
+if left_out:
+    st.caption(f"Not in the model (not recorded or constant among these patients): {ui.text('; '.join(left_out))}.")
 if not terms:
     st.info("Choose at least one covariate to fit a multivariable model.")
     st.stop()
 try:
-    model = fit_cox(data[["pfs_months", "pfs_event", *terms]], "pfs_months", "pfs_event", list(terms), ties=ties)
+    model = fit_cox(data[[T, E, *terms]], T, E, list(terms), ties=ties)
 except InsufficientDataError as error:
     st.warning(f"The model cannot be fitted: {ui.text(error)}.")
     st.stop()
@@ -150,9 +172,9 @@ adjusted_forest = charts.hazard_ratio_forest(pd.DataFrame({
     "upper": model["hr_upper"].astype(float), "estimate_text": [estimate_text(r) for r in model.itertuples()],
 }))
 ui.show_chart(adjusted_forest, "cox-multivariable-forest", key="cox_multivariable_forest",
-              title="Adjusted hazard ratios for PFS (95% CI)")
-views.view_tools("cox_multivariable", "Adjusted hazard ratios for PFS (95% CI)", chart=adjusted_forest,
+              title=f"Adjusted hazard ratios for {spec.short} (95% CI)")
+views.view_tools("cox_multivariable", f"Adjusted hazard ratios for {spec.short} (95% CI)", chart=adjusted_forest,
                  table=multivariable_table, patients=patients,
                  n_text=f"{attrs['n']} patients, {attrs['events']} events, {n_terms} term(s)",
-                 code=snippets.cox_multivariable(terms, ties, snippets.factor_references(
-                     data[["pfs_months", "pfs_event", *terms]])))
+                 code=snippets.cox_multivariable(terms, ties, snippets.factor_references(data[[T, E, *terms]]),
+                                                 endpoint=endpoint))

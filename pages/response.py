@@ -6,20 +6,28 @@ import streamlit as st
 
 import charts
 from analysis.response import response_comparison, response_table, subgroup_rates
+from data import registry
 from sarcoma_app.navigation import require_app_frame
 from sarcoma_app import db, prepare, snippets, state, ui, views
 from sarcoma_app.text import (
     CI_METHOD_LABELS, DENOMINATOR_LABELS, ENDPOINT_LABELS, GROUPING_LABELS, P_ADJUST_LABELS, fmt_count, fmt_p,
     fmt_rate_ci, fmt_ratio_ci,
 )
-from sarcoma_app.url_state import CI_METHODS, DENOMINATORS, ENDPOINTS, GROUPINGS, P_ADJUST_METHODS
+from sarcoma_app.url_state import CI_METHODS, DENOMINATORS, ENDPOINTS, P_ADJUST_METHODS
 
 require_app_frame()
 ui.page_header("Response", "How did tumours respond, and does the response rate differ between subgroups?")
 
+view = state.current_state()
+patients = db.load_patients(view.filters)
+if patients.empty:
+    ui.no_patients_message()
+    st.stop()
 controls = st.columns(4)
-grouping = state.method_selectbox(controls[0], "response_by", "Group by", GROUPINGS, GROUPING_LABELS.get,
-                                  help="Grouping of the ORR/DCR table and the Fisher test.")
+groupings = registry.available_groupings(registry.recorded_counts(patients))
+grouping = state.available_selectbox(controls[0], "response_by", "Group by", groupings, GROUPING_LABELS.get,
+                                     help="Grouping of the ORR/DCR table and the Fisher test (groupings with two or "
+                                          "more recorded values among the selected patients).")
 denominator = state.method_selectbox(controls[1], "denominator", "Denominator", DENOMINATORS, DENOMINATOR_LABELS.get,
                                      help="All treated patients (not evaluable = non-responder) or evaluable only. "
                                           "Seed 000 reports 12/24 evaluable; seed 002 uses all 28.")
@@ -28,10 +36,6 @@ ci_method = state.method_selectbox(controls[2], "ci", "Confidence interval", CI_
 endpoint = state.method_selectbox(controls[3], "endpoint", "Forest plot endpoint", ENDPOINTS, ENDPOINT_LABELS.get)
 
 view = state.current_state()
-patients = db.load_patients(view.filters)
-if patients.empty:
-    ui.no_patients_message()
-    st.stop()
 n_studies = patients["study_id"].nunique()
 if n_studies > 1:
     st.info(f"The selection holds {n_studies} studies with different regimens. Group by **study** (or filter one "
@@ -114,8 +118,8 @@ if grouping != "none":
 st.subheader(f"{ENDPOINT_LABELS[endpoint].split(' (')[0]} by subgroup")
 p_adjust = state.method_selectbox(st, "p_adjust", "Multiplicity adjustment", P_ADJUST_METHODS, P_ADJUST_LABELS.get,
                                   help="Applied across all subgroup tests below (each level vs all other patients).")
-subgroup_columns = {"study": "Study", "histology_group": "Histology group", "pazopanib": "Pazopanib",
-                    "ecog": "ECOG", "primary_site": "Primary site", "prior_lines": "Prior lines"}
+subgroup_columns = {key: registry.VARIABLES[registry.GROUPINGS[key].variable].label for key in groupings
+                    if key in registry.GROUPINGS and registry.GROUPINGS[key].forest}
 labelled = patients.assign(**{f"sg_{key}": prepare.group_labels(patients, key) for key in subgroup_columns})
 crowded = {key: prepare.n_levels(labelled[f"sg_{key}"]) for key in subgroup_columns}
 crowded = {key: n for key, n in crowded.items() if n > prepare.MAX_COMPARED_LEVELS}
@@ -154,7 +158,8 @@ else:
                   caption=f"Fisher's exact test of each level against all other selected patients; {n_tests} tests, "
                           f"adjusted with {P_ADJUST_LABELS[p_adjust]}. Exploratory: subgroups are small.")
     views.view_tools("response_forest", f"{endpoint_short} by subgroup (95% CI)", chart=forest, table=forest_table,
-                     patients=patients, code=snippets.subgroup_forest(endpoint, denominator, ci_method, p_adjust))
+                     patients=patients, code=snippets.subgroup_forest(endpoint, denominator, ci_method, p_adjust,
+                                                                         subgroups=list(subgroup_columns)))
 
 # --- tumour measurements (an uploaded cohort with an assessments file) --------------------------------------
 assessments = db.load_assessments(view.filters)

@@ -12,6 +12,7 @@ from typing import Callable
 import pandas as pd
 
 from sarcoma_app.text import escape_markdown
+from data import registry
 
 
 def _flag(condition: pd.Series, known: pd.Series) -> pd.Series:
@@ -31,7 +32,7 @@ def _factor_most_frequent_first(values: pd.Series) -> pd.Series:
 
 @dataclass(frozen=True)
 class Covariate:
-    """A Cox covariate: URL key, label, how it is built, what its HR means."""
+    """A Cox covariate: URL key, label, how it is built, what its HR means (from :data:`data.registry.COVARIATES`)."""
 
     key: str
     label: str
@@ -39,56 +40,48 @@ class Covariate:
     meaning: str
 
 
+def _builder(spec: registry.Covariate) -> Callable[[pd.DataFrame], pd.Series]:
+    """The column a registry covariate hands to :func:`analysis.cox.fit_cox`."""
+    column = spec.variable
+    if spec.kind == "flag":
+        return lambda p: _flag(p[column].eq(spec.level), p[column].notna())
+    if spec.kind == "at_least":
+        return lambda p: _flag(pd.to_numeric(p[column]).ge(spec.threshold), p[column].notna())
+    if spec.kind == "factor":
+        return lambda p: _factor_most_frequent_first(p[column])
+    return lambda p: pd.to_numeric(p[column]).astype(float)
+
+
 COVARIATES: dict[str, Covariate] = {
-    c.key: c
-    for c in (
-        Covariate(
-            "angiosarcoma", "Angiosarcoma vs other subtypes",
-            lambda p: _flag(p["histology_group"].eq("Angiosarcoma"), p["histology_group"].notna()),
-            "HR of angiosarcoma relative to all other histologies (as seed 002).",
-        ),
-        Covariate(
-            "histology_group", "Histology group (reference: most frequent)",
-            lambda p: _factor_most_frequent_first(p["histology_group"]),
-            "One HR per histology group relative to the most frequent group.",
-        ),
-        Covariate(
-            "primary_site", "Primary site as published (reference: most frequent)",
-            lambda p: _factor_most_frequent_first(p["primary_site"]),
-            "One HR per published primary site relative to the most frequent site "
-            "(seed 002's 'head' HR is Head vs Extremities in this model).",
-        ),
-        Covariate(
-            "head_neck_primary", "Head and neck primary vs other sites",
-            lambda p: _flag(p["primary_site_group"].eq("Head and neck"), p["primary_site_group"].notna()),
-            "HR of a head-and-neck primary relative to all other site groups.",
-        ),
-        Covariate(
-            "ecog", "ECOG 1 or more vs 0",
-            lambda p: _flag(pd.to_numeric(p["ecog"]).ge(1), p["ecog"].notna()),
-            "HR of ECOG performance status >= 1 relative to ECOG 0.",
-        ),
-        Covariate(
-            "prior_lines", "Prior lines of chemotherapy (per line)",
-            lambda p: pd.to_numeric(p["prior_lines"]).astype(float),
-            "HR per additional prior line of chemotherapy.",
-        ),
-    )
+    spec.key: Covariate(spec.key, spec.label, _builder(spec), spec.meaning) for spec in registry.COVARIATE_LIST
 }
 
 
-def covariate_frame(patients: pd.DataFrame, keys: list[str] | tuple[str, ...]) -> pd.DataFrame:
-    """``pfs_months``, ``pfs_event`` and one column per covariate key."""
-    frame = pd.DataFrame({"pfs_months": patients["pfs_months"].astype(float),
-                          "pfs_event": patients["pfs_event"].astype(int)}, index=patients.index)
+def covariate_frame(patients: pd.DataFrame, keys: list[str] | tuple[str, ...],
+                    endpoint: str = registry.DEFAULT_ENDPOINT) -> pd.DataFrame:
+    """The endpoint's time and event columns (e.g. ``pfs_months``, ``pfs_event``) and one column per covariate key."""
+    spec = registry.ENDPOINTS[endpoint]
+    frame = pd.DataFrame({spec.time: patients[spec.time].astype(float),
+                          spec.event: patients[spec.event].astype(int)}, index=patients.index)
     for key in keys:
         frame[key] = COVARIATES[key].build(patients)
     return frame
 
 
-FACTOR_NAMES = {"histology_group": "Histology group", "primary_site": "Primary site"}
+def offered(patients: pd.DataFrame) -> tuple[str, ...]:
+    """Covariates that take at least two values among ``patients`` (the analysable ones), in registry order.
+
+    A flag whose level no patient has (no angiosarcoma among them), or a column the data do not record, can
+    answer nothing and is not offered.
+    """
+    return tuple(key for key, spec in COVARIATES.items()
+                 if registry.COVARIATES[key].variable in patients
+                 and spec.build(patients).nunique(dropna=True) >= 2)
+
+
+FACTOR_NAMES = {c.key: c.term_label for c in registry.COVARIATE_LIST if c.kind == "factor"}
 #: What the reference (0 / False) of each yes/no covariate is.
-FLAG_REFERENCES = {"angiosarcoma": "other subtypes", "head_neck_primary": "other sites", "ecog": "ECOG 0"}
+FLAG_REFERENCES = {c.key: c.reference for c in registry.COVARIATE_LIST if c.kind in ("flag", "at_least")}
 
 
 def reference_label(covariate: str, reference: object) -> str:

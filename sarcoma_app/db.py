@@ -19,7 +19,8 @@ import streamlit as st
 
 from data import build
 from sarcoma_app import cohort, filter_sql
-from sarcoma_app.url_state import UNKNOWN, AllowedValues, FilterState
+from data import registry
+from sarcoma_app.url_state import DATA_DRIVEN_FILTERS, UNKNOWN, AllowedValues, FilterState
 
 #: Tables a page may read whole, with their display order.
 READABLE_TABLES = {
@@ -162,13 +163,24 @@ def _sort_options(values: list[str], numeric: bool) -> tuple[str, ...]:
     return tuple(ordered + ([UNKNOWN] if UNKNOWN in values else []))
 
 
+def recorded_counts() -> dict[str, tuple[int, int]]:
+    """Per patient column of the active source: (patients with a value, distinct values) - one query."""
+    row = query(filter_sql.recorded_counts_sql(), copy=False).iloc[0]
+    return {c: (int(row[f"{c}__n"]), int(row[f"{c}__d"])) for c in filter_sql.PATIENT_COLUMNS}
+
+
 def allowed_values() -> AllowedValues:
-    """Values of the data-driven filters present in the data (URL whitelist)."""
+    """Values of the data-driven filters present in the data (URL whitelist), and the filters the data lack."""
+    available = registry.available_filters(recorded_counts())
     options = {}
-    for name in ("study", "histology_group", "histology", "ecog", "primary_site", "prior_lines"):
+    for name in DATA_DRIVEN_FILTERS:
+        if name not in available:
+            continue
         values = [str(v) for v in query(filter_sql.option_values_sql(name))["value"]]
-        options[name] = _sort_options(values, numeric=name in ("ecog", "prior_lines"))
-    return AllowedValues(**options)
+        variable = registry.VARIABLES[registry.FILTERS[name].variable]
+        options[name] = _sort_options(values, numeric=variable.type in ("integer", "double"))
+    unavailable = tuple(f.key for f in registry.FILTER_LIST if f.key not in available)
+    return AllowedValues(**options, unavailable=unavailable)
 
 
 def unknown_by_study(filters: FilterState, dimension: str) -> pd.DataFrame:

@@ -1,28 +1,23 @@
 """Pure SQL building for the patient filters (no streamlit, no connection).
 
-Every SQL fragment here is a constant of this module; user choices only ever
-travel as ``?`` parameters. Column names come from :data:`PATIENT_COLUMNS`
-and the :data:`DIMENSIONS` registry, never from user text.
+Every SQL fragment here is a constant of this module or of :mod:`data.registry`;
+user choices only ever travel as ``?`` parameters. Column names come from
+:data:`PATIENT_COLUMNS` and the registry's filters, never from user text.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sarcoma_app.url_state import UNKNOWN, FilterState
+from data import registry
+from sarcoma_app.url_state import FilterState
 
-#: Columns of ``patients`` the app reads (whitelist).
-PATIENT_COLUMNS = (
-    "study_id", "patient_id", "patient_label", "age", "sex", "histology", "histology_code",
-    "histology_group", "primary_site", "primary_site_group", "metastatic_site", "stage", "ecog",
-    "prior_lines", "pazopanib", "evaluable", "not_evaluable_reason", "best_response", "pfs_months",
-    "pfs_event", "n_adverse_events", "worst_ae_grade", "cycles_to_response", "cycles_to_progression",
-    "cycles_last_reported", "weeks_on_nivolumab_derived", "treatment_status", "died", "source", "notes",
-)
+#: Columns of ``patients`` the app reads (whitelist: the registry's variables).
+PATIENT_COLUMNS = registry.PATIENT_COLUMNS
 
 
 @dataclass(frozen=True)
 class Dimension:
-    """One sidebar filter.
+    """One sidebar filter, as the SQL needs it (built from :data:`data.registry.FILTERS`).
 
     Attributes
     ----------
@@ -31,7 +26,7 @@ class Dimension:
     label : str
         Sidebar label.
     bucket_sql : str
-        SQL expression (a module constant) giving the option a patient belongs to.
+        SQL expression (a constant of the registry) giving the option a patient belongs to.
     column : str
         Source column, to say which studies lack the data.
     help : str
@@ -45,53 +40,8 @@ class Dimension:
     help: str
 
 
-DIMENSIONS: tuple[Dimension, ...] = (
-    Dimension("study", "Study", "study_id", "study_id", "Published cohort (one regimen each)."),
-    Dimension(
-        "histology_group", "Histology group", f"coalesce(histology_group, '{UNKNOWN}')", "histology_group",
-        "Project grouping of the histological subtypes (see Data & methods, histology glossary).",
-    ),
-    Dimension(
-        "histology", "Specific histology", f"coalesce(histology, '{UNKNOWN}')", "histology",
-        "Histological subtype as published.",
-    ),
-    Dimension(
-        "pazopanib", "Pazopanib co-treatment",
-        f"CASE WHEN pazopanib THEN 'yes' WHEN NOT pazopanib THEN 'no' ELSE '{UNKNOWN}' END", "pazopanib",
-        "Concomitant pazopanib. 'unknown' = not reported for the patient.",
-    ),
-    Dimension(
-        "ae_count", "Number of adverse events",
-        f"CASE WHEN n_adverse_events IS NULL THEN '{UNKNOWN}' WHEN n_adverse_events = 0 THEN '0' "
-        "WHEN n_adverse_events <= 2 THEN '1-2' ELSE '3-or-more' END",
-        "n_adverse_events",
-        "AEs per patient. Not published per patient in the bundled studies: choose 'unknown' to keep those patients.",
-    ),
-    Dimension(
-        "ae_grade3", "Any AE of grade ≥ 3",
-        # no AE at all means no grade >= 3 AE (as analysis.adverse_events.ae_burden_category)
-        f"CASE WHEN n_adverse_events = 0 THEN 'no' WHEN worst_ae_grade IS NULL THEN '{UNKNOWN}' "
-        "WHEN worst_ae_grade >= 3 THEN 'yes' ELSE 'no' END",
-        "worst_ae_grade",
-        "Worst CTCAE grade ≥ 3. Known for very few patients: 'unknown' = not reported.",
-    ),
-    Dimension(
-        "response", "Best response", "coalesce(best_response, 'NE')", "best_response",
-        "RECIST 1.1 best overall response. NE = not evaluable.",
-    ),
-    Dimension(
-        "ecog", "ECOG performance status", f"coalesce(CAST(ecog AS VARCHAR), '{UNKNOWN}')", "ecog",
-        "Eastern Cooperative Oncology Group performance status (0 = fully active).",
-    ),
-    Dimension(
-        "primary_site", "Primary site (group)", f"coalesce(primary_site_group, '{UNKNOWN}')", "primary_site_group",
-        "Project grouping of the primary tumour site.",
-    ),
-    Dimension(
-        "prior_lines", "Prior lines of chemotherapy", f"coalesce(CAST(prior_lines AS VARCHAR), '{UNKNOWN}')",
-        "prior_lines", "Previous lines of systemic chemotherapy.",
-    ),
-)
+DIMENSIONS: tuple[Dimension, ...] = tuple(Dimension(f.key, f.label, f.sql, f.variable, f.help)
+                                          for f in registry.FILTER_LIST)
 DIMENSION_BY_NAME = {dimension.name: dimension for dimension in DIMENSIONS}
 EVALUABLE_SQL = "evaluable"
 #: Simulated cohorts (design.md: a study whose id says "simulated") are never in the default selection.
@@ -189,3 +139,10 @@ def option_values_sql(dimension_name: str) -> str:
     """Query listing every option of one dimension in the whole data set."""
     dimension = DIMENSION_BY_NAME[dimension_name]
     return f"SELECT DISTINCT {dimension.bucket_sql} AS value FROM patients"
+
+
+def recorded_counts_sql() -> str:
+    """One query: per registry column, the patients with a value (``<col>__n``) and its distinct values
+    (``<col>__d``)."""
+    parts = [f'count({c}) AS "{c}__n", count(DISTINCT {c}) AS "{c}__d"' for c in PATIENT_COLUMNS]
+    return "SELECT " + ", ".join(parts) + " FROM patients"

@@ -3,18 +3,15 @@ from __future__ import annotations
 
 import streamlit as st
 
+from data import registry
 from sarcoma_app import db, state
 from sarcoma_app.filter_sql import DIMENSION_BY_NAME, DIMENSIONS
 from sarcoma_app.text import escape_markdown, option_label, study_label
 from sarcoma_app.url_state import UNKNOWN, AllowedValues, FilterState
 
-#: Sidebar sections and the filters in each.
-SECTIONS = (
-    ("Cohort", ("study", "histology_group", "histology", "pazopanib")),
-    ("Patient", ("ecog", "primary_site", "prior_lines")),
-    ("Outcome", ("response",)),
-    ("Adverse events", ("ae_count", "ae_grade3")),
-)
+#: Sidebar sections and the filters in each (registry order).
+SECTIONS = tuple((section, tuple(f.key for f in registry.FILTER_LIST if f.section == section))
+                 for section in registry.FILTER_SECTIONS)
 
 
 def patient_caption(n_shown: int, n_total: int) -> str:
@@ -34,7 +31,11 @@ def render_sidebar(allowed: AllowedValues) -> FilterState:
     header_right.button("Reset", key="reset_filters", on_click=state.reset_filters,
                         disabled=filters.is_default(), help="Clear every filter", width="stretch")
     all_counts = db.option_counts(filters)
+    recorded = db.recorded_counts()
     for title, names in SECTIONS:
+        names = [name for name in names if name not in allowed.unavailable]  # only what the data record
+        if not names:
+            continue
         sidebar.caption(title.upper())
         for name in names:
             dimension = DIMENSION_BY_NAME[name]
@@ -44,9 +45,11 @@ def render_sidebar(allowed: AllowedValues) -> FilterState:
             def label_with_count(value: str, dimension_name: str = name, counts: dict = counts) -> str:
                 return f"{option_label(dimension_name, value)} ({counts.get(value, 0)})"
 
+            n_recorded = recorded[registry.FILTERS[name].variable][0]
+            coverage = "" if n_recorded == n_total else f" Recorded for {n_recorded:,} of {n_total:,} patients."
             state.filter_multiselect(sidebar, name, dimension.label, options, label_with_count,
-                                     help=dimension.help + " Counts: patients with this value among those "
-                                     "matching the other filters.")
+                                     help=dimension.help + coverage + " Counts: patients with this value among "
+                                     "those matching the other filters.")
     state.filter_toggle(sidebar, "evaluable_only", "Evaluable for response only",
                         help="Keep only patients with a RECIST response assessment.")
     return state.current_state().filters

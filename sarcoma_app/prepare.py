@@ -11,36 +11,20 @@ import math
 import numpy as np
 import pandas as pd
 
+from data import registry
 from sarcoma_app.text import option_label, study_label
 from sarcoma_app.url_state import UNKNOWN
 
-#: Grouping variable -> patients column (whitelist).
-GROUPING_COLUMNS = {
-    "study": "study_id",
-    "histology_group": "histology_group",
-    "histology": "histology",
-    "pazopanib": "pazopanib",
-    "best_response": "best_response",
-    "ecog": "ecog",
-    "primary_site": "primary_site_group",
-    "prior_lines": "prior_lines",
-}
-NOT_REPORTED = "not reported"
+#: Grouping variable -> patients column (whitelist: the registry's groupings).
+GROUPING_COLUMNS = {g.key: g.variable for g in registry.GROUPING_LIST}
+NOT_REPORTED = registry.NOT_REPORTED
 
 
 def _group_label(value: object, grouping: str) -> str:
     """Display label of one grouping value (missing -> 'not reported', or 'NE' for best response)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return NOT_REPORTED if grouping != "best_response" else "NE"
-    if grouping == "study":
+    if grouping == "study" and not registry.is_missing(value):
         return study_label(value)
-    if grouping == "pazopanib":
-        return "on pazopanib" if bool(value) else "no pazopanib"
-    if grouping == "ecog":
-        return f"ECOG {int(value)}"
-    if grouping == "prior_lines":
-        return f"{int(value)} prior line" + ("s" if int(value) != 1 else "")
-    return str(value)
+    return registry.GROUPINGS[grouping].value_label(value)
 
 
 #: Most levels a grouping or factor may have to be compared: curves, risk tables, tests and Cox terms grow
@@ -119,6 +103,35 @@ def pfs_data(patients: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     analysable["pfs_event"] = analysable["pfs_event"].astype(int)
     excluded = patients[~known].copy()
     excluded["reason"] = np.where(excluded["pfs_months"].isna(), "PFS not published", "PFS event status not published")
+    return analysable, excluded
+
+
+def endpoint_data(patients: pd.DataFrame, endpoint: str = registry.DEFAULT_ENDPOINT) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split patients into analysable for a time-to-event endpoint (time and event known) and excluded.
+
+    Parameters
+    ----------
+    patients : DataFrame
+    endpoint : str
+        Key of :data:`data.registry.ENDPOINTS` ("pfs", "os").
+
+    Returns
+    -------
+    (analysable, excluded)
+        ``analysable`` has float ``time`` and int ``event`` columns (the
+        endpoint's time and event, also kept under their own names);
+        ``excluded`` has a ``reason`` column ('PFS not recorded', ...).
+    """
+    spec = registry.ENDPOINTS[endpoint]
+    time = patients[spec.time] if spec.time in patients else pd.Series(np.nan, index=patients.index)
+    event = patients[spec.event] if spec.event in patients else pd.Series(np.nan, index=patients.index)
+    known = time.notna() & event.notna()
+    analysable = patients[known].copy()
+    analysable["time"] = time[known].astype(float)
+    analysable["event"] = event[known].astype(int)
+    excluded = patients[~known].copy()
+    excluded["reason"] = np.where(time[~known].isna(), f"{spec.short} time not recorded",
+                                  f"{spec.short} event status not recorded")
     return analysable, excluded
 
 

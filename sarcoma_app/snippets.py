@@ -22,8 +22,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from data import registry
 from sarcoma_app.text import STUDY_LABELS, one_line
-from sarcoma_app.url_state import CI_METHODS, CONF_TYPES, COX_TERMS, DENOMINATORS, ENDPOINTS, GROUPINGS, TIES
+from sarcoma_app.url_state import (CI_METHODS, CONF_TYPES, COX_TERMS, DENOMINATORS, ENDPOINTS, GROUPINGS,
+                                   SURVIVAL_ENDPOINTS, TIES)
 
 PATIENTS_CSV = "filtered_patients.csv"
 ALL_PATIENTS_CSV = "all_patients.csv"
@@ -34,69 +36,8 @@ RUN_NOTE = ("# Run from the root of the project repository (pip install -r requi
             "# with the CSV saved there.")
 LINE_WIDTH = 88
 
-#: grouping -> Python setting ``patients["group"]`` exactly as the app labels groups.
-_PY_GROUP = {
-    "none": 'patients["group"] = "All patients"',
-    "study": 'study_labels = {study_labels}\npatients["group"] = patients["study_id"].replace(study_labels)',
-    "histology_group": 'patients["group"] = patients["histology_group"].fillna("not reported")',
-    "histology": 'patients["group"] = patients["histology"].fillna("not reported")',
-    "pazopanib": ('on_pazopanib = {True: "on pazopanib", False: "no pazopanib"}\n'
-                  'patients["group"] = patients["pazopanib"].map(on_pazopanib).fillna("not reported")'),
-    "best_response": 'patients["group"] = patients["best_response"].fillna("NE")',
-    "ecog": ('patients["group"] = patients["ecog"].map(lambda v: f"ECOG {v:g}", na_action="ignore")\n'
-             'patients["group"] = patients["group"].fillna("not reported")'),
-    "primary_site": 'patients["group"] = patients["primary_site_group"].fillna("not reported")',
-    "prior_lines": ('patients["group"] = patients["prior_lines"].map(\n'
-                    '    lambda v: f"{v:g} prior line" + ("" if v == 1 else "s"), na_action="ignore")\n'
-                    'patients["group"] = patients["group"].fillna("not reported")'),
-}
-#: grouping -> R setting ``patients$group`` the same way.
-_R_GROUP = {
-    "study": ("study_labels <- c({study_labels})\n"
-              "patients$group <- ifelse(is.na(study_labels[patients$study_id]), patients$study_id,\n"
-              "                         study_labels[patients$study_id])"),
-    "histology_group": ('patients$group <- ifelse(is.na(patients$histology_group), "not reported",\n'
-                        '                         patients$histology_group)'),
-    "histology": 'patients$group <- ifelse(is.na(patients$histology), "not reported", patients$histology)',
-    "pazopanib": ('patients$group <- ifelse(is.na(patients$pazopanib), "not reported",\n'
-                  '                         ifelse(patients$pazopanib, "on pazopanib", "no pazopanib"))'),
-    "best_response": 'patients$group <- ifelse(is.na(patients$best_response), "NE", patients$best_response)',
-    "ecog": 'patients$group <- ifelse(is.na(patients$ecog), "not reported", paste("ECOG", patients$ecog))',
-    "primary_site": ('patients$group <- ifelse(is.na(patients$primary_site_group), "not reported",\n'
-                     '                         patients$primary_site_group)'),
-    "prior_lines": ('patients$group <- ifelse(is.na(patients$prior_lines), "not reported",\n'
-                    '                         paste0(patients$prior_lines, " prior line",\n'
-                    '                                ifelse(patients$prior_lines == 1, "", "s")))'),
-}
-#: Cox covariate key -> Python adding the column to ``data`` (as sarcoma_app.covariates builds it).
-_PY_COVARIATE = {
-    "angiosarcoma": ('# angiosarcoma vs all other subtypes (missing where the histology is not reported)\n'
-                     'group = patients["histology_group"]\n'
-                     'data["angiosarcoma"] = group.eq("Angiosarcoma").astype("boolean").mask(group.isna())'),
-    "histology_group": ('# histology group: one HR per group vs the reference (the most frequent group)\n'
-                        'reference = {reference}\n'
-                        'data["histology_group"] = with_reference(patients["histology_group"], reference)'),
-    "primary_site": ('# primary site as published: one HR per site vs the reference (the most frequent site)\n'
-                     'reference = {reference}\n'
-                     'data["primary_site"] = with_reference(patients["primary_site"], reference)'),
-    "head_neck_primary": ('# head and neck primary vs other sites\n'
-                          'site = patients["primary_site_group"]\n'
-                          'data["head_neck_primary"] = site.eq("Head and neck").astype("boolean").mask(site.isna())'),
-    "ecog": ('# ECOG 1 or more vs 0\n'
-             'data["ecog"] = patients["ecog"].ge(1).astype("boolean").mask(patients["ecog"].isna())'),
-    "prior_lines": ('# prior lines of chemotherapy, per line\n'
-                    'data["prior_lines"] = patients["prior_lines"].astype(float)'),
-}
-_R_COVARIATE = {
-    "angiosarcoma": 'data$angiosarcoma <- patients$histology_group == "Angiosarcoma"',
-    "histology_group": ('data$histology_group <- relevel(factor(patients$histology_group),\n'
-                        '                                ref = {reference})'),
-    "primary_site": 'data$primary_site <- relevel(factor(patients$primary_site), ref = {reference})',
-    "head_neck_primary": 'data$head_neck_primary <- patients$primary_site_group == "Head and neck"',
-    "ecog": 'data$ecog <- patients$ecog >= 1  # ECOG 1 or more vs 0',
-    "prior_lines": 'data$prior_lines <- as.numeric(patients$prior_lines)  # per line',
-}
-_FACTORS = ("histology_group", "primary_site")
+#: Covariates entered as factors (one HR per level against a reference).
+_FACTORS = tuple(c.key for c in registry.COVARIATE_LIST if c.kind == "factor")
 _WITH_REFERENCE = '''
 
 def with_reference(values, reference):
@@ -190,15 +131,66 @@ def _r_vector(prefix: str, values, suffix: str = "") -> str:
     return _wrapped(prefix, [r_string(v) for v in values], suffix, "c(", ")")
 
 
+def _format_parts(fmt: str) -> tuple[str, str]:
+    """('ECOG ', '') of 'ECOG {value}': the text before and after the value."""
+    before, _, after = fmt.partition("{value}")
+    return before, after
+
+
 def _py_group(grouping: str, target: str = "group") -> str:
-    code = _PY_GROUP[_check(grouping, GROUPINGS, "grouping")]
-    code = code.replace("{study_labels}", json.dumps(STUDY_LABELS, indent=4, ensure_ascii=False))
-    return code.replace('patients["group"]', f'patients["{target}"]')
+    """Python setting ``patients[target]`` exactly as the app labels groups (from the registry's grouping)."""
+    _check(grouping, GROUPINGS, "grouping")
+    out = f'patients["{target}"]'
+    if grouping == "none":
+        return f'{out} = "All patients"'
+    spec = registry.GROUPINGS[grouping]
+    column, missing = f'patients["{spec.variable}"]', py_string(spec.missing_label)
+    if grouping == "study":  # as sarcoma_app.text.study_label
+        labels = json.dumps(STUDY_LABELS, indent=4, ensure_ascii=False)
+        return (f"study_labels = {labels}\n"
+                f"{out} = {column}.map(lambda s: study_labels.get(s) or (\n"
+                '    f"Simulated registry {s.removeprefix(\'simulated_\')} (not real patients)"\n'
+                '    if s.startswith("simulated_") else s))')
+    if spec.value_labels:
+        labels = "{" + ", ".join(f"{k!r}: {py_string(v)}" for k, v in spec.value_labels.items()) + "}"
+        return f"labels = {labels}\n{out} = {column}.map(labels).fillna({missing})"
+    if registry.VARIABLES[spec.variable].type == "integer":
+        single = py_string(spec.value_format)
+        text = (f"({single} if v == 1 else {py_string(spec.plural_format)})" if spec.plural_format else single)
+        return (f'{out} = {column}.map(lambda v: {text}.format(value=int(v)), na_action="ignore")\n'
+                f"{out} = {out}.fillna({missing})")
+    return f"{out} = {column}.fillna({missing})"
 
 
 def _r_group(grouping: str) -> str:
-    labels = ",\n                  ".join(f"{r_string(key)} = {r_string(value)}" for key, value in STUDY_LABELS.items())
-    return _R_GROUP[_check(grouping, GROUPINGS, "grouping")].replace("{study_labels}", labels)
+    """R setting ``patients$group`` the same way."""
+    _check(grouping, GROUPINGS, "grouping")
+    if grouping == "none":
+        return 'patients$group <- "All patients"'
+    spec = registry.GROUPINGS[grouping]
+    column, missing = f"patients${spec.variable}", r_string(spec.missing_label)
+    if grouping == "study":
+        labels = ",\n                  ".join(f"{r_string(k)} = {r_string(v)}" for k, v in STUDY_LABELS.items())
+        return (f"study_labels <- c({labels})\n"
+                f"patients$group <- ifelse(!is.na(study_labels[{column}]), study_labels[{column}],\n"
+                f"  ifelse(startsWith({column}, \"simulated_\"),\n"
+                f"         paste0(\"Simulated registry \", sub(\"^simulated_\", \"\", {column}), \" (not real patients)\"),\n"
+                f"         {column}))")
+    if spec.value_labels:
+        labels = ", ".join(f"{r_string(str(k).upper() if isinstance(k, bool) else k)} = {r_string(v)}"
+                           for k, v in spec.value_labels.items())
+        key = f"toupper(as.character({column}))"  # TRUE / FALSE whether R read logicals or pandas' True / False
+        return (f"labels <- c({labels})\n"
+                f"patients$group <- ifelse(is.na({column}), {missing}, labels[{key}])")
+    if registry.VARIABLES[spec.variable].type == "integer":
+        before, after = _format_parts(spec.value_format)
+        text = f"paste0({r_string(before)}, {column}, {r_string(after)})"
+        if spec.plural_format:
+            plural_before, plural_after = _format_parts(spec.plural_format)
+            text = (f"ifelse({column} == 1, {text},\n                         "
+                    f"paste0({r_string(plural_before)}, {column}, {r_string(plural_after)}))")
+        return f"patients$group <- ifelse(is.na({column}), {missing}, {text})"
+    return f"patients$group <- ifelse(is.na({column}), {missing}, {column})"
 
 
 def _py_read(csv_path: str, imports: str, title: str) -> str:
@@ -213,9 +205,17 @@ def _r_read(csv_path: str, title: str) -> str:
             "                     na.strings = c(\"\", \"NA\"))\n")
 
 
-def _py_pfs() -> str:
-    return ("# per-patient PFS is published for some studies only\n"
-            'patients = patients.dropna(subset=["pfs_months", "pfs_event"])\n')
+def _endpoint(endpoint: str) -> registry.Endpoint:
+    return registry.ENDPOINTS[_check(endpoint, SURVIVAL_ENDPOINTS, "endpoint")]
+
+
+def _py_drop_missing(spec: registry.Endpoint) -> str:
+    return (f"# patients with a recorded {spec.short} time and event\n"
+            f'patients = patients.dropna(subset=["{spec.time}", "{spec.event}"])\n')
+
+
+def _r_drop_missing(spec: registry.Endpoint) -> str:
+    return f"patients <- subset(patients, !is.na({spec.time}) & !is.na({spec.event}))\n"
 
 
 # --------------------------------------------------------------------------- #
@@ -266,19 +266,25 @@ def fisher_tests(grouping: str, denominator: str, csv_path: str = PATIENTS_CSV) 
 
 
 #: Subgroup variables of the Response page's forest plot, in its order.
-FOREST_SUBGROUPS = ("study", "histology_group", "pazopanib", "ecog", "primary_site", "prior_lines")
+#: Groupings of the subgroup forest plot (the registry's), in order.
+FOREST_SUBGROUPS = tuple(g.key for g in registry.GROUPING_LIST if g.forest)
 
 
-def subgroup_forest(endpoint: str, denominator: str, ci: str, p_adjust: str, csv_path: str = PATIENTS_CSV) -> Snippet:
-    """Rate per subgroup level vs the rest, Fisher p and multiplicity adjustment (the forest plot's table)."""
+def subgroup_forest(endpoint: str, denominator: str, ci: str, p_adjust: str, csv_path: str = PATIENTS_CSV,
+                    subgroups=FOREST_SUBGROUPS) -> Snippet:
+    """Rate per subgroup level vs the rest, Fisher p and multiplicity adjustment (the forest plot's table).
+
+    ``subgroups``: the groupings the page's forest plot uses (those the data record), in its order.
+    """
     _check(endpoint, ENDPOINTS, "endpoint")
+    subgroups = [_check(name, FOREST_SUBGROUPS, "subgroup") for name in subgroups]
     _check(denominator, DENOMINATORS, "denominator")
     _check(ci, CI_METHODS, "CI method")
-    lines = "\n".join(_py_group(name, target=f"sg_{name}") for name in FOREST_SUBGROUPS)
+    lines = "\n".join(_py_group(name, target=f"sg_{name}") for name in subgroups)
     code = _py_read(csv_path, "from analysis.response import subgroup_rates",
                     f"{endpoint.upper()} by subgroup: each level vs all other patients") + (
         f"{lines}\n\n"
-        f"{_py_list('subgroups = ', [f'sg_{name}' for name in FOREST_SUBGROUPS])}\n"
+        f"{_py_list('subgroups = ', [f'sg_{name}' for name in subgroups])}\n"
         f"rates = subgroup_rates(patients, subgroups, endpoint={json.dumps(endpoint)}, "
         f"denominator={json.dumps(denominator)},\n"
         f"                       method={json.dumps(ci)}, p_adjust_method={json.dumps(p_adjust)})\n"
@@ -323,14 +329,17 @@ def per_study(denominator: str, ci: str, conf_type: str, csv_path: str = PATIENT
 # --------------------------------------------------------------------------- #
 # Survival
 # --------------------------------------------------------------------------- #
-def survival(grouping: str, conf_type: str, landmarks, csv_path: str = PATIENTS_CSV) -> Snippet:
-    """Kaplan-Meier medians and landmark PFS by ``grouping``; R survfit."""
+def survival(grouping: str, conf_type: str, landmarks, csv_path: str = PATIENTS_CSV,
+             endpoint: str = registry.DEFAULT_ENDPOINT) -> Snippet:
+    """Kaplan-Meier medians and landmark rates of ``endpoint`` by ``grouping``; R survfit."""
     _check(conf_type, CONF_TYPES, "conf type")
+    spec = _endpoint(endpoint)
+    surv = f"Surv({spec.time}, {spec.event})"
     times = _number_list(landmarks)
     code = _py_read(csv_path, "from analysis.survival import kaplan_meier_by_group",
-                    "Kaplan-Meier PFS: medians and landmark rates") + _py_pfs() + (
+                    f"Kaplan-Meier {spec.short}: medians and landmark rates") + _py_drop_missing(spec) + (
         f"{_py_group(grouping)}\n\n"
-        'time, event = patients["pfs_months"], patients["pfs_event"].astype(int)\n'
+        f'time, event = patients["{spec.time}"], patients["{spec.event}"].astype(int)\n'
         'result = kaplan_meier_by_group(time, event, patients["group"],\n'
         f"                               conf_type={json.dumps(conf_type)}, landmarks=[{times}])\n"
         "# n, events, median and its 95% CI (NaN = not reached), S(t) at each landmark\n"
@@ -338,95 +347,125 @@ def survival(grouping: str, conf_type: str, landmarks, csv_path: str = PATIENTS_
         "print(table.to_string(index=False))\n"
         "print(result.landmarks.to_string(index=False))  # with the numbers at risk\n")
     formula = "1" if grouping == "none" else "group"
-    r = _r_read(csv_path, "Kaplan-Meier PFS, as R survival") + (
-        "patients <- subset(patients, !is.na(pfs_months) & !is.na(pfs_event))\n"
+    r = _r_read(csv_path, f"Kaplan-Meier {spec.short}, as R survival") + (
+        _r_drop_missing(spec)
         + (f"{_r_group(grouping)}\n" if grouping != "none" else "")
-        + f"fit <- survfit(Surv(pfs_months, pfs_event) ~ {formula}, data = patients,\n"
+        + f"fit <- survfit({surv} ~ {formula}, data = patients,\n"
         f"               conf.type = {r_string(conf_type)})\n"
         "print(fit)  # n, events, median and its 95% CI\n"
-        + ("# landmark PFS with its 95% CI and the numbers at risk\n"
+        + (f"# landmark {spec.short} with its 95% CI and the numbers at risk\n"
            f"summary(fit, times = c({times}), extend = TRUE)\n" if times else "")
-        + ("survdiff(Surv(pfs_months, pfs_event) ~ group, data = patients)  # log-rank test\n"
+        + (f"survdiff({surv} ~ group, data = patients)  # log-rank test\n"
            if grouping != "none" else ""))
     return Snippet(code, r)
 
 
-def logrank(grouping: str, csv_path: str = PATIENTS_CSV) -> Snippet:
-    """Log-rank test between the groups; R survdiff."""
+def logrank(grouping: str, csv_path: str = PATIENTS_CSV, endpoint: str = registry.DEFAULT_ENDPOINT) -> Snippet:
+    """Log-rank test of ``endpoint`` between the groups; R survdiff."""
+    spec = _endpoint(endpoint)
     code = _py_read(csv_path, "from analysis.survival import logrank_table",
-                    "Log-rank test (R survdiff, rho = 0)") + _py_pfs() + (
+                    f"Log-rank test of {spec.short} (R survdiff, rho = 0)") + _py_drop_missing(spec) + (
         f"{_py_group(grouping)}\n\n"
-        'time, event = patients["pfs_months"], patients["pfs_event"].astype(int)\n'
+        f'time, event = patients["{spec.time}"], patients["{spec.event}"].astype(int)\n'
         'test = logrank_table(time, event, patients["group"])\n'
         'print("chi-square", test.statistic, "df", test.df, "p", test.p_value)\n'
         "print(test.table.to_string(index=False))  # observed, expected, (O-E)^2/V per group\n")
-    r = _r_read(csv_path, "Log-rank test, as R survival") + (
-        "patients <- subset(patients, !is.na(pfs_months) & !is.na(pfs_event))\n"
-        f"{_r_group(grouping)}\n"
-        "lr <- survdiff(Surv(pfs_months, pfs_event) ~ group, data = patients)\nprint(lr)\n")
+    r = _r_read(csv_path, f"Log-rank test of {spec.short}, as R survival") + (
+        _r_drop_missing(spec)
+        + f"{_r_group(grouping)}\n"
+        f"lr <- survdiff(Surv({spec.time}, {spec.event}) ~ group, data = patients)\nprint(lr)\n")
     return Snippet(code, r)
 
 
 # --------------------------------------------------------------------------- #
 # Cox
 # --------------------------------------------------------------------------- #
+def _covariate_line(key: str, reference_code: str, language: str) -> str:
+    """Code adding covariate ``key`` to ``data`` as :mod:`sarcoma_app.covariates` builds it (from the registry)."""
+    spec = registry.COVARIATES[key]
+    if language == "python":
+        column = f'patients["{spec.variable}"]'
+        target = f'data["{key}"]'
+        head = f"# {comment(spec.label)}\n"
+        if spec.kind == "flag":
+            level = repr(spec.level) if isinstance(spec.level, bool) else py_string(spec.level)
+            return head + f'{target} = {column}.eq({level}).astype("boolean").mask({column}.isna())'
+        if spec.kind == "at_least":
+            return head + f'{target} = {column}.ge({spec.threshold:g}).astype("boolean").mask({column}.isna())'
+        if spec.kind == "factor":
+            return head + f"reference = {reference_code}\n{target} = with_reference({column}, reference)"
+        return head + f"{target} = {column}.astype(float)"
+    column, target = f"patients${spec.variable}", f"data${key}"
+    if spec.kind == "flag" and isinstance(spec.level, bool):  # pandas writes True / False, R reads them as text
+        level = r_string("TRUE" if spec.level else "FALSE")
+        return f"{target} <- toupper(as.character({column})) == {level}  # {comment(spec.label)}"
+    if spec.kind == "flag":
+        return f"{target} <- {column} == {r_string(spec.level)}  # {comment(spec.label)}"
+    if spec.kind == "at_least":
+        return f"{target} <- {column} >= {spec.threshold:g}  # {comment(spec.label)}"
+    if spec.kind == "factor":
+        return f"{target} <- relevel(factor({column}), ref = {reference_code})"
+    return f"{target} <- as.numeric({column})  # {comment(spec.label)}"
+
+
 def _covariate_code(keys, references: dict, language: str) -> str:
-    table = _PY_COVARIATE if language == "python" else _R_COVARIATE
     quote = py_string if language == "python" else r_string
     lines = []
     for key in keys:
         _check(key, COX_TERMS, "covariate")
-        line = table[key]
+        reference_code = ""
         if key in _FACTORS:
+            column = registry.COVARIATES[key].variable
             reference = references.get(key)
             if reference is None:  # no level known: let the code take the most frequent one
-                reference_code = (f'patients["{key}"].value_counts().index[0]' if language == "python"
-                                  else f"names(which.max(table(patients${key})))")
+                reference_code = (f'patients["{column}"].value_counts().index[0]' if language == "python"
+                                  else f"names(which.max(table(patients${column})))")
             else:
                 reference_code = quote(str(reference))
-            line = line.replace("{reference}", reference_code)
-        lines.append(line)
+        lines.append(_covariate_line(key, reference_code, language))
     return "\n".join(lines)
 
 
-def _py_cox_data(keys, references) -> str:
+def _py_cox_data(keys, references, spec: registry.Endpoint) -> str:
     helper = _WITH_REFERENCE if any(key in _FACTORS for key in keys) else ""
-    return (f"{helper}\n" + _py_pfs() +
-            'data = pd.DataFrame({"pfs_months": patients["pfs_months"],\n'
-            '                     "pfs_event": patients["pfs_event"].astype(int)})\n'
+    return (f"{helper}\n" + _py_drop_missing(spec) +
+            f'data = pd.DataFrame({{"{spec.time}": patients["{spec.time}"],\n'
+            f'                     "{spec.event}": patients["{spec.event}"].astype(int)}})\n'
             f"{_covariate_code(keys, references, 'python')}\n")
 
 
-def _r_cox_data(keys, references) -> str:
-    return ("patients <- subset(patients, !is.na(pfs_months) & !is.na(pfs_event))\n"
-            "data <- data.frame(pfs_months = patients$pfs_months, pfs_event = patients$pfs_event)\n"
+def _r_cox_data(keys, references, spec: registry.Endpoint) -> str:
+    return (_r_drop_missing(spec)
+            + f"data <- data.frame({spec.time} = patients${spec.time}, {spec.event} = patients${spec.event})\n"
             f"{_covariate_code(keys, references, 'r')}\n")
 
 
-def cox_univariate(keys, ties: str, p_adjust: str, references: dict, csv_path: str = PATIENTS_CSV) -> Snippet:
+def cox_univariate(keys, ties: str, p_adjust: str, references: dict, csv_path: str = PATIENTS_CSV,
+                   endpoint: str = registry.DEFAULT_ENDPOINT) -> Snippet:
     """One Cox model per covariate (the screening table); R coxph in a loop.
 
     ``references`` gives the reference level of each factor covariate (the
     app's most frequent level among the analysable patients).
     """
     _check(ties, TIES, "ties")
+    spec = _endpoint(endpoint)
     keys = list(keys)
     adjust = p_adjust != "none"
     columns = ["term", "n", "events", "hr", "hr_lower", "hr_upper", "p"] + (["p_adjusted"] if adjust else [])
     code = _py_read(csv_path, "from analysis.cox import univariate_cox"
                     + ("\nfrom analysis.multiplicity import adjust_pvalues" if adjust else ""),
-                    "Univariate Cox screening of PFS (one model per characteristic)") + (
-        _py_cox_data(keys, references) + "\n"
+                    f"Univariate Cox screening of {spec.short} (one model per characteristic)") + (
+        _py_cox_data(keys, references, spec) + "\n"
         f"{_py_list('covariates = ', keys)}\n"
-        f"screen = univariate_cox(data, \"pfs_months\", \"pfs_event\", covariates, ties={json.dumps(ties)})\n"
+        f"screen = univariate_cox(data, \"{spec.time}\", \"{spec.event}\", covariates, ties={json.dumps(ties)})\n"
         + (f"p_values = screen[\"p\"].astype(float).to_numpy()\n"
            f"screen[\"p_adjusted\"] = adjust_pvalues(p_values, {json.dumps(p_adjust)})\n" if adjust else "")
         + f"{_py_list('columns = ', columns)}\n"
         "print(screen[columns].to_string(index=False))\n")
-    r = _r_read(csv_path, "Univariate Cox screening, as R coxph") + _r_cox_data(keys, references) + (
+    r = _r_read(csv_path, "Univariate Cox screening, as R coxph") + _r_cox_data(keys, references, spec) + (
         f"{_r_vector('covariates <- ', keys)}\n"
         "screen <- lapply(covariates, function(term)\n"
-        "  coxph(as.formula(paste(\"Surv(pfs_months, pfs_event) ~\", term)), data = data,\n"
+        f"  coxph(as.formula(paste(\"Surv({spec.time}, {spec.event}) ~\", term)), data = data,\n"
         f"        ties = {r_string(ties)}))\n"
         "names(screen) <- covariates\n"
         "for (fit in screen) print(summary(fit)$conf.int)  # HR = exp(coef), Wald 95% CI\n"
@@ -435,18 +474,20 @@ def cox_univariate(keys, ties: str, p_adjust: str, references: dict, csv_path: s
     return Snippet(code, r)
 
 
-def cox_multivariable(keys, ties: str, references: dict, csv_path: str = PATIENTS_CSV) -> Snippet:
+def cox_multivariable(keys, ties: str, references: dict, csv_path: str = PATIENTS_CSV,
+                      endpoint: str = registry.DEFAULT_ENDPOINT) -> Snippet:
     """One Cox model with all chosen covariates; R coxph."""
     _check(ties, TIES, "ties")
+    spec = _endpoint(endpoint)
     keys = list(keys)
-    code = _py_read(csv_path, "from analysis.cox import fit_cox", "Multivariable Cox model of PFS") + (
-        _py_cox_data(keys, references) + "\n"
+    code = _py_read(csv_path, "from analysis.cox import fit_cox", f"Multivariable Cox model of {spec.short}") + (
+        _py_cox_data(keys, references, spec) + "\n"
         f"{_py_list('covariates = ', keys)}\n"
-        f"model = fit_cox(data, \"pfs_months\", \"pfs_event\", covariates, ties={json.dumps(ties)})\n"
+        f"model = fit_cox(data, \"{spec.time}\", \"{spec.event}\", covariates, ties={json.dumps(ties)})\n"
         'print(model[["hr", "hr_lower", "hr_upper", "p", "n", "events"]])  # complete cases\n'
         'print("likelihood-ratio p", model.attrs["lr_p"], "score p", model.attrs["score_p"])\n')
-    r = _r_read(csv_path, "Multivariable Cox model, as R coxph") + _r_cox_data(keys, references) + (
-        f"model <- coxph(Surv(pfs_months, pfs_event) ~ {' + '.join(keys)},\n"
+    r = _r_read(csv_path, "Multivariable Cox model, as R coxph") + _r_cox_data(keys, references, spec) + (
+        f"model <- coxph(Surv({spec.time}, {spec.event}) ~ {' + '.join(keys)},\n"
         f"               data = data, ties = {r_string(ties)})\n"
         "summary(model)  # HR = exp(coef), Wald 95% CI and p; likelihood-ratio, Wald and score tests\n")
     return Snippet(code, r)

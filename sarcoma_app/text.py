@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import re
 
+from data import registry
 from sarcoma_app.url_state import UNKNOWN
 
 EN_DASH = "\u2013"
@@ -13,15 +14,6 @@ STUDY_LABELS = {
     "nivolumab_pazopanib": "Nivolumab ± pazopanib",
     "nab_paclitaxel_sintilimab": "Nab-paclitaxel + sintilimab",
 }
-RESPONSE_LABELS = {
-    "CR": "CR – complete response",
-    "PR": "PR – partial response",
-    "SD": "SD – stable disease",
-    "PD": "PD – progressive disease",
-    "NE": "NE – not evaluable",
-}
-AE_COUNT_LABELS = {"0": "0", "1-2": "1–2", "3-or-more": "≥ 3", UNKNOWN: "not reported"}
-YES_NO_LABELS = {"yes": "yes", "no": "no", UNKNOWN: "unknown (not reported)"}
 CI_METHOD_LABELS = {
     "clopper-pearson": "Clopper–Pearson (exact)",
     "wilson": "Wilson score",
@@ -37,18 +29,11 @@ P_ADJUST_LABELS = {
     "bonferroni": "Bonferroni",
     "none": "none",
 }
-#: Grouping variable -> label.
-GROUPING_LABELS = {
-    "none": "no grouping (all patients)",
-    "study": "study",
-    "histology_group": "histology group",
-    "histology": "specific histology",
-    "pazopanib": "pazopanib co-treatment",
-    "best_response": "best response",
-    "ecog": "ECOG performance status",
-    "primary_site": "primary site (group)",
-    "prior_lines": "prior lines of chemotherapy",
-}
+#: Grouping variable -> label (the registry's groupings).
+GROUPING_LABELS = {registry.NO_GROUPING: "no grouping (all patients)",
+                   **{g.key: g.label for g in registry.GROUPING_LIST}}
+#: Time-to-event endpoint -> label.
+SURVIVAL_ENDPOINT_LABELS = {e.key: e.label for e in registry.ENDPOINT_LIST}
 
 #: Abbreviations used anywhere in the app.
 GLOSSARY = {
@@ -88,15 +73,9 @@ def option_label(dimension: str, value: str) -> str:
     """Display text of a filter option (without its count)."""
     if dimension == "study":
         return study_label(value)
-    if dimension == "response":
-        return RESPONSE_LABELS.get(value, value)
-    if dimension == "ae_count":
-        return AE_COUNT_LABELS.get(value, value)
-    if dimension in ("pazopanib", "ae_grade3"):
-        return YES_NO_LABELS.get(value, value)
-    if value == UNKNOWN:
-        return "unknown (not reported)"
-    return value
+    if dimension in registry.FILTERS:
+        return registry.FILTERS[dimension].option_label(value)
+    return "unknown (not reported)" if value == UNKNOWN else value
 
 
 def _is_missing(value: object) -> bool:

@@ -5,6 +5,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from data import registry
+
 from sarcoma_app import cohort, db, downloads, prepare
 from sarcoma_app.filters import applicability_notes
 from sarcoma_app.state import SESSION_NOTICE, current_state, url_notices
@@ -176,6 +178,23 @@ def no_patients_message() -> None:
     """The message for an empty selection."""
     st.info("No patient matches the current filters. Widen the filters in the sidebar (or press Reset).",
             icon=":material/filter_alt_off:")
+
+
+def no_endpoint_message() -> None:
+    """The message for a selection without any recorded time-to-event endpoint."""
+    labels = " or ".join(f"{e.label} ({e.short}: time and event)" for e in registry.ENDPOINT_LIST)
+    st.warning(f"No selected patient has a recorded {labels}, so no survival analysis can be done. Select a study "
+               "or upload a cohort that records one.", icon=":material/timeline:")
+
+
+def exclusion_note(analysable: pd.DataFrame, patients: pd.DataFrame, excluded: pd.DataFrame) -> None:
+    """Say how many selected patients lack the endpoint, per study and reason (nothing when none does)."""
+    if excluded.empty:
+        return
+    summary = prepare.exclusion_summary(excluded)
+    reasons = "; ".join(f"{r.Study}: {r.Patients:,} ({r.Reason})" for r in summary.itertuples())
+    st.info(f"**{len(analysable):,} of {len(patients):,} selected patients are analysable.** "
+            f"{len(excluded):,} left out — {escape_markdown(reasons)}.", icon=":material/info:")
 
 
 def text(value: object) -> str:

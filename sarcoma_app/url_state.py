@@ -23,46 +23,36 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, make_dataclass, replace
 from typing import Iterable, Mapping, Sequence
 
-#: Token for "not reported" (NULL) in every filter.
-UNKNOWN = "unknown"
+from analysis.cox import TIES_METHODS
+from analysis.multiplicity import P_ADJUST_METHODS as _P_ADJUST_ALIASES
+from analysis.response import CI_METHODS
+from analysis.survival import CONF_TYPES
+from data import registry
 
-# Fixed vocabularies ------------------------------------------------------
-PAZOPANIB_VALUES = ("yes", "no", UNKNOWN)
-AE_COUNT_VALUES = ("0", "1-2", "3-or-more", UNKNOWN)
-AE_GRADE3_VALUES = ("yes", "no", UNKNOWN)
-RESPONSE_VALUES = ("CR", "PR", "SD", "PD", "NE")
+#: Token for "not reported" (NULL) in every filter.
+UNKNOWN = registry.UNKNOWN
+
+# Vocabularies: the filters' fixed options from the registry, the methods from analysis/ ----------------
+PAZOPANIB_VALUES = registry.FILTERS["pazopanib"].fixed_values
+AE_COUNT_VALUES = registry.FILTERS["ae_count"].fixed_values
+AE_GRADE3_VALUES = registry.FILTERS["ae_grade3"].fixed_values
+RESPONSE_VALUES = registry.FILTERS["response"].fixed_values
 YES_VALUES = ("yes", "true", "1", "on")
 
-CI_METHODS = ("clopper-pearson", "wilson", "jeffreys")
-CONF_TYPES = ("log", "log-log", "plain")
-TIES = ("efron", "breslow")
+TIES = TIES_METHODS
+#: Multiplicity adjustments by their canonical (R ``p.adjust``) names.
+P_ADJUST_METHODS = tuple(dict.fromkeys(_P_ADJUST_ALIASES.values()))
 DENOMINATORS = ("all", "evaluable")
 ENDPOINTS = ("orr", "dcr")
-P_ADJUST_METHODS = ("BH", "holm", "bonferroni", "none")
-#: Grouping variables offered on the Response and Survival pages (a whitelist of columns).
-GROUPINGS = (
-    "none",
-    "study",
-    "histology_group",
-    "histology",
-    "pazopanib",
-    "best_response",
-    "ecog",
-    "primary_site",
-    "prior_lines",
-)
-#: Candidate covariates of the multivariable Cox model (binary indicators, see sarcoma_app.covariates).
-COX_TERMS = (
-    "angiosarcoma",
-    "histology_group",
-    "primary_site",
-    "head_neck_primary",
-    "ecog",
-    "prior_lines",
-)
+#: Time-to-event endpoints (``?survival_endpoint=``), from the registry.
+SURVIVAL_ENDPOINTS = tuple(registry.ENDPOINTS)
+#: Grouping variables offered on the Response and Survival pages (a whitelist of the registry's groupings).
+GROUPINGS = registry.GROUPING_KEYS
+#: Candidate covariates of the multivariable Cox model (the registry's covariates).
+COX_TERMS = tuple(registry.COVARIATES)
 
 MAX_LANDMARKS = 6
 MAX_LANDMARK_MONTHS = 240.0
@@ -89,28 +79,18 @@ SIMULATED_SOURCES = ("simulated-1k", "simulated-10k", "simulated-100k")
 SOURCES = (DEFAULT_SOURCE, UPLOADED_SOURCE) + SIMULATED_SOURCES
 
 
-@dataclass(frozen=True)
-class FilterState:
-    """Sidebar filters; an empty tuple means "no restriction".
+def _is_default(self) -> bool:
+    """True when no filter is set."""
+    return self == type(self)()
 
-    Every field name is also its URL parameter name.
-    """
 
-    study: tuple[str, ...] = ()
-    histology_group: tuple[str, ...] = ()
-    histology: tuple[str, ...] = ()
-    pazopanib: tuple[str, ...] = ()
-    ae_count: tuple[str, ...] = ()
-    ae_grade3: tuple[str, ...] = ()
-    response: tuple[str, ...] = ()
-    ecog: tuple[str, ...] = ()
-    primary_site: tuple[str, ...] = ()
-    prior_lines: tuple[str, ...] = ()
-    evaluable_only: bool = False
-
-    def is_default(self) -> bool:
-        """True when no filter is set."""
-        return self == FilterState()
+#: Sidebar filters; an empty tuple means "no restriction". One field per registry filter (its URL
+#: parameter), plus ``evaluable_only``.
+FilterState = make_dataclass(
+    "FilterState",
+    [(f.key, tuple[str, ...], field(default=())) for f in registry.FILTER_LIST] + [("evaluable_only", bool, False)],
+    frozen=True, namespace={"is_default": _is_default, "__module__": __name__},
+)
 
 
 @dataclass(frozen=True)
@@ -126,7 +106,8 @@ class MethodState:
     denominator: str = "all"
     endpoint: str = "orr"
     p_adjust: str = "BH"
-    cox_terms: tuple[str, ...] = ("angiosarcoma", "ecog")
+    cox_terms: tuple[str, ...] = registry.DEFAULT_COX_TERMS
+    survival_endpoint: str = registry.DEFAULT_ENDPOINT
 
 
 @dataclass(frozen=True)
@@ -143,34 +124,29 @@ class ViewState:
     source: str = DEFAULT_SOURCE
 
 
-@dataclass(frozen=True)
-class AllowedValues:
-    """Values the data-driven filters accept (the rest are fixed vocabularies).
+#: Filters whose options come from the data (the others have fixed options).
+DATA_DRIVEN_FILTERS = tuple(f.key for f in registry.FILTER_LIST if not f.fixed_values)
 
-    Each tuple is in display order; :data:`UNKNOWN` is included where the
-    column has NULLs.
-    """
 
-    study: tuple[str, ...] = ()
-    histology_group: tuple[str, ...] = ()
-    histology: tuple[str, ...] = ()
-    ecog: tuple[str, ...] = ()
-    primary_site: tuple[str, ...] = ()
-    prior_lines: tuple[str, ...] = ()
-    #: Data sources this session may select (``uploaded`` only once it uploaded a cohort).
-    sources: tuple[str, ...] = (DEFAULT_SOURCE,) + SIMULATED_SOURCES
+def _for_filter(self, name: str) -> tuple[str, ...]:
+    """Allowed values of filter ``name`` in display order (empty when the data do not record it)."""
+    if name in self.unavailable:
+        return ()
+    fixed = registry.FILTERS[name].fixed_values
+    return fixed if fixed else getattr(self, name)
 
-    def for_filter(self, name: str) -> tuple[str, ...]:
-        """Allowed values of filter ``name`` in display order."""
-        fixed = {
-            "pazopanib": PAZOPANIB_VALUES,
-            "ae_count": AE_COUNT_VALUES,
-            "ae_grade3": AE_GRADE3_VALUES,
-            "response": RESPONSE_VALUES,
-        }
-        if name in fixed:
-            return fixed[name]
-        return getattr(self, name)
+
+#: Values the data-driven filters accept, one field per :data:`DATA_DRIVEN_FILTERS` (display order, with
+#: :data:`UNKNOWN` where the column has NULLs); ``unavailable`` lists the filters whose variable the active data
+#: do not record (no option, a link naming them gets a notice); ``sources`` the data sources this session may
+#: select (``uploaded`` only once it uploaded a cohort).
+AllowedValues = make_dataclass(
+    "AllowedValues",
+    [(name, tuple[str, ...], field(default=())) for name in DATA_DRIVEN_FILTERS]
+    + [("unavailable", tuple[str, ...], field(default=())),
+       ("sources", tuple[str, ...], field(default=(DEFAULT_SOURCE,) + SIMULATED_SOURCES))],
+    frozen=True, namespace={"for_filter": _for_filter, "__module__": __name__},
+)
 
 
 @dataclass(frozen=True)
@@ -194,6 +170,7 @@ _CHOICES = {
     "denominator": DENOMINATORS,
     "endpoint": ENDPOINTS,
     "p_adjust": P_ADJUST_METHODS,
+    "survival_endpoint": SURVIVAL_ENDPOINTS,
 }
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -339,7 +316,12 @@ def parse_query(params: Mapping[str, object], allowed: AllowedValues) -> tuple[V
         name = _clean(str(raw_name))
         if name in STREAMLIT_RESERVED:
             continue
-        if name in _MULTI_FILTERS:
+        if name in _MULTI_FILTERS and name in allowed.unavailable:
+            values = [v for v in (_clean(item) for item in _raw_values(raw_value)) if v]
+            if values:
+                notices.append(Notice(name, shorten(", ".join(values)), "this data source does not record "
+                                      f"{registry.FILTERS[name].label.lower()}; filter ignored"))
+        elif name in _MULTI_FILTERS:
             filter_values[name] = _parse_multi(name, raw_value, allowed.for_filter(name), notices)
         elif name == "evaluable_only":
             filter_values[name] = _parse_bool(name, raw_value, notices)

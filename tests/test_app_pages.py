@@ -156,7 +156,7 @@ def test_survival_page_says_how_many_patients_were_excluded_and_why():
     at = run_app(page="pages/survival.py")
     info = "\n".join(i.value for i in at.info)
     assert "28 of 56 selected patients are analysable" in info
-    assert "PFS not published" in info
+    assert "PFS time not recorded" in info
 
 
 def test_survival_groups_and_log_rank_match_the_analysis_api():

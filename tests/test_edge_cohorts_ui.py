@@ -64,7 +64,7 @@ def test_all_censored_cox_says_there_are_no_events():
     at = loaded("all_censored")
     at.switch_page("pages/hazard_ratios.py").run()
     text = page_text(at).lower()
-    assert "pfs event" in text and "cannot be estimated" in text
+    assert "with an event (progression or death)" in text and "cannot be estimated" in text
 
 
 def test_perfect_separation_is_not_estimable_not_an_absurd_hr():

@@ -51,6 +51,7 @@ def test_every_entry_names_a_known_variable_and_has_a_label(entry):
         assert entry.help.strip() and entry.section in registry.FILTER_SECTIONS
     if isinstance(entry, registry.Covariate):
         assert entry.kind in {"flag", "at_least", "factor", "numeric"} and entry.meaning.strip()
+        assert entry.term_label.strip() if entry.kind == "factor" else entry.reference.strip()
 
 
 def test_keys_are_unique_url_words():

@@ -26,7 +26,9 @@ from analysis.response import response_comparison, response_table, subgroup_rate
 from analysis.survival import kaplan_meier, kaplan_meier_by_group, logrank_table
 from data.build import ensure_database
 from sarcoma_app import downloads, filter_sql, prepare, snippets
-from sarcoma_app.covariates import COVARIATES, covariate_frame
+from data import registry
+from data.registry import GROUPING_KEYS
+from sarcoma_app.covariates import COVARIATES, covariate_frame, offered
 from sarcoma_app.url_state import FilterState
 
 NAB = "nab_paclitaxel_sintilimab"
@@ -268,7 +270,13 @@ def test_logrank_R_snippet_gives_the_page_test(filters, grouping, tmp_path):
 # --------------------------------------------------------------------------- #
 # Cox
 # --------------------------------------------------------------------------- #
-ALL_KEYS = list(COVARIATES)
+def offered_keys(filters=None) -> list[str]:
+    """The covariates the Hazard ratios page screens: those with two or more values among the analysable."""
+    analysable, _ = prepare.endpoint_data(load_patients(filters or FilterState()))
+    return list(offered(analysable))
+
+
+ALL_KEYS = offered_keys()
 COX_CASES = [
     (FilterState(), ("angiosarcoma", "ecog"), "efron"),
     (FilterState(), ("angiosarcoma", "primary_site"), "breslow"),
@@ -280,7 +288,7 @@ COX_CASES = [
 def page_cox(filters, keys, ties):
     """What the Hazard ratios page fits: the analysable patients, covariates as sarcoma_app.covariates builds them."""
     patients = load_patients(filters)
-    analysable, _ = prepare.pfs_data(patients)
+    analysable, _ = prepare.endpoint_data(patients)
     return patients, covariate_frame(analysable, list(keys))
 
 
@@ -430,3 +438,65 @@ def test_hostile_reference_stays_a_string_in_R(tmp_path):
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "FALSE"
+
+
+# --------------------------------------------------------------------------- #
+# Every registry grouping and covariate, both endpoints (snippets generated from the registry)
+# --------------------------------------------------------------------------- #
+@pytest.fixture(scope="module")
+def full_cohort() -> pd.DataFrame:
+    """A simulated cohort that records every column (sex, pazopanib, OS ...), as the app reads it."""
+    from data.simulate import simulate_cohort
+    patients, _ = simulate_cohort(400, seed=7, time_decimals=1)
+    return patients
+
+
+@pytest.mark.parametrize("grouping", [g for g in GROUPING_KEYS if g != "none"])
+@pytest.mark.parametrize("endpoint", ["pfs", "os"])
+def test_every_grouping_snippet_gives_the_app_curves(full_cohort, grouping, endpoint, tmp_path, monkeypatch):
+    analysable, _ = prepare.endpoint_data(full_cohort, endpoint)
+    groups = prepare.group_labels(analysable, grouping)
+    expected = kaplan_meier_by_group(analysable["time"], analysable["event"], groups, landmarks=[6.0])
+    namespace = run_python(snippets.survival(grouping, "log", [6.0], endpoint=endpoint), tmp_path, monkeypatch,
+                           {snippets.PATIENTS_CSV: full_cohort})
+    columns = [c for c in expected.summary.columns if c != "group"]
+    assert_columns_close(namespace["table"], expected.summary, columns)
+
+
+@needs_r
+@pytest.mark.parametrize("grouping", ["sex", "pazopanib", "prior_lines", "ecog", "best_response"])
+def test_every_grouping_R_snippet_gives_the_app_medians(full_cohort, grouping, tmp_path):
+    analysable, _ = prepare.endpoint_data(full_cohort, "os")
+    expected = kaplan_meier_by_group(analysable["time"], analysable["event"],
+                                     prepare.group_labels(analysable, grouping), landmarks=[6.0])
+    run_r(snippets.survival(grouping, "log", [6.0], endpoint="os"), tmp_path, full_cohort,
+          R_SURVIVAL_EXTRACTION.replace("LANDMARKS", "c(6)"))
+    medians = pd.read_csv(tmp_path / "r_medians.csv", keep_default_na=True)
+    summary = expected.summary.rename(columns={"median_lower": "lower", "median_upper": "upper"})
+    assert_columns_close(medians, summary, ["median", "lower", "upper"])
+
+
+@pytest.mark.parametrize("endpoint", ["pfs", "os"])
+def test_every_covariate_snippet_gives_the_app_model(full_cohort, endpoint, tmp_path, monkeypatch):
+    analysable, _ = prepare.endpoint_data(full_cohort, endpoint)
+    keys = list(offered(analysable))
+    assert set(keys) == set(COVARIATES)  # the simulated cohort records every covariate
+    data = covariate_frame(analysable, keys, endpoint)
+    spec = registry.ENDPOINTS[endpoint]
+    expected = univariate_cox(data, spec.time, spec.event, keys)
+    snippet = snippets.cox_univariate(keys, "efron", "none", snippets.factor_references(data), endpoint=endpoint)
+    ours = run_python(snippet, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: full_cohort})["screen"]
+    assert ours["term"].tolist() == expected["term"].tolist()
+    for column in ("hr", "hr_lower", "hr_upper", "p"):
+        assert all(close(a, b) for a, b in zip(ours[column], expected[column])), column
+
+
+@needs_r
+def test_every_covariate_R_snippet_gives_the_app_hazard_ratios(full_cohort, tmp_path):
+    analysable, _ = prepare.endpoint_data(full_cohort, "os")
+    keys = ["sex", "pazopanib", "ecog", "prior_lines", "head_neck_primary"]
+    data = covariate_frame(analysable, keys, "os")
+    expected = fit_cox(data, "os_months", "os_event", keys)
+    run_r(snippets.cox_multivariable(keys, "efron", snippets.factor_references(data), endpoint="os"), tmp_path,
+          full_cohort, R_COX_MODEL_EXTRACTION)
+    assert_cox_matches_r(tmp_path / "r_cox.csv", expected)

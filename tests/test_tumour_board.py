@@ -226,7 +226,7 @@ def test_add_two_views_then_reorder_remove_and_clear():
     assert [s.title for s in slides] == ["Progression-free survival (Kaplan–Meier)", "Log-rank test by histology group"]
     assert slides[0].chart_png[:8] == b"\x89PNG\r\n\x1a\n" and slides[1].chart_png is None
     assert "Study: Nab-paclitaxel + sintilimab" in slides[0].filters
-    assert slides[0].n == "28 of 28 selected patients with published PFS, 28 events"
+    assert slides[0].n == "28 of 28 selected patients with PFS recorded, 28 events"
     assert "Nab-paclitaxel + sintilimab (published; 002_" in slides[0].source
     # the sidebar lists them with the count; the button says the view is in the deck
     assert any(e.label == "Slide deck (2)" for e in at.sidebar.expander)

@@ -21,6 +21,7 @@ ALLOWED = AllowedValues(
     ecog=("0", "1", UNKNOWN),
     primary_site=("Extremity", "Head and neck", UNKNOWN),
     prior_lines=("1", "2", "3", UNKNOWN),
+    sex=("Female", "Male", UNKNOWN),
 )
 MULTI_FILTERS = [f.name for f in fields(FilterState) if f.name != "evaluable_only"]
 CHOICES = {"ci": CI_METHODS, "conf_type": CONF_TYPES, "ties": TIES, "response_by": GROUPINGS, "km_by": GROUPINGS,

@@ -62,7 +62,7 @@ def test_add_two_views_to_the_deck_and_download_the_pptx(page, app_url, tmp_path
     assert groups["Angiosarcoma"] == "4.50 (4.00–NR)"
     footnote = [s for s in km_slide.shapes if s.name == "Footnote"][0].text_frame.text
     assert "Filters: Study: Nab-paclitaxel + sintilimab" in footnote
-    assert "n: 28 of 28 selected patients with published PFS, 28 events" in footnote
+    assert "n: 28 of 28 selected patients with PFS recorded, 28 events" in footnote
     assert "Methods:" in footnote and "Data: Nab-paclitaxel + sintilimab (published; 002_" in footnote
     assert [s for s in logrank_slide.shapes if s.has_table]
 
