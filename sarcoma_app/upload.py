@@ -652,9 +652,12 @@ class ColumnSpec:
     maximum: float | None = None
 
 
-REQUIRED_PATIENT_COLUMNS = ("patient_id", "histology", "best_response", "pfs_months", "pfs_event")
+REQUIRED_PATIENT_COLUMNS = ("patient_id", "histology", "best_response")
+#: Time-to-event endpoints (registry): a file needs the time and the event of at least one.
+ENDPOINT_COLUMNS = tuple((e.time, e.event) for e in registry.ENDPOINT_LIST)
 #: Header words meaning the event column is coded the other way round (1 = censored).
-INVERTED_EVENT_HEADERS = frozenset({"censored", "censor", "pfs censored", "pfs censor", "censoring"})
+INVERTED_EVENT_HEADERS = frozenset({"censored", "censor", "pfs censored", "pfs censor", "censoring", "os censored",
+                                    "os censor"})
 
 
 def _patient_specs() -> tuple[ColumnSpec, ...]:
@@ -1069,6 +1072,19 @@ def _check_required(table: RawTable, role: str, mapping: dict[str, str], problem
             ok = False
             problems.add(table.file, 1, None, f"required column {spec.name} ({spec.label}) is missing: choose the "
                                               "column of the file that holds it, or add it (see the template)")
+    if role == "patients":
+        mapped = {name for name, column in mapping.items() if column in table.frame.columns}
+        for time, event in ENDPOINT_COLUMNS:  # half an endpoint cannot be analysed
+            if (time in mapped) != (event in mapped):
+                missing, present = (event, time) if time in mapped else (time, event)
+                ok = False
+                problems.add(table.file, 1, None, f"{present} is mapped but {missing} is not: a time-to-event "
+                                                  "endpoint needs both its time and its event (1 = event, 0 = censored)")
+        if not mapped & {column for pair in ENDPOINT_COLUMNS for column in pair}:
+            ok = False
+            pairs = " or ".join(f"{time} + {event}" for time, event in ENDPOINT_COLUMNS)
+            problems.add(table.file, 1, None, f"no time-to-event endpoint: map {pairs} (a time and its event "
+                                              "indicator)")
     return ok
 
 
@@ -1192,9 +1208,13 @@ def _prepare(table, mapping, ae_table, ae_mapping, assessment_table, assessment_
     if n_no_response:
         notes.append(f"{n_no_response} patient(s) have no best response: counted as not evaluable "
                      "(reason: no best response in the uploaded file).")
-    n_no_pfs = int(out["pfs_months"].isna().sum() + (out["pfs_months"].notna() & out["pfs_event"].isna()).sum())
-    if n_no_pfs:
-        notes.append(f"{n_no_pfs} patient(s) lack a PFS time or event: they are left out of the survival analyses.")
+    for endpoint in registry.ENDPOINT_LIST:
+        if endpoint.time not in out or endpoint.event not in out or out[endpoint.time].isna().all():
+            continue
+        n_missing = int((out[endpoint.time].isna() | out[endpoint.event].isna()).sum())
+        if n_missing:
+            notes.append(f"{n_missing} patient(s) lack a {endpoint.short} time or event: they are left out of the "
+                         f"{endpoint.short} analyses.")
 
     # study, labels, groups (derived values are listed as recognitions)
     if "study_id" in out and out["study_id"].notna().any():

@@ -144,7 +144,8 @@ def test_workbook_with_three_sheets_gives_all_three_files():
     ("bad_response.csv", "bad_response.csv, row 3, column “best_response”: “Good response” is not a RECIST best "
                          "response"),
     ("bad_event.csv", "bad_event.csv, row 3, column “pfs_event”: “2” is not a PFS event"),
-    ("missing_required.csv", "missing_required.csv, row 1: required column pfs_event (PFS event) is missing"),
+    ("missing_required.csv", "missing_required.csv, row 1: pfs_months is mapped but pfs_event is not: a time-to-event "
+                             "endpoint needs both its time and its event"),
 ])
 def test_each_bad_value_gets_its_message(name, message):
     result = prepared(name)
@@ -356,3 +357,35 @@ def test_dictionary_lists_every_column_of_patients_and_the_required_ones():
 def test_the_upload_module_does_not_import_streamlit():
     source = Path(upload.__file__).read_text()
     assert "import streamlit" not in source and "duckdb" not in source
+
+
+# --------------------------------------------------------------------------- #
+# Endpoints: PFS, OS or both (the registry's), never half of one
+# --------------------------------------------------------------------------- #
+def prepared_text(text: str, name: str = "endpoints.csv") -> upload.Prepared:
+    result = upload.read_table(text.encode(), name, "patients")
+    assert result.ok, texts(result.problems)
+    table = result.table
+    return upload.prepare_cohort(table, upload.mapping_dict(upload.suggest_mapping(table.columns)))
+
+
+def test_an_upload_with_os_only_is_accepted_and_keeps_its_os():
+    result = prepared_text("patient_id,histology,best_response,OS (months),OS event\n"
+                           "A,LMS,PR,12.5,1\nB,UPS,PD,3,0\nC,LMS,SD,8,1\n")
+    assert result.ok, texts(result.problems)
+    assert result.patients["os_months"].tolist() == [12.5, 3.0, 8.0]
+    assert result.patients["os_event"].tolist() == [1, 0, 1]
+    assert "pfs_months" not in result.patients or result.patients["pfs_months"].isna().all()
+
+
+def test_an_upload_without_any_endpoint_says_what_to_map():
+    result = prepared_text("patient_id,histology,best_response\nA,LMS,PR\n")
+    assert not result.ok and result.patients is None
+    assert texts(result.problems) == ["endpoints.csv, row 1: no time-to-event endpoint: map pfs_months + pfs_event or "
+                                      "os_months + os_event (a time and its event indicator)"]
+
+
+def test_half_an_endpoint_is_refused():
+    result = prepared_text("patient_id,histology,best_response,PFS (months),OS (months),OS event\nA,LMS,PR,3,5,1\n")
+    assert not result.ok
+    assert any("pfs_months is mapped but pfs_event is not" in t for t in texts(result.problems))
