@@ -32,8 +32,8 @@ ALL_PATIENTS_CSV = "all_patients.csv"
 PUBLISHED_CSV = "published_results.csv"
 STUDIES_CSV = "studies.csv"
 VALUE_SOURCES_CSV = "patient_value_sources.csv"
-RUN_NOTE = ("# Run from the root of the project repository (pip install -r requirements.txt),\n"
-            "# with the CSV saved there.")
+RUN_NOTE = ("# Needs the project's analysis package: pip install -e <project repository> (or run it from\n"
+            "# the repository root after pip install -r requirements.txt), with the CSV in the working directory.")
 LINE_WIDTH = 88
 
 #: Covariates entered as factors (one HR per level against a reference).
