@@ -12,7 +12,7 @@ from sarcoma_app.navigation import require_app_frame
 from data import registry
 from sarcoma_app import covariates, db, prepare, snippets, state, ui, views
 from sarcoma_app.covariates import COVARIATES, covariate_frame, reference_label, reference_note, term_label
-from sarcoma_app.text import (P_ADJUST_LABELS, SURVIVAL_ENDPOINT_LABELS, TIES_LABELS, fmt_p, fmt_ratio_ci,
+from sarcoma_app.text import (P_ADJUST_LABELS, TIES_LABELS, fmt_p, fmt_ratio_ci,
                               fmt_value_ci, study_label)
 from sarcoma_app.url_state import P_ADJUST_METHODS, TIES, FilterState
 
@@ -24,13 +24,8 @@ patients = db.load_patients(view.filters)
 if patients.empty:
     ui.no_patients_message()
     st.stop()
-endpoints = registry.available_endpoints(registry.recorded_counts(patients))
-if not endpoints:
-    ui.no_endpoint_message()
-    st.stop()
 controls = st.columns(3)
-endpoint = state.available_selectbox(controls[0], "survival_endpoint", "Endpoint", endpoints,
-                                     SURVIVAL_ENDPOINT_LABELS.get, help="Time-to-event endpoints the data record.")
+endpoint = ui.choose_endpoint(controls[0], patients)
 spec = registry.ENDPOINTS[endpoint]
 ties = state.method_selectbox(controls[1], "ties", "Tied event times", TIES, TIES_LABELS.get,
                               help="Efron is R coxph's default; Breslow is SAS/SPSS's.")

@@ -57,13 +57,8 @@ views.view_tools("response_bars", "Best response (RECIST 1.1) by histology", cha
                  code=snippets.response_counts())
 
 # --- ORR / DCR table -------------------------------------------------------------------------
-grouped = patients.assign(group=prepare.group_labels(patients, grouping))
-if prepare.n_levels(grouped["group"]) > prepare.MAX_COMPARED_LEVELS:
-    ui.too_many_levels_message(GROUPING_LABELS[grouping], prepare.n_levels(grouped["group"]),
-                               "The table shows all patients together, without a test; choose a coarser grouping, "
-                               "or filter the patients first.")
-    grouping = "none"
-    grouped = patients.assign(group=prepare.group_labels(patients, grouping))
+grouping, grouped = ui.grouped_or_all(patients, grouping, "The table shows all patients together, without a test; "
+                                      "choose a coarser grouping, or filter the patients first.")
 st.subheader(f"ORR and DCR by {GROUPING_LABELS[grouping]}")
 table = response_table(grouped, group_col=None if grouping == "none" else "group", denominator=denominator,
                        method=ci_method)

@@ -13,7 +13,7 @@ from data import registry
 from sarcoma_app.navigation import require_app_frame
 from sarcoma_app import db, prepare, snippets, state, ui, views
 from sarcoma_app.text import (
-    CONF_TYPE_LABELS, GROUPING_LABELS, SURVIVAL_ENDPOINT_LABELS, fmt_median_ci, fmt_p, fmt_rate_ci,
+    CONF_TYPE_LABELS, GROUPING_LABELS, fmt_median_ci, fmt_p, fmt_rate_ci,
 )
 from sarcoma_app.url_state import CONF_TYPES, MAX_LANDMARKS, parse_landmarks_text
 
@@ -26,13 +26,8 @@ patients = db.load_patients(view.filters)
 if patients.empty:
     ui.no_patients_message()
     st.stop()
-endpoints = registry.available_endpoints(registry.recorded_counts(patients))
-if not endpoints:
-    ui.no_endpoint_message()
-    st.stop()
 controls = st.columns([2, 2, 2, 2])
-endpoint = state.available_selectbox(controls[0], "survival_endpoint", "Endpoint", endpoints,
-                                     SURVIVAL_ENDPOINT_LABELS.get, help="Time-to-event endpoints the data record.")
+endpoint = ui.choose_endpoint(controls[0], patients)
 spec = registry.ENDPOINTS[endpoint]
 analysable, excluded = prepare.endpoint_data(patients, endpoint)
 groupings = registry.available_groupings(registry.recorded_counts(analysable))
@@ -54,13 +49,8 @@ view = state.current_state()
 landmarks = list(view.methods.landmarks)
 ui.exclusion_note(analysable, patients, excluded)
 
-analysable = analysable.assign(group=prepare.group_labels(analysable, grouping))
-if prepare.n_levels(analysable["group"]) > prepare.MAX_COMPARED_LEVELS:
-    ui.too_many_levels_message(GROUPING_LABELS[grouping], prepare.n_levels(analysable["group"]),
-                               "The curve below shows all patients together; choose a coarser grouping, or filter "
-                               "the patients first.")
-    grouping = "none"
-    analysable = analysable.assign(group=prepare.group_labels(analysable, grouping))
+grouping, analysable = ui.grouped_or_all(analysable, grouping, "The curve below shows all patients together; choose "
+                                         "a coarser grouping, or filter the patients first.")
 result = kaplan_meier_by_group(analysable["time"], analysable["event"], analysable["group"],
                                conf_type=conf_type, landmarks=landmarks)
 groups = [str(g) for g in result.fits]

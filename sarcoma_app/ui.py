@@ -9,8 +9,8 @@ from data import registry
 
 from sarcoma_app import cohort, db, downloads, prepare
 from sarcoma_app.filters import applicability_notes
-from sarcoma_app.state import SESSION_NOTICE, current_state, url_notices
-from sarcoma_app.text import escape_markdown
+from sarcoma_app.state import SESSION_NOTICE, available_selectbox, current_state, url_notices
+from sarcoma_app.text import GROUPING_LABELS, SURVIVAL_ENDPOINT_LABELS, escape_markdown
 from sarcoma_app.url_state import UPLOADED_SOURCE, allowed_for, to_query
 
 
@@ -174,6 +174,17 @@ def too_many_levels_message(what: str, n: int, instead: str) -> None:
                f"{instead}", icon=":material/dataset:")
 
 
+def grouped_or_all(frame: pd.DataFrame, grouping: str, instead: str) -> tuple[str, pd.DataFrame]:
+    """``frame`` with a ``group`` column; all patients together (grouping "none") when the grouping has more
+    levels than are compared, with the message saying so and what is shown ``instead``."""
+    grouped = frame.assign(group=prepare.group_labels(frame, grouping))
+    n = prepare.n_levels(grouped["group"])
+    if n <= prepare.MAX_COMPARED_LEVELS:
+        return grouping, grouped
+    too_many_levels_message(GROUPING_LABELS[grouping], n, instead)
+    return "none", frame.assign(group=prepare.group_labels(frame, "none"))
+
+
 def no_patients_message() -> None:
     """The message for an empty selection."""
     st.info("No patient matches the current filters. Widen the filters in the sidebar (or press Reset).",
@@ -185,6 +196,16 @@ def no_endpoint_message() -> None:
     labels = " or ".join(f"{e.label} ({e.short}: time and event)" for e in registry.ENDPOINT_LIST)
     st.warning(f"No selected patient has a recorded {labels}, so no survival analysis can be done. Select a study "
                "or upload a cohort that records one.", icon=":material/timeline:")
+
+
+def choose_endpoint(container, patients: pd.DataFrame) -> str:
+    """The endpoint selectbox over the endpoints ``patients`` record; stops the page with a message if none."""
+    endpoints = registry.available_endpoints(registry.recorded_counts(patients))
+    if not endpoints:
+        no_endpoint_message()
+        st.stop()
+    return available_selectbox(container, "survival_endpoint", "Endpoint", endpoints, SURVIVAL_ENDPOINT_LABELS.get,
+                               help="Time-to-event endpoints the data record (a time and an event indicator).")
 
 
 def exclusion_note(analysable: pd.DataFrame, patients: pd.DataFrame, excluded: pd.DataFrame) -> None:
