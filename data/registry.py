@@ -380,6 +380,14 @@ VARIABLE_LIST: tuple[Variable, ...] = (
 VARIABLES: dict[str, Variable] = {variable.name: variable for variable in VARIABLE_LIST}
 #: Columns of ``patients`` in schema order.
 PATIENT_COLUMNS: tuple[str, ...] = tuple(VARIABLES)
+#: Columns of the per-patient table, in the order a clinician reads them: who, what they had, how they did.
+PATIENT_TABLE_ORDER = (
+    "patient_id", "study_id", "histology", "best_response", "pfs_months", "pfs_event", "os_months", "os_event",
+    "pazopanib", "sex", "age", "ecog", "prior_lines", "primary_site", "primary_site_group", "metastatic_site", "stage",
+    "histology_group", "histology_code", "evaluable", "not_evaluable_reason", "cycles_to_response",
+    "cycles_to_progression", "cycles_last_reported", "weeks_on_nivolumab_derived", "treatment_status", "died",
+    "n_adverse_events", "worst_ae_grade", "notes",
+)
 #: Table-level constraints of ``patients``.
 PATIENT_TABLE_CHECKS = ("CHECK (evaluable OR best_response IS NULL)",
                         "CHECK (evaluable OR not_evaluable_reason IS NOT NULL)")

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 import charts
+from data import registry
 from sarcoma_app.navigation import require_app_frame
 from sarcoma_app import cohort as data_source
 from sarcoma_app import db, prepare, state, ui, views
@@ -18,16 +19,9 @@ if patients.empty:
     ui.no_patients_message()
     st.stop()
 
-TABLE_COLUMNS = {
-    "patient_id": "Patient", "study_id": "Study", "histology": "Histology", "histology_code": "Code",
-    "histology_group": "Histology group", "age": "Age", "sex": "Sex", "primary_site": "Primary site",
-    "primary_site_group": "Site group", "metastatic_site": "Metastatic sites", "stage": "Stage", "ecog": "ECOG",
-    "prior_lines": "Prior lines", "pazopanib": "Pazopanib", "evaluable": "Evaluable",
-    "not_evaluable_reason": "Why not evaluable", "best_response": "Best response", "pfs_months": "PFS (months)",
-    "pfs_event": "PFS event", "cycles_to_response": "Response at cycle", "cycles_to_progression": "Progression at cycle",
-    "cycles_last_reported": "Cycles (last reported)", "weeks_on_nivolumab_derived": "Weeks on nivolumab",
-    "treatment_status": "Status", "died": "Died", "worst_ae_grade": "Worst AE grade", "notes": "Notes",
-}
+#: Column -> label of the patient table (registry order and labels; columns without any value are left out).
+TABLE_COLUMNS = {name: registry.VARIABLES[name].label for name in registry.PATIENT_TABLE_ORDER
+                 if name in patients and patients[name].notna().any()}
 
 # --- swimmer plots --------------------------------------------------------------------------------
 st.subheader("Time on treatment")

@@ -215,7 +215,7 @@ def test_patients_page_lists_the_filtered_patients_with_provenance():
     at = run_app({"histology_group": "Angiosarcoma"}, page="pages/patients.py")
     expected = sql("SELECT patient_id FROM patients WHERE histology_group = ? ORDER BY patient_id", ("Angiosarcoma",))
     table = frame_with_column(at, "Derived values")
-    assert sorted(table["Patient"]) == expected["patient_id"].tolist()
+    assert sorted(table["Patient ID"]) == expected["patient_id"].tolist()
     assert any("Derived?" in f.columns for f in all_frames(at))
 
 

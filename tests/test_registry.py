@@ -118,3 +118,7 @@ def test_available_controls_of_a_five_column_upload():
 ])
 def test_grouping_value_labels(key, value, label):
     assert registry.GROUPINGS[key].value_label(value) == label
+
+
+def test_the_patient_table_order_lists_every_column_once():
+    assert sorted(registry.PATIENT_TABLE_ORDER) == sorted(set(registry.PATIENT_COLUMNS) - {"patient_label", "source"})

@@ -126,8 +126,8 @@ def test_a_good_upload_is_loaded_and_every_page_works_on_it():
     at.switch_page("pages/response.py").run()
     assert "Tumour measurements" in [s.value for s in at.subheader]
     at.switch_page("pages/patients.py").run()
-    table = next(d.value for d in at.dataframe if "Patient" in d.value.columns)
-    assert sorted(table["Patient"]) == [f"INST-{i:03d}" for i in range(1, 13)]
+    table = next(d.value for d in at.dataframe if "Patient ID" in d.value.columns)
+    assert sorted(table["Patient ID"]) == [f"INST-{i:03d}" for i in range(1, 13)]
     at.switch_page("pages/adverse_events.py").run()
     assert any("Any grade (incl. grade not stated)" in d.value.columns for d in at.dataframe)
     assert bundled_digest() == digest  # the shared database file is untouched
@@ -209,16 +209,16 @@ def test_switching_source_keeps_filters_that_exist_and_drops_the_others_with_a_n
 
 def test_simulated_patients_are_never_pooled_with_real_ones():
     at = run_app({"source": "simulated-1k"}, page="pages/patients.py")
-    table = next(d.value for d in at.dataframe if "Patient" in d.value.columns)
-    assert table["Patient"].str.startswith("SIM-").all()
+    table = next(d.value for d in at.dataframe if "Patient ID" in d.value.columns)
+    assert table["Patient ID"].str.startswith("SIM-").all()
     at = run_app(page="pages/patients.py")
-    table = next(d.value for d in at.dataframe if "Patient" in d.value.columns)
-    assert not table["Patient"].str.startswith("SIM-").any()
+    table = next(d.value for d in at.dataframe if "Patient ID" in d.value.columns)
+    assert not table["Patient ID"].str.startswith("SIM-").any()
 
 
 def test_a_large_source_shows_the_first_rows_and_offers_the_whole_csv():
     at = run_app({"source": "simulated-10k"}, page="pages/patients.py")
-    table = next(d.value for d in at.dataframe if "Patient" in d.value.columns)
+    table = next(d.value for d in at.dataframe if "Patient ID" in d.value.columns)
     assert len(table) == 1000
     assert any("Showing the first 1,000 of 10,000 rows; the CSV has all 10,000." in c.value for c in at.caption)
     assert any("60 drawn" in m.value for m in at.markdown)
