@@ -7,14 +7,14 @@ import streamlit as st
 import charts
 from analysis.cox import InsufficientDataError, fit_cox, univariate_cox
 from analysis.multiplicity import adjust_pvalues
-from analysis.reconcile import reconcile
 from sarcoma_app.navigation import require_app_frame
 from data import registry
-from sarcoma_app import covariates, db, prepare, snippets, state, ui, views
+from sarcoma_app import cohort as data_source
+from sarcoma_app import covariates, db, prepare, published, snippets, state, ui, views
 from sarcoma_app.covariates import COVARIATES, covariate_frame, reference_label, reference_note, term_label
 from sarcoma_app.text import (P_ADJUST_LABELS, TIES_LABELS, fmt_p, fmt_ratio_ci,
                               fmt_value_ci, study_label)
-from sarcoma_app.url_state import P_ADJUST_METHODS, TIES, FilterState
+from sarcoma_app.url_state import P_ADJUST_METHODS, TIES
 
 require_app_frame()
 ui.page_header("Hazard ratios", "Which patient characteristics go with longer or shorter survival?")
@@ -105,18 +105,18 @@ views.view_tools("cox_univariate", f"Univariate hazard ratios for {spec.short} (
                                               endpoint=endpoint))
 
 # --- published HRs -------------------------------------------------------------------------------
-published = db.read_table("published_results")
-published = published[published["endpoint"] == "hazard_ratio"]
-if len(published) and endpoint == "pfs":
-    with st.expander("Published hazard ratios beside ours (whole nab-paclitaxel cohort, Efron ties, filters not applied)"):
-        comparison = reconcile(published, db.load_patients(FilterState()))
+if data_source.has_published_tables() and endpoint == "pfs":
+    comparison = db.reconciliation()
+    comparison = comparison[comparison["endpoint"] == "hazard_ratio"]
+    with st.expander("Published hazard ratios beside ours (whole published cohorts, filters not applied)"):
         ui.show_table(pd.DataFrame({
             "Study": comparison["study_id"].map(study_label),
             "Published (verbatim)": comparison["printed"],
             "Recomputed HR (95% CI)": [fmt_value_ci(r.recomputed_estimate, r.recomputed_ci_lower, r.recomputed_ci_upper,
                                                     "ratio") for r in comparison.itertuples()],
             "Recomputed p": comparison["recomputed_p_value"].map(fmt_p),
-            "Status": comparison["status"], "Explanation": comparison["explanation"], "Method": comparison["method"],
+            "Status": comparison["status"].map(published.status_label), "Assumption": comparison["assumption"],
+            "Explanation": comparison["explanation"], "Method": comparison["method"],
         }), "published-hazard-ratios", key="cox_published")
 
 # --- multivariable model -------------------------------------------------------------------------

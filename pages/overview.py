@@ -4,18 +4,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis.reconcile import reconcile
 from analysis.response import response_table
 from analysis.survival import kaplan_meier
 from sarcoma_app.navigation import require_app_frame
 from sarcoma_app import cohort as data_source
-from sarcoma_app import db, prepare, snippets, ui, views
+from sarcoma_app import db, prepare, published, snippets, ui, views
 from sarcoma_app.state import current_state
 from sarcoma_app.text import (
     CI_METHOD_LABELS, CONF_TYPE_LABELS, DENOMINATOR_LABELS, GLOSSARY, fmt_count, fmt_median_ci, fmt_percent, fmt_rate_ci,
     fmt_time, fmt_value_ci, study_label,
 )
-from sarcoma_app.url_state import FilterState
 
 require_app_frame()
 ui.page_header("Overview", "Which cohorts are selected, and how did they respond and progress?")
@@ -108,20 +106,22 @@ ui.show_table(cohort_table.rename(columns={
 
 if data_source.has_published_tables():
     with st.expander("Do our numbers reproduce the papers? (whole published cohorts, filters not applied)"):
-        comparison = reconcile(db.read_table("published_results"), db.load_patients(FilterState()))
+        comparison = db.reconciliation()
         shown = pd.DataFrame({
             "Study": comparison["study_id"].map(study_label),
             "Published (verbatim)": comparison["printed"],
             "Recomputed": [fmt_value_ci(r.recomputed_estimate, r.recomputed_ci_lower, r.recomputed_ci_upper, r.unit)
                            for r in comparison.itertuples()],
             "n": comparison["n"],
-            "Status": comparison["status"],
+            "Status": comparison["status"].map(published.status_label),
+            "Assumption": comparison["assumption"],
             "Explanation": comparison["explanation"],
             "Method": comparison["method"],
             "Source": comparison["source"],
         })
         ui.show_table(shown, "published-vs-recomputed", key="overview_reconcile",
-                      caption="Reproduced = equal to the last printed digit. Not computable = the per-patient data "
-                              "needed are not published.")
+                      caption="Reproduced = equal to the last printed digit; under an assumption = only under the "
+                              "convention, model or reading named; not computable = the per-patient data needed are "
+                              "not published. Details: Published vs recomputed.")
 else:
     data_source.not_available_message("Published results and their comparison with our recomputation")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.reconcile import assumption_sensitivity, reconcile
+from analysis.reconcile import assumption_sensitivity
 from sarcoma_app import cohort as data_source
 from sarcoma_app import db, published, snippets, ui, views
 from sarcoma_app.navigation import require_app_frame
@@ -19,7 +19,7 @@ published_results = db.read_table("published_results")
 conflicts = db.read_table("source_conflicts")
 all_patients = db.load_patients(FilterState())  # the papers' numbers are for their whole cohorts
 value_sources = db.read_table("patient_value_sources")
-comparison = reconcile(published_results, all_patients, studies=db.read_table("studies"), assumptions=value_sources)
+comparison = db.reconciliation()
 counts = published.status_counts(comparison)
 
 st.subheader(published.headline(comparison))

@@ -19,6 +19,7 @@ import streamlit as st
 
 from data import build
 from sarcoma_app import cohort, filter_sql
+from analysis.reconcile import reconcile
 from data import registry
 from sarcoma_app.url_state import DATA_DRIVEN_FILTERS, UNKNOWN, AllowedValues, FilterState
 
@@ -114,6 +115,16 @@ def read_table(name: str) -> pd.DataFrame:
     order = READABLE_TABLES[name]
     sql = f"SELECT * FROM {name}" + (f" ORDER BY {order}" if order else "")
     return query(sql)
+
+
+def reconciliation() -> pd.DataFrame:
+    """Every published number beside its recomputation from the whole published cohorts (filters not applied).
+
+    One call for every page that shows it, so the verdicts are the same everywhere: the software each paper
+    names and the values it leaves open (``patient_value_sources.alternative_value``) are always considered.
+    """
+    return reconcile(read_table("published_results"), load_patients(FilterState()), studies=read_table("studies"),
+                     assumptions=read_table("patient_value_sources"))
 
 
 def load_patients(filters: FilterState) -> pd.DataFrame:
