@@ -58,6 +58,8 @@ References
 
 from __future__ import annotations
 
+from analysis.methods import TIES_METHODS
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,7 +72,6 @@ from scipy import stats
 
 __all__ = ["fit_cox", "univariate_cox", "InsufficientDataError", "TIES_METHODS"]
 
-TIES_METHODS = ("efron", "breslow")
 
 # coxph.control() defaults
 EPS = 1e-9

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
+from analysis.methods import P_ADJUST_METHODS
+
 import numpy as np
 import pandas as pd
 
 __all__ = ["P_ADJUST_METHODS", "adjust_pvalues"]
 
-#: Accepted method names (lower-cased) mapped to the canonical R name.
-P_ADJUST_METHODS = {
-    "bh": "BH",
-    "fdr": "BH",
-    "holm": "holm",
-    "bonferroni": "bonferroni",
-    "none": "none",
-}
 
 
 def adjust_pvalues(p, method="BH"):

@@ -20,6 +20,8 @@ Conventions
 
 from __future__ import annotations
 
+from analysis.methods import CI_METHODS
+
 import math
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -50,7 +52,6 @@ __all__ = [
 
 RESPONSE_CATEGORIES = ("CR", "PR", "SD", "PD")
 NOT_EVALUABLE_LABELS = ("NE",)
-CI_METHODS = ("clopper-pearson", "wilson", "jeffreys")
 #: denominator option -> label shown in tables
 DENOMINATORS = {"all": "all treated", "evaluable": "evaluable"}
 #: endpoint -> response categories counted as events

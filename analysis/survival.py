@@ -24,6 +24,8 @@ Conventions mirrored from R (all documented where they are used):
 
 from __future__ import annotations
 
+from analysis.methods import CONF_TYPES
+
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -43,7 +45,6 @@ __all__ = [
 
 # R: sqrt(.Machine$double.eps), used by aeqSurv, quantile.survfit and print.survfit
 R_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
-CONF_TYPES = ("log", "log-log", "plain")
 
 
 # --------------------------------------------------------------------------- #

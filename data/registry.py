@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where it is used: the URL parser reads this module at start-up
+    import pandas as pd
 
 #: Token of "not reported" (NULL) in every filter.
 UNKNOWN = "unknown"
@@ -235,7 +236,7 @@ class Endpoint:
 
 def is_missing(value: object) -> bool:
     """None, NA or NaN."""
-    if value is None or value is pd.NA:
+    if value is None or type(value).__name__ == "NAType":  # pandas.NA, without importing pandas
         return True
     try:
         return bool(math.isnan(value))  # type: ignore[arg-type]
@@ -540,6 +541,8 @@ def patients_ddl(primary_key: str | None = "patient_id", foreign_keys: Mapping[s
 
 def dictionary_rows() -> pd.DataFrame:
     """The data dictionary rows of ``patients`` (table, column, type, unit, allowed_values, description)."""
+    import pandas as pd
+
     return pd.DataFrame([{"table": "patients", "column": v.name, "type": v.type, "unit": v.unit,
                           "allowed_values": v.allowed_values, "description": v.description}
                          for v in VARIABLE_LIST])

@@ -26,10 +26,8 @@ import re
 from dataclasses import dataclass, field, fields, make_dataclass, replace
 from typing import Iterable, Mapping, Sequence
 
-from analysis.cox import TIES_METHODS
-from analysis.multiplicity import P_ADJUST_METHODS as _P_ADJUST_ALIASES
-from analysis.response import CI_METHODS
-from analysis.survival import CONF_TYPES
+from analysis.methods import CI_METHODS, CONF_TYPES, TIES_METHODS
+from analysis.methods import P_ADJUST_METHODS as _P_ADJUST_ALIASES
 from data import registry
 
 #: Token for "not reported" (NULL) in every filter.

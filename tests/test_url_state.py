@@ -161,3 +161,18 @@ def test_fixed_vocabularies_are_what_the_sidebar_offers():
     assert PAZOPANIB_VALUES == ("yes", "no", UNKNOWN)
     assert RESPONSE_VALUES[-1] == "NE"
     assert AE_COUNT_VALUES[-1] == UNKNOWN
+
+
+def test_the_url_parser_imports_no_numerical_library():
+    """A link's filters are kept by the first lines of app.py; a slow import before them (scipy, pandas) let an
+    early page click on a cold server drop the link (tests/browser/test_hosted_safely_browser.py)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; import sarcoma_app.url_state, sarcoma_app.text; "
+            "print(sorted(m for m in ('numpy', 'scipy', 'pandas') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -33,7 +33,7 @@ def sidebar_download(page, label: str):
 def test_add_two_views_to_the_deck_and_download_the_pptx(page, app_url, tmp_path):
     open_view(page, app_url, f"survival?study={NAB}&km_by=histology_group", "Showing 28 of 56 patients")
     medians = page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]').first
-    assert medians.is_visible()
+    medians.wait_for(state="visible")  # the table's canvas may be drawn just after the run ends
     main_button(page, "Add to deck").click()  # the Kaplan–Meier view
     wait_until_idle(page, "Showing 28 of 56 patients")
     page.locator('[data-testid="stSidebar"]').get_by_text("Slide deck (1)").wait_for()
