@@ -426,7 +426,7 @@ def test_analysis_module_imports_only_numpy_pandas_scipy():
             roots |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
             roots.add(node.module.split(".")[0])
-    assert roots <= {"numpy", "pandas", "scipy", "__future__", "dataclasses"}
+    assert roots <= {"numpy", "pandas", "scipy", "__future__", "dataclasses", "analysis"}  # its own package only
 
 
 def test_bool_level_without_events_names_column_and_level():
