@@ -58,8 +58,6 @@ References
 
 from __future__ import annotations
 
-from analysis.methods import TIES_METHODS
-
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -69,6 +67,8 @@ from pandas.api.types import (
     is_numeric_dtype,
 )
 from scipy import stats
+
+from analysis.methods import TIES_METHODS
 
 __all__ = ["fit_cox", "univariate_cox", "InsufficientDataError", "TIES_METHODS"]
 

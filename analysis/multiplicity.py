@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from analysis.methods import P_ADJUST_METHODS
-
 import numpy as np
 import pandas as pd
+
+from analysis.methods import P_ADJUST_METHODS
 
 __all__ = ["P_ADJUST_METHODS", "adjust_pvalues"]
 

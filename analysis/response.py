@@ -20,8 +20,6 @@ Conventions
 
 from __future__ import annotations
 
-from analysis.methods import CI_METHODS
-
 import math
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -31,6 +29,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import gammaln
 
+from analysis.methods import CI_METHODS
 from analysis.multiplicity import adjust_pvalues
 
 __all__ = [

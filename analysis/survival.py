@@ -24,14 +24,14 @@ Conventions mirrored from R (all documented where they are used):
 
 from __future__ import annotations
 
-from analysis.methods import CONF_TYPES
-
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from analysis.methods import CONF_TYPES
 
 __all__ = [
     "KaplanMeierResult",
