@@ -216,8 +216,8 @@ def available_selectbox(container, field: str, label: str, options: Sequence[str
     st.session_state[key] = used
     container.selectbox(label, list(options), key=key, format_func=format_func, help=help,
                         on_change=_method_callback(field, str))
-    container.caption(f"“{escape_markdown(format_func(wanted))}” is not recorded in this data "
-                      f"(or has one value only): showing “{escape_markdown(format_func(used))}”.")
+    container.caption(f"“{escape_markdown(format_func(wanted))}” cannot be shown here (not recorded, or a single "
+                      f"value, among these patients): showing “{escape_markdown(format_func(used))}”.")
     return used
 
 
