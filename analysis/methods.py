@@ -1,23 +1,24 @@
-"""The names of the statistical method options, defined once for analysis/ and the app.
+"""The statistical method options, named and labelled once for analysis/ and the app.
 
-Plain tuples and a dict, no numpy: the URL parser imports them at start-up (a link's filters are read
-before anything slow runs). Each analysis module re-exports its own vocabulary.
+Plain dicts and tuples, no numpy: the URL parser imports them at start-up (a link's filters are read
+before anything slow runs). Each analysis module re-exports its own vocabulary; adding an option is its
+name and label here plus its implementation in that module.
 """
 from __future__ import annotations
 
-__all__ = ["CI_METHODS", "CONF_TYPES", "TIES_METHODS", "P_ADJUST_METHODS"]
+__all__ = ["CI_METHODS", "CI_METHOD_LABELS", "CONF_TYPES", "CONF_TYPE_LABELS", "TIES_METHODS", "TIES_LABELS",
+           "P_ADJUST_METHODS", "P_ADJUST_LABELS"]
 
 #: Confidence intervals of a proportion (analysis.response.proportion_ci).
-CI_METHODS = ("clopper-pearson", "wilson", "jeffreys")
+CI_METHOD_LABELS = {"clopper-pearson": "Clopper–Pearson (exact)", "wilson": "Wilson score", "jeffreys": "Jeffreys"}
+CI_METHODS = tuple(CI_METHOD_LABELS)
 #: Pointwise confidence intervals of a Kaplan-Meier curve, as R survfit ``conf.type``.
-CONF_TYPES = ("log", "log-log", "plain")
+CONF_TYPE_LABELS = {"log": "log (R default)", "log-log": "log-log", "plain": "plain (linear)"}
+CONF_TYPES = tuple(CONF_TYPE_LABELS)
 #: Handling of tied event times in Cox models, as R coxph ``ties``.
-TIES_METHODS = ("efron", "breslow")
-#: Accepted multiplicity-adjustment names (lower-cased) mapped to the canonical R ``p.adjust`` name.
-P_ADJUST_METHODS = {
-    "bh": "BH",
-    "fdr": "BH",
-    "holm": "holm",
-    "bonferroni": "bonferroni",
-    "none": "none",
-}
+TIES_LABELS = {"efron": "Efron (R default)", "breslow": "Breslow"}
+TIES_METHODS = tuple(TIES_LABELS)
+#: Multiplicity adjustments by their canonical R ``p.adjust`` names.
+P_ADJUST_LABELS = {"BH": "Benjamini–Hochberg (FDR)", "holm": "Holm", "bonferroni": "Bonferroni", "none": "none"}
+#: Accepted adjustment names (lower-cased) mapped to the canonical name ("fdr" is R's alias of BH).
+P_ADJUST_METHODS = {**{name.lower(): name for name in P_ADJUST_LABELS}, "fdr": "BH"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import re
 
+from analysis.methods import CI_METHOD_LABELS, CONF_TYPE_LABELS, P_ADJUST_LABELS, TIES_LABELS  # noqa: F401 (labels)
 from data import registry
 from sarcoma_app.url_state import UNKNOWN
 
@@ -14,21 +15,8 @@ STUDY_LABELS = {
     "nivolumab_pazopanib": "Nivolumab ± pazopanib",
     "nab_paclitaxel_sintilimab": "Nab-paclitaxel + sintilimab",
 }
-CI_METHOD_LABELS = {
-    "clopper-pearson": "Clopper–Pearson (exact)",
-    "wilson": "Wilson score",
-    "jeffreys": "Jeffreys",
-}
-CONF_TYPE_LABELS = {"log": "log (R default)", "log-log": "log-log", "plain": "plain (linear)"}
-TIES_LABELS = {"efron": "Efron (R default)", "breslow": "Breslow"}
 DENOMINATOR_LABELS = {"all": "all treated patients", "evaluable": "evaluable patients only"}
 ENDPOINT_LABELS = {"orr": "ORR (CR + PR)", "dcr": "DCR (CR + PR + SD)"}
-P_ADJUST_LABELS = {
-    "BH": "Benjamini–Hochberg (FDR)",
-    "holm": "Holm",
-    "bonferroni": "Bonferroni",
-    "none": "none",
-}
 #: Grouping variable -> label (the registry's groupings).
 GROUPING_LABELS = {registry.NO_GROUPING: "no grouping (all patients)",
                    **{g.key: g.label for g in registry.GROUPING_LIST}}
