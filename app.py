@@ -16,15 +16,16 @@ st.set_page_config(
                          "Numbers follow R `survival` conventions; see Data & methods."},
 )
 
-from sarcoma_app import state  # noqa: E402
+from sarcoma_app.viewstate import state  # noqa: E402
 
 state.remember_link()  # before anything slow: a page click during a cold start must not lose the link's filters
 
 import charts  # noqa: E402,F401  (registers the house chart theme once)
 from dataclasses import replace  # noqa: E402
 
-from sarcoma_app import cohort, db, filters, views  # noqa: E402
-from sarcoma_app.navigation import app_pages, run_page_in_frame  # noqa: E402
+from sarcoma_app.sources import cohort, db  # noqa: E402
+from sarcoma_app.render import sidebar, tools  # noqa: E402
+from sarcoma_app.render.navigation import app_pages, run_page_in_frame  # noqa: E402
 from sarcoma_app.text import escape_markdown  # noqa: E402
 
 
@@ -44,10 +45,10 @@ except Exception as error:  # the database could not be opened or built
 state.sync_from_url(allowed)
 cohort.settle(allowed)
 cohort.render_source_picker(sources)
-filters.render_sidebar(allowed)
+sidebar.render_sidebar(allowed)
 state.write_url()
-views.render_sidebar_deck()  # tumour-board slide deck (Add to deck under each view)
-views.render_presentation_controls()  # ?present=1: projector view, or the sidebar toggle to enter it
+tools.render_sidebar_deck()  # tumour-board slide deck (Add to deck under each view)
+tools.render_presentation_controls()  # ?present=1: projector view, or the sidebar toggle to enter it
 st.sidebar.divider()
 st.sidebar.caption(f"Data: {escape_markdown(cohort.source_description())}. Abbreviations and methods: "
                    "see **Data & methods**. The URL holds the whole view: copy it to share.")

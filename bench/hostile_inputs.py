@@ -50,7 +50,8 @@ def _rss_mb() -> float:
 
 def _load_upload(csv_text: str, name: str):
     """An UploadedCohort built with the app's own reader (as the Upload page does)."""
-    from sarcoma_app import cohort, upload
+    from sarcoma_app.sources import cohort
+    from sarcoma_app.ingest import upload
 
     result = upload.read_table(csv_text.encode(), "hostile.csv")
     table = result.table

@@ -88,7 +88,7 @@ from analysis.cox import fit_cox, univariate_cox  # noqa: E402
 from analysis.response import response_comparison, response_table, subgroup_rates  # noqa: E402
 from analysis.survival import kaplan_meier, kaplan_meier_by_group, logrank_table  # noqa: E402
 from data.simulate import DEFAULT_SEED, simulate_cohort  # noqa: E402
-from sarcoma_app.prepare import risk_grid  # the Survival page's number-at-risk times
+from sarcoma_app.views.prepare import risk_grid  # the Survival page's number-at-risk times
 
 R_SCRIPT = Path(__file__).resolve().parent / "r_timings.R"
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
@@ -185,7 +185,7 @@ def analysis_tasks(patients: pd.DataFrame, adverse_events: pd.DataFrame,
                    grid: np.ndarray) -> dict[str, Callable[[], object]]:
     """The analyses of the pages as zero-argument callables, by task name."""
     analysable = patients[patients["pfs_months"].notna() & patients["pfs_event"].notna()].copy()
-    analysable["pfs_months"] = analysable["pfs_months"].astype(float)  # as sarcoma_app.prepare.pfs_data
+    analysable["pfs_months"] = analysable["pfs_months"].astype(float)  # as sarcoma_app.views.prepare.pfs_data
     analysable["pfs_event"] = analysable["pfs_event"].astype(int)
     durations, events = analysable["pfs_months"], analysable["pfs_event"]
     groups = analysable["histology_group"]

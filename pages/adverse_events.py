@@ -6,9 +6,12 @@ import streamlit as st
 
 import charts
 from analysis.adverse_events import ae_table
-from sarcoma_app.navigation import require_app_frame
-from sarcoma_app import cohort as data_source
-from sarcoma_app import db, prepare, state, ui, views
+from sarcoma_app.render.navigation import require_app_frame
+from sarcoma_app.sources import cohort as data_source
+from sarcoma_app.sources import db
+from sarcoma_app.views import prepare
+from sarcoma_app.viewstate import state
+from sarcoma_app.render import ui, tools
 from sarcoma_app.text import study_label
 
 require_app_frame()
@@ -51,7 +54,7 @@ if data_source.has_published_tables():
         source = "; ".join(dict.fromkeys(table["source"]))
         st.markdown(f"**{ui.text(study_label(study_id))}** — {ui.text(source)}")
         ui.show_table(wide, f"published-ae-{study_id}", key=f"ae_published_{study_id}")
-        views.view_tools(f"ae_published_{study_id}", f"Adverse events as published — {study_label(study_id)}", table=wide,
+        tools.view_tools(f"ae_published_{study_id}", f"Adverse events as published — {study_label(study_id)}", table=wide,
                          patients=table, n_text=f"{int(table['denominator'].max())} patients (whole published cohort)",
                          methods_text=PUBLISHED_AE_METHODS)
 
@@ -65,7 +68,7 @@ if data_source.has_published_tables():
                   title="Patients with each adverse event (published tables)",
                   caption="Whole cohorts as published (nivolumab: 'Total' column). Cells not reported are left out of "
                           "the bars. Grades 1–2 and 3–4 as banded in the papers.")
-    views.view_tools("ae_published_chart", "Patients with each adverse event (published tables)", chart=published_chart,
+    tools.view_tools("ae_published_chart", "Patients with each adverse event (published tables)", chart=published_chart,
                      patients=published, n_text="whole published cohorts", methods_text=PUBLISHED_AE_METHODS)
 else:
     st.subheader("Published AE tables (as published)")
@@ -107,7 +110,7 @@ else:
     patient_chart = charts.adverse_event_bars(bars, value_title="Events")
     ui.show_chart(patient_chart, "patient-ae-events", key="ae_patient_chart",
                   title="Adverse events tied to selected patients, by CTCAE grade")
-    views.view_tools("ae_patient_chart", "Adverse events tied to selected patients, by CTCAE grade",
+    tools.view_tools("ae_patient_chart", "Adverse events tied to selected patients, by CTCAE grade",
                      chart=patient_chart, table=wide, patients=patients,
                      methods_text="patients with at least one event of the term at that grade; only events the "
                                   "papers tie to a patient (not an incidence table)")

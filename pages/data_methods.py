@@ -4,9 +4,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from sarcoma_app.navigation import require_app_frame
-from sarcoma_app import cohort as data_source
-from sarcoma_app import db, state, ui
+from sarcoma_app.render.navigation import require_app_frame
+from sarcoma_app.sources import cohort as data_source
+from sarcoma_app.sources import db
+from sarcoma_app.viewstate import state
+from sarcoma_app.render import ui
 from sarcoma_app.text import (
     CI_METHOD_LABELS, CONF_TYPE_LABELS, DENOMINATOR_LABELS, GLOSSARY, P_ADJUST_LABELS, TIES_LABELS, study_label,
 )

@@ -7,14 +7,18 @@ import streamlit as st
 import charts
 from analysis.cox import InsufficientDataError, fit_cox, univariate_cox
 from analysis.multiplicity import adjust_pvalues
-from sarcoma_app.navigation import require_app_frame
+from sarcoma_app.render.navigation import require_app_frame
 from data import registry
-from sarcoma_app import cohort as data_source
-from sarcoma_app import covariates, db, prepare, published, snippets, state, ui, views
-from sarcoma_app.covariates import COVARIATES, covariate_frame, reference_label, reference_note, term_label
+from sarcoma_app.sources import cohort as data_source
+from sarcoma_app.views import covariates, prepare, published
+from sarcoma_app.sources import db
+from sarcoma_app.exports import snippets
+from sarcoma_app.viewstate import state
+from sarcoma_app.render import ui, tools
+from sarcoma_app.views.covariates import COVARIATES, covariate_frame, reference_label, reference_note, term_label
 from sarcoma_app.text import (P_ADJUST_LABELS, TIES_LABELS, fmt_p, fmt_ratio_ci,
                               fmt_value_ci, study_label)
-from sarcoma_app.url_state import P_ADJUST_METHODS, TIES
+from sarcoma_app.viewstate.url_state import P_ADJUST_METHODS, TIES
 
 require_app_frame()
 ui.page_header("Hazard ratios", "Which patient characteristics go with longer or shorter survival?")
@@ -98,7 +102,7 @@ ui.show_chart(univariate_forest, "cox-univariate-forest", key="cox_univariate_fo
               title=f"Univariate hazard ratios for {spec.short} (95% CI)",
               caption="Log scale; dashed line = HR 1 (no difference); pts/ev = patients and events in the level. "
                       "Not estimable terms are listed without a bar. " + reference_note(screen))
-views.view_tools("cox_univariate", f"Univariate hazard ratios for {spec.short} (95% CI)", chart=univariate_forest,
+tools.view_tools("cox_univariate", f"Univariate hazard ratios for {spec.short} (95% CI)", chart=univariate_forest,
                  table=shown, patients=patients, n_text=f"{len(analysable)} patients with {spec.short} recorded, "
                                                         f"{int(analysable['event'].sum())} events",
                  code=snippets.cox_univariate(keys, ties, p_adjust, snippets.factor_references(data),
@@ -168,7 +172,7 @@ adjusted_forest = charts.hazard_ratio_forest(pd.DataFrame({
 }))
 ui.show_chart(adjusted_forest, "cox-multivariable-forest", key="cox_multivariable_forest",
               title=f"Adjusted hazard ratios for {spec.short} (95% CI)")
-views.view_tools("cox_multivariable", f"Adjusted hazard ratios for {spec.short} (95% CI)", chart=adjusted_forest,
+tools.view_tools("cox_multivariable", f"Adjusted hazard ratios for {spec.short} (95% CI)", chart=adjusted_forest,
                  table=multivariable_table, patients=patients,
                  n_text=f"{attrs['n']} patients, {attrs['events']} events, {n_terms} term(s)",
                  code=snippets.cox_multivariable(terms, ties, snippets.factor_references(data[[T, E, *terms]]),

@@ -6,10 +6,13 @@ import streamlit as st
 
 from analysis.response import response_table
 from analysis.survival import kaplan_meier
-from sarcoma_app.navigation import require_app_frame
-from sarcoma_app import cohort as data_source
-from sarcoma_app import db, prepare, published, snippets, ui, views
-from sarcoma_app.state import current_state
+from sarcoma_app.render.navigation import require_app_frame
+from sarcoma_app.sources import cohort as data_source
+from sarcoma_app.sources import db
+from sarcoma_app.views import prepare, published
+from sarcoma_app.exports import snippets
+from sarcoma_app.render import ui, tools
+from sarcoma_app.viewstate.state import current_state
 from sarcoma_app.text import (
     CI_METHOD_LABELS, CONF_TYPE_LABELS, DENOMINATOR_LABELS, GLOSSARY, fmt_count, fmt_median_ci, fmt_percent, fmt_rate_ci,
     fmt_time, fmt_value_ci, study_label,
@@ -90,7 +93,7 @@ headline = pd.DataFrame(summary_rows).set_index("Study").T.astype(str).reset_ind
 ui.show_table(headline, "overview-headline", key="overview_headline",
               caption=f"CI: {ci_text}, 95%. Median PFS: Kaplan–Meier, R `survival` median rule; NR = not reached. "
                       + ("Only the nab-paclitaxel study publishes per-patient PFS." if data_source.is_bundled() else ""))
-views.view_tools("overview_headline", "Headline numbers per study", table=headline, patients=patients,
+tools.view_tools("overview_headline", "Headline numbers per study", table=headline, patients=patients,
                  code=snippets.per_study(methods.denominator, methods.ci, methods.conf_type))
 
 st.subheader("Cohorts")

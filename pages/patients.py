@@ -6,9 +6,12 @@ import streamlit as st
 
 import charts
 from data import registry
-from sarcoma_app.navigation import require_app_frame
-from sarcoma_app import cohort as data_source
-from sarcoma_app import db, prepare, state, ui, views
+from sarcoma_app.render.navigation import require_app_frame
+from sarcoma_app.sources import cohort as data_source
+from sarcoma_app.sources import db
+from sarcoma_app.views import prepare
+from sarcoma_app.viewstate import state
+from sarcoma_app.render import ui, tools
 from sarcoma_app.text import study_label
 
 require_app_frame()
@@ -69,7 +72,7 @@ for study_id, cohort in patients.groupby("study_id", sort=True):
                   title=f"Time on treatment — {study_label(study_id)}",
                   caption="Markers: ● best response first seen (cycle), ◆ progression, ▶ ongoing at the paper's last report, "
                           "✚ died. Patients without a published time are not drawn.")
-    views.view_tools(f"swimmer_{study_id}", f"Time on treatment — {study_label(study_id)}", chart=swimmer,
+    tools.view_tools(f"swimmer_{study_id}", f"Time on treatment — {study_label(study_id)}", chart=swimmer,
                      patients=cohort, n_text=f"{len(lanes)} of {len(cohort)} selected patients with a time on treatment",
                      methods_text="as published per patient: PFS in months, or the last nivolumab cycle reported",
                      caption="Markers: ● best response first seen, ◆ progression, ▶ ongoing at last report, ✚ died.")

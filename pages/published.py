@@ -4,10 +4,13 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis.reconcile import assumption_sensitivity
-from sarcoma_app import cohort as data_source
-from sarcoma_app import db, published, snippets, ui, views
-from sarcoma_app.navigation import require_app_frame
-from sarcoma_app.url_state import FilterState
+from sarcoma_app.sources import cohort as data_source
+from sarcoma_app.sources import db
+from sarcoma_app.views import published
+from sarcoma_app.exports import snippets
+from sarcoma_app.render import ui, tools
+from sarcoma_app.render.navigation import require_app_frame
+from sarcoma_app.viewstate.url_state import FilterState
 
 require_app_frame()
 ui.page_header("Published vs recomputed", "Which published numbers does each paper's own patient table support?")
@@ -65,7 +68,7 @@ for index, (study, rows) in enumerate(shown.groupby("Study", sort=False)):  # on
                   styler=part.style.apply(published.status_styles, axis=None), column_config=COLUMNS)
 st.caption("Location: where the published number is printed in the paper's seed file. Conflicts: IDs of recorded "
            "disagreements inside the paper that concern the number (details below and on **Data & methods**).")
-views.view_tools(
+tools.view_tools(
     "published_table", "Published numbers vs recomputed from the patients", table=shown,
     code=snippets.reconciliation(), patients=all_patients,
     n_text=f"{len(all_patients)} patients of the published cohorts (no filter); {len(comparison)} published numbers",

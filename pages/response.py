@@ -7,13 +7,17 @@ import streamlit as st
 import charts
 from analysis.response import response_comparison, response_table, subgroup_rates
 from data import registry
-from sarcoma_app.navigation import require_app_frame
-from sarcoma_app import db, prepare, snippets, state, ui, views
+from sarcoma_app.render.navigation import require_app_frame
+from sarcoma_app.sources import db
+from sarcoma_app.views import prepare
+from sarcoma_app.exports import snippets
+from sarcoma_app.viewstate import state
+from sarcoma_app.render import ui, tools
 from sarcoma_app.text import (
     CI_METHOD_LABELS, DENOMINATOR_LABELS, ENDPOINT_LABELS, GROUPING_LABELS, P_ADJUST_LABELS, fmt_count, fmt_p,
     fmt_rate_ci, fmt_ratio_ci,
 )
-from sarcoma_app.url_state import CI_METHODS, DENOMINATORS, ENDPOINTS, P_ADJUST_METHODS
+from sarcoma_app.viewstate.url_state import CI_METHODS, DENOMINATORS, ENDPOINTS, P_ADJUST_METHODS
 
 require_app_frame()
 ui.page_header("Response", "How did tumours respond, and does the response rate differ between subgroups?")
@@ -50,7 +54,7 @@ ui.show_chart(bars, "best-response-by-histology", key="response_bars",
               caption="Patients per histology, coloured by best overall response (RECIST 1.1): CR complete, "
                       "PR partial response, SD stable disease, PD progressive disease, NE not evaluable. "
                       "One panel per study.")
-views.view_tools("response_bars", "Best response (RECIST 1.1) by histology", chart=bars, patients=patients,
+tools.view_tools("response_bars", "Best response (RECIST 1.1) by histology", chart=bars, patients=patients,
                  table=counts.pivot_table(index=["study", "histology"], columns="response", values="n", fill_value=0)
                  .reindex(columns=["CR", "PR", "SD", "PD", "NE"], fill_value=0).reset_index()
                  .rename(columns={"study": "Study", "histology": "Histology"}),
@@ -78,7 +82,7 @@ if grouping == "none":
 ui.show_table(shown, f"orr-dcr-by-{grouping}", key="response_table",
               caption=f"95% {CI_METHOD_LABELS[ci_method]} intervals. ORR = CR + PR; DCR = CR + PR + SD; "
                       f"denominator = {DENOMINATOR_LABELS[denominator]}.")
-views.view_tools("response_table", f"ORR and DCR by {GROUPING_LABELS[grouping]}", table=shown, patients=patients,
+tools.view_tools("response_table", f"ORR and DCR by {GROUPING_LABELS[grouping]}", table=shown, patients=patients,
                  code=snippets.response_rates(grouping, denominator, ci_method))
 if (table["denominator"] == 1).any():
     st.caption("A group with one patient gives a rate of 0% or 100% with a very wide interval.")
@@ -106,7 +110,7 @@ if grouping != "none":
                       caption="Two-sided Fisher's exact test (R `fisher.test`); odds ratio = conditional MLE, first "
                               "group vs second. Small groups give low power: a large p is not evidence of no "
                               "difference.")
-        views.view_tools("response_fisher", f"Do ORR and DCR differ by {GROUPING_LABELS[grouping]}?",
+        tools.view_tools("response_fisher", f"Do ORR and DCR differ by {GROUPING_LABELS[grouping]}?",
                          table=fisher_table, patients=patients, code=snippets.fisher_tests(grouping, denominator))
 
 # --- forest plot of subgroups ------------------------------------------------------------------
@@ -152,7 +156,7 @@ else:
     ui.show_table(forest_table, f"{endpoint}-by-subgroup", key="response_forest_table",
                   caption=f"Fisher's exact test of each level against all other selected patients; {n_tests} tests, "
                           f"adjusted with {P_ADJUST_LABELS[p_adjust]}. Exploratory: subgroups are small.")
-    views.view_tools("response_forest", f"{endpoint_short} by subgroup (95% CI)", chart=forest, table=forest_table,
+    tools.view_tools("response_forest", f"{endpoint_short} by subgroup (95% CI)", chart=forest, table=forest_table,
                      patients=patients, code=snippets.subgroup_forest(endpoint, denominator, ci_method, p_adjust,
                                                                          subgroups=list(subgroup_columns)))
 

@@ -7,12 +7,15 @@ import streamlit as st
 
 import charts
 from analysis.survival import kaplan_meier_by_group
-from sarcoma_app import cohort as data_source
-from sarcoma_app import db, prepare, snippets, subtype, ui, views
-from sarcoma_app.navigation import require_app_frame
-from sarcoma_app.state import current_state
+from sarcoma_app.sources import cohort as data_source
+from sarcoma_app.sources import db
+from sarcoma_app.views import prepare, subtype
+from sarcoma_app.exports import snippets
+from sarcoma_app.render import ui, tools
+from sarcoma_app.render.navigation import require_app_frame
+from sarcoma_app.viewstate.state import current_state
 from sarcoma_app.text import CI_METHOD_LABELS, CONF_TYPE_LABELS, DENOMINATOR_LABELS, study_label
-from sarcoma_app.url_state import FilterState
+from sarcoma_app.viewstate.url_state import FilterState
 
 require_app_frame()
 ui.page_header("Subtype across studies", "How did patients with one histology do in each study, side by side?")
@@ -71,7 +74,7 @@ ui.show_table(shown, f"subtype-{choice.value}", key="subtype_table",
 if pooled and n_studies > 1:
     st.warning(f"The last column is **{subtype.POOLED_LABEL}**: it adds patients treated with different regimens.",
                icon=":material/merge_type:")
-views.view_tools("subtype_table", f"{choice.value} across studies", table=shown, patients=patients,
+tools.view_tools("subtype_table", f"{choice.value} across studies", table=shown, patients=patients,
                  code=snippets.per_study(methods.denominator, methods.ci, methods.conf_type,
                                          title=f"{choice.value}, per study: response rates and median PFS"))
 
@@ -82,7 +85,7 @@ bars = charts.best_response_bars(counts)
 ui.show_chart(bars, f"subtype-{choice.value}-best-response", key="subtype_bars",
               title=f"Best response (RECIST 1.1): {choice.value}",
               caption="One panel per study; bars = patients per histology, coloured by best response.")
-views.view_tools("subtype_bars", f"{choice.value}: best response per study", chart=bars,
+tools.view_tools("subtype_bars", f"{choice.value}: best response per study", chart=bars,
                  table=table[["Study", "Patients", "CR", "PR", "SD", "PD", "NE"]], patients=patients,
                  code=snippets.response_counts())
 
@@ -93,7 +96,7 @@ forest = charts.rate_forest(rates, endpoint_label="Rate")
 ui.show_chart(forest, f"subtype-{choice.value}-rates", key="subtype_rates",
               title=f"ORR and DCR per study (95% CI): {choice.value}",
               caption="Squares sized by the denominator. Side by side, not pooled: the studies used different regimens.")
-views.view_tools("subtype_rates", f"{choice.value}: ORR and DCR per study", chart=forest,
+tools.view_tools("subtype_rates", f"{choice.value}: ORR and DCR per study", chart=forest,
                  table=table[["Study", "ORR n/N", "ORR % (95% CI)", "DCR n/N", "DCR % (95% CI)"]], patients=patients,
                  code=snippets.per_study(methods.denominator, methods.ci, methods.conf_type,
                                          title=f"{choice.value}, per study: response rates"))
@@ -116,7 +119,7 @@ else:
                   caption=f"{len(analysable)} patients, {int(analysable['pfs_event'].sum())} events"
                           + (f"; {len(excluded)} patients without published PFS are not drawn." if len(excluded) else "."))
     km_table = table[["Study", "PFS patients (events)", "Median PFS, months (95% CI)"]]
-    views.view_tools("subtype_km", f"{choice.value}: progression-free survival", chart=km, table=km_table,
+    tools.view_tools("subtype_km", f"{choice.value}: progression-free survival", chart=km, table=km_table,
                      patients=patients, n_text=f"{len(analysable)} patients with PFS, "
                                                f"{int(analysable['pfs_event'].sum())} events",
                      code=snippets.survival("study", methods.conf_type, methods.landmarks))

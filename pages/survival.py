@@ -10,12 +10,16 @@ import streamlit as st
 import charts
 from analysis.survival import kaplan_meier_by_group, logrank_table
 from data import registry
-from sarcoma_app.navigation import require_app_frame
-from sarcoma_app import db, prepare, snippets, state, ui, views
+from sarcoma_app.render.navigation import require_app_frame
+from sarcoma_app.sources import db
+from sarcoma_app.views import prepare
+from sarcoma_app.exports import snippets
+from sarcoma_app.viewstate import state
+from sarcoma_app.render import ui, tools
 from sarcoma_app.text import (
     CONF_TYPE_LABELS, GROUPING_LABELS, fmt_median_ci, fmt_p, fmt_rate_ci,
 )
-from sarcoma_app.url_state import CONF_TYPES, MAX_LANDMARKS, parse_landmarks_text
+from sarcoma_app.viewstate.url_state import CONF_TYPES, MAX_LANDMARKS, parse_landmarks_text
 
 require_app_frame()
 ui.page_header("Survival", "How long did patients stay free of progression or alive, and does it differ "
@@ -95,7 +99,7 @@ ui.show_table(medians, f"{endpoint}-medians-by-{grouping}", key="survival_median
               caption="Median by R's rule (midpoint where S(t) = 0.5 over an interval); CI from the CI curves. "
                       "NR = not reached. Landmark S(t) as R `summary(fit, times)`; a landmark after the last "
                       "follow-up carries the last value (0 at risk). CI not defined = S(t) is 0 (R gives NA).")
-views.view_tools("survival_km", f"{spec.label} (Kaplan–Meier)", chart=chart, table=medians,
+tools.view_tools("survival_km", f"{spec.label} (Kaplan–Meier)", chart=chart, table=medians,
                  patients=patients, n_text=f"{len(analysable)} of {len(patients)} selected patients with "
                                            f"{spec.short} recorded, {n_events} events",
                  code=snippets.survival(grouping, conf_type, landmarks, endpoint=endpoint))
@@ -125,7 +129,7 @@ if len(groups) > 1:
     })
     ui.show_table(logrank_shown, f"logrank-by-{grouping}", key="survival_logrank",
                   caption="R `survdiff` (rho = 0). Groups with very few patients give an unreliable test.")
-    views.view_tools("survival_logrank", f"Log-rank test by {GROUPING_LABELS[grouping]}", table=logrank_shown,
+    tools.view_tools("survival_logrank", f"Log-rank test by {GROUPING_LABELS[grouping]}", table=logrank_shown,
                      patients=patients, n_text=f"{len(analysable)} patients with {spec.short} recorded, "
                                                f"{n_events} events",
                      code=snippets.logrank(grouping, endpoint=endpoint))

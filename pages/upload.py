@@ -1,8 +1,8 @@
 """Upload a cohort: an institution's own patients, explored with every page, only in this session.
 
 Reading, column matching and validation are pure functions of
-:mod:`sarcoma_app.upload`; the session's in-memory database is kept by
-:mod:`sarcoma_app.cohort`. Nothing here writes to disk or to a shared cache.
+:mod:`sarcoma_app.ingest.upload`; the session's in-memory database is kept by
+:mod:`sarcoma_app.sources.cohort`. Nothing here writes to disk or to a shared cache.
 """
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from pathlib import Path
 import streamlit as st
 
 import charts
-from sarcoma_app import cohort as data_source
-from sarcoma_app import prepare, ui, upload
+from sarcoma_app.sources import cohort as data_source
+from sarcoma_app.views import prepare
+from sarcoma_app.render import ui
+from sarcoma_app.ingest import upload
 from sarcoma_app.limits import LIMITS, limits_markdown
-from sarcoma_app.navigation import require_app_frame
+from sarcoma_app.render.navigation import require_app_frame
 
 require_app_frame()
 ui.page_header("Upload a cohort", "Can I explore my own patients with every page of the app?")

@@ -6,7 +6,7 @@ import re
 
 from analysis.methods import CI_METHOD_LABELS, CONF_TYPE_LABELS, P_ADJUST_LABELS, TIES_LABELS  # noqa: F401 (labels)
 from data import registry
-from sarcoma_app.url_state import UNKNOWN
+from sarcoma_app.viewstate.url_state import UNKNOWN
 
 EN_DASH = "\u2013"
 

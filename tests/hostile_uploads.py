@@ -275,7 +275,7 @@ def measure(call: Callable[[], object]) -> Measured:
 
 def message_shown(data: bytes, name: str) -> str:
     """The message the upload page shows for a patients file (read, suggested mapping, check)."""
-    from sarcoma_app import upload
+    from sarcoma_app.ingest import upload
 
     result = upload.read_table(data, name)
     if result.problems or result.table is None:

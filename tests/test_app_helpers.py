@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 
 from analysis.survival import kaplan_meier
-from sarcoma_app import filter_sql, prepare
+from sarcoma_app.sources import filter_sql
+from sarcoma_app.views import prepare
 from sarcoma_app.text import (
     escape_markdown, fmt_median_ci, fmt_p, fmt_rate_ci, fmt_ratio_ci, fmt_time,
 )
-from sarcoma_app.url_state import FilterState
+from sarcoma_app.viewstate.url_state import FilterState
 
 
 def test_not_reached_is_nr_never_a_number():
@@ -138,7 +139,7 @@ def test_loaded_patients_are_the_rows_the_full_filter_query_returns(filters):
     import duckdb
 
     from data.build import ensure_database
-    from sarcoma_app import db
+    from sarcoma_app.sources import db
 
     with duckdb.connect(str(ensure_database()), read_only=True) as con:
         sql, parameters = filter_sql.patients_sql(filters)
@@ -156,7 +157,7 @@ def test_all_option_counts_in_one_query_equal_one_query_per_dimension(filters):
     import duckdb
 
     from data.build import ensure_database
-    from sarcoma_app import db
+    from sarcoma_app.sources import db
 
     with duckdb.connect(str(ensure_database()), read_only=True) as con:
         expected = {}

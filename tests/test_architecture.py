@@ -5,16 +5,22 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "sarcoma_app"
 
 
-def imported_modules(path: Path) -> set[str]:
+def imported_modules(path: Path, full: bool = False) -> set[str]:
+    """Top-level packages (or, with ``full``, dotted modules and imported names) that ``path`` imports."""
     tree = ast.parse(path.read_text(), filename=str(path))
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names.update(alias.name if full else alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            if full:
+                names.add(node.module)
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            else:
+                names.add(node.module.split(".")[0])
     return names
 
 
@@ -22,16 +28,44 @@ def imported_modules(path: Path) -> set[str]:
     ("analysis", {"streamlit", "altair", "duckdb", "sarcoma_app", "charts"}),
     ("charts", {"streamlit", "duckdb", "sarcoma_app"}),
     ("pages", {"duckdb"}),
+    # the streamlit-free parts of the app package: pure, callable from a test or a script
+    ("sarcoma_app/views", {"streamlit", "duckdb"}),
+    ("sarcoma_app/exports", {"streamlit", "duckdb"}),
+    ("sarcoma_app/ingest", {"streamlit", "duckdb", "altair"}),
 ])
 def test_layer_does_not_import(folder, forbidden):
     files = sorted((ROOT / folder).glob("*.py"))
-    assert files, f"{folder}/ has no modules"
+    assert [f for f in files if f.name != "__init__.py"], f"{folder}/ has no modules"
     offenders = {f.name: sorted(imported_modules(f) & forbidden) for f in files if imported_modules(f) & forbidden}
     assert offenders == {}
 
 
+#: Parts of sarcoma_app that the pure parts must not reach (they hold the session or draw).
+STATEFUL = ("sarcoma_app.render", "sarcoma_app.sources.db", "sarcoma_app.sources.cohort", "sarcoma_app.viewstate.state")
+
+
+@pytest.mark.parametrize("folder", ["views", "exports", "ingest"])
+def test_pure_parts_do_not_reach_session_or_rendering(folder):
+    files = sorted((APP / folder).glob("*.py"))
+    offenders = {f.name: sorted(name for name in imported_modules(f, full=True) if name.startswith(STATEFUL))
+                 for f in files}
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_url_state_is_pure():
+    """The URL parser never needs streamlit (nor numpy: it runs before anything slow)."""
+    found = imported_modules(APP / "viewstate" / "url_state.py")
+    assert not found & {"streamlit", "duckdb", "numpy", "pandas", "scipy"}
+
+
+def test_app_package_has_no_loose_modules_but_shared_text():
+    """Every module of sarcoma_app is in a part named by its job (text and limits are shared by all)."""
+    loose = sorted(p.name for p in APP.glob("*.py") if p.name != "__init__.py")
+    assert loose == ["limits.py", "text.py"]
+
+
 def test_app_opens_duckdb_read_only():
-    sources = "\n".join(p.read_text() for p in (ROOT / "sarcoma_app").glob("*.py"))
+    sources = "\n".join(p.read_text() for p in APP.rglob("*.py"))
     connects = [line for line in sources.splitlines() if "duckdb.connect(" in line]
     assert connects, "the app must open the bundled database somewhere in sarcoma_app/"
     assert all("read_only=True" in line for line in connects if "memory" not in line), connects

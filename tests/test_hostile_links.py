@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-import sarcoma_app.db as db
-from sarcoma_app.url_state import FILTER_PARAMS, METHOD_PARAMS
+import sarcoma_app.sources.db as db
+from sarcoma_app.viewstate.url_state import FILTER_PARAMS, METHOD_PARAMS
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard_ratios.py",

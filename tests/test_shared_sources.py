@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sarcoma_app import cohort, filter_sql
+from sarcoma_app.sources import cohort, filter_sql
 from tests.apptest_helpers import run_app
 
 SOURCE = "simulated-1k"

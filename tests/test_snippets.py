@@ -25,11 +25,13 @@ from analysis.reconcile import reconcile
 from analysis.response import response_comparison, response_table, subgroup_rates
 from analysis.survival import kaplan_meier, kaplan_meier_by_group, logrank_table
 from data.build import ensure_database
-from sarcoma_app import downloads, filter_sql, prepare, snippets
+from sarcoma_app.exports import downloads, snippets
+from sarcoma_app.sources import filter_sql
+from sarcoma_app.views import prepare
 from data import registry
 from data.registry import GROUPING_KEYS
-from sarcoma_app.covariates import COVARIATES, covariate_frame, offered
-from sarcoma_app.url_state import FilterState
+from sarcoma_app.views.covariates import COVARIATES, covariate_frame, offered
+from sarcoma_app.viewstate.url_state import FilterState
 
 NAB = "nab_paclitaxel_sintilimab"
 RSCRIPT = shutil.which("Rscript")
@@ -286,7 +288,7 @@ COX_CASES = [
 
 
 def page_cox(filters, keys, ties):
-    """What the Hazard ratios page fits: the analysable patients, covariates as sarcoma_app.covariates builds them."""
+    """What the Hazard ratios page fits: the analysable patients, covariates as sarcoma_app.views.covariates builds them."""
     patients = load_patients(filters)
     analysable, _ = prepare.endpoint_data(patients)
     return patients, covariate_frame(analysable, list(keys))

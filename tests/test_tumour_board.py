@@ -16,8 +16,9 @@ from streamlit.testing.v1 import AppTest
 from analysis.reconcile import (DIFFERS, NOT_COMPUTABLE, REPRODUCED, REPRODUCED_UNDER_ASSUMPTION, STATUSES,
                                 reconcile)
 from data.build import ensure_database
-from sarcoma_app import deck, published, subtype
-from sarcoma_app.url_state import AllowedValues, ViewState, parse_query, to_query
+from sarcoma_app.exports import deck
+from sarcoma_app.views import published, subtype
+from sarcoma_app.viewstate.url_state import AllowedValues, ViewState, parse_query, to_query
 from tests.apptest_helpers import run_app
 
 ROOT = Path(__file__).resolve().parents[1]

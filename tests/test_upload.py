@@ -1,4 +1,4 @@
-"""Reading, mapping and validating uploaded cohorts (sarcoma_app.upload, pure functions).
+"""Reading, mapping and validating uploaded cohorts (sarcoma_app.ingest.upload, pure functions).
 
 The corpus in tests/fixtures/uploads/ (regenerate with make_corpus.py) holds malformed
 and odd files; each must give its own message naming file, row and column, and none
@@ -18,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sarcoma_app import downloads, upload
+from sarcoma_app.exports import downloads
+from sarcoma_app.ingest import upload
 
 CORPUS = Path(__file__).resolve().parent / "fixtures" / "uploads"
 

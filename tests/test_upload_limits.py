@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from sarcoma_app import upload
+from sarcoma_app.ingest import upload
 from sarcoma_app.limits import LIMITS, Limit, UploadLimits, limits_markdown
 from tests import hostile_uploads as hostile
 

@@ -231,7 +231,8 @@ def test_an_unknown_source_falls_back_with_a_notice():
 
 
 def test_an_in_memory_source_cannot_touch_the_disk(tmp_path):
-    from sarcoma_app import cohort, upload
+    from sarcoma_app.sources import cohort
+    from sarcoma_app.ingest import upload
 
     table = upload.read_table((CORPUS / "good_patients.csv").read_bytes(), "good_patients.csv").table
     prepared = upload.prepare_cohort(table, upload.mapping_dict(upload.suggest_mapping(table.columns)))
@@ -270,7 +271,7 @@ def test_a_hostile_file_is_refused_on_the_page_with_its_message_and_the_page_sti
     assert escape_markdown(expected) in errors(at), (expected, errors(at))
     assert load_button(at) is None
     assert caption(at) == "Showing 56 of 56 patients"
-    from sarcoma_app import cohort
+    from sarcoma_app.sources import cohort
     read = at.session_state[cohort.READ_KEY] if cohort.READ_KEY in at.session_state else {}
     assert all(result.table is None for _, result in read.values())  # a refused file's table is not kept
     assert cohort.PREPARED_KEY not in at.session_state or at.session_state[cohort.PREPARED_KEY][1].patients is None
@@ -297,8 +298,8 @@ def test_a_stray_byte_is_named_on_the_page():
 
 
 def test_removing_the_upload_removes_its_slides_tables_and_files():
-    from sarcoma_app import cohort
-    from sarcoma_app.state import DECK_KEY
+    from sarcoma_app.sources import cohort
+    from sarcoma_app.viewstate.state import DECK_KEY
 
     at = loaded_session()
     assert cohort.READ_KEY not in at.session_state and cohort.PREPARED_KEY not in at.session_state  # freed on load
@@ -325,7 +326,7 @@ def test_a_loaded_cohort_keeps_no_raw_or_checked_table_alive():
     """Only the in-memory database stays: not the file's raw table, not the checked one (nor a callback's closure)."""
     import gc
 
-    from sarcoma_app import upload
+    from sarcoma_app.ingest import upload
 
     at = run_app(page="pages/upload.py")
     upload_bytes(at, "memory-check.csv", (CORPUS / "good_patients.csv").read_bytes())

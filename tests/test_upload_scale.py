@@ -8,7 +8,7 @@ import charts
 from analysis.survival import kaplan_meier
 from charts.assessments import PD_THRESHOLD, PR_THRESHOLD
 from data.simulate import simulate_cohort
-from sarcoma_app import prepare
+from sarcoma_app.views import prepare
 
 
 def test_waterfall_bars_run_from_growth_to_shrinkage_with_recist_thresholds():

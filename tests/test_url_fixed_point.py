@@ -11,7 +11,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sarcoma_app.url_state import (
+from sarcoma_app.viewstate.url_state import (
     _CHOICES, COX_TERMS, FILTER_PARAMS, MAX_NOTICES, MAX_QUERY_PARAMS, METHOD_PARAMS, SOURCES, AllowedValues,
     parse_query, to_query,
 )

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sarcoma_app.url_state import (
+from sarcoma_app.viewstate.url_state import (
     AE_COUNT_VALUES, CI_METHODS, CONF_TYPES, COX_TERMS, DENOMINATORS, ENDPOINTS, GROUPINGS, MAX_LANDMARKS,
     P_ADJUST_METHODS, PAZOPANIB_VALUES, RESPONSE_VALUES, TIES, UNKNOWN, AllowedValues, FilterState, MethodState,
     ViewState, parse_landmarks_text, parse_query, to_query,
@@ -170,7 +170,7 @@ def test_the_url_parser_imports_no_numerical_library():
     import sys
     from pathlib import Path
 
-    code = ("import sys; import sarcoma_app.url_state, sarcoma_app.text; "
+    code = ("import sys; import sarcoma_app.viewstate.url_state, sarcoma_app.text; "
             "print(sorted(m for m in ('numpy', 'scipy', 'pandas') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
                             capture_output=True, text=True, timeout=60)

@@ -1,11 +1,11 @@
 """Read-only DuckDB access: one cached connection, a cursor per query, cached results.
 
-Queries go to the data source of the view (:mod:`sarcoma_app.cohort`): the
+Queries go to the data source of the view (:mod:`sarcoma_app.sources.cohort`): the
 bundled file (cached with ``st.cache_data``, shared), or the in-memory database
 of a simulated cohort or of this session's upload (memoised per session only).
 
 SQL text only ever comes from constants of this package (see
-:mod:`sarcoma_app.filter_sql`); values travel as ``?`` parameters and table
+:mod:`sarcoma_app.sources.filter_sql`); values travel as ``?`` parameters and table
 names are checked against :data:`READABLE_TABLES`.
 """
 from __future__ import annotations
@@ -18,10 +18,10 @@ import pandas as pd
 import streamlit as st
 
 from data import build
-from sarcoma_app import cohort, filter_sql
+from sarcoma_app.sources import cohort, filter_sql
 from analysis.reconcile import reconcile
 from data import registry
-from sarcoma_app.url_state import DATA_DRIVEN_FILTERS, UNKNOWN, AllowedValues, FilterState
+from sarcoma_app.viewstate.url_state import DATA_DRIVEN_FILTERS, UNKNOWN, AllowedValues, FilterState
 
 #: Tables a page may read whole, with their display order.
 READABLE_TABLES = {

@@ -1,6 +1,6 @@
 """The view state of a session and its sync with ``st.query_params``.
 
-The canonical :class:`~sarcoma_app.url_state.ViewState` lives in
+The canonical :class:`~sarcoma_app.viewstate.url_state.ViewState` lives in
 ``st.session_state``. Widgets are initialised from it on every run and write
 back through ``on_change`` callbacks, so a widget that is not on the current
 page keeps its value. After the state is settled the URL is rewritten from it
@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import streamlit as st
 
 from sarcoma_app.text import escape_markdown
-from sarcoma_app.url_state import (
+from sarcoma_app.viewstate.url_state import (
     AllowedValues,
     FilterState,
     MethodState,
@@ -32,7 +32,7 @@ from sarcoma_app.url_state import (
 STATE_KEY = "_view_state"
 NOTICES_KEY = "_url_notices"
 WRITTEN_KEY = "_written_query"
-#: The tumour-board deck (a list of sarcoma_app.deck.SlideSpec; sarcoma_app.views draws it).
+#: The tumour-board deck (a list of sarcoma_app.exports.deck.SlideSpec; sarcoma_app.render.tools draws it).
 DECK_KEY = "_deck"
 LINK_KEY = "_link_before_first_sync"
 

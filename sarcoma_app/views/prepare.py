@@ -13,7 +13,7 @@ import pandas as pd
 
 from data import registry
 from sarcoma_app.text import option_label, study_label
-from sarcoma_app.url_state import UNKNOWN
+from sarcoma_app.viewstate.url_state import UNKNOWN
 
 #: Grouping variable -> patients column (whitelist: the registry's groupings).
 GROUPING_COLUMNS = {g.key: g.variable for g in registry.GROUPING_LIST}

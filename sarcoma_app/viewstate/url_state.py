@@ -1,7 +1,7 @@
 """Pure parsing and serialisation of the view state <-> URL query parameters.
 
 No streamlit import: this module is property-tested on its own
-(``tests/test_url_state.py``). :mod:`sarcoma_app.state` syncs it with
+(``tests/test_url_state.py``). :mod:`sarcoma_app.viewstate.state` syncs it with
 ``st.query_params``.
 
 URL conventions
@@ -68,7 +68,7 @@ LANDMARK_DECIMALS = 2
 #: Query parameters Streamlit itself understands; never reported as unknown.
 STREAMLIT_RESERVED = ("embed", "embed_options")
 
-#: Data sources (URL parameter ``source``; see :mod:`sarcoma_app.cohort`). The published
+#: Data sources (URL parameter ``source``; see :mod:`sarcoma_app.sources.cohort`). The published
 #: cohorts are the default; ``uploaded`` exists only in the session that uploaded a cohort;
 #: the simulated registries are never selected by default and never pooled with real patients.
 DEFAULT_SOURCE = "bundled"

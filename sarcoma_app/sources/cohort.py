@@ -4,14 +4,14 @@ Every source is a DuckDB connection with the bundled schema
 (:data:`data.build.SCHEMA`), so every page's SQL runs unchanged on it:
 
 * ``bundled`` (default): ``data/sarcoma.duckdb``, opened read-only by
-  :mod:`sarcoma_app.db` and shared by all sessions;
+  :mod:`sarcoma_app.sources.db` and shared by all sessions;
 * ``simulated-1k`` / ``-10k`` / ``-100k``: an in-memory DuckDB filled by
   :func:`data.simulate.simulate_cohort` (seeded, deterministic, not user data),
   built once per server and shared through ``st.cache_resource``. Never the
   default source, never pooled with real patients, labelled "simulated - not
   real patients" on every page;
 * ``uploaded``: an in-memory DuckDB built from the session's upload
-  (:mod:`sarcoma_app.upload`). It lives in ``st.session_state`` only: never in
+  (:mod:`sarcoma_app.ingest.upload`). It lives in ``st.session_state`` only: never in
   a cache shared across sessions, never on disk, gone with the session.
 
 The in-memory databases hold ``patients``, ``adverse_events``, one ``studies``
@@ -36,10 +36,10 @@ import streamlit as st
 
 from data.build import SCHEMA, ensure_database
 from data.simulate import DEFAULT_SEED, simulate_cohort, study_record
-from sarcoma_app import deck
-from sarcoma_app.state import DECK_KEY, NOTICES_KEY, current_state, set_state
+from sarcoma_app.exports import deck
+from sarcoma_app.viewstate.state import DECK_KEY, NOTICES_KEY, current_state, set_state
 from sarcoma_app.text import escape_markdown
-from sarcoma_app.url_state import (
+from sarcoma_app.viewstate.url_state import (
     DEFAULT_SOURCE, SIMULATED_SOURCES, UPLOADED_SOURCE, AllowedValues, Notice, parse_query, to_query,
 )
 
@@ -258,7 +258,7 @@ def available_sources() -> tuple[str, ...]:
 
 
 def activate(source: str) -> None:
-    """Make ``source`` the one :mod:`sarcoma_app.db` queries in this run."""
+    """Make ``source`` the one :mod:`sarcoma_app.sources.db` queries in this run."""
     st.session_state[ACTIVE_KEY] = source if source in available_sources() else DEFAULT_SOURCE
 
 

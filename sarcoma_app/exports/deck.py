@@ -2,7 +2,7 @@
 
 A :class:`SlideSpec` is one view of the app (a chart as PNG bytes and/or its
 table, and the footnote facts: filters, n, methods, data source). The
-Streamlit glue (:mod:`sarcoma_app.views`) collects them in the session;
+Streamlit glue (:mod:`sarcoma_app.render.tools`) collects them in the session;
 :func:`build_pptx` and :func:`build_html` turn a list of them into files.
 
 * PPTX (python-pptx): one 16:9 slide per view; the chart as a picture, the
@@ -22,17 +22,17 @@ from datetime import date
 
 import pandas as pd
 
-from sarcoma_app.filter_sql import DIMENSIONS
+from sarcoma_app.sources.filter_sql import DIMENSIONS
 from sarcoma_app.text import (
     CI_METHOD_LABELS, CONF_TYPE_LABELS, DENOMINATOR_LABELS, TIES_LABELS, option_label,
 )
-from sarcoma_app.url_state import FilterState, MethodState
+from sarcoma_app.viewstate.url_state import FilterState, MethodState
 
 MISSING_TEXT = "–"
 #: Rows and columns of a table that fit one slide legibly (the HTML report has the whole table).
 MAX_SLIDE_COLUMNS = 12
 MAX_DECK_SLIDES = 40
-#: Charts are rendered at 2x (sarcoma_app.downloads.PNG_SCALE); the HTML report shows them at 1x size.
+#: Charts are rendered at 2x (sarcoma_app.exports.downloads.PNG_SCALE); the HTML report shows them at 1x size.
 PNG_PIXEL_RATIO = 2
 MEDIAN_RULE = "median by R's print.survfit rule (midpoint where S(t) = 0.5 over an interval; NR = not reached)"
 

@@ -46,7 +46,7 @@ import pandas as pd
 from data import registry
 from sarcoma_app.limits import LIMITS, RATIO_CHECK_MIN_BYTES, Limit
 
-SOURCES_DIR = Path(__file__).resolve().parents[1] / "data" / "sources"
+SOURCES_DIR = Path(__file__).resolve().parents[2] / "data" / "sources"
 
 ROLES = ("patients", "adverse_events", "assessments")
 ROLE_LABELS = {"patients": "patients", "adverse_events": "adverse events", "assessments": "tumour assessments"}

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from data import registry
 from sarcoma_app.text import STUDY_LABELS, one_line
-from sarcoma_app.url_state import (CI_METHODS, CONF_TYPES, COX_TERMS, DENOMINATORS, ENDPOINTS, GROUPINGS,
+from sarcoma_app.viewstate.url_state import (CI_METHODS, CONF_TYPES, COX_TERMS, DENOMINATORS, ENDPOINTS, GROUPINGS,
                                    SURVIVAL_ENDPOINTS, TIES)
 
 PATIENTS_CSV = "filtered_patients.csv"
@@ -381,7 +381,7 @@ def logrank(grouping: str, csv_path: str = PATIENTS_CSV, endpoint: str = registr
 # Cox
 # --------------------------------------------------------------------------- #
 def _covariate_line(key: str, reference_code: str, language: str) -> str:
-    """Code adding covariate ``key`` to ``data`` as :mod:`sarcoma_app.covariates` builds it (from the registry)."""
+    """Code adding covariate ``key`` to ``data`` as :mod:`sarcoma_app.views.covariates` builds it (from the registry)."""
     spec = registry.COVARIATES[key]
     if language == "python":
         column = f'patients["{spec.variable}"]'

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from data import registry
-from sarcoma_app.url_state import FilterState
+from sarcoma_app.viewstate.url_state import FilterState
 
 #: Columns of ``patients`` the app reads (whitelist: the registry's variables).
 PATIENT_COLUMNS = registry.PATIENT_COLUMNS

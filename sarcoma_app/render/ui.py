@@ -7,11 +7,13 @@ import streamlit as st
 
 from data import registry
 
-from sarcoma_app import cohort, db, downloads, prepare
-from sarcoma_app.filters import applicability_notes
-from sarcoma_app.state import SESSION_NOTICE, available_selectbox, current_state, url_notices
+from sarcoma_app.sources import cohort, db
+from sarcoma_app.exports import downloads
+from sarcoma_app.views import prepare
+from sarcoma_app.render.sidebar import applicability_notes
+from sarcoma_app.viewstate.state import SESSION_NOTICE, available_selectbox, current_state, url_notices
 from sarcoma_app.text import GROUPING_LABELS, SURVIVAL_ENDPOINT_LABELS, escape_markdown
-from sarcoma_app.url_state import UPLOADED_SOURCE, allowed_for, to_query
+from sarcoma_app.viewstate.url_state import UPLOADED_SOURCE, allowed_for, to_query
 
 
 ROW_HEIGHT_PX = 35
@@ -33,7 +35,7 @@ def page_header(title: str, question: str) -> None:
     st.title(title)
     st.markdown(f"##### {question}")
     cohort.show_source_banner()  # simulated / uploaded data say so on every page
-    st.session_state["_page_title"] = title  # the page a slide of the deck comes from (sarcoma_app.views)
+    st.session_state["_page_title"] = title  # the page a slide of the deck comes from (sarcoma_app.render.tools)
     show_view_notices()
 
 
@@ -49,7 +51,7 @@ RESTARTED_TEXT = (
     "cohort of the earlier view are not on this server session, so the view starts again from the published "
     "cohorts with no filters. Open your link again to restore its filters, and upload your cohort again on "
     "**Upload a cohort**.")
-#: Shown once after the database file failed and was rebuilt (sarcoma_app.db).
+#: Shown once after the database file failed and was rebuilt (sarcoma_app.sources.db).
 REBUILT_TEXT = ("**The database file could not be read and was rebuilt** from `data/sources` (it was damaged or "
                 "removed while the app ran). The numbers below come from the rebuilt copy.")
 

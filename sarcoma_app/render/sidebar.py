@@ -4,10 +4,11 @@ from __future__ import annotations
 import streamlit as st
 
 from data import registry
-from sarcoma_app import db, state
-from sarcoma_app.filter_sql import DIMENSION_BY_NAME, DIMENSIONS
+from sarcoma_app.sources import db
+from sarcoma_app.viewstate import state
+from sarcoma_app.sources.filter_sql import DIMENSION_BY_NAME, DIMENSIONS
 from sarcoma_app.text import escape_markdown, option_label, study_label
-from sarcoma_app.url_state import UNKNOWN, AllowedValues, FilterState
+from sarcoma_app.viewstate.url_state import UNKNOWN, AllowedValues, FilterState
 
 #: Sidebar sections and the filters in each (registry order).
 SECTIONS = tuple((section, tuple(f.key for f in registry.FILTER_LIST if f.section == section))

@@ -11,7 +11,7 @@ import pandas as pd
 
 from analysis.response import response_table
 from analysis.survival import kaplan_meier
-from sarcoma_app.prepare import pfs_data
+from sarcoma_app.views.prepare import pfs_data
 from sarcoma_app.text import fmt_count, fmt_median_ci, fmt_rate_ci, study_label
 
 POOLED_LABEL = "Pooled across different regimens — descriptive only"

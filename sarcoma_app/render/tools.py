@@ -1,9 +1,9 @@
 """Streamlit glue of the tumour-board tools: "Add to deck" and "Show the code" under each view,
 the slide deck in the sidebar, and presentation mode.
 
-The deck is a list of :class:`sarcoma_app.deck.SlideSpec` in ``st.session_state``;
-building files from it is pure (:mod:`sarcoma_app.deck`). Snippets come from
-:mod:`sarcoma_app.snippets`.
+The deck is a list of :class:`sarcoma_app.exports.deck.SlideSpec` in ``st.session_state``;
+building files from it is pure (:mod:`sarcoma_app.exports.deck`). Snippets come from
+:mod:`sarcoma_app.exports.snippets`.
 """
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from sarcoma_app import cohort, db, deck, downloads
-from sarcoma_app.snippets import PATIENTS_CSV, Snippet
-from sarcoma_app.state import DECK_KEY, current_state, set_state
+from sarcoma_app.sources import cohort, db
+from sarcoma_app.exports import deck, downloads
+from sarcoma_app.exports.snippets import PATIENTS_CSV, Snippet
+from sarcoma_app.viewstate.state import DECK_KEY, current_state, set_state
 from sarcoma_app.text import escape_markdown, study_label
-from sarcoma_app.url_state import ViewState, to_query
+from sarcoma_app.viewstate.url_state import ViewState, to_query
 
 PAGE_TITLE_KEY = "_page_title"
 PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
