@@ -31,7 +31,9 @@ from sarcoma_app.views import prepare
 from data import registry
 from data.registry import GROUPING_KEYS
 from sarcoma_app.views.covariates import COVARIATES, covariate_frame, offered
-from sarcoma_app.viewstate.url_state import FilterState
+from sarcoma_app.views import survival as survival_view
+from sarcoma_app.views.blocks import views_of
+from sarcoma_app.viewstate.url_state import FilterState, MethodState
 
 NAB = "nab_paclitaxel_sintilimab"
 RSCRIPT = shutil.which("Rscript")
@@ -195,13 +197,11 @@ SURVIVAL_CASES = [
 
 
 def page_survival(filters, grouping, conf_type, landmarks):
-    """What the Survival page computes."""
+    """What the Survival page shows (its pure view builder): the patients, the KM fits and the log-rank test."""
     patients = load_patients(filters)
-    analysable, _ = prepare.pfs_data(patients)
-    analysable = analysable.assign(group=prepare.group_labels(analysable, grouping))
-    result = kaplan_meier_by_group(analysable["pfs_months"], analysable["pfs_event"], analysable["group"],
-                                   conf_type=conf_type, landmarks=list(landmarks))
-    return patients, analysable, result
+    methods = MethodState(km_by=grouping, conf_type=conf_type, landmarks=tuple(landmarks))
+    shown = {view.key: view.result for view in views_of(survival_view.build(patients, methods))}
+    return patients, shown.get("survival_logrank"), shown["survival_km"]
 
 
 @pytest.mark.parametrize("filters, grouping, conf_type, landmarks", SURVIVAL_CASES)
@@ -217,8 +217,7 @@ def test_survival_snippet_gives_the_page_medians_and_landmarks(filters, grouping
 @pytest.mark.parametrize("filters, grouping", [(FilterState(), "histology_group"), (FilterState(), "ecog"),
                                                (FilterState(study=(NAB,)), "primary_site")])
 def test_logrank_snippet_gives_the_page_test(filters, grouping, tmp_path, monkeypatch):
-    patients, analysable, _ = page_survival(filters, grouping, "log", ())
-    expected = logrank_table(analysable["pfs_months"], analysable["pfs_event"], analysable["group"])
+    patients, expected, _ = page_survival(filters, grouping, "log", ())
     namespace = run_python(snippets.logrank(grouping), tmp_path, monkeypatch, {snippets.PATIENTS_CSV: patients})
     assert close(namespace["test"].statistic, expected.statistic)
     assert close(namespace["test"].p_value, expected.p_value)
@@ -260,8 +259,7 @@ def test_survival_R_snippet_gives_the_page_numbers(filters, grouping, conf_type,
 @needs_r
 @pytest.mark.parametrize("filters, grouping", [(FilterState(), "histology_group"), (FilterState(), "ecog")])
 def test_logrank_R_snippet_gives_the_page_test(filters, grouping, tmp_path):
-    patients, analysable, _ = page_survival(filters, grouping, "log", ())
-    expected = logrank_table(analysable["pfs_months"], analysable["pfs_event"], analysable["group"])
+    patients, expected, _ = page_survival(filters, grouping, "log", ())
     run_r(snippets.logrank(grouping), tmp_path, patients,
           'write.csv(data.frame(chisq = lr$chisq, p = pchisq(lr$chisq, sum(lr$exp > 0) - 1, lower.tail = FALSE)), '
           '"r_logrank.csv", row.names = FALSE)\n')

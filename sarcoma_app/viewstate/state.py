@@ -240,6 +240,25 @@ def method_multiselect(container, field: str, label: str, options: Sequence[str]
     return tuple(kept)
 
 
+def bound_selectbox(container, field: str, label: str, options: Sequence[str], value: str,
+                     format_func: Callable[[str], str] = str, help: str | None = None) -> None:
+    """A selectbox bound to method ``field`` showing ``value`` (the value the view uses, resolved against the
+    data; see :class:`sarcoma_app.views.blocks.Choice`)."""
+    key = _widget_key(field)
+    st.session_state[key] = value
+    container.selectbox(label, list(options), key=key, format_func=format_func, help=help,
+                        on_change=_method_callback(field, str))
+
+
+def bound_multiselect(container, field: str, label: str, options: Sequence[str], value: Sequence[str],
+                      format_func: Callable[[str], str] = str, help: str | None = None) -> None:
+    """A multiselect bound to tuple-valued method ``field`` showing ``value`` (resolved, as above)."""
+    key = _widget_key(field)
+    st.session_state[key] = list(value)
+    container.multiselect(label, list(options), key=key, format_func=format_func, help=help,
+                          on_change=_method_callback(field, lambda v: tuple(o for o in options if o in set(v or ()))))
+
+
 def method_text(container, field: str, label: str, to_text: Callable[[object], str],
                 parse: Callable[[str], object], help: str | None = None) -> None:
     """A text input bound to a method choice through ``to_text`` / ``parse``.

@@ -1,0 +1,103 @@
+"""One renderer for the blocks of :mod:`sarcoma_app.views.blocks`: what a page shows, with its PNG/SVG/CSV
+downloads, "Show the code" and "Add to deck"; and the page's controls from its choices."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Sequence
+
+import streamlit as st
+
+from sarcoma_app.render import tools, ui
+from sarcoma_app.text import escape_markdown
+from sarcoma_app.views.blocks import Block, Chart, Choice, Expander, Heading, Note, Table, View
+from sarcoma_app.viewstate import state
+from sarcoma_app.viewstate.url_state import MethodState
+
+_NOTE = {"caption": st.caption, "info": st.info, "warning": st.warning, "markdown": st.markdown}
+
+
+def show(blocks: Sequence[Block]) -> None:
+    """Draw ``blocks`` in order."""
+    for block in blocks:
+        _show_one(block)
+
+
+def _show_one(block: Block, key: str = "") -> None:
+    if isinstance(block, Heading):
+        st.subheader(block.text)
+    elif isinstance(block, Note):
+        if block.kind in ("info", "warning") and block.icon:
+            _NOTE[block.kind](block.text, icon=block.icon)
+        else:
+            _NOTE[block.kind](block.text)
+    elif isinstance(block, Chart):
+        ui.show_chart(block.chart, block.name, key=f"{key or block.name}_chart", title=block.title,
+                      caption=block.caption or None)
+    elif isinstance(block, Table):
+        ui.show_table(block.frame, block.name, key=f"{key or block.name}_table", caption=block.caption or None,
+                      column_config=block.column_config, height=block.height,
+                      styler=block.styler(block.frame) if block.styler is not None else None,
+                      download_frame=block.download)
+    elif isinstance(block, View):
+        _show_view(block)
+    elif isinstance(block, Expander):
+        with st.expander(block.label, icon=block.icon):
+            show(block.blocks)
+    else:  # a builder returned something this renderer does not know: a bug, say it
+        raise TypeError(f"not a block: {type(block).__name__}")
+
+
+def _show_view(view: View) -> None:
+    n_charts = n_tables = 0
+    for part in view.parts:
+        if isinstance(part, Chart):
+            _show_one(part, key=f"{view.key}" if n_charts == 0 else f"{view.key}_{n_charts}")
+            n_charts += 1
+        elif isinstance(part, Table):
+            _show_one(part, key=f"{view.key}" if n_tables == 0 else f"{view.key}_{n_tables}")
+            n_tables += 1
+        else:
+            _show_one(part)
+    if not view.tools:
+        return
+    chart, table = view.chart, view.table
+    tools.view_tools(view.key, view.title, chart=chart.chart if chart else None, table=table.frame if table else None,
+                     code=view.code, patients=view.patients, n_text=view.n_text, methods_text=view.methods_text,
+                     caption=view.caption or (chart.caption if chart else table.caption if table else ""),
+                     data_files=view.data_files)
+
+
+def controls(choices: Sequence[Choice], container=None, widths: Sequence[int] | None = None) -> MethodState:
+    """The page's controls in one row of columns; returns the methods the view uses.
+
+    Each control is bound to its field of the view state (and so to the URL). A choice the data cannot
+    answer is shown with its note and the view uses the resolved value.
+    """
+    methods = state.current_state().methods
+    if not choices:
+        return methods
+    columns = (container or st).columns(list(widths) if widths else len(choices))
+    used = {}
+    for column, choice in zip(columns, choices):
+        used[choice.field] = _control(column, choice)
+    return replace(state.current_state().methods, **used)
+
+
+def _control(column, choice: Choice) -> object:
+    if choice.kind == "text":
+        state.method_text(column, choice.field, choice.label, to_text=choice.to_text, parse=choice.parse,
+                          help=choice.help)
+        rejected = st.session_state.pop(f"_rejected_{choice.field}", None)
+        if rejected is not None:
+            st.warning(f"{escape_markdown(choice.label)} “{escape_markdown(rejected)[:60]}” not understood: "
+                       f"{choice.invalid_hint or 'the earlier value is kept.'}")
+        return getattr(state.current_state().methods, choice.field)
+    if choice.kind == "multiselect":
+        state.bound_multiselect(column, choice.field, choice.label, choice.options, choice.value, choice.format,
+                                help=choice.help)
+    else:
+        state.bound_selectbox(column, choice.field, choice.label, choice.options, choice.value, choice.format,
+                              help=choice.help)
+    if choice.note:
+        column.caption(escape_markdown(choice.note))
+    return choice.value

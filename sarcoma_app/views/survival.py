@@ -1,0 +1,148 @@
+"""Survival page: Kaplan–Meier curves of a time-to-event endpoint by a grouping, numbers at risk, medians,
+landmark rates and the log-rank test."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+import charts
+from analysis.methods import CONF_TYPES
+from analysis.survival import kaplan_meier_by_group, logrank_table
+from data import registry
+from sarcoma_app.exports import snippets
+from sarcoma_app.text import CONF_TYPE_LABELS, GROUPING_LABELS, escape_markdown, fmt_median_ci, fmt_p, fmt_rate_ci
+from sarcoma_app.views import common, prepare
+from sarcoma_app.views.blocks import Block, Chart, Choice, Heading, Note, Table, View
+from sarcoma_app.viewstate.url_state import MAX_LANDMARKS, MethodState, parse_landmarks_text
+
+TITLE = "Survival"
+QUESTION = "How long did patients stay free of progression or alive, and does it differ between groups?"
+
+
+def choices(patients: pd.DataFrame, methods: MethodState) -> list[Choice]:
+    """Endpoint, grouping, CI transformation and landmarks, over what ``patients`` record."""
+    endpoint = common.endpoint_choice(patients, methods.survival_endpoint)
+    if patients.empty or endpoint is None:
+        return []
+    analysable, _ = prepare.endpoint_data(patients, endpoint.value)
+    return [
+        endpoint,
+        common.grouping_choice("km_by", "Curves by", analysable, methods.km_by,
+                               help="One Kaplan–Meier curve per group (groupings with two or more recorded values "
+                                    "among the analysable patients)."),
+        common.selected("conf_type", "CI transformation", CONF_TYPES, methods.conf_type, CONF_TYPE_LABELS.get,
+                        help="Pointwise 95% intervals of S(t) as R survfit conf.type: log (default), log-log or "
+                             "plain."),
+        Choice("landmarks", "Landmark times (months)", kind="text", value=methods.landmarks,
+               to_text=lambda values: ", ".join(f"{v:g}" for v in values), parse=parse_landmarks_text,
+               help=f"Up to {MAX_LANDMARKS} times, comma-separated, e.g. 4, 6.",
+               invalid_hint=f"give up to {MAX_LANDMARKS} numbers of months between 0 and 240, separated by commas."),
+    ]
+
+
+def build(patients: pd.DataFrame, methods: MethodState) -> list[Block]:
+    """The page's blocks for the filtered ``patients`` and the resolved ``methods`` (see :func:`choices`)."""
+    if patients.empty:
+        return [common.NO_PATIENTS]
+    if not registry.available_endpoints(registry.recorded_counts(patients)):
+        return [common.no_endpoint()]
+    endpoint, conf_type, landmarks = methods.survival_endpoint, methods.conf_type, list(methods.landmarks)
+    spec = registry.ENDPOINTS[endpoint]
+    analysable, excluded = prepare.endpoint_data(patients, endpoint)
+    blocks: list[Block] = common.exclusion(analysable, patients, excluded)
+    grouping, analysable, notes = common.grouped_or_all(
+        analysable, methods.km_by, "The curve below shows all patients together; choose a coarser grouping, or "
+                                   "filter the patients first.")
+    blocks += notes
+    result = kaplan_meier_by_group(analysable["time"], analysable["event"], analysable["group"],
+                                   conf_type=conf_type, landmarks=landmarks)
+    n_events = int(analysable["event"].sum())
+    blocks.append(_curves_view(patients, analysable, result, spec, endpoint, grouping, conf_type, landmarks,
+                               n_events))
+    no_events = [f"{escape_markdown(group)} ({fit.n})" for group, fit in result.fits.items()
+                 if fit.n_events == 0]
+    single = [escape_markdown(group) for group, fit in result.fits.items() if fit.n == 1 and fit.n_events > 0]
+    if no_events:
+        blocks.append(Note("No events, so the median is not reached (NR) and the curve stays at 100%: "
+                           + ", ".join(no_events) + ".", kind="info"))
+    if single:
+        blocks.append(Note("A single patient, so the curve is one step and its CI is not informative: "
+                           + ", ".join(single) + ".", kind="info"))
+    last = float(analysable["time"].max())
+    if landmarks and last < max(landmarks):
+        blocks.append(Note(f"Landmarks after {last:g} months (the last follow-up) carry the last estimate "
+                           "forward; interpret with care."))
+    blocks += _logrank_blocks(patients, analysable, spec, endpoint, grouping, n_events, len(result.fits))
+    return blocks
+
+
+def _curves_view(patients, analysable, result, spec, endpoint, grouping, conf_type, landmarks, n_events) -> View:
+    groups = [str(g) for g in result.fits]
+    grid = prepare.risk_grid(float(analysable["time"].max()))
+    curve_points, censor_marks = prepare.km_curve_frame(result.fits), prepare.km_censor_frame(result.fits)
+    chart = charts.kaplan_meier_plot(curve_points, censor_marks, prepare.km_risk_frame(result.fits, grid), groups,
+                                     time_label="Months since start of treatment")
+    parts = [Heading(f"Kaplan–Meier curves of {spec.label.lower()}"),
+             Chart(chart, f"km-{endpoint}-by-{grouping}", title=f"{spec.label} (Kaplan–Meier)",
+                   caption=f"{len(analysable)} patients, {n_events} events. Step = KM estimate; band = pointwise 95% "
+                           f"CI ({CONF_TYPE_LABELS[conf_type]}); + = censored. Numbers at risk under the plot.")]
+    if n_events == len(analysable):
+        parts.append(Note("Every analysable patient had an event (no censoring), so there are no censor marks."))
+    if curve_points.attrs.get("thinned") or censor_marks.attrs.get("omitted"):
+        parts.append(Note(
+            "Large cohort: "
+            + ("each curve is drawn at the resolution of the screen (its last step in each of a few hundred equal "
+               "time intervals); " if curve_points.attrs.get("thinned") else "")
+            + (f"the {censor_marks.attrs['omitted']:,} censored times are not marked (the marks would hide the "
+               "curve); " if censor_marks.attrs.get("omitted") else "")
+            + "every number in the tables uses all patients."))
+    parts += [Heading(f"Median {spec.short} and landmark rates"),
+              Table(median_table(result, spec, landmarks), f"{endpoint}-medians-by-{grouping}",
+                    caption="Median by R's rule (midpoint where S(t) = 0.5 over an interval); CI from the CI curves. "
+                            "NR = not reached. Landmark S(t) as R `summary(fit, times)`; a landmark after the last "
+                            "follow-up carries the last value (0 at risk). CI not defined = S(t) is 0 (R gives NA).")]
+    return View("survival_km", f"{spec.label} (Kaplan–Meier)", parts, patients=patients,
+                n_text=f"{len(analysable)} of {len(patients)} selected patients with {spec.short} recorded, "
+                       f"{n_events} events",
+                code=snippets.survival(grouping, conf_type, landmarks, endpoint=endpoint), result=result)
+
+
+def median_table(result, spec: registry.Endpoint, landmarks: list[float]) -> pd.DataFrame:
+    """One row per group: patients, events, median (95% CI) and each landmark rate with its number at risk."""
+    rows = []
+    for group, fit in result.fits.items():
+        row = {"Group": str(group), "Patients": fit.n, "Events": fit.n_events,
+               "Median, months (95% CI)": fmt_median_ci(fit.median, *fit.median_ci)}
+        at_times = fit.survival_at_times(landmarks) if landmarks else pd.DataFrame()
+        for t_row in at_times.itertuples():
+            row[f"{spec.short} at {t_row.time:g} mo (95% CI) · at risk"] = (
+                f"{fmt_rate_ci(t_row.survival, t_row.lower, t_row.upper)} · {int(t_row.n_risk)} at risk")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _logrank_blocks(patients, analysable, spec, endpoint, grouping, n_events, n_groups) -> list[Block]:
+    if n_groups < 2:
+        return [Note("Choose a grouping ('Curves by') to compare groups with the log-rank test.")]
+    test = logrank_table(analysable["time"], analysable["event"], analysable["group"])
+    if math.isnan(test.p_value):
+        verdict = Note("The log-rank test cannot be computed: there is no event in the compared groups.", kind="info")
+    else:
+        verdict = Note(f"χ² = {test.statistic:.2f} on {test.df} df, **p = {fmt_p(test.p_value)}** "
+                       f"({len(analysable)} patients, {n_events} events).", kind="markdown")
+    shown = pd.DataFrame({
+        "Group": test.table["group"].astype(str), "Patients": test.table["n"], "Observed events": test.table["observed"],
+        "Expected events": test.table["expected"].map(lambda v: f"{v:.2f}"),
+        "(O−E)²/V": test.table["oe2_over_v"].map(lambda v: f"{v:.3f}"),
+    })
+    parts = [Heading("Log-rank test"), verdict,
+             Table(shown, f"logrank-by-{grouping}",
+                   caption="R `survdiff` (rho = 0). Groups with very few patients give an unreliable test.")]
+    blocks: list[Block] = [View("survival_logrank", f"Log-rank test by {GROUPING_LABELS[grouping]}", parts,
+                                patients=patients, n_text=f"{len(analysable)} patients with {spec.short} recorded, "
+                                                          f"{n_events} events",
+                                code=snippets.logrank(grouping, endpoint=endpoint), result=test)]
+    if test.generalised_inverse:
+        blocks.append(Note("The variance matrix was singular; a generalised inverse was used (R would stop here)."))
+    return blocks
