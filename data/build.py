@@ -31,7 +31,8 @@ MAPPED_COLUMNS = registry.derived_columns()
 
 SCHEMA = {
     "studies": """
-        study_id VARCHAR PRIMARY KEY, seed_file VARCHAR NOT NULL, title_as_given VARCHAR, regimen VARCHAR NOT NULL,
+        study_id VARCHAR PRIMARY KEY, seed_file VARCHAR NOT NULL, title_as_given VARCHAR, short_label VARCHAR,
+        regimen VARCHAR NOT NULL,
         dose_schedule VARCHAR, treatment_period VARCHAR, follow_up VARCHAR, centre VARCHAR, design VARCHAR,
         response_criteria VARCHAR, ae_criteria VARCHAR, n_treated INTEGER NOT NULL, n_evaluable INTEGER NOT NULL,
         statistics_software VARCHAR, citation VARCHAR, source VARCHAR NOT NULL""",

@@ -6,15 +6,14 @@ import re
 
 from analysis.methods import CI_METHOD_LABELS, CONF_TYPE_LABELS, P_ADJUST_LABELS, TIES_LABELS  # noqa: F401 (labels)
 from data import registry
+from data.studies import bundled_study_labels
 from sarcoma_app.viewstate.url_state import UNKNOWN
 
 EN_DASH = "\u2013"
 
-#: Short names of the bundled studies; other study ids are shown as they are.
-STUDY_LABELS = {
-    "nivolumab_pazopanib": "Nivolumab ± pazopanib",
-    "nab_paclitaxel_sintilimab": "Nab-paclitaxel + sintilimab",
-}
+#: Short names of the bundled studies: the ``short_label`` column of the ``studies`` table (its source CSV,
+#: which the database is built from); other study ids are shown as they are.
+STUDY_LABELS = bundled_study_labels()
 DENOMINATOR_LABELS = {"all": "all treated patients", "evaluable": "evaluable patients only"}
 ENDPOINT_LABELS = {"orr": "ORR (CR + PR)", "dcr": "DCR (CR + PR + SD)"}
 #: Grouping variable -> label (the registry's groupings).

@@ -67,7 +67,7 @@ def _clear() -> None:
 
 
 def data_source_text(patients: pd.DataFrame | None) -> str:
-    """'Nab-paclitaxel + sintilimab (published; 002_….txt)' for the studies of the view, or the data source
+    """'<study label> (published; <seed file>)' for the studies of the view, or the data source
     (uploaded cohort, simulated registry) when it is not the published papers."""
     if not cohort.is_bundled():
         return cohort.source_description()
