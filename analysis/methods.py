@@ -13,7 +13,8 @@ __all__ = ["CI_METHODS", "CI_METHOD_LABELS", "CONF_TYPES", "CONF_TYPE_LABELS", "
 CI_METHOD_LABELS = {"clopper-pearson": "Clopper–Pearson (exact)", "wilson": "Wilson score", "jeffreys": "Jeffreys"}
 CI_METHODS = tuple(CI_METHOD_LABELS)
 #: Pointwise confidence intervals of a Kaplan-Meier curve, as R survfit ``conf.type``.
-CONF_TYPE_LABELS = {"log": "log (R default)", "log-log": "log-log", "plain": "plain (linear)"}
+CONF_TYPE_LABELS = {"log": "log (R default)", "log-log": "log-log", "plain": "plain (linear)", "logit": "logit",
+                    "arcsin": "arcsine square root"}
 CONF_TYPES = tuple(CONF_TYPE_LABELS)
 #: Handling of tied event times in Cox models, as R coxph ``ties``.
 TIES_LABELS = {"efron": "Efron (R default)", "breslow": "Breslow"}

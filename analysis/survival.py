@@ -160,6 +160,17 @@ def _confidence_limits(
             shift = z * std_err_log / np.log(inside)
             log_minus_log = np.log(-np.log(inside))
             return np.exp(-np.exp(log_minus_log - shift)), np.exp(-np.exp(log_minus_log + shift))
+        if conf_type == "logit":  # R computes log(p/(1-p)) of the unmasked p: S = 1 gives NaN limits
+            inside = np.where(survival == 0, np.nan, survival)
+            half_width = z * std_err_log * (1 + inside / (1 - inside))
+            logit = np.log(survival / (1 - survival))
+            return 1 - 1 / (1 + np.exp(logit - half_width)), 1 - 1 / (1 + np.exp(logit + half_width))
+        if conf_type == "arcsin":
+            inside = np.where(survival == 0, np.nan, survival)
+            half_width = 0.5 * z * std_err_log * np.sqrt(inside / (1 - inside))
+            angle = np.arcsin(np.sqrt(inside))
+            return (np.sin(np.maximum(0.0, angle - half_width)) ** 2,
+                    np.sin(np.minimum(np.pi / 2, angle + half_width)) ** 2)
     raise ValueError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
 
 
@@ -245,7 +256,7 @@ class KaplanMeierResult:
     n, n_events : int
         Number of patients and of events.
     conf_type : str
-        ``"log"``, ``"log-log"`` or ``"plain"``.
+        ``"log"``, ``"log-log"``, ``"plain"``, ``"logit"`` or ``"arcsin"``.
     alpha : float
         1 - confidence level.
     median : float
@@ -509,11 +520,13 @@ def kaplan_meier(
         Follow-up times, non-negative and finite.
     events : array-like of bool or {0, 1}
         1 / True = event, 0 / False = censored.
-    conf_type : {"log", "log-log", "plain"}
+    conf_type : {"log", "log-log", "plain", "logit", "arcsin"}
         Transformation for the pointwise intervals: ``S exp(+-z se)``,
-        ``S^exp(+-z se / log S)`` or ``S (1 +- z se)`` clipped to [0, 1], with
-        ``se`` the standard error of log S. Limits are ``nan`` where R gives
-        ``NA`` (S = 0; for "log-log" also S = 1).
+        ``S^exp(+-z se / log S)``, ``S (1 +- z se)`` clipped to [0, 1], on the
+        logit scale with ``se / (1 - S)``, or on ``asin(sqrt(S))`` with
+        ``se sqrt(S / (1 - S)) / 2``; ``se`` is the standard error of log S.
+        Limits are ``nan`` where R gives ``NA`` or ``NaN`` (S = 0; for
+        "log-log", "logit" and "arcsin" also S = 1).
     alpha : float
         1 - confidence level (0.05 gives 95% intervals).
     timefix : bool

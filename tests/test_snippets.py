@@ -193,6 +193,8 @@ SURVIVAL_CASES = [
     (FilterState(), "ecog", "plain", (2.5,)),
     (FilterState(study=(NAB,)), "primary_site", "log", (4.0, 6.0, 9.0)),
     (FilterState(), "prior_lines", "log", (4.0,)),
+    (FilterState(), "histology_group", "logit", (2.0, 4.0)),
+    (FilterState(study=(NAB,)), "none", "arcsin", (1.5, 6.0)),
 ]
 
 

@@ -380,7 +380,7 @@ def test_invalid_groups_and_options_raise():
     with pytest.raises(ValueError, match="missing"):
         kaplan_meier_by_group([1, 2, 3], [1, 0, 1], ["a", np.nan, "b"])
     with pytest.raises(ValueError, match="conf_type"):
-        kaplan_meier([1, 2], [1, 1], conf_type="logit")
+        kaplan_meier([1, 2], [1, 1], conf_type="logit-probit")
     with pytest.raises(ValueError, match="alpha"):
         kaplan_meier([1, 2], [1, 1], alpha=1.5)
     km = kaplan_meier([1, 2], [1, 1])

@@ -32,8 +32,8 @@ def choices(patients: pd.DataFrame, methods: MethodState) -> list[Choice]:
                                help="One Kaplan–Meier curve per group (groupings with two or more recorded values "
                                     "among the analysable patients)."),
         common.selected("conf_type", "CI transformation", CONF_TYPES, methods.conf_type, CONF_TYPE_LABELS.get,
-                        help="Pointwise 95% intervals of S(t) as R survfit conf.type: log (default), log-log or "
-                             "plain."),
+                        help="Pointwise 95% intervals of S(t) as R survfit conf.type: "
+                             + ", ".join(CONF_TYPE_LABELS.values()) + "."),
         Choice("landmarks", "Landmark times (months)", kind="text", value=methods.landmarks,
                to_text=lambda values: ", ".join(f"{v:g}" for v in values), parse=parse_landmarks_text,
                help=f"Up to {MAX_LANDMARKS} times, comma-separated, e.g. 4, 6.",

@@ -107,7 +107,7 @@ logrank_block <- function(time, status, group) {
 
 make_dataset <- function(name, description, time, status, group = NULL,
                          landmarks, risk_times,
-                         conf_ints = 0.95, conf_types = c("log", "log-log", "plain")) {
+                         conf_ints = 0.95, conf_types = c("log", "log-log", "plain", "logit", "arcsin")) {
   fits <- list()
   for (conf_int in conf_ints) for (conf_type in conf_types) {
     overall <- survfit(Surv(time, status) ~ 1, conf.type = conf_type, conf.int = conf_int)
