@@ -15,7 +15,11 @@ import charts
 from sarcoma_app.sources import cohort as data_source
 from sarcoma_app.views import prepare
 from sarcoma_app.render import ui
-from sarcoma_app.ingest import upload
+from sarcoma_app.ingest.cohort import clean_cohort_name, prepare_cohort
+from sarcoma_app.ingest.columns import REQUIRED_PATIENT_COLUMNS, ROLES, ROLE_LABELS, SPECS, mapping_dict, normalise_name, suggest_mapping
+from sarcoma_app.ingest.read import read_table
+from sarcoma_app.ingest.tables import Problem, RawTable, ReadResult
+from sarcoma_app.ingest.templates import data_dictionary, problems_frame, recognitions_frame, template_csv, template_xlsx
 from sarcoma_app.limits import LIMITS, limits_markdown
 from sarcoma_app.render.navigation import require_app_frame
 
@@ -59,7 +63,7 @@ if current is not None:
 st.subheader("1. Prepare the files")
 st.markdown(
     "One row per patient, one column per variable. **Required columns:** "
-    + ", ".join(f"`{name}`" for name in upload.REQUIRED_PATIENT_COLUMNS)
+    + ", ".join(f"`{name}`" for name in REQUIRED_PATIENT_COLUMNS)
     + ". Every other column of the app is optional (age, sex, ECOG, prior lines, primary site, pazopanib, …). "
     "Two optional files add detail: **adverse events** (one row per event: `patient_id`, `term`, `grade`) and "
     "**tumour assessments** (one row per scan: `patient_id`, `time_months`, `pct_change` of the target lesions), "
@@ -67,21 +71,21 @@ st.markdown(
     "“PFS (months)” or “Best overall response” are recognised, and you can match the others below."
 )
 template_columns = st.columns([1, 1, 1, 1, 2])
-template_columns[0].download_button("Template (XLSX)", data=upload.template_xlsx(), file_name="cohort-template.xlsx",
+template_columns[0].download_button("Template (XLSX)", data=template_xlsx(), file_name="cohort-template.xlsx",
                                     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                     key="template_xlsx", icon=":material/download:", on_click="ignore",
                                     help="One workbook: sheets patients, adverse_events, assessments and the "
                                          "dictionary. Upload the filled workbook as the patients file: its other "
                                          "sheets are read too.", width="stretch")
 template_labels = {"patients": "Patients (CSV)", "adverse_events": "AEs (CSV)", "assessments": "Scans (CSV)"}
-for column, role in zip(template_columns[1:4], upload.ROLES):
-    column.download_button(template_labels[role], data=upload.template_csv(role), file_name=f"{role}-template.csv",
+for column, role in zip(template_columns[1:4], ROLES):
+    column.download_button(template_labels[role], data=template_csv(role), file_name=f"{role}-template.csv",
                            mime="text/csv", key=f"template_{role}", icon=":material/download:", on_click="ignore",
-                           help=f"Template of the {upload.ROLE_LABELS[role]} file (CSV, UTF-8)", width="stretch")
+                           help=f"Template of the {ROLE_LABELS[role]} file (CSV, UTF-8)", width="stretch")
 with st.expander("Upload limits (a file beyond one is refused, with a message saying which)"):
     st.markdown(limits_markdown())
 with st.expander("Data dictionary: every column the app reads, its unit and how to write it"):
-    ui.show_table(upload.data_dictionary(), "upload-data-dictionary", key="upload_dictionary",
+    ui.show_table(data_dictionary(), "upload-data-dictionary", key="upload_dictionary",
                   caption="CSV in any common encoding (UTF-8, Windows-1252/Latin-1, UTF-16) and delimiter (comma, "
                           "semicolon with decimal commas, tab), or XLSX. Empty cells, NA and “not reported” mean "
                           "not recorded. See the upload limits above.")
@@ -96,7 +100,7 @@ files = {role: column.file_uploader(labels[role], type=FILE_TYPES, key=f"upload_
                                     max_upload_size=LIMITS.file_mb.value,
                                     help=f"CSV or XLSX, at most {LIMITS.file_mb.amount} "
                                          f"(and {LIMITS.rows(role).amount}, {LIMITS.columns.amount}).")
-         for column, role in zip(uploader_columns, upload.ROLES)}
+         for column, role in zip(uploader_columns, ROLES)}
 if files["patients"] is None:
     if files["adverse_events"] is not None or files["assessments"] is not None:
         st.warning("Add the patients file: adverse events and assessments are checked against its patient IDs.")
@@ -106,16 +110,16 @@ if files["patients"] is None:
     st.stop()
 
 
-def read(role: str, uploaded) -> upload.ReadResult:
+def read(role: str, uploaded) -> ReadResult:
     """Read an uploaded file once per file (kept in this session only)."""
     cache = st.session_state.setdefault(READ_KEY, {})
     key = (role, uploaded.file_id)
     if cache.get(role, (None, None))[0] != key:
-        cache[role] = (key, upload.read_table(uploaded.getvalue(), uploaded.name, role))
+        cache[role] = (key, read_table(uploaded.getvalue(), uploaded.name, role))
     return cache[role][1]
 
 
-def show_problems(problems: list[upload.Problem], total: int, what: str, fix: str = "Fix the file") -> None:
+def show_problems(problems: list[Problem], total: int, what: str, fix: str = "Fix the file") -> None:
     """The problems as an error line and a table (every text shown as text)."""
     listed = len(problems)
     shown = problems[:PROBLEMS_IN_MESSAGE]
@@ -126,7 +130,7 @@ def show_problems(problems: list[upload.Problem], total: int, what: str, fix: st
              icon=":material/error:")
     if rest > 0:
         with st.expander(f"All problems ({listed:,} listed" + (f" of {total:,}" if total > listed else "") + ")"):
-            ui.show_table(upload.problems_frame(problems), "upload-problems", key=f"upload_problems_{what[:12]}",
+            ui.show_table(problems_frame(problems), "upload-problems", key=f"upload_problems_{what[:12]}",
                           column_config={"Problem": st.column_config.TextColumn(width="large")})
 
 
@@ -134,15 +138,15 @@ results = {role: read(role, uploaded) for role, uploaded in files.items() if upl
 # a workbook uploaded as the patients file may hold the other files as sheets
 for role, table in results["patients"].other_sheets.items():
     if role not in results:
-        results[role] = upload.ReadResult(table, [])
-        st.caption(f"The {upload.ROLE_LABELS[role]} were read from the sheet of the patients workbook.")
+        results[role] = ReadResult(table, [])
+        st.caption(f"The {ROLE_LABELS[role]} were read from the sheet of the patients workbook.")
 read_problems = [problem for result in results.values() for problem in result.problems]
 if read_problems or any(result.table is None for result in results.values()):
     show_problems(read_problems, len(read_problems), "the uploaded file" + ("s" if len(results) > 1 else ""))
     st.stop()
 tables = {role: result.table for role, result in results.items()}
 for role, table in tables.items():
-    st.caption(f"**{ui.text(table.file)}** ({upload.ROLE_LABELS[role]}): {len(table.frame):,} rows, "
+    st.caption(f"**{ui.text(table.file)}** ({ROLE_LABELS[role]}): {len(table.frame):,} rows, "
                f"{len(table.columns)} columns — read as {ui.text(table.description)}.")
     for note in table.notes:
         st.warning(ui.text(note), icon=":material/warning:")
@@ -153,13 +157,13 @@ st.caption("Each column of the app, and the column of your file it is read from.
            "check them and choose the others. Columns of the file matched to nothing are ignored.")
 
 
-def mapping_widgets(role: str, table: upload.RawTable, container) -> dict[str, str]:
+def mapping_widgets(role: str, table: RawTable, container) -> dict[str, str]:
     """One selectbox per app column, pre-filled with the recognised file column."""
-    suggested = upload.mapping_dict(upload.suggest_mapping(table.columns, role))
+    suggested = mapping_dict(suggest_mapping(table.columns, role))
     file_key = hashlib.sha256(f"{role}|{table.file}|{'|'.join(table.columns)}".encode()).hexdigest()[:10]
     options = [NOT_IN_FILE] + table.columns
     mapping: dict[str, str] = {}
-    specs = upload.SPECS[role]
+    specs = SPECS[role]
     required = [spec for spec in specs if spec.required]
     optional = [spec for spec in specs if not spec.required]
     for group, target in ((required, container), (optional, None)):
@@ -186,7 +190,7 @@ def mapping_widgets(role: str, table: upload.RawTable, container) -> dict[str, s
         container.warning("A column of the file is matched to two app columns: "
                           + ", ".join(f"“{ui.text(c)}”" for c in duplicates) + ". Check the matching.")
     recognised = [(spec.name, suggested[spec.name]) for spec in specs if spec.name in suggested
-                  and upload.normalise_name(suggested[spec.name]) != upload.normalise_name(spec.name)]
+                  and normalise_name(suggested[spec.name]) != normalise_name(spec.name)]
     if recognised:
         container.caption("Recognised automatically: " + "; ".join(
             f"“{ui.text(file_column)}” → `{name}`" for name, file_column in recognised) + ".")
@@ -196,22 +200,22 @@ def mapping_widgets(role: str, table: upload.RawTable, container) -> dict[str, s
 mappings = {}
 for role, table in tables.items():
     box = st.container(border=True)
-    box.markdown(f"**{upload.ROLE_LABELS[role].capitalize()}** — {ui.text(table.file)}")
+    box.markdown(f"**{ROLE_LABELS[role].capitalize()}** — {ui.text(table.file)}")
     mappings[role] = mapping_widgets(role, table, box)
 
 default_name = Path(files["patients"].name).stem.replace("_", " ").replace("-", " ").strip() or "Uploaded cohort"
 patients_key = hashlib.sha256(str(files["patients"].file_id).encode()).hexdigest()[:10]
-cohort_name = upload.clean_cohort_name(st.text_input(
-    "Cohort name", value=upload.clean_cohort_name(default_name), max_chars=60, key=f"upload_cohort_name_{patients_key}",
+cohort_name = clean_cohort_name(st.text_input(
+    "Cohort name", value=clean_cohort_name(default_name), max_chars=60, key=f"upload_cohort_name_{patients_key}",
     help="Shown as the study of these patients on every page (unless the file has a study column)."))
 
 # --- 4. check ----------------------------------------------------------------------------------------
 signature = (tuple((role, results[role].table.file, len(tables[role].frame)) for role in tables),
              tuple((role, tuple(sorted(m.items()))) for role, m in mappings.items()), cohort_name,
-             tuple(files[role].file_id if files.get(role) is not None else "" for role in upload.ROLES))
+             tuple(files[role].file_id if files.get(role) is not None else "" for role in ROLES))
 memo = st.session_state.get(PREPARED_KEY)
 if memo is None or memo[0] != signature:
-    prepared = upload.prepare_cohort(
+    prepared = prepare_cohort(
         tables["patients"], mappings["patients"], tables.get("adverse_events"), mappings.get("adverse_events"),
         tables.get("assessments"), mappings.get("assessments"), cohort_name=cohort_name)
     st.session_state[PREPARED_KEY] = (signature, prepared)
@@ -221,7 +225,7 @@ else:
 st.subheader("4. Check and load")
 if prepared.recognitions:
     st.markdown("**How values were read** — check before loading:")
-    ui.show_table(upload.recognitions_frame(prepared.recognitions), "upload-recognised-values",
+    ui.show_table(recognitions_frame(prepared.recognitions), "upload-recognised-values",
                   key="upload_recognitions", caption="Words and codes the app recognised, and what they become.")
 for note in prepared.notes:
     st.info(ui.text(note), icon=":material/info:")
