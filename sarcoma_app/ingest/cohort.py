@@ -112,6 +112,28 @@ def clean_cohort_name(name: str, default: str = "Uploaded cohort") -> str:
     return text or default
 
 
+def default_cohort_name(file_name: str) -> str:
+    """The name a patients file suggests for its cohort: the file name without extension, '_' and '-' as spaces."""
+    return Path(file_name).stem.replace("_", " ").replace("-", " ").strip() or "Uploaded cohort"
+
+
+def count_parts(n_patients: int, n_adverse_events: int = 0, n_assessments: int = 0) -> list[str]:
+    """'1,234 patients', then the adverse events and tumour assessments when there are any."""
+    parts = [f"{n_patients:,} patients"]
+    if n_adverse_events:
+        parts.append(f"{n_adverse_events:,} adverse events")
+    if n_assessments:
+        parts.append(f"{n_assessments:,} tumour assessments")
+    return parts
+
+
+def prepared_counts(prepared: Prepared) -> list[str]:
+    """:func:`count_parts` of a checked cohort."""
+    n_events = 0 if prepared.adverse_events is None else len(prepared.adverse_events)
+    n_measures = 0 if prepared.assessments is None else len(prepared.assessments)
+    return count_parts(len(prepared.patients), n_events, n_measures)
+
+
 def prepare_cohort(patients: RawTable, mapping: dict[str, str], adverse_events: RawTable | None = None,
                    ae_mapping: dict[str, str] | None = None, assessments: RawTable | None = None,
                    assessment_mapping: dict[str, str] | None = None,

@@ -174,3 +174,21 @@ def time_unit(file_column: str) -> tuple[str, float]:
     if words & {"year", "years", "yr", "yrs", "y"}:
         return "years", 12.0
     return "months", 1.0
+
+
+def column_help(spec: ColumnSpec) -> str:
+    """What the matching editor says of an app column: label, meaning, unit and how to write it."""
+    return (f"{spec.label}: {spec.description}" + (f" ({spec.unit})" if spec.unit else "")
+            + (f". {spec.allowed}" if spec.allowed else ""))
+
+
+def duplicated_file_columns(mapping: dict[str, str]) -> list[str]:
+    """File columns matched to more than one app column (sorted)."""
+    used = list(mapping.values())
+    return sorted({c for c in used if used.count(c) > 1})
+
+
+def renamed_matches(role: str, suggested: dict[str, str]) -> list[tuple[str, str]]:
+    """(app column, file column) of the suggested matches whose names differ (recognised, not the same name)."""
+    return [(spec.name, suggested[spec.name]) for spec in SPECS[role] if spec.name in suggested
+            and normalise_name(suggested[spec.name]) != normalise_name(spec.name)]

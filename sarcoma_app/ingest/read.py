@@ -106,3 +106,23 @@ def zip_is_xlsx(data: bytes) -> bool:
             return "xl/workbook.xml" in archive.namelist()
     except zipfile.BadZipFile:
         return False
+
+
+def with_workbook_sheets(results: dict[str, ReadResult]) -> tuple[dict[str, ReadResult], list[str]]:
+    """The files read, completed by the sheets of a patients workbook that hold the files not uploaded.
+
+    Returns the results by role and the roles read from sheets of the
+    patients workbook (an uploaded file of a role wins over a sheet).
+    """
+    completed = dict(results)
+    from_sheets = []
+    for role, table in results["patients"].other_sheets.items():
+        if role not in completed:
+            completed[role] = ReadResult(table, [])
+            from_sheets.append(role)
+    return completed, from_sheets
+
+
+def read_problems(results: dict[str, ReadResult]) -> list[Problem]:
+    """Every problem of the files read, file by file."""
+    return [problem for result in results.values() for problem in result.problems]
