@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sarcoma_app.exports import downloads
-from sarcoma_app.ingest.cohort import Prepared, prepare_cohort
-from sarcoma_app.ingest.columns import REQUIRED_PATIENT_COLUMNS, ROLES, SPECS, mapping_dict, suggest_mapping
-from sarcoma_app.ingest.read import read_table
+from sarcoma_app.ingest.cohort import Prepared, count_parts, default_cohort_name, prepare_cohort
+from sarcoma_app.ingest.columns import (REQUIRED_PATIENT_COLUMNS, ROLES, SPECS, duplicated_file_columns, mapping_dict,
+                                        renamed_matches, suggest_mapping)
+from sarcoma_app.ingest.read import read_problems, read_table, with_workbook_sheets
 from sarcoma_app.ingest.tables import MAX_PROBLEMS_PER_FILE, ROW_LIMITS, RawTable
 from sarcoma_app.ingest.templates import data_dictionary, template_csv, template_xlsx
 
@@ -397,3 +398,34 @@ def test_half_an_endpoint_is_refused():
     result = prepared_text("patient_id,histology,best_response,PFS (months),OS (months),OS event\nA,LMS,PR,3,5,1\n")
     assert not result.ok
     assert any("pfs_months is mapped but pfs_event is not" in t for t in texts(result.problems))
+
+
+# --------------------------------------------------------------------------- #
+# The small rules the upload page shows (pure, in ingest)
+# --------------------------------------------------------------------------- #
+def test_the_cohort_name_a_file_suggests():
+    assert default_cohort_name("my_site-2024.csv") == "my site 2024"
+    assert default_cohort_name("___.xlsx") == "Uploaded cohort"
+
+
+def test_counts_name_only_the_files_that_have_rows():
+    assert count_parts(1234) == ["1,234 patients"]
+    assert count_parts(3, 0, 5) == ["3 patients", "5 tumour assessments"]
+    assert count_parts(3, 2, 5) == ["3 patients", "2 adverse events", "5 tumour assessments"]
+
+
+def test_matching_notices_a_file_column_used_twice_and_the_renamed_ones():
+    assert duplicated_file_columns({"pfs_months": "PFS", "os_months": "PFS", "age": "Age"}) == ["PFS"]
+    assert duplicated_file_columns({"pfs_months": "PFS"}) == []
+    suggested = mapping_dict(suggest_mapping(["patient_id", "Best overall response", "Histology"]))
+    assert renamed_matches("patients", suggested) == [("best_response", "Best overall response")]
+
+
+def test_the_sheets_of_a_patients_workbook_complete_the_files_not_uploaded():
+    workbook = read_table(data("good_cohort.xlsx"), "good_cohort.xlsx", "patients")
+    assert set(workbook.other_sheets) == {"adverse_events", "assessments"}
+    scans = read_table(b"patient_id,time_months,pct_change\nP1,2,-10\n", "scans.csv", "assessments")
+    results, from_sheets = with_workbook_sheets({"patients": workbook, "assessments": scans})
+    assert from_sheets == ["adverse_events"]
+    assert results["assessments"] is scans and results["adverse_events"].table is workbook.other_sheets["adverse_events"]
+    assert read_problems(results) == []
