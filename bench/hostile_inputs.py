@@ -51,16 +51,18 @@ def _rss_mb() -> float:
 def _load_upload(csv_text: str, name: str):
     """An UploadedCohort built with the app's own reader (as the Upload page does)."""
     from sarcoma_app.sources import cohort
-    from sarcoma_app.ingest import upload
+    from sarcoma_app.ingest.cohort import clean_cohort_name, prepare_cohort
+    from sarcoma_app.ingest.columns import mapping_dict, suggest_mapping
+    from sarcoma_app.ingest.read import read_table
 
-    result = upload.read_table(csv_text.encode(), "hostile.csv")
+    result = read_table(csv_text.encode(), "hostile.csv")
     table = result.table
-    mapping = upload.mapping_dict(upload.suggest_mapping(table.columns))
-    prepared = upload.prepare_cohort(table, mapping, cohort_name=name)
+    mapping = mapping_dict(suggest_mapping(table.columns))
+    prepared = prepare_cohort(table, mapping, cohort_name=name)
     assert prepared.ok, [p for p in prepared.problems][:5]
     connection = cohort.create_cohort_database(prepared.patients, prepared.adverse_events, prepared.studies,
                                                prepared.assessments)
-    return cohort.UploadedCohort(connection=connection, name=upload.clean_cohort_name(name), files=("hostile.csv",),
+    return cohort.UploadedCohort(connection=connection, name=clean_cohort_name(name), files=("hostile.csv",),
                                  n_patients=len(prepared.patients))
 
 

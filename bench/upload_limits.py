@@ -10,8 +10,8 @@ Usage (from the repository root)::
 
 Each case of :data:`tests.hostile_uploads.CASES` runs in a fresh process: the
 file is built first (not measured), then the upload page's pipeline is
-measured - :func:`sarcoma_app.ingest.upload.read_table`, the suggested column
-mapping and :func:`sarcoma_app.ingest.upload.prepare_cohort` - as CPU seconds of
+measured - :func:`sarcoma_app.ingest.read.read_table`, the suggested column
+mapping and :func:`sarcoma_app.ingest.cohort.prepare_cohort` - as CPU seconds of
 the process and peak RSS above the RSS before reading (``VmHWM`` reset through
 ``/proc/self/clear_refs``). A case still running after ``--timeout`` seconds
 is killed and reported as ``>timeout``, with the peak memory reached so far.
@@ -41,7 +41,8 @@ from tests import hostile_uploads  # noqa: E402
 def _child(case: str) -> None:
     """Build and measure one case; print JSON lines (progress of the peak, then the result)."""
     name, data = hostile_uploads.CASES[case]()
-    from sarcoma_app.ingest import upload  # noqa: F401  (imports are not part of the measurement)
+    import sarcoma_app.ingest.cohort  # noqa: F401  (imports are not part of the measurement)
+    import sarcoma_app.ingest.read  # noqa: F401
 
     hostile_uploads.reset_peak_rss()
     base = hostile_uploads._status_kib("VmRSS")

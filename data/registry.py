@@ -37,7 +37,7 @@ NOT_REPORTED = "not reported"
 ROLES = ("key", "filter", "grouping", "covariate", "endpoint", "display")
 #: Dictionary type -> DuckDB type.
 SQL_TYPES = {"text": "VARCHAR", "integer": "INTEGER", "double": "DOUBLE", "boolean": "BOOLEAN"}
-#: How an upload reads a column's cells (see sarcoma_app.ingest.upload).
+#: How an upload reads a column's cells (see sarcoma_app.ingest.values).
 UPLOAD_KINDS = ("id", "text", "int", "float", "time", "bool", "response", "event", "sex", "grade", "stage",
                 "status")
 

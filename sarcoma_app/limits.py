@@ -5,7 +5,8 @@ than seconds of CPU or hundreds of MB. Every limit is checked *before* the
 step it protects (a workbook's declared uncompressed sizes before it is
 unpacked, the header's width before the rows are read, rows as the reader
 walks them, empty ones included) and the file is refused with a message
-naming the limit. The reader (:mod:`sarcoma_app.ingest.upload`), the upload page,
+naming the limit. The reader (:mod:`sarcoma_app.ingest.read` and the
+modules it calls), the upload page,
 ``.streamlit/config.toml`` (``server.maxUploadSize``, checked by a test) and
 the README's "Upload limits" paragraph (:func:`limits_markdown`) all state
 these numbers.

@@ -275,13 +275,15 @@ def measure(call: Callable[[], object]) -> Measured:
 
 def message_shown(data: bytes, name: str) -> str:
     """The message the upload page shows for a patients file (read, suggested mapping, check)."""
-    from sarcoma_app.ingest import upload
+    from sarcoma_app.ingest.cohort import prepare_cohort
+    from sarcoma_app.ingest.columns import mapping_dict, suggest_mapping
+    from sarcoma_app.ingest.read import read_table
 
-    result = upload.read_table(data, name)
+    result = read_table(data, name)
     if result.problems or result.table is None:
         return "; ".join(p.text for p in result.problems[:3]) or "not read"
     table = result.table
-    prepared = upload.prepare_cohort(table, upload.mapping_dict(upload.suggest_mapping(table.columns)))
+    prepared = prepare_cohort(table, mapping_dict(suggest_mapping(table.columns)))
     notes = " ".join(table.notes + prepared.notes)
     if not prepared.ok:
         return "; ".join(p.text for p in prepared.problems[:3])

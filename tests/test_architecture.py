@@ -69,3 +69,25 @@ def test_app_opens_duckdb_read_only():
     connects = [line for line in sources.splitlines() if "duckdb.connect(" in line]
     assert connects, "the app must open the bundled database somewhere in sarcoma_app/"
     assert all("read_only=True" in line for line in connects if "memory" not in line), connects
+
+
+#: Longest module of sarcoma_app/ingest/ (the reading, mapping and checking of an upload, split by job).
+MAX_INGEST_MODULE_LINES = 450
+
+
+def long_modules(folder: Path, limit: int) -> dict[str, int]:
+    """Modules of ``folder`` longer than ``limit`` lines, with their lengths."""
+    lengths = {path.name: len(path.read_text().splitlines()) for path in sorted(folder.glob("*.py"))}
+    return {name: n for name, n in lengths.items() if n > limit}
+
+
+def test_no_ingest_module_is_longer_than_the_limit():
+    """The upload code stays split by responsibility: no module grows back into the whole pipeline."""
+    assert len(list((APP / "ingest").glob("*.py"))) > 2, "sarcoma_app/ingest/ has no modules"
+    assert long_modules(APP / "ingest", MAX_INGEST_MODULE_LINES) == {}
+
+
+def test_the_module_length_check_can_fail(tmp_path):
+    (tmp_path / "short.py").write_text("x = 1\n" * MAX_INGEST_MODULE_LINES)
+    (tmp_path / "long.py").write_text("x = 1\n" * (MAX_INGEST_MODULE_LINES + 1))
+    assert long_modules(tmp_path, MAX_INGEST_MODULE_LINES) == {"long.py": MAX_INGEST_MODULE_LINES + 1}

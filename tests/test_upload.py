@@ -1,4 +1,4 @@
-"""Reading, mapping and validating uploaded cohorts (sarcoma_app.ingest.upload, pure functions).
+"""Reading, mapping and validating uploaded cohorts (sarcoma_app.ingest, pure functions).
 
 The corpus in tests/fixtures/uploads/ (regenerate with make_corpus.py) holds malformed
 and odd files; each must give its own message naming file, row and column, and none
@@ -19,7 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sarcoma_app.exports import downloads
-from sarcoma_app.ingest import upload
+from sarcoma_app.ingest.cohort import Prepared, count_parts, default_cohort_name, prepare_cohort
+from sarcoma_app.ingest.columns import (REQUIRED_PATIENT_COLUMNS, ROLES, SPECS, duplicated_file_columns, mapping_dict,
+                                        renamed_matches, suggest_mapping)
+from sarcoma_app.ingest.read import read_problems, read_table, with_workbook_sheets
+from sarcoma_app.ingest.tables import MAX_PROBLEMS_PER_FILE, ROW_LIMITS, RawTable
+from sarcoma_app.ingest.templates import data_dictionary, template_csv, template_xlsx
 
 CORPUS = Path(__file__).resolve().parent / "fixtures" / "uploads"
 
@@ -28,16 +33,16 @@ def data(name: str) -> bytes:
     return (CORPUS / name).read_bytes()
 
 
-def read_ok(name: str, role: str = "patients") -> upload.RawTable:
-    result = upload.read_table(data(name), name, role)
+def read_ok(name: str, role: str = "patients") -> RawTable:
+    result = read_table(data(name), name, role)
     assert result.ok, [p.text for p in result.problems]
     return result.table
 
 
-def prepared(name: str, mapping: dict | None = None, **kwargs) -> upload.Prepared:
+def prepared(name: str, mapping: dict | None = None, **kwargs) -> Prepared:
     table = read_ok(name)
-    mapping = mapping if mapping is not None else upload.mapping_dict(upload.suggest_mapping(table.columns))
-    return upload.prepare_cohort(table, mapping, **kwargs)
+    mapping = mapping if mapping is not None else mapping_dict(suggest_mapping(table.columns))
+    return prepare_cohort(table, mapping, **kwargs)
 
 
 def texts(problems) -> list[str]:
@@ -59,7 +64,7 @@ def texts(problems) -> list[str]:
     ("long_cell.csv", "long_cell.csv, row 3, column “notes”: text of 10,000 characters (at most 500)"),
 ])
 def test_a_file_that_is_not_a_table_gets_its_message(name, message):
-    result = upload.read_table(data(name), name)
+    result = read_table(data(name), name)
     assert result.table is None
     assert len(result.problems) == 1
     assert result.problems[0].text.startswith(message), result.problems[0].text
@@ -67,18 +72,18 @@ def test_a_file_that_is_not_a_table_gets_its_message(name, message):
 
 def test_too_many_rows_are_refused_before_anything_is_kept():
     header = "patient_id,histology,best_response,pfs_months,pfs_event\n"
-    limit = upload.ROW_LIMITS["patients"]
+    limit = ROW_LIMITS["patients"]
     body = "".join(f"P{i},Angiosarcoma,PR,1.5,1\n" for i in range(limit + 1))
-    result = upload.read_table((header + body).encode(), "registry.csv")
+    result = read_table((header + body).encode(), "registry.csv")
     assert result.table is None
     assert texts(result.problems) == [f"registry.csv: more than {limit:,} rows after the header (the limit for this "
                                       "file; empty rows count too): split the file or filter it first"]
-    at_limit = upload.read_table((header + "".join(body.splitlines(keepends=True)[:limit])).encode(), "ok.csv")
+    at_limit = read_table((header + "".join(body.splitlines(keepends=True)[:limit])).encode(), "ok.csv")
     assert at_limit.ok and len(at_limit.table.frame) == limit
 
 
 def test_the_row_limit_is_configurable():
-    result = upload.read_table(data("good_patients.csv"), "good_patients.csv", max_rows=5)
+    result = read_table(data("good_patients.csv"), "good_patients.csv", max_rows=5)
     assert "more than 5 rows after the header" in result.problems[0].text
 
 
@@ -120,16 +125,16 @@ def test_tab_separated():
 
 
 def test_workbook_with_three_sheets_gives_all_three_files():
-    result = upload.read_table(data("good_cohort.xlsx"), "good_cohort.xlsx", "patients")
+    result = read_table(data("good_cohort.xlsx"), "good_cohort.xlsx", "patients")
     assert result.ok
     assert set(result.other_sheets) == {"adverse_events", "assessments"}
     patients = result.table
     assert patients.frame.loc[0, "pfs_months"] == "7.5" and patients.frame.loc[0, "age"] == "61"
     ae, scans = result.other_sheets["adverse_events"], result.other_sheets["assessments"]
-    outcome = upload.prepare_cohort(
-        patients, upload.mapping_dict(upload.suggest_mapping(patients.columns)),
-        ae, upload.mapping_dict(upload.suggest_mapping(ae.columns, "adverse_events")),
-        scans, upload.mapping_dict(upload.suggest_mapping(scans.columns, "assessments")))
+    outcome = prepare_cohort(
+        patients, mapping_dict(suggest_mapping(patients.columns)),
+        ae, mapping_dict(suggest_mapping(ae.columns, "adverse_events")),
+        scans, mapping_dict(suggest_mapping(scans.columns, "assessments")))
     assert outcome.ok, texts(outcome.problems)
     assert len(outcome.patients) == 12 and len(outcome.adverse_events) == 6 and len(outcome.assessments) == 12
 
@@ -159,10 +164,10 @@ def test_adverse_event_grades_and_unknown_patients():
     patients = read_ok("good_patients.csv")
     events = read_ok("ae_bad.csv", "adverse_events")
     scans = read_ok("assessments_bad.csv", "assessments")
-    result = upload.prepare_cohort(
-        patients, upload.mapping_dict(upload.suggest_mapping(patients.columns)),
-        events, upload.mapping_dict(upload.suggest_mapping(events.columns, "adverse_events")),
-        scans, upload.mapping_dict(upload.suggest_mapping(scans.columns, "assessments")))
+    result = prepare_cohort(
+        patients, mapping_dict(suggest_mapping(patients.columns)),
+        events, mapping_dict(suggest_mapping(events.columns, "adverse_events")),
+        scans, mapping_dict(suggest_mapping(scans.columns, "assessments")))
     assert not result.ok and result.patients is None
     assert texts(result.problems) == [
         "ae_bad.csv, row 3, column “grade”: “7” is out of range: AE grades must be CTCAE grades 1–5",
@@ -175,11 +180,11 @@ def test_adverse_event_grades_and_unknown_patients():
 def test_problems_are_listed_up_to_a_cap_and_all_counted():
     header = "patient_id,histology,best_response,pfs_months,pfs_event\n"
     body = "".join(f"P{i},Angiosarcoma,PR,-1,1\n" for i in range(1000))
-    table = upload.read_table((header + body).encode(), "bad.csv").table
-    result = upload.prepare_cohort(table, upload.mapping_dict(upload.suggest_mapping(table.columns)))
+    table = read_table((header + body).encode(), "bad.csv").table
+    result = prepare_cohort(table, mapping_dict(suggest_mapping(table.columns)))
     assert result.n_problems == 1000
-    assert len(result.problems) == upload.MAX_PROBLEMS_PER_FILE
-    assert result.problems[0].row == 2 and result.problems[-1].row == upload.MAX_PROBLEMS_PER_FILE + 1
+    assert len(result.problems) == MAX_PROBLEMS_PER_FILE
+    assert result.problems[0].row == 2 and result.problems[-1].row == MAX_PROBLEMS_PER_FILE + 1
 
 
 # --------------------------------------------------------------------------- #
@@ -233,24 +238,24 @@ def test_extra_columns_are_ignored_with_a_notice():
 ])
 def test_common_column_names_are_recognised(header, column):
     role = "assessments" if column == "pct_change" else "patients"
-    matches = upload.suggest_mapping([header, "something else"], role)
+    matches = suggest_mapping([header, "something else"], role)
     assert [(m.column, m.file_column) for m in matches] == [(column, header)]
 
 
 def test_exact_names_win_over_synonyms_and_a_column_is_used_once():
-    matches = upload.mapping_dict(upload.suggest_mapping(["PFS", "pfs_months", "Response"]))
+    matches = mapping_dict(suggest_mapping(["PFS", "pfs_months", "Response"]))
     assert matches == {"pfs_months": "pfs_months", "best_response": "Response"}
 
 
 def test_a_manual_mapping_is_used():
     header = "Number,Tumour type,Outcome,Months free of progression,Event\n"
     text = header + "A1,Angiosarcoma,PR,5,1\nA2,Leiomyosarcoma,SD,3,0\n"
-    table = upload.read_table(text.encode(), "mine.csv").table
-    suggested = upload.mapping_dict(upload.suggest_mapping(table.columns))
+    table = read_table(text.encode(), "mine.csv").table
+    suggested = mapping_dict(suggest_mapping(table.columns))
     assert "histology" not in suggested
     mapping = {"patient_id": "Number", "histology": "Tumour type", "best_response": "Outcome",
                "pfs_months": "Months free of progression", "pfs_event": "Event"}
-    result = upload.prepare_cohort(table, mapping, cohort_name="Mine")
+    result = prepare_cohort(table, mapping, cohort_name="Mine")
     assert result.ok
     assert result.patients["histology_group"].tolist() == ["Angiosarcoma", "Leiomyosarcoma"]
     assert result.studies["study_id"].tolist() == ["Mine"]
@@ -259,8 +264,8 @@ def test_a_manual_mapping_is_used():
 def test_derived_values_of_a_good_cohort():
     patients = read_ok("good_patients.csv")
     events = read_ok("good_adverse_events.csv", "adverse_events")
-    result = upload.prepare_cohort(patients, upload.mapping_dict(upload.suggest_mapping(patients.columns)), events,
-                                   upload.mapping_dict(upload.suggest_mapping(events.columns, "adverse_events")),
+    result = prepare_cohort(patients, mapping_dict(suggest_mapping(patients.columns)), events,
+                                   mapping_dict(suggest_mapping(events.columns, "adverse_events")),
                                    cohort_name="Institution A")
     assert result.ok
     frame = result.patients.set_index("patient_id")
@@ -292,7 +297,7 @@ def test_a_prepared_cohort_fits_the_database_schema():
     from data.build import SCHEMA
 
     patients = read_ok("good_patients.csv")
-    result = upload.prepare_cohort(patients, upload.mapping_dict(upload.suggest_mapping(patients.columns)))
+    result = prepare_cohort(patients, mapping_dict(suggest_mapping(patients.columns)))
     con = duckdb.connect(":memory:")
     for table, columns in SCHEMA.items():
         con.execute(f"CREATE TABLE {table} ({columns})")
@@ -307,11 +312,11 @@ def test_a_prepared_cohort_fits_the_database_schema():
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=2048), st.sampled_from(["x.csv", "x.xlsx", "x.txt", "x.xls", "x"]))
 def test_arbitrary_bytes_never_raise(content, name):
-    result = upload.read_table(content, name)
+    result = read_table(content, name)
     assert result.table is not None or result.problems
     if result.table is not None:
         table = result.table
-        outcome = upload.prepare_cohort(table, upload.mapping_dict(upload.suggest_mapping(table.columns)))
+        outcome = prepare_cohort(table, mapping_dict(suggest_mapping(table.columns)))
         assert outcome.ok or outcome.problems
 
 
@@ -320,54 +325,57 @@ def test_arbitrary_bytes_never_raise(content, name):
 def test_arbitrary_cells_never_raise(cells):
     header = "patient_id,histology,best_response,pfs_months,pfs_event\n"
     quoted = ",".join('"' + c.replace('"', '""') + '"' for c in cells)
-    result = upload.read_table((header + quoted + "\n").encode("utf-8", "surrogatepass"), "fuzz.csv")
+    result = read_table((header + quoted + "\n").encode("utf-8", "surrogatepass"), "fuzz.csv")
     if result.table is not None:
-        outcome = upload.prepare_cohort(result.table, upload.mapping_dict(upload.suggest_mapping(result.table.columns)))
+        outcome = prepare_cohort(result.table, mapping_dict(suggest_mapping(result.table.columns)))
         assert outcome.ok or outcome.n_problems
 
 
 # --------------------------------------------------------------------------- #
 # Templates and dictionary
 # --------------------------------------------------------------------------- #
-@pytest.mark.parametrize("role", upload.ROLES)
+@pytest.mark.parametrize("role", ROLES)
 def test_csv_templates_are_valid_uploads(role):
-    table = upload.read_table(upload.template_csv(role), f"{role}.csv", role).table
-    assert table.columns[: sum(s.required for s in upload.SPECS[role])] == [s.name for s in upload.SPECS[role]
+    table = read_table(template_csv(role), f"{role}.csv", role).table
+    assert table.columns[: sum(s.required for s in SPECS[role])] == [s.name for s in SPECS[role]
                                                                             if s.required]
-    assert upload.mapping_dict(upload.suggest_mapping(table.columns, role)) == {c: c for c in table.columns}
+    assert mapping_dict(suggest_mapping(table.columns, role)) == {c: c for c in table.columns}
 
 
 def test_the_xlsx_template_loads_as_a_whole_cohort():
-    result = upload.read_table(upload.template_xlsx(), "template.xlsx")
+    result = read_table(template_xlsx(), "template.xlsx")
     assert result.ok and set(result.other_sheets) == {"adverse_events", "assessments"}
     ae, scans = result.other_sheets["adverse_events"], result.other_sheets["assessments"]
-    outcome = upload.prepare_cohort(result.table, upload.mapping_dict(upload.suggest_mapping(result.table.columns)),
-                                    ae, upload.mapping_dict(upload.suggest_mapping(ae.columns, "adverse_events")),
-                                    scans, upload.mapping_dict(upload.suggest_mapping(scans.columns, "assessments")))
+    outcome = prepare_cohort(result.table, mapping_dict(suggest_mapping(result.table.columns)),
+                                    ae, mapping_dict(suggest_mapping(ae.columns, "adverse_events")),
+                                    scans, mapping_dict(suggest_mapping(scans.columns, "assessments")))
     assert outcome.ok, texts(outcome.problems)
 
 
 def test_dictionary_lists_every_column_of_patients_and_the_required_ones():
-    dictionary = upload.data_dictionary()
+    dictionary = data_dictionary()
     patient_columns = set(registry.PATIENT_COLUMNS)
     assert set(dictionary.query("File == 'patients'")["Column"]) == patient_columns
     required = dictionary.query("Required == 'required' and File == 'patients'")["Column"].tolist()
-    assert required == list(upload.REQUIRED_PATIENT_COLUMNS)
+    assert required == list(REQUIRED_PATIENT_COLUMNS)
 
 
-def test_the_upload_module_does_not_import_streamlit():
-    source = Path(upload.__file__).read_text()
-    assert "import streamlit" not in source and "duckdb" not in source
+def test_the_upload_modules_do_not_import_streamlit():
+    modules = sorted((Path(__file__).resolve().parents[1] / "sarcoma_app" / "ingest").glob("*.py"))
+    assert len(modules) > 2
+    for module in modules:
+        source = module.read_text()
+        assert "import streamlit" not in source and "duckdb" not in source, module.name
 
 
 # --------------------------------------------------------------------------- #
 # Endpoints: PFS, OS or both (the registry's), never half of one
 # --------------------------------------------------------------------------- #
-def prepared_text(text: str, name: str = "endpoints.csv") -> upload.Prepared:
-    result = upload.read_table(text.encode(), name, "patients")
+def prepared_text(text: str, name: str = "endpoints.csv") -> Prepared:
+    result = read_table(text.encode(), name, "patients")
     assert result.ok, texts(result.problems)
     table = result.table
-    return upload.prepare_cohort(table, upload.mapping_dict(upload.suggest_mapping(table.columns)))
+    return prepare_cohort(table, mapping_dict(suggest_mapping(table.columns)))
 
 
 def test_an_upload_with_os_only_is_accepted_and_keeps_its_os():
@@ -390,3 +398,34 @@ def test_half_an_endpoint_is_refused():
     result = prepared_text("patient_id,histology,best_response,PFS (months),OS (months),OS event\nA,LMS,PR,3,5,1\n")
     assert not result.ok
     assert any("pfs_months is mapped but pfs_event is not" in t for t in texts(result.problems))
+
+
+# --------------------------------------------------------------------------- #
+# The small rules the upload page shows (pure, in ingest)
+# --------------------------------------------------------------------------- #
+def test_the_cohort_name_a_file_suggests():
+    assert default_cohort_name("my_site-2024.csv") == "my site 2024"
+    assert default_cohort_name("___.xlsx") == "Uploaded cohort"
+
+
+def test_counts_name_only_the_files_that_have_rows():
+    assert count_parts(1234) == ["1,234 patients"]
+    assert count_parts(3, 0, 5) == ["3 patients", "5 tumour assessments"]
+    assert count_parts(3, 2, 5) == ["3 patients", "2 adverse events", "5 tumour assessments"]
+
+
+def test_matching_notices_a_file_column_used_twice_and_the_renamed_ones():
+    assert duplicated_file_columns({"pfs_months": "PFS", "os_months": "PFS", "age": "Age"}) == ["PFS"]
+    assert duplicated_file_columns({"pfs_months": "PFS"}) == []
+    suggested = mapping_dict(suggest_mapping(["patient_id", "Best overall response", "Histology"]))
+    assert renamed_matches("patients", suggested) == [("best_response", "Best overall response")]
+
+
+def test_the_sheets_of_a_patients_workbook_complete_the_files_not_uploaded():
+    workbook = read_table(data("good_cohort.xlsx"), "good_cohort.xlsx", "patients")
+    assert set(workbook.other_sheets) == {"adverse_events", "assessments"}
+    scans = read_table(b"patient_id,time_months,pct_change\nP1,2,-10\n", "scans.csv", "assessments")
+    results, from_sheets = with_workbook_sheets({"patients": workbook, "assessments": scans})
+    assert from_sheets == ["adverse_events"]
+    assert results["assessments"] is scans and results["adverse_events"].table is workbook.other_sheets["adverse_events"]
+    assert read_problems(results) == []

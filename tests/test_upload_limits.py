@@ -17,7 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from sarcoma_app.ingest import upload
+from sarcoma_app.ingest.cohort import prepare_cohort
+from sarcoma_app.ingest.columns import ROLES, mapping_dict, suggest_mapping
+from sarcoma_app.ingest.read import read_table
+from sarcoma_app.ingest.tables import MAX_TEXT_LENGTH, ROW_LIMITS
 from sarcoma_app.limits import LIMITS, Limit, UploadLimits, limits_markdown
 from tests import hostile_uploads as hostile
 
@@ -100,24 +103,24 @@ def test_a_one_gigabyte_shared_string_is_refused_before_it_is_unpacked():
 
 def test_a_declared_dimension_does_not_pad_rows_and_empty_rows_count():
     name, data = hostile.xlsx_huge_dimension(100_000)  # rows 1, 2 and 100,000: within the row limit
-    measured = hostile.measure(lambda: upload.read_table(data, name))
+    measured = hostile.measure(lambda: read_table(data, name))
     assert measured.cpu_s < MAX_CPU_S and measured.peak_growth_mb < MAX_PEAK_MB
     result = measured.value
     assert result.ok, [p.text for p in result.problems]
     assert result.table.columns == hostile.HEADER.split(",")  # 5 columns, not 16,384
     assert result.table.row_numbers.tolist() == [2, 100_000]
-    refused = upload.read_table(data, name, max_rows=99_998)  # row 100,000 is the 99,999th after the header
+    refused = read_table(data, name, max_rows=99_998)  # row 100,000 is the 99,999th after the header
     assert [p.text for p in refused.problems] == [
         f"{name}: more than 99,998 rows after the header (the limit for this file; empty rows count too): split "
         "the file or filter it first"]
     csv = (hostile.HEADER + "\n" + hostile.GOOD_ROWS[0] + "\n" + "\n" * 10 + hostile.GOOD_ROWS[1] + "\n").encode()
-    assert upload.read_table(csv, "blank.csv", max_rows=12).ok  # P2 is on line 13
-    assert not upload.read_table(csv, "blank.csv", max_rows=11).ok  # blank lines count as rows walked
+    assert read_table(csv, "blank.csv", max_rows=12).ok  # P2 is on line 13
+    assert not read_table(csv, "blank.csv", max_rows=11).ok  # blank lines count as rows walked
 
 
 def test_one_stray_byte_is_read_as_windows_1252_on_its_line_only():
     name, data = hostile.csv_stray_cp1252()
-    result = upload.read_table(data, name)
+    result = read_table(data, name)
     assert result.ok, [p.text for p in result.problems]
     assert result.table.frame["histology"].tolist() == ["Sarcome pléomorphe", "Léiomyosarcome", "Synovialosarcomeé"]
     assert result.table.description == "CSV, UTF-8 (some lines Windows-1252), comma-separated"
@@ -129,7 +132,7 @@ def test_one_stray_byte_is_read_as_windows_1252_on_its_line_only():
 def test_a_windows_1252_file_says_which_lines_are_not_utf8():
     data = (hostile.HEADER + "\nP1,Léiomyosarcome,PR,5,1\nP2,Angiosarcoma,SD,3,0\nP3,Synovialosarcome é,PD,1,1\n"
             ).encode("cp1252")
-    result = upload.read_table(data, "latin.csv")
+    result = read_table(data, "latin.csv")
     assert result.table.description == "CSV, Windows-1252, comma-separated"
     assert result.table.frame["histology"].tolist()[0] == "Léiomyosarcome"
     assert result.table.notes == ["latin.csv: the file is not UTF-8 (lines 2, 4 contain other bytes): it was read "
@@ -138,14 +141,14 @@ def test_a_windows_1252_file_says_which_lines_are_not_utf8():
 
 def test_decimal_commas_are_read_when_the_column_shows_them_and_flagged_when_it_does_not():
     name, data = hostile.csv_rows("comma.csv", "pfs_months", ["3,5", "1,234", "2,25"])
-    table = upload.read_table(data, name).table
-    prepared = upload.prepare_cohort(table, upload.mapping_dict(upload.suggest_mapping(table.columns)))
+    table = read_table(data, name).table
+    prepared = prepare_cohort(table, mapping_dict(suggest_mapping(table.columns)))
     assert prepared.ok, [p.text for p in prepared.problems]
     assert prepared.patients["pfs_months"].tolist() == [3.5, 1.234, 2.25]
     assert any(r.original.startswith("decimal commas") and r.rows == 3 for r in prepared.recognitions)
     name, data = hostile.csv_rows("points.csv", "pfs_months", ["3.5", "1,234", "0,5"])  # "0,5" is no thousands
-    table = upload.read_table(data, name).table
-    assert upload.prepare_cohort(table, upload.mapping_dict(upload.suggest_mapping(table.columns))).ok
+    table = read_table(data, name).table
+    assert prepare_cohort(table, mapping_dict(suggest_mapping(table.columns))).ok
 
 
 def test_infinite_numbers_are_flagged_not_kept():
@@ -160,11 +163,11 @@ def test_huge_counts_and_percent_changes_are_out_of_range_not_a_crash():
         "counts.csv, row 2, column “n_adverse_events”: “1e308” is out of range: Number of AEs must be between 0 and "
         "10000; counts.csv, row 3, column “cycles”: “1e20” is out of range: Cycles must be between 0 and 10000")
     name, data = hostile.csv_rows("p.csv", "pfs_months", ["5", "3", "1"])
-    patients = upload.read_table(data, name).table
-    scans = upload.read_table(b"patient_id,time_months,pct_change\nP1,2,1e308\n", "scans.csv", "assessments").table
-    prepared = upload.prepare_cohort(
-        patients, upload.mapping_dict(upload.suggest_mapping(patients.columns)), assessments=scans,
-        assessment_mapping=upload.mapping_dict(upload.suggest_mapping(scans.columns, "assessments")))
+    patients = read_table(data, name).table
+    scans = read_table(b"patient_id,time_months,pct_change\nP1,2,1e308\n", "scans.csv", "assessments").table
+    prepared = prepare_cohort(
+        patients, mapping_dict(suggest_mapping(patients.columns)), assessments=scans,
+        assessment_mapping=mapping_dict(suggest_mapping(scans.columns, "assessments")))
     assert [p.text for p in prepared.problems] == [
         "scans.csv, row 2, column “pct_change”: “1e308” is out of range: % change must be between -100 and 10000"]
 
@@ -180,7 +183,7 @@ def test_too_many_different_histologies_are_refused():
 def test_the_column_limit_is_exact():
     for width, ok in ((LIMITS.columns.value, True), (LIMITS.columns.value + 1, False)):
         name, data = hostile.csv_many_columns(width)
-        assert upload.read_table(data, name).ok is ok, width
+        assert read_table(data, name).ok is ok, width
 
 
 def test_the_builders_control_workbook_is_a_good_upload():
@@ -194,8 +197,8 @@ def test_the_builders_control_workbook_is_a_good_upload():
 def test_the_server_upload_limit_is_the_one_the_app_states():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] == LIMITS.file_mb.value
-    page = (ROOT / "pages" / "upload.py").read_text()
-    assert "max_upload_size=LIMITS.file_mb.value" in page
+    uploaders = (ROOT / "sarcoma_app" / "render" / "upload.py").read_text()  # the upload page draws them there
+    assert "max_upload_size=LIMITS.file_mb.value" in uploaders
 
 
 def test_the_readme_states_the_limits_from_their_definition():
@@ -206,8 +209,8 @@ def test_the_readme_states_the_limits_from_their_definition():
 def test_every_limit_has_a_label_and_the_reader_uses_them():
     assert all(isinstance(limit, Limit) and limit.label and limit.value > 0 for limit in LIMITS.all())
     assert len(LIMITS.all()) == len({limit.label for limit in LIMITS.all()})
-    assert upload.ROW_LIMITS == {role: LIMITS.rows(role).value for role in upload.ROLES}
-    assert upload.MAX_TEXT_LENGTH == LIMITS.cell_chars.value
+    assert ROW_LIMITS == {role: LIMITS.rows(role).value for role in ROLES}
+    assert MAX_TEXT_LENGTH == LIMITS.cell_chars.value
     with pytest.raises(AttributeError):
         LIMITS.columns = Limit(1, "", "")  # frozen
     assert UploadLimits() == LIMITS

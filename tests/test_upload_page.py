@@ -232,10 +232,12 @@ def test_an_unknown_source_falls_back_with_a_notice():
 
 def test_an_in_memory_source_cannot_touch_the_disk(tmp_path):
     from sarcoma_app.sources import cohort
-    from sarcoma_app.ingest import upload
+    from sarcoma_app.ingest.cohort import prepare_cohort
+    from sarcoma_app.ingest.columns import mapping_dict, suggest_mapping
+    from sarcoma_app.ingest.read import read_table
 
-    table = upload.read_table((CORPUS / "good_patients.csv").read_bytes(), "good_patients.csv").table
-    prepared = upload.prepare_cohort(table, upload.mapping_dict(upload.suggest_mapping(table.columns)))
+    table = read_table((CORPUS / "good_patients.csv").read_bytes(), "good_patients.csv").table
+    prepared = prepare_cohort(table, mapping_dict(suggest_mapping(table.columns)))
     con = cohort.create_cohort_database(prepared.patients, None, prepared.studies)
     assert con.execute("SELECT count(*) FROM patients").fetchone()[0] == 12
     assert con.execute("SELECT count(*) FROM published_results").fetchone()[0] == 0  # pages say: bundled papers only
@@ -326,15 +328,16 @@ def test_a_loaded_cohort_keeps_no_raw_or_checked_table_alive():
     """Only the in-memory database stays: not the file's raw table, not the checked one (nor a callback's closure)."""
     import gc
 
-    from sarcoma_app.ingest import upload
+    from sarcoma_app.ingest.cohort import Prepared
+    from sarcoma_app.ingest.tables import RawTable
 
     at = run_app(page="pages/upload.py")
     upload_bytes(at, "memory-check.csv", (CORPUS / "good_patients.csv").read_bytes())
     load_button(at).click().run()
     assert any("Loaded:" in s.value for s in at.success)
     gc.collect()
-    alive = [o for o in gc.get_objects() if isinstance(o, upload.RawTable) and o.file == "memory-check.csv"]
-    alive += [o for o in gc.get_objects() if isinstance(o, upload.Prepared) and o.patients is not None
+    alive = [o for o in gc.get_objects() if isinstance(o, RawTable) and o.file == "memory-check.csv"]
+    alive += [o for o in gc.get_objects() if isinstance(o, Prepared) and o.patients is not None
               and o.patients["source"].str.contains("memory-check.csv").any()]
     assert not alive, alive
     assert caption(at) == "Showing 12 of 12 patients"

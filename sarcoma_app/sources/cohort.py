@@ -11,7 +11,7 @@ Every source is a DuckDB connection with the bundled schema
   default source, never pooled with real patients, labelled "simulated - not
   real patients" on every page;
 * ``uploaded``: an in-memory DuckDB built from the session's upload
-  (:mod:`sarcoma_app.ingest.upload`). It lives in ``st.session_state`` only: never in
+  (:mod:`sarcoma_app.ingest.cohort`). It lives in ``st.session_state`` only: never in
   a cache shared across sessions, never on disk, gone with the session.
 
 The in-memory databases hold ``patients``, ``adverse_events``, one ``studies``
