@@ -353,6 +353,7 @@ def study_record(patients: pd.DataFrame) -> pd.DataFrame:
         "study_id": str(study_ids[0]),
         "seed_file": "none: simulated by data/simulate.py",
         "title_as_given": f"SIMULATED registry cohort of {n_patients} patients (not real patients)",
+        "short_label": None,  # sarcoma_app.text.study_label names simulated studies by rule
         "regimen": "Simulated systemic therapy, with or without pazopanib (not a real regimen)",
         "dose_schedule": "Simulated 3-weekly cycles",
         "treatment_period": None,
