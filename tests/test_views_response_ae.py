@@ -186,6 +186,11 @@ def test_adverse_events_on_the_bundled_data():
     assert sum(int(f.astype(str).apply(lambda c: c.str.startswith("not reported")).to_numpy().sum())
                for f in shown) == n_null
     assert all(any(str(c).startswith("Grade 1-2 ·") for c in f.columns) for f in shown)
+    # the chart takes the Total column of a table by arm, and says whose (from the data, not written in code)
+    by_arm = sorted(published.loc[published["group"] == "total", "study_id"].unique())
+    assert by_arm == [NIVO]
+    assert views["ae_published_chart"].chart.caption.startswith(
+        f"Whole cohorts as published ({study_label(NIVO)}: 'Total' column). ")
     # per-patient counts: distinct patients per term
     counts = views["ae_patient_chart"].result.set_index("Term")["Any grade (incl. grade not stated)"]
     expected = events.groupby("term")["patient_id"].nunique().to_dict()

@@ -114,12 +114,18 @@ def _published_blocks(published: pd.DataFrame) -> list[Block]:
     })
     chart = Chart(charts.adverse_event_bars(chart_data), "published-ae",
                   title="Patients with each adverse event (published tables)",
-                  caption="Whole cohorts as published (nivolumab: 'Total' column). Cells not reported are left out of "
-                          "the bars. Grades 1–2 and 3–4 as banded in the papers.")
+                  caption=f"Whole cohorts as published{_total_columns(chart_rows)}. Cells not reported are left out "
+                          "of the bars. Grades 1–2 and 3–4 as banded in the papers.")
     blocks.append(View("ae_published_chart", "Patients with each adverse event (published tables)", [chart],
                        patients=published, n_text="whole published cohorts", methods_text=PUBLISHED_AE_METHODS,
                        result=chart_data))
     return blocks
+
+
+def _total_columns(chart_rows: pd.DataFrame) -> str:
+    """' (<study>: 'Total' column)' for the studies whose table is by arm, so the bars take its Total column."""
+    studies = sorted(chart_rows.loc[chart_rows["group"] == "total", "study_id"].unique())
+    return f" ({'; '.join(study_label(s) for s in studies)}: 'Total' column)" if studies else ""
 
 
 def patient_counts(patients: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
