@@ -13,6 +13,7 @@ import ast
 import math
 import shutil
 import subprocess
+from dataclasses import replace
 
 import duckdb
 import numpy as np
@@ -22,7 +23,7 @@ import pytest
 from analysis.cox import fit_cox, univariate_cox
 from analysis.multiplicity import adjust_pvalues
 from analysis.reconcile import reconcile
-from analysis.response import response_comparison, response_table, subgroup_rates
+from analysis.response import response_table
 from analysis.survival import kaplan_meier, kaplan_meier_by_group, logrank_table
 from data.build import ensure_database
 from sarcoma_app.exports import downloads, snippets
@@ -31,6 +32,7 @@ from sarcoma_app.views import prepare
 from data import registry
 from data.registry import GROUPING_KEYS
 from sarcoma_app.views.covariates import COVARIATES, covariate_frame, offered
+from sarcoma_app.views import response as response_view
 from sarcoma_app.views import survival as survival_view
 from sarcoma_app.views.blocks import views_of
 from sarcoma_app.viewstate.url_state import FilterState, MethodState
@@ -102,16 +104,24 @@ RESPONSE_CASES = [
 ]
 
 
+def page_response(filters, **methods):
+    """What the Response page shows (its pure view builder), with the methods resolved as the page's controls
+    resolve them: the patients and the views by key."""
+    patients = load_patients(filters)
+    wanted = MethodState(**methods)
+    used = replace(wanted, **{choice.field: choice.value for choice in response_view.choices(patients, wanted)})
+    assert used == wanted, "a case asks for a method the page cannot use on these patients"
+    return patients, {view.key: view for view in views_of(response_view.build(patients, used))}
+
+
 @pytest.mark.parametrize("filters, grouping, denominator, ci", RESPONSE_CASES)
 def test_response_rates_snippet_gives_the_page_numbers(filters, grouping, denominator, ci, tmp_path, monkeypatch):
-    patients = load_patients(filters)
-    # what the Response page computes
-    grouped = patients.assign(group=prepare.group_labels(patients, grouping))
-    expected = response_table(grouped, group_col=None if grouping == "none" else "group", denominator=denominator,
-                              method=ci)
-    namespace = run_python(snippets.response_rates(grouping, denominator, ci), tmp_path, monkeypatch,
-                           {snippets.PATIENTS_CSV: patients})
-    ours = namespace["table"]
+    patients, views = page_response(filters, response_by=grouping, denominator=denominator, ci=ci)
+    view = views["response_table"]
+    assert view.code == snippets.response_rates(grouping, denominator, ci)
+    namespace = run_python(view.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: view.patients})
+    ours, expected = namespace["table"], view.result
+    assert len(expected) > 0
     assert_columns_close(ours, expected, ["n_treated", "n_evaluable", "CR", "PR", "SD", "PD", "denominator",
                                           "orr_count", "orr", "orr_lower", "orr_upper", "dcr_count", "dcr",
                                           "dcr_lower", "dcr_upper"])
@@ -122,12 +132,12 @@ def test_response_rates_snippet_gives_the_page_numbers(filters, grouping, denomi
     (FilterState(study=(NAB,)), "ecog", "all"),
 ])
 def test_fisher_snippet_gives_the_page_p_values(filters, grouping, denominator, tmp_path, monkeypatch):
-    patients = load_patients(filters)
-    grouped = patients.assign(group=prepare.group_labels(patients, grouping))
-    namespace = run_python(snippets.fisher_tests(grouping, denominator), tmp_path, monkeypatch,
-                           {snippets.PATIENTS_CSV: patients})
+    patients, views = page_response(filters, response_by=grouping, denominator=denominator)
+    view = views["response_fisher"]
+    assert view.code == snippets.fisher_tests(grouping, denominator)
+    namespace = run_python(view.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: patients})
     for endpoint in ("orr", "dcr"):
-        expected = response_comparison(grouped, "group", endpoint=endpoint, denominator=denominator)
+        expected = view.result[endpoint]
         ours = namespace["results"][endpoint]
         assert close(ours.p_value, expected.p_value)
         assert list(ours.events) == list(expected.events) and list(ours.groups) == list(expected.groups)
@@ -139,16 +149,10 @@ def test_fisher_snippet_gives_the_page_p_values(filters, grouping, denominator, 
     (FilterState(pazopanib=("no",)), "orr", "all", "jeffreys", "none"),
 ])
 def test_subgroup_snippet_gives_the_forest_table(filters, endpoint, denominator, ci, p_adjust, tmp_path, monkeypatch):
-    patients = load_patients(filters)
-    keys = snippets.FOREST_SUBGROUPS
-    labelled = patients.assign(**{f"sg_{key}": prepare.group_labels(patients, key) for key in keys})
-    expected = subgroup_rates(labelled, [f"sg_{key}" for key in keys], endpoint=endpoint, denominator=denominator,
-                              method=ci, p_adjust_method=p_adjust)
-    expected = expected[expected["n"] > 0]
-    expected = expected[expected.groupby("subgroup")["level"].transform("size") > 1]
-    namespace = run_python(snippets.subgroup_forest(endpoint, denominator, ci, p_adjust), tmp_path, monkeypatch,
-                           {snippets.PATIENTS_CSV: patients})
-    ours = namespace["rates"]
+    patients, views = page_response(filters, endpoint=endpoint, denominator=denominator, ci=ci, p_adjust=p_adjust)
+    view = views["response_forest"]
+    namespace = run_python(view.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: patients})
+    ours, expected = namespace["rates"], view.result
     assert len(ours) == len(expected) > 0
     for column in ("n", "k", "rate", "lower", "upper", "p_value", "p_adjusted"):
         assert all(close(a, b) for a, b in zip(ours[column], expected[column])), column

@@ -9,7 +9,7 @@ import streamlit as st
 
 from sarcoma_app.render import tools, ui
 from sarcoma_app.text import escape_markdown
-from sarcoma_app.views.blocks import Block, Chart, Choice, Expander, Heading, Note, Table, View
+from sarcoma_app.views.blocks import Block, Chart, Choice, Controls, Expander, Heading, Note, Table, View
 from sarcoma_app.viewstate import state
 from sarcoma_app.viewstate.url_state import MethodState
 
@@ -43,6 +43,8 @@ def _show_one(block: Block, key: str = "") -> None:
     elif isinstance(block, Expander):
         with st.expander(block.label, icon=block.icon):
             show(block.blocks)
+    elif isinstance(block, Controls):
+        controls(block.choices)
     else:  # a builder returned something this renderer does not know: a bug, say it
         raise TypeError(f"not a block: {type(block).__name__}")
 
@@ -61,7 +63,8 @@ def _show_view(view: View) -> None:
     if not view.tools:
         return
     chart, table = view.chart, view.table
-    tools.view_tools(view.key, view.title, chart=chart.chart if chart else None, table=table.frame if table else None,
+    slide_table = view.slide_table if view.slide_table is not None else table.frame if table else None
+    tools.view_tools(view.key, view.title, chart=chart.chart if chart else None, table=slide_table,
                      code=view.code, patients=view.patients, n_text=view.n_text, methods_text=view.methods_text,
                      caption=view.caption or (chart.caption if chart else table.caption if table else ""),
                      data_files=view.data_files)

@@ -84,6 +84,8 @@ class View:
         False for a view without deck or code tools.
     result : object, optional
         The analysis result the view shows (its unformatted numbers, for tests and the code's check).
+    slide_table : DataFrame, optional
+        The table of the slide when it is not among ``parts`` (e.g. the counts behind a chart).
     """
 
     key: str
@@ -97,6 +99,7 @@ class View:
     data_files: dict[str, pd.DataFrame] = field(default_factory=dict)
     tools: bool = True
     result: object = None
+    slide_table: pd.DataFrame | None = None
 
     @property
     def chart(self) -> Chart | None:
@@ -116,7 +119,16 @@ class Expander:
     icon: str | None = None
 
 
-Block = Union[Heading, Note, Chart, Table, View, Expander]
+@dataclass(frozen=True)
+class Controls:
+    """Choices drawn where they stand among the blocks (a control that belongs to one section of the page,
+    not to the row at its top). Their values are already resolved (``Choice.value``), so the builder uses
+    them; the renderer binds the widgets to the view state."""
+
+    choices: Sequence["Choice"]
+
+
+Block = Union[Heading, Note, Chart, Table, View, Expander, Controls]
 
 
 @dataclass(frozen=True)
@@ -169,6 +181,8 @@ def blocks_text(blocks: Sequence[Block]) -> str:
             elif isinstance(item, Expander):
                 out.append(item.label)
                 walk(item.blocks)
+            elif isinstance(item, Controls):
+                out.extend(text for choice in item.choices for text in (choice.label, choice.note) if text)
 
     walk(blocks)
     return "\n".join(t for t in out if t)
