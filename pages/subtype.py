@@ -17,4 +17,5 @@ blocks.show(subtype.build(
     patients, state.current_state().methods, every_patient=db.load_patients(FilterState()),
     chosen=blocks.picked(subtype.CHOICE_KEY), pooled=bool(blocks.picked(subtype.POOLED_KEY, False)),
     studies=db.read_table("studies"), histology_filtered=bool(filters.histology or filters.histology_group),
-    printed=db.read_table("published_response_by_histology") if cohort.has_published_tables() else None))
+    printed=db.read_table("published_response_by_histology") if cohort.has_published_tables() else None,
+    conflicts=db.read_table("source_conflicts") if cohort.has_published_tables() else None))

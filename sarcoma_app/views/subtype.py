@@ -5,6 +5,7 @@ ever added on request and is labelled :data:`POOLED_LABEL`.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -18,6 +19,7 @@ from sarcoma_app.text import (
     study_label,
 )
 from sarcoma_app.views import common, prepare
+from sarcoma_app.views.published import related_conflicts
 from sarcoma_app.views.blocks import Block, Chart, Expander, Heading, Note, Pick, Table, View
 from sarcoma_app.viewstate.url_state import MethodState
 
@@ -279,7 +281,7 @@ def menu(every_patient: pd.DataFrame, wanted: str | None) -> tuple[Pick | None, 
 
 def build(patients: pd.DataFrame, methods: MethodState, *, every_patient: pd.DataFrame, chosen: str | None = None,
           pooled: bool = False, studies: pd.DataFrame | None = None, printed: pd.DataFrame | None = None,
-          histology_filtered: bool = False) -> list[Block]:
+          histology_filtered: bool = False, conflicts: pd.DataFrame | None = None) -> list[Block]:
     """The page's blocks.
 
     Parameters
@@ -299,6 +301,8 @@ def build(patients: pd.DataFrame, methods: MethodState, *, every_patient: pd.Dat
         ``published_response_by_histology`` when the data source has the papers' tables.
     histology_filtered : bool
         True when the sidebar has a histology filter (which this page ignores).
+    conflicts : DataFrame, optional
+        ``source_conflicts`` (named under the printed counts when they concern the subtype's best response).
     """
     pick, blocks, choice = menu(every_patient, chosen)
     if choice is None:
@@ -326,7 +330,7 @@ def build(patients: pd.DataFrame, methods: MethodState, *, every_patient: pd.Dat
     blocks.append(_rates_view(patients, methods, choice, table, summaries))
     blocks += _pfs_blocks(patients, methods, choice, table, every_patient)
     if printed is not None:
-        blocks.append(_printed(patients, choice, printed))
+        blocks.append(_printed(patients, choice, printed, conflicts))
     return blocks
 
 
@@ -397,15 +401,29 @@ def _pfs_blocks(patients, methods, choice, table, every_patient) -> list[Block]:
                  slide_table=table[["Study", "PFS patients (events)", "Median PFS, months (95% CI)"]])]
 
 
-def _printed(patients, choice, printed) -> Expander:
+def printed_caption(rows: pd.DataFrame, choice: SubtypeChoice, conflicts: pd.DataFrame | None,
+                    study_ids=()) -> str:
+    """Which printed tables the rows come from, and the recorded conflicts about this subtype's best response."""
+    tables = rows[["Study", "Table"]].drop_duplicates()
+    where = " and ".join(f"{study} {table}" for study, table in zip(tables["Study"], tables["Table"]))
+    ids = []
+    if conflicts is not None and not conflicts.empty:
+        name = re.sub(r"\s+", " ", str(choice.value).lower())
+        for study_id in dict.fromkeys(study_ids):
+            ids += [i for i in related_conflicts({"endpoint": "count_cr", "study_id": study_id}, conflicts)
+                    if name in str(conflicts.set_index("conflict_id").at[i, "topic"]).lower()]
+    see = (f"see conflict{'s' if len(ids) > 1 else ''} {escape_markdown(', '.join(ids))} on Data & methods" if ids
+           else "see the source conflicts on Data & methods")
+    return f"{escape_markdown(where)} as printed (evaluable patients). They can differ from the patient rows: {see}."
+
+
+def _printed(patients, choice, printed, conflicts) -> Expander:
     codes = set(patients["histology_code"].dropna().astype(str)) if "histology_code" in patients else set()
     rows = published_counts(printed, codes)
     if rows.empty:
         inside: list[Block] = [Note("The papers print no per-histology response row for this subtype.")]
     else:
         inside = [View("subtype_printed", f"{choice.value}: response counts as printed", [
-            Table(rows, f"subtype-{choice.value}-as-printed",
-                  caption="Seed 002 Table 2 and seed 000 Fig. 1a as printed (evaluable patients). They can differ "
-                          "from the patient rows: see conflict C01 on Data & methods (Table 2's angiosarcoma row).")],
+            Table(rows, f"subtype-{choice.value}-as-printed", caption=printed_caption(rows, choice, conflicts, sorted(patients["study_id"].unique())))],
             tools=False, result=rows)]
     return Expander("Response counts as printed in the papers (whole cohorts)", inside, icon=":material/menu_book:")
