@@ -32,6 +32,8 @@ from sarcoma_app.views import prepare
 from data import registry
 from data.registry import GROUPING_KEYS
 from sarcoma_app.views.covariates import COVARIATES, covariate_frame, offered
+from sarcoma_app.views import published as published_view
+from sarcoma_app.views import subtype as subtype_view
 from sarcoma_app.views import response as response_view
 from sarcoma_app.views import survival as survival_view
 from sarcoma_app.views.blocks import views_of
@@ -186,6 +188,29 @@ def test_per_study_snippet_gives_the_overview_numbers(filters, tmp_path, monkeyp
             assert close(table.at[study_id, "median_upper"], km.median_ci[1])
         else:
             assert "median_pfs" not in table or pd.isna(table.at[study_id, "median_pfs"])
+
+
+@pytest.mark.parametrize("chosen, pooled", [("group:Leiomyosarcoma", False), ("group:Angiosarcoma", True),
+                                            ("histology:Pleomorphic liposarcoma", False)])
+def test_per_study_snippet_gives_the_subtype_page_numbers(chosen, pooled, tmp_path, monkeypatch):
+    """The Subtype page's per-study table (its pure view builder) against its code, run on the view's CSV."""
+    everyone = load_patients(FilterState())
+    methods = MethodState(denominator="evaluable", ci="jeffreys", conf_type="log-log")
+    view, = [v for v in views_of(subtype_view.build(everyone, methods, every_patient=everyone, chosen=chosen,
+                                                     pooled=pooled, studies=read_table("studies")))
+             if v.key == "subtype_table"]
+    summaries = view.result
+    namespace = run_python(view.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: view.patients})
+    table = namespace["table"].set_index("study")
+    per_study = summaries[summaries["study_id"].notna()].set_index("study_id")
+    assert sorted(table.index) == sorted(per_study.index) and len(per_study) >= 1
+    for study_id, row in per_study.iterrows():
+        for column in ("orr", "orr_lower", "orr_upper", "dcr", "dcr_lower", "dcr_upper", "denominator"):
+            assert close(table.at[study_id, column], row[column]), (study_id, column)
+        if row["pfs_n"]:
+            for ours, theirs in (("median_pfs", "median"), ("median_lower", "median_lower"),
+                                 ("median_upper", "median_upper")):
+                assert close(table.at[study_id, ours], row[theirs]), (study_id, ours)
 
 
 # --------------------------------------------------------------------------- #
@@ -389,9 +414,13 @@ def test_reconciliation_snippet_gives_the_page_statuses(tmp_path, monkeypatch):
     studies, value_sources = read_table("studies"), read_table("patient_value_sources")
     expected = reconcile(published, patients, studies=studies, assumptions=value_sources)
     assert (expected["status"] == "reproduced under an assumption").sum() == 3  # the snippet must see the assumptions
-    namespace = run_python(snippets.reconciliation(), tmp_path, monkeypatch,
-                           {snippets.PUBLISHED_CSV: published, snippets.ALL_PATIENTS_CSV: patients,
-                            snippets.STUDIES_CSV: studies, snippets.VALUE_SOURCES_CSV: value_sources})
+    # the page's view (its pure builder) offers the code and the CSVs it reads
+    view, = [v for v in views_of(published_view.build(
+        patients, comparison=expected, published_results=published, conflicts=read_table("source_conflicts"),
+        value_sources=value_sources, studies=studies)) if v.key == "published_table"]
+    assert set(view.data_files) == {snippets.PUBLISHED_CSV, snippets.ALL_PATIENTS_CSV, snippets.STUDIES_CSV,
+                                    snippets.VALUE_SOURCES_CSV}
+    namespace = run_python(view.code, tmp_path, monkeypatch, view.data_files)
     ours = namespace["result"].set_index("result_id")
     assert ours.loc[expected["result_id"], "status"].tolist() == expected["status"].tolist()
     for row in expected.itertuples():

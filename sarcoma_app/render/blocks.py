@@ -9,7 +9,9 @@ import streamlit as st
 
 from sarcoma_app.render import tools, ui
 from sarcoma_app.text import escape_markdown
-from sarcoma_app.views.blocks import Block, Chart, Choice, Controls, Expander, Heading, Note, Table, View
+from sarcoma_app.views.blocks import (
+    Block, Chart, Choice, Columns, Controls, Expander, Heading, Metrics, Note, PageLink, Pick, Table, Tabs, View,
+)
 from sarcoma_app.viewstate import state
 from sarcoma_app.viewstate.url_state import MethodState
 
@@ -45,6 +47,21 @@ def _show_one(block: Block, key: str = "") -> None:
             show(block.blocks)
     elif isinstance(block, Controls):
         controls(block.choices)
+    elif isinstance(block, Pick):
+        _pick(block)
+    elif isinstance(block, Metrics):
+        for column, metric in zip(st.columns(max(1, len(block.items))), block.items):
+            column.metric(metric.label, metric.value, help=metric.help)
+    elif isinstance(block, Columns):
+        for column, blocks in zip(st.columns(max(1, len(block.columns))), block.columns):
+            with column.container(border=True) if block.border else column:
+                show(blocks)
+    elif isinstance(block, Tabs):
+        for tab, (_, blocks) in zip(st.tabs([label for label, _ in block.tabs]), block.tabs):
+            with tab:
+                show(blocks)
+    elif isinstance(block, PageLink):
+        st.page_link(block.page, label=block.label, icon=block.icon)
     else:  # a builder returned something this renderer does not know: a bug, say it
         raise TypeError(f"not a block: {type(block).__name__}")
 
@@ -68,6 +85,33 @@ def _show_view(view: View) -> None:
                      code=view.code, patients=view.patients, n_text=view.n_text, methods_text=view.methods_text,
                      caption=view.caption or (chart.caption if chart else table.caption if table else ""),
                      data_files=view.data_files)
+
+
+def _kept(key: str) -> str:
+    return f"_picked_{key}"
+
+
+def picked(key: str, default: object = None) -> object:
+    """The value of the page's own control ``key`` (a :class:`Pick`), kept across reruns and page switches;
+    ``default`` before it was first changed."""
+    return st.session_state.get(_kept(key), default)
+
+
+def _pick(pick: Pick) -> None:
+    """Draw a :class:`Pick` showing its resolved value; a change is kept for :func:`picked`."""
+    st.session_state[pick.key] = bool(pick.value) if pick.kind == "toggle" else pick.value
+
+    def keep() -> None:
+        st.session_state[_kept(pick.key)] = st.session_state[pick.key]
+
+    if pick.kind == "toggle":
+        st.toggle(pick.label, key=pick.key, help=pick.help, disabled=pick.disabled, on_change=keep)
+    elif pick.kind == "segmented":
+        st.segmented_control(pick.label, list(pick.options), key=pick.key, format_func=pick.format, help=pick.help,
+                             disabled=pick.disabled, required=True, on_change=keep)
+    else:
+        st.selectbox(pick.label, list(pick.options), key=pick.key, format_func=pick.format, help=pick.help,
+                     disabled=pick.disabled, on_change=keep)
 
 
 def controls(choices: Sequence[Choice], container=None, widths: Sequence[int] | None = None) -> MethodState:

@@ -56,7 +56,26 @@ class Table:
     height: int | str = "auto"
 
 
-Part = Union[Heading, Note, Chart, Table]
+@dataclass(frozen=True)
+class Pick:
+    """A control of the page itself, not of the view state (nor the URL), drawn where it stands.
+
+    The page reads its value with ``sarcoma_app.render.blocks.picked(key)`` before building (None before
+    the first change); the builder resolves it against ``options`` into ``value`` (what the blocks show).
+    ``kind`` is ``select``, ``segmented`` (``options``) or ``toggle`` (``value`` a bool).
+    """
+
+    key: str
+    label: str
+    options: tuple = ()
+    value: object = None
+    format: Callable[[object], str] = str
+    help: str | None = None
+    kind: Literal["select", "segmented", "toggle"] = "select"
+    disabled: bool = False
+
+
+Part = Union[Heading, Note, Chart, Table, Pick]
 
 
 @dataclass(frozen=True)
@@ -128,7 +147,47 @@ class Controls:
     choices: Sequence["Choice"]
 
 
-Block = Union[Heading, Note, Chart, Table, View, Expander, Controls]
+@dataclass(frozen=True)
+class Metric:
+    """One number with its label (``st.metric``)."""
+
+    label: str
+    value: object
+    help: str | None = None
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Numbers side by side, one column each."""
+
+    items: Sequence[Metric]
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Blocks side by side: one sequence of blocks per column (``border`` draws each in a box)."""
+
+    columns: Sequence[Sequence["Block"]]
+    border: bool = False
+
+
+@dataclass(frozen=True)
+class Tabs:
+    """Blocks under tabs: (label, blocks) per tab."""
+
+    tabs: Sequence[tuple[str, Sequence["Block"]]]
+
+
+@dataclass(frozen=True)
+class PageLink:
+    """A link to another page of the app (``page`` its script path)."""
+
+    page: str
+    label: str
+    icon: str | None = None
+
+
+Block = Union[Heading, Note, Chart, Table, View, Expander, Controls, Pick, Metrics, Columns, Tabs, PageLink]
 
 
 @dataclass(frozen=True)
@@ -183,6 +242,17 @@ def blocks_text(blocks: Sequence[Block]) -> str:
                 walk(item.blocks)
             elif isinstance(item, Controls):
                 out.extend(text for choice in item.choices for text in (choice.label, choice.note) if text)
+            elif isinstance(item, (Pick, PageLink)):
+                out.append(item.label)
+            elif isinstance(item, Metrics):
+                out.extend(f"{metric.label}: {metric.value}" for metric in item.items)
+            elif isinstance(item, Columns):
+                for column in item.columns:
+                    walk(column)
+            elif isinstance(item, Tabs):
+                for label, tab in item.tabs:
+                    out.append(label)
+                    walk(tab)
 
     walk(blocks)
     return "\n".join(t for t in out if t)
@@ -196,4 +266,33 @@ def views_of(blocks: Sequence[Block]) -> list[View]:
             found.append(item)
         elif isinstance(item, Expander):
             found.extend(views_of(item.blocks))
+        elif isinstance(item, Columns):
+            for column in item.columns:
+                found.extend(views_of(column))
+        elif isinstance(item, Tabs):
+            for _, tab in item.tabs:
+                found.extend(views_of(tab))
+    return found
+
+
+def picks_of(blocks: Sequence[Block]) -> dict[str, Pick]:
+    """The page's own controls among ``blocks`` (inside views, expanders, columns and tabs), by key."""
+    found: dict[str, Pick] = {}
+
+    def walk(items) -> None:
+        for item in items:
+            if isinstance(item, Pick):
+                found[item.key] = item
+            elif isinstance(item, View):
+                walk(item.parts)
+            elif isinstance(item, Expander):
+                walk(item.blocks)
+            elif isinstance(item, Columns):
+                for column in item.columns:
+                    walk(column)
+            elif isinstance(item, Tabs):
+                for _, tab in item.tabs:
+                    walk(tab)
+
+    walk(blocks)
     return found

@@ -13,8 +13,21 @@ import re
 
 import pandas as pd
 
-from analysis.reconcile import DIFFERS, NOT_COMPUTABLE, REPRODUCED, REPRODUCED_UNDER_ASSUMPTION, STATUSES
-from sarcoma_app.text import fmt_p, fmt_value_ci, study_label
+from analysis.reconcile import (
+    DIFFERS, NOT_COMPUTABLE, REPRODUCED, REPRODUCED_UNDER_ASSUMPTION, STATUSES, assumption_sensitivity,
+)
+from sarcoma_app.exports import snippets
+from sarcoma_app.text import escape_markdown, fmt_p, fmt_value_ci, study_label
+from sarcoma_app.views import common
+from sarcoma_app.views.blocks import (
+    Block, Columns, Expander, Heading, Metric, Metrics, Note, PageLink, Pick, Table, View,
+)
+
+TITLE = "Published vs recomputed"
+QUESTION = "Which published numbers does each paper's own patient table support?"
+#: Keys of the page's own controls: the status shown and the number in detail.
+STATUS_KEY, DETAIL_KEY = "published_status_filter", "published_detail"
+UNAVAILABLE = common.not_available("Published numbers and their recomputation from the patients")
 
 STATUS_ORDER = STATUSES
 #: status -> (icon, word shown, background tint, text colour). Tints of Okabe-Ito blue, orange, vermillion, grey.
@@ -237,3 +250,159 @@ def sensitivity_table(sensitivity: pd.DataFrame, published: pd.DataFrame) -> pd.
                                                           ("estimate", "ci_lower", "ci_upper", "p_value")}}),
                         "Printed number": status_label(REPRODUCED if item.reproduces else DIFFERS)})
     return pd.DataFrame(records, columns=columns)
+
+
+# --------------------------------------------------------------------------- #
+# The page
+# --------------------------------------------------------------------------- #
+#: Widths of the comparison table's columns (st.dataframe column configuration).
+COLUMN_WIDTHS = {"Status": 235, "What": "medium", "Published (verbatim)": "medium",
+                 "Recomputed from patients": "medium", "n": 40, "Conflicts": 85, "Assumption": "medium",
+                 "Why / difference": "large", "Location in the paper": "medium", "Method": "large"}
+METHODS_CAPTION = (
+    "Each paper's numbers are recomputed from the patients transcribed from that same paper, for the whole "
+    "published cohort: **the sidebar filters do not apply on this page**. ✔ reproduced = equal to the last "
+    "printed digit (p values: to the printed decimals) under the comparison the paper describes, R survival's "
+    "conventions and every reading the paper leaves open, and also under the defaults of the software the "
+    "paper names; △ reproduced under an assumption = equal only under the convention, alternative model or "
+    "reading named in the row; ✖ differs = both values shown; ○ not computable = the per-patient data "
+    "needed are not published. Recomputed with Clopper–Pearson exact CIs, Kaplan–Meier with log CIs and R's "
+    "median rule, univariate Cox with Efron ties and Wald CIs; the papers do not state these options.")
+
+
+def build(all_patients: pd.DataFrame, methods=None, *, comparison: pd.DataFrame, published_results: pd.DataFrame,
+          conflicts: pd.DataFrame, value_sources: pd.DataFrame, studies: pd.DataFrame | None = None,
+          status: str | None = None, detail: str | None = None) -> list[Block]:
+    """The page's blocks.
+
+    Parameters
+    ----------
+    all_patients : DataFrame
+        Every patient of the published cohorts (the papers' numbers are for whole cohorts: no filter).
+    methods : MethodState, optional
+        Not used (the page's methods are fixed); for the builders' common signature.
+    comparison : DataFrame
+        :func:`analysis.reconcile.reconcile` of ``published_results`` (``db.reconciliation()``).
+    published_results, conflicts, value_sources, studies : DataFrame
+        The tables of the same names.
+    status : str, optional
+        The status shown (:data:`STATUS_KEY`): "all" (default) or one of :data:`STATUS_ORDER`.
+    detail : str, optional
+        The result_id shown in detail (:data:`DETAIL_KEY`); the first when None or unknown.
+    """
+    counts = status_counts(comparison)
+    blocks: list[Block] = [
+        Heading(headline(comparison)),
+        Metrics([Metric("Published numbers", len(comparison), help="Every row of the published_results table."),
+                 *(Metric(metric_label(s), counts[s], help=status_label(s)) for s in STATUS_ORDER)]),
+        Note(METHODS_CAPTION),
+    ]
+    table = comparison_table(comparison, published_results, conflicts)
+    blocks.append(_table_view(all_patients, comparison, table, counts, published_results, value_sources, studies,
+                              status))
+    sensitivity = sensitivity_table(assumption_sensitivity(published_results, all_patients, value_sources),
+                                    published_results)
+    if not sensitivity.empty:
+        blocks += [Heading("The same numbers under every reading the paper leaves open"),
+                   Table(sensitivity, "published-sensitivity", height=35 * len(sensitivity) + 40,
+                         caption=sensitivity_caption(all_patients, value_sources))]
+    return blocks + _detail_blocks(comparison, table, published_results, conflicts, detail)
+
+
+def sensitivity_caption(patients: pd.DataFrame, value_sources: pd.DataFrame) -> str:
+    """The caption of the sensitivity table, naming the patients whose value is an assumption (from the data)."""
+    open_values = value_sources[value_sources["alternative_value"].notna()] if "alternative_value" in value_sources \
+        else value_sources.iloc[0:0]
+    months = dict(zip(patients["patient_id"], patients["pfs_months"])) if "pfs_months" in patients else {}
+    named = []
+    for pid in dict.fromkeys(open_values["patient_id"]):
+        value = months.get(pid)
+        named.append(escape_markdown(pid) + (f" ({value:g} months)" if isinstance(value, float) and value == value
+                                             else ""))
+    who = ""
+    if named:
+        listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+        who = (f" {listed} {'is the only patient' if len(named) == 1 else 'are the only patients'} with a value "
+               "taken as an assumption.")
+    return ("Values the data take as an assumption (patient_value_sources with an alternative value): each "
+            "PFS-based number recomputed with the value as used and with each alternative (pfs_event = 0: "
+            "censored)." + who)
+
+
+def _table_view(all_patients, comparison, table, counts, published_results, value_sources, studies, status) -> View:
+    options = ("all", *STATUS_ORDER)
+    status = status if status in options else "all"
+    shown = table if status == "all" else table[table["Status"] == status_label(status)]
+    shown = shown.drop(columns=["result_id"]).reset_index(drop=True)
+    parts: list = [Pick(STATUS_KEY, "Show", options, status, kind="segmented",
+                        format=lambda s: f"all ({len(table)})" if s == "all" else f"{status_label(s)} ({counts[s]})")]
+    config = {column: {"width": width} for column, width in COLUMN_WIDTHS.items()}
+    for study, rows in shown.groupby("Study", sort=False):  # one table per paper
+        study_counts = {s: int((rows["Status"] == status_label(s)).sum()) for s in STATUS_ORDER}
+        parts.append(Note(f"**{escape_markdown(study)}** · {escape_markdown(rows['Seed file'].iloc[0])} — "
+                          f"{len(rows)} numbers: {counts_text(study_counts)}", kind="markdown"))
+        part = rows.drop(columns=["Study", "Seed file"]).reset_index(drop=True)
+        parts.append(Table(part, f"published-vs-recomputed-{study}", column_config=config,
+                           styler=lambda frame: frame.style.apply(status_styles, axis=None)))
+    parts.append(Note("Location: where the published number is printed in the paper's seed file. Conflicts: IDs of "
+                      "recorded disagreements inside the paper that concern the number (details below and on "
+                      "**Data & methods**)."))
+    files = {snippets.PUBLISHED_CSV: published_results, snippets.ALL_PATIENTS_CSV: all_patients,
+             snippets.VALUE_SOURCES_CSV: value_sources}
+    if studies is not None:
+        files[snippets.STUDIES_CSV] = studies
+    return View(
+        "published_table", "Published numbers vs recomputed from the patients", parts, patients=all_patients,
+        code=snippets.reconciliation(), slide_table=shown, result=comparison, data_files=files,
+        n_text=f"{len(all_patients)} patients of the published cohorts (no filter); {len(comparison)} published "
+               "numbers",
+        methods_text="as stated per row: Clopper–Pearson exact CIs; Kaplan–Meier, log CI, R median rule; "
+                     "univariate Cox, Efron ties, Wald CI and p; reproduced = equal to the last printed digit; "
+                     "under an assumption = only under the convention, model or reading the row names",
+    )
+
+
+def _detail_blocks(comparison, table, published_results, conflicts, detail) -> list[Block]:
+    blocks: list[Block] = [Heading("One published number in detail")]
+    if comparison.empty:
+        return blocks + [Note("No published number to show.", kind="info")]
+    records = {row["result_id"]: row for row in comparison.to_dict("records")}
+    labels = {r.result_id: f"{r.Status} · {r.Study} · {r.What}" for r in table.itertuples()}
+    chosen = detail if detail in labels else next(iter(labels))
+    blocks.append(Pick(DETAIL_KEY, "Published number", tuple(labels), chosen, labels.get))
+    row = records[chosen]
+    info = table[table["result_id"] == chosen].iloc[0]
+    results = published_results.set_index("result_id")
+    left: list[Block] = [
+        Note("**Published (verbatim)**", kind="markdown"),
+        Note(f"> {escape_markdown(row['printed'])}", kind="markdown"),
+        Note(f"**Seed file:** {escape_markdown(info['Seed file'])}  \n"
+             f"**Location:** {escape_markdown(info['Location in the paper'])}", kind="markdown")]
+    note = results.at[chosen, "note"] if "note" in results else None
+    if isinstance(note, str) and note:
+        left.append(Note(f"Note: {escape_markdown(note)}"))
+    right: list[Block] = [Note(f"**Recomputed from the patients:** {escape_markdown(info['Recomputed from patients'])}"
+                               f"  \n**Status:** {escape_markdown(info['Status'])}  \n**n:** "
+                               f"{escape_markdown(info['n'])}", kind="markdown")]
+    if row["explanation"]:
+        right.append(Note(f"**Why:** {escape_markdown(row['explanation'])}", kind="markdown"))
+    if row["method"]:
+        right.append(Note(f"Method: {escape_markdown(row['method'])}"))
+    blocks.append(Columns([left, right], border=True))
+    related = related_conflicts({**row, **results.loc[chosen, ["group_level", "conflict_ids"]].to_dict()}, conflicts)
+    if related:
+        blocks.append(Note(f"**Recorded conflicts that concern this number:** {', '.join(related)}", kind="markdown"))
+        for conflict in conflicts[conflicts["conflict_id"].isin(related)].itertuples():
+            blocks.append(Expander(
+                f"{escape_markdown(conflict.conflict_id)} — {escape_markdown(conflict.topic)}", [
+                    Note(f"**A** ({escape_markdown(conflict.location_a)}): {escape_markdown(conflict.statement_a)}",
+                         kind="markdown"),
+                    Note(f"**B** ({escape_markdown(conflict.location_b)}): {escape_markdown(conflict.statement_b)}",
+                         kind="markdown"),
+                    Note(f"**Value used:** {escape_markdown(conflict.value_used)}  \n"
+                         f"**Why:** {escape_markdown(conflict.reason)}", kind="markdown")],
+                icon=":material/compare_arrows:"))
+    else:
+        blocks.append(Note("No recorded conflict concerns this number."))
+    return blocks + [PageLink("pages/data_methods.py", "All recorded conflicts and the sources: Data & methods",
+                              icon=":material/menu_book:")]

@@ -5,14 +5,29 @@ ever added on request and is labelled :data:`POOLED_LABEL`.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
 
+import charts
 from analysis.response import response_table
-from analysis.survival import kaplan_meier
-from sarcoma_app.views.prepare import pfs_data
-from sarcoma_app.text import fmt_count, fmt_median_ci, fmt_rate_ci, study_label
+from analysis.survival import kaplan_meier, kaplan_meier_by_group
+from sarcoma_app.exports import snippets
+from sarcoma_app.text import (
+    CI_METHOD_LABELS, CONF_TYPE_LABELS, DENOMINATOR_LABELS, escape_markdown, fmt_count, fmt_median_ci, fmt_rate_ci,
+    study_label,
+)
+from sarcoma_app.views import common, prepare
+from sarcoma_app.views.published import related_conflicts
+from sarcoma_app.views.blocks import Block, Chart, Expander, Heading, Note, Pick, Table, View
+from sarcoma_app.viewstate.url_state import MethodState
+
+TITLE = "Subtype across studies"
+QUESTION = "How did patients with one histology do in each study, side by side?"
+#: Keys of the page's own controls (the histology menu and the pooled column).
+CHOICE_KEY, POOLED_KEY = "w_subtype", "subtype_pooled"
+DEFAULT_CHOICE = "group:Leiomyosarcoma"
 
 POOLED_LABEL = "Pooled across different regimens — descriptive only"
 LEVELS = {"group": ("histology_group", "histology group"), "histology": ("histology", "specific histology")}
@@ -119,8 +134,8 @@ def select(patients: pd.DataFrame, choice: SubtypeChoice) -> pd.DataFrame:
 
 def _summary(cohort: pd.DataFrame, denominator: str, ci: str, conf_type: str) -> dict:
     rates = response_table(cohort, denominator=denominator, method=ci).iloc[-1]
-    analysable, _ = pfs_data(cohort)
-    km = kaplan_meier(analysable["pfs_months"], analysable["pfs_event"], conf_type=conf_type) if len(analysable) else None
+    analysable, _ = prepare.endpoint_data(cohort, "pfs")
+    km = kaplan_meier(analysable["time"], analysable["event"], conf_type=conf_type) if len(analysable) else None
     return {"rates": rates, "km": km}
 
 
@@ -219,3 +234,196 @@ def side_by_side(table: pd.DataFrame) -> pd.DataFrame:
     wide = table.set_index("Study").T.astype(str)
     wide.columns.name = None
     return wide.reset_index(names="Per study")
+
+
+# --------------------------------------------------------------------------- #
+# The page
+# --------------------------------------------------------------------------- #
+def studies_with_pfs(patients: pd.DataFrame) -> list[str]:
+    """Studies (ids, sorted) with at least one patient whose PFS time and event are recorded."""
+    analysable, _ = prepare.endpoint_data(patients, "pfs")
+    return sorted(analysable["study_id"].dropna().astype(str).unique())
+
+
+def _no_pfs_note(every_patient: pd.DataFrame) -> Note:
+    with_pfs = [escape_markdown(study_label(s)) for s in studies_with_pfs(every_patient)]
+    if not with_pfs:
+        where = "no study of this data source records per-patient PFS"
+    elif len(with_pfs) == 1:
+        where = f"per-patient PFS is published only by the {with_pfs[0]} study"
+    else:
+        where = f"per-patient PFS is published only by the studies {', '.join(with_pfs[:-1])} and {with_pfs[-1]}"
+    return Note(f"None of these patients has a published PFS time ({where}).", kind="info")
+
+
+def menu(every_patient: pd.DataFrame, wanted: str | None) -> tuple[Pick | None, list[Block], SubtypeChoice | None]:
+    """The histology menu over every patient's histologies, resolved against ``wanted`` (a choice key).
+
+    Returns the control, the notes under it and the choice (None when no patient has a histology).
+    """
+    every_choice = subtype_choices(every_patient)
+    if not every_choice:
+        return None, [Note("No patient has a histology recorded.", kind="info")], None
+    sizes = choice_sizes(every_patient)  # one group-by per level, not one scan of the cohort per option
+    choices = {choice.key: choice for choice in largest(every_choice, sizes)}
+    labels = choice_labels(list(choices.values()), sizes)
+    if wanted not in choices:
+        wanted = DEFAULT_CHOICE if DEFAULT_CHOICE in choices else next(iter(choices))
+    pick = Pick(CHOICE_KEY, "Histology or histology group", tuple(choices), wanted, labels.__getitem__,
+                help="Groups (e.g. Chondrosarcoma) gather related subtypes across studies; a specific histology is "
+                     "the subtype exactly as published. Groups present in both studies come first.")
+    notes: list[Block] = []
+    if len(every_choice) > len(choices):
+        notes.append(Note(f"The menu lists the {len(choices):,} histologies and groups with the most patients; "
+                          f"{len(every_choice) - len(choices):,} smaller ones are left out."))
+    return pick, notes, choices[wanted]
+
+
+def build(patients: pd.DataFrame, methods: MethodState, *, every_patient: pd.DataFrame, chosen: str | None = None,
+          pooled: bool = False, studies: pd.DataFrame | None = None, printed: pd.DataFrame | None = None,
+          histology_filtered: bool = False, conflicts: pd.DataFrame | None = None) -> list[Block]:
+    """The page's blocks.
+
+    Parameters
+    ----------
+    patients : DataFrame
+        The patients of the sidebar's filters except its histology filters (this page picks the histology).
+    methods : MethodState
+    every_patient : DataFrame
+        Every patient of the data source (the menu's histologies).
+    chosen : str, optional
+        The menu's choice key (:data:`CHOICE_KEY`); the default choice when None or not offered.
+    pooled : bool
+        Add the pooled column (:data:`POOLED_KEY`).
+    studies : DataFrame, optional
+        The studies table (regimens).
+    printed : DataFrame, optional
+        ``published_response_by_histology`` when the data source has the papers' tables.
+    histology_filtered : bool
+        True when the sidebar has a histology filter (which this page ignores).
+    conflicts : DataFrame, optional
+        ``source_conflicts`` (named under the printed counts when they concern the subtype's best response).
+    """
+    pick, blocks, choice = menu(every_patient, chosen)
+    if choice is None:
+        return blocks
+    blocks = [pick, *blocks]
+    patients = select(patients, choice)
+    blocks.append(Note(
+        f"Each study is its own column: the regimens differ, so nothing is pooled unless you ask for it. "
+        f"Rates use {DENOMINATOR_LABELS[methods.denominator]} with 95% {CI_METHOD_LABELS[methods.ci]} CIs; "
+        f"median PFS is Kaplan–Meier ({CONF_TYPE_LABELS[methods.conf_type]} CI, R median rule). The sidebar "
+        "filters apply" + (", except its histology filters (this page picks the histology)."
+                           if histology_filtered else ".")))
+    if patients.empty:
+        return blocks + [common.NO_PATIENTS]
+    name = escape_markdown(choice.value)
+    n_studies = patients["study_id"].nunique()
+    if n_studies == 1:
+        blocks.append(Note(f"Only one study ({escape_markdown(study_label(patients['study_id'].iloc[0]))}) has "
+                           f"patients with {name} in the current selection.", kind="info", icon=":material/info:"))
+    summaries = study_summaries(patients, methods.denominator, methods.ci, methods.conf_type, pooled=pooled)
+    regimens = {} if studies is None else dict(zip(studies["study_id"], studies["regimen"]))
+    table = display_table(summaries, regimens)
+    blocks.append(_table_view(patients, methods, choice, table, summaries, pooled, n_studies))
+    blocks.append(_bars_view(patients, choice, table))
+    blocks.append(_rates_view(patients, methods, choice, table, summaries))
+    blocks += _pfs_blocks(patients, methods, choice, table, every_patient)
+    if printed is not None:
+        blocks.append(_printed(patients, choice, printed, conflicts))
+    return blocks
+
+
+def _table_view(patients, methods, choice, table, summaries, pooled, n_studies) -> View:
+    shown = side_by_side(table)
+    parts = [Heading(f"{escape_markdown(choice.value)}: response and PFS in each study"),
+             Pick(POOLED_KEY, "Add a pooled column (descriptive only)", value=pooled, kind="toggle",
+                  disabled=n_studies < 2,
+                  help="Adds all studies together. The studies used different regimens, so a pooled rate is a "
+                       "description of these patients, not an estimate of any treatment's effect."),
+             Table(shown, f"subtype-{choice.value}",
+                   caption="CR/PR/SD/PD/NE: best response (RECIST 1.1), NE = not evaluable. ORR = CR + PR, DCR = CR "
+                           "+ PR + SD over the stated denominator; exact CIs are wide with so few patients.")]
+    if pooled and n_studies > 1:
+        parts.append(Note(f"The last column is **{POOLED_LABEL}**: it adds patients treated with different regimens.",
+                          kind="warning", icon=":material/merge_type:"))
+    return View("subtype_table", f"{choice.value} across studies", parts, patients=patients,
+                code=snippets.per_study(methods.denominator, methods.ci, methods.conf_type,
+                                        title=f"{choice.value}, per study: response rates and median PFS"),
+                result=summaries)
+
+
+def _bars_view(patients, choice, table) -> View:
+    counts = prepare.best_response_counts(patients)
+    parts = [Heading("Best response of each patient, per study"),
+             Chart(charts.best_response_bars(counts), f"subtype-{choice.value}-best-response",
+                   title=f"Best response (RECIST 1.1): {choice.value}",
+                   caption="One panel per study; bars = patients per histology, coloured by best response.")]
+    return View("subtype_bars", f"{choice.value}: best response per study", parts, patients=patients,
+                code=snippets.response_counts(), result=counts,
+                slide_table=table[["Study", "Patients", "CR", "PR", "SD", "PD", "NE"]])
+
+
+def _rates_view(patients, methods, choice, table, summaries) -> View:
+    rates = rate_rows(summaries)
+    parts = [Heading("ORR and DCR per study (95% CI)"),
+             Chart(charts.rate_forest(rates, endpoint_label="Rate"), f"subtype-{choice.value}-rates",
+                   title=f"ORR and DCR per study (95% CI): {choice.value}",
+                   caption="Squares sized by the denominator. Side by side, not pooled: the studies used different "
+                           "regimens.")]
+    return View("subtype_rates", f"{choice.value}: ORR and DCR per study", parts, patients=patients,
+                code=snippets.per_study(methods.denominator, methods.ci, methods.conf_type,
+                                        title=f"{choice.value}, per study: response rates"), result=rates,
+                slide_table=table[["Study", "ORR n/N", "ORR % (95% CI)", "DCR n/N", "DCR % (95% CI)"]])
+
+
+def _pfs_blocks(patients, methods, choice, table, every_patient) -> list[Block]:
+    heading = Heading("Progression-free survival where published")
+    analysable, excluded = prepare.endpoint_data(patients, "pfs")
+    if analysable.empty:
+        return [heading, _no_pfs_note(every_patient)]
+    analysable = analysable.assign(group=prepare.group_labels(analysable, "study"))
+    result = kaplan_meier_by_group(analysable["time"], analysable["event"], analysable["group"],
+                                   conf_type=methods.conf_type, landmarks=list(methods.landmarks))
+    grid = prepare.risk_grid(float(analysable["time"].max()))
+    km = charts.kaplan_meier_plot(prepare.km_curve_frame(result.fits), prepare.km_censor_frame(result.fits),
+                                  prepare.km_risk_frame(result.fits, grid), [str(g) for g in result.fits],
+                                  time_label="Months since start of treatment")
+    n_events = int(analysable["event"].sum())
+    parts = [heading,
+             Chart(km, f"subtype-{choice.value}-pfs", title=f"PFS (Kaplan–Meier): {choice.value}",
+                   caption=f"{len(analysable)} patients, {n_events} events"
+                           + (f"; {len(excluded)} patients without published PFS are not drawn." if len(excluded)
+                              else "."))]
+    return [View("subtype_km", f"{choice.value}: progression-free survival", parts, patients=patients,
+                 n_text=f"{len(analysable)} patients with PFS, {n_events} events",
+                 code=snippets.survival("study", methods.conf_type, methods.landmarks), result=result,
+                 slide_table=table[["Study", "PFS patients (events)", "Median PFS, months (95% CI)"]])]
+
+
+def printed_caption(rows: pd.DataFrame, choice: SubtypeChoice, conflicts: pd.DataFrame | None,
+                    study_ids=()) -> str:
+    """Which printed tables the rows come from, and the recorded conflicts about this subtype's best response."""
+    tables = rows[["Study", "Table"]].drop_duplicates()
+    where = " and ".join(f"{study} {table}" for study, table in zip(tables["Study"], tables["Table"]))
+    ids = []
+    if conflicts is not None and not conflicts.empty:
+        name = re.sub(r"\s+", " ", str(choice.value).lower())
+        for study_id in dict.fromkeys(study_ids):
+            ids += [i for i in related_conflicts({"endpoint": "count_cr", "study_id": study_id}, conflicts)
+                    if name in str(conflicts.set_index("conflict_id").at[i, "topic"]).lower()]
+    see = (f"see conflict{'s' if len(ids) > 1 else ''} {escape_markdown(', '.join(ids))} on Data & methods" if ids
+           else "see the source conflicts on Data & methods")
+    return f"{escape_markdown(where)} as printed (evaluable patients). They can differ from the patient rows: {see}."
+
+
+def _printed(patients, choice, printed, conflicts) -> Expander:
+    codes = set(patients["histology_code"].dropna().astype(str)) if "histology_code" in patients else set()
+    rows = published_counts(printed, codes)
+    if rows.empty:
+        inside: list[Block] = [Note("The papers print no per-histology response row for this subtype.")]
+    else:
+        inside = [View("subtype_printed", f"{choice.value}: response counts as printed", [
+            Table(rows, f"subtype-{choice.value}-as-printed", caption=printed_caption(rows, choice, conflicts, sorted(patients["study_id"].unique())))],
+            tools=False, result=rows)]
+    return Expander("Response counts as printed in the papers (whole cohorts)", inside, icon=":material/menu_book:")
