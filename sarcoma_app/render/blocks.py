@@ -9,7 +9,7 @@ import streamlit as st
 
 from sarcoma_app.render import tools, ui
 from sarcoma_app.text import escape_markdown
-from sarcoma_app.views.blocks import Block, Chart, Choice, Expander, Heading, Note, Table, View
+from sarcoma_app.views.blocks import Block, Cards, Chart, Choice, Expander, Heading, Note, Table, View
 from sarcoma_app.viewstate import state
 from sarcoma_app.viewstate.url_state import MethodState
 
@@ -43,8 +43,29 @@ def _show_one(block: Block, key: str = "") -> None:
     elif isinstance(block, Expander):
         with st.expander(block.label, icon=block.icon):
             show(block.blocks)
+    elif isinstance(block, Cards):
+        _show_cards(block)
+    elif isinstance(block, Choice):  # a control the builder resolved, drawn where it stands
+        _control(st, block)
     else:  # a builder returned something this renderer does not know: a bug, say it
         raise TypeError(f"not a block: {type(block).__name__}")
+
+
+def _show_cards(block: Cards) -> None:
+    if not block.cards:
+        return
+    columns = st.columns(min(len(block.cards), block.columns))
+    for index, card in enumerate(block.cards):
+        with columns[index % len(columns)].container(border=True):
+            st.subheader(card.title)
+            if card.caption:
+                st.caption(card.caption)
+            if not card.metrics:
+                continue
+            for column, metric in zip(st.columns(len(card.metrics)), card.metrics):
+                column.metric(metric.label, metric.value, help=metric.help)
+                if metric.caption:
+                    column.caption(metric.caption)
 
 
 def _show_view(view: View) -> None:

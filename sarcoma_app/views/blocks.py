@@ -116,7 +116,31 @@ class Expander:
     icon: str | None = None
 
 
-Block = Union[Heading, Note, Chart, Table, View, Expander]
+@dataclass(frozen=True)
+class Metric:
+    """A headline number (``st.metric``) with an optional caption under it."""
+
+    label: str
+    value: str
+    caption: str = ""
+    help: str | None = None
+
+
+@dataclass(frozen=True)
+class Card:
+    """A bordered box: a title (data text escaped), a caption and metrics side by side."""
+
+    title: str
+    metrics: Sequence[Metric]
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Cards:
+    """Cards side by side, ``columns`` to a row."""
+
+    cards: Sequence[Card]
+    columns: int = 2
 
 
 @dataclass(frozen=True)
@@ -140,6 +164,11 @@ class Choice:
     to_text: Callable[[object], str] | None = None
     parse: Callable[[str], object] | None = None
     invalid_hint: str | None = None
+
+
+#: What a builder returns. A :class:`Choice` among the blocks is a control drawn where it stands (one the
+#: builder resolved itself, e.g. below the analysis it does not affect).
+Block = Union[Heading, Note, Chart, Table, View, Expander, Cards, Choice]
 
 
 def resolve(wanted: object, options: Sequence, format: Callable[[object], str] = str) -> tuple[object, str | None]:
@@ -169,6 +198,12 @@ def blocks_text(blocks: Sequence[Block]) -> str:
             elif isinstance(item, Expander):
                 out.append(item.label)
                 walk(item.blocks)
+            elif isinstance(item, Cards):
+                for card in item.cards:
+                    out.extend([card.title, card.caption])
+                    out.extend(f"{m.label}: {m.value}\n{m.caption}" for m in card.metrics)
+            elif isinstance(item, Choice):
+                out.extend([item.label, ", ".join(item.format(o) for o in item.options), item.note or ""])
 
     walk(blocks)
     return "\n".join(t for t in out if t)
