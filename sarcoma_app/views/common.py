@@ -66,3 +66,9 @@ def grouped_or_all(frame: pd.DataFrame, grouping: str, instead: str) -> tuple[st
         return grouping, grouped, []
     return ("none", frame.assign(group=prepare.group_labels(frame, "none")),
             [too_many_levels(GROUPING_LABELS[grouping], n, instead)])
+
+
+def not_available(what: str) -> Note:
+    """Say that a part of a page exists for the bundled papers only (``what`` is project text)."""
+    return Note(f"{what} exist for the two published papers only, not for this data source. Choose *Published "
+                "cohorts* under **Data source** in the sidebar to see them.", kind="info", icon=":material/info:")
