@@ -177,6 +177,10 @@ def test_overview_of_an_upload():
     assert "exist for the two published papers only" in text
     (cards,) = [b for b in blocks if isinstance(b, Cards)]
     assert cards.cards[0].title == "uploaded"
+    # a studies table that records nothing but the study: dashes, not "nan"
+    bare = overview.build(patients, MethodState(), pd.DataFrame({"study_id": ["uploaded"]}))
+    assert not NAN.search(blocks_text(bare))
+    assert views_of(bare)[0].table.frame.set_index("Per study").loc["Regimen", "uploaded"] == "–"
 
 
 # --------------------------------------------------------------------------- #
