@@ -109,7 +109,8 @@ def test_overview_reproduces_the_published_nab_paclitaxel_numbers():
 
 def test_overview_states_pfs_is_only_published_for_nab_paclitaxel():
     at = run_app()
-    assert overview_column(at, "Nivolumab ± pazopanib")["Median PFS, months (95% CI)"] == "PFS not published"
+    # the reason prepare.endpoint_data gives (the page used prepare.pfs_data's "PFS not published" before)
+    assert overview_column(at, "Nivolumab ± pazopanib")["Median PFS, months (95% CI)"] == "PFS time not recorded"
 
 
 def test_overview_rates_follow_the_chosen_denominator_and_ci_method():

@@ -21,10 +21,8 @@ import pandas as pd
 import pytest
 
 from analysis.cox import fit_cox, univariate_cox
-from analysis.multiplicity import adjust_pvalues
 from analysis.reconcile import reconcile
-from analysis.response import response_table
-from analysis.survival import kaplan_meier, kaplan_meier_by_group, logrank_table
+from analysis.survival import kaplan_meier_by_group
 from data.build import ensure_database
 from sarcoma_app.exports import downloads, snippets
 from sarcoma_app.sources import filter_sql
@@ -32,6 +30,8 @@ from sarcoma_app.views import prepare
 from data import registry
 from data.registry import GROUPING_KEYS
 from sarcoma_app.views.covariates import COVARIATES, covariate_frame, offered
+from sarcoma_app.views import hazard_ratios as hazard_ratios_view
+from sarcoma_app.views import overview as overview_view
 from sarcoma_app.views import published as published_view
 from sarcoma_app.views import subtype as subtype_view
 from sarcoma_app.views import response as response_view
@@ -176,13 +176,15 @@ def test_per_study_snippet_gives_the_overview_numbers(filters, tmp_path, monkeyp
     namespace = run_python(snippets.per_study("evaluable", "wilson", "log-log"), tmp_path, monkeypatch,
                            {snippets.PATIENTS_CSV: patients})
     table = namespace["table"].set_index("study")
-    for study_id, cohort in patients.groupby("study_id"):
-        rates = response_table(cohort, denominator="evaluable", method="wilson").iloc[-1]
+    methods = MethodState(denominator="evaluable", ci="wilson", conf_type="log-log")
+    (headline,) = views_of(overview_view.build(patients, methods, read_table("studies")))
+    assert headline.key == "overview_headline"
+    assert sorted(headline.result) == sorted(patients["study_id"].unique())
+    for study_id, shown in headline.result.items():
+        rates, km = shown["rates"], shown["km"]
         for column in ("orr", "orr_lower", "orr_upper", "dcr", "dcr_lower", "dcr_upper", "denominator"):
             assert close(table.at[study_id, column], rates[column])
-        analysable, _ = prepare.pfs_data(cohort)
-        if len(analysable):
-            km = kaplan_meier(analysable["pfs_months"], analysable["pfs_event"], conf_type="log-log")
+        if km is not None:
             assert close(table.at[study_id, "median_pfs"], km.median)
             assert close(table.at[study_id, "median_lower"], km.median_ci[0])
             assert close(table.at[study_id, "median_upper"], km.median_ci[1])
@@ -316,11 +318,14 @@ COX_CASES = [
 ]
 
 
-def page_cox(filters, keys, ties):
-    """What the Hazard ratios page fits: the analysable patients, covariates as sarcoma_app.views.covariates builds them."""
+def page_cox(filters, keys, ties, p_adjust="BH"):
+    """What the Hazard ratios page shows (its pure view builder): the patients, then the screening view and the
+    view of the multivariable model of ``keys`` (None when it cannot be fitted); each has its code and, as
+    ``result``, the numbers the page formats."""
     patients = load_patients(filters)
-    analysable, _ = prepare.endpoint_data(patients)
-    return patients, covariate_frame(analysable, list(keys))
+    methods = MethodState(cox_terms=tuple(keys), ties=ties, p_adjust=p_adjust)
+    shown = {view.key: view for view in views_of(hazard_ratios_view.build(patients, methods))}
+    return patients, shown["cox_univariate"], shown.get("cox_multivariable")
 
 
 def r_term(covariate: str, level) -> str:
@@ -334,25 +339,24 @@ def r_term(covariate: str, level) -> str:
 
 @pytest.mark.parametrize("ties, p_adjust", [("efron", "BH"), ("breslow", "none"), ("efron", "holm")])
 def test_cox_univariate_snippet_gives_the_page_table(ties, p_adjust, tmp_path, monkeypatch):
-    patients, data = page_cox(FilterState(), ALL_KEYS, ties)
-    expected = univariate_cox(data, "pfs_months", "pfs_event", ALL_KEYS, ties=ties)
-    snippet = snippets.cox_univariate(ALL_KEYS, ties, p_adjust, snippets.factor_references(data))
-    namespace = run_python(snippet, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: patients})
+    patients, screening, _ = page_cox(FilterState(), registry.DEFAULT_COX_TERMS, ties, p_adjust)
+    expected = screening.result
+    assert list(dict.fromkeys(expected["covariate"])) == ALL_KEYS  # the page screens every offered covariate
+    namespace = run_python(screening.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: patients})
     ours = namespace["screen"]
     assert ours["term"].tolist() == expected["term"].tolist()
     for column in ("hr", "hr_lower", "hr_upper", "p"):
         assert all(close(a, b) for a, b in zip(ours[column], expected[column])), column
     if p_adjust != "none":
-        adjusted = adjust_pvalues(expected["p"].astype(float).to_numpy(), p_adjust)
-        assert all(close(a, b) for a, b in zip(ours["p_adjusted"], adjusted))
+        assert all(close(a, b) for a, b in zip(ours["p_adjusted"], expected["p_adjusted"]))
 
 
 @pytest.mark.parametrize("filters, keys, ties", COX_CASES)
 def test_cox_multivariable_snippet_gives_the_page_model(filters, keys, ties, tmp_path, monkeypatch):
-    patients, data = page_cox(filters, keys, ties)
-    expected = fit_cox(data, "pfs_months", "pfs_event", list(keys), ties=ties)
-    snippet = snippets.cox_multivariable(keys, ties, snippets.factor_references(data))
-    namespace = run_python(snippet, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: patients})
+    patients, _, model = page_cox(filters, keys, ties)
+    expected = model.result
+    assert list(dict.fromkeys(expected.reset_index()["covariate"])) == list(keys)
+    namespace = run_python(model.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: patients})
     ours = namespace["model"]
     assert ours.index.tolist() == expected.index.tolist()
     for column in ("hr", "hr_lower", "hr_upper", "p"):
@@ -388,21 +392,17 @@ def assert_cox_matches_r(path, expected: pd.DataFrame):
 @needs_r
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
 def test_cox_univariate_R_snippet_gives_the_page_hazard_ratios(ties, tmp_path):
-    patients, data = page_cox(FilterState(), ALL_KEYS, ties)
-    expected = univariate_cox(data, "pfs_months", "pfs_event", ALL_KEYS, ties=ties)
-    run_r(snippets.cox_univariate(ALL_KEYS, ties, "BH", snippets.factor_references(data)), tmp_path, patients,
-          R_COX_UNIVARIATE_EXTRACTION)
-    assert_cox_matches_r(tmp_path / "r_cox.csv", expected)
+    patients, screening, _ = page_cox(FilterState(), registry.DEFAULT_COX_TERMS, ties)
+    run_r(screening.code, tmp_path, patients, R_COX_UNIVARIATE_EXTRACTION)
+    assert_cox_matches_r(tmp_path / "r_cox.csv", screening.result)
 
 
 @needs_r
 @pytest.mark.parametrize("filters, keys, ties", COX_CASES)
 def test_cox_multivariable_R_snippet_gives_the_page_hazard_ratios(filters, keys, ties, tmp_path):
-    patients, data = page_cox(filters, keys, ties)
-    expected = fit_cox(data, "pfs_months", "pfs_event", list(keys), ties=ties)
-    run_r(snippets.cox_multivariable(keys, ties, snippets.factor_references(data)), tmp_path, patients,
-          R_COX_MODEL_EXTRACTION)
-    assert_cox_matches_r(tmp_path / "r_cox.csv", expected)
+    patients, _, model = page_cox(filters, keys, ties)
+    run_r(model.code, tmp_path, patients, R_COX_MODEL_EXTRACTION)
+    assert_cox_matches_r(tmp_path / "r_cox.csv", model.result)
 
 
 # --------------------------------------------------------------------------- #

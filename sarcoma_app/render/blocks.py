@@ -10,7 +10,8 @@ import streamlit as st
 from sarcoma_app.render import tools, ui
 from sarcoma_app.text import escape_markdown
 from sarcoma_app.views.blocks import (
-    Block, Chart, Choice, Columns, Controls, Expander, Heading, Metrics, Note, PageLink, Pick, Table, Tabs, View,
+    Block, Cards, Chart, Choice, Columns, Controls, Expander, Heading, Metric, Metrics, Note, PageLink, Pick, Table,
+    Tabs, View,
 )
 from sarcoma_app.viewstate import state
 from sarcoma_app.viewstate.url_state import MethodState
@@ -51,7 +52,7 @@ def _show_one(block: Block, key: str = "") -> None:
         _pick(block)
     elif isinstance(block, Metrics):
         for column, metric in zip(st.columns(max(1, len(block.items))), block.items):
-            column.metric(metric.label, metric.value, help=metric.help)
+            _metric(column, metric)
     elif isinstance(block, Columns):
         for column, blocks in zip(st.columns(max(1, len(block.columns))), block.columns):
             with column.container(border=True) if block.border else column:
@@ -62,8 +63,31 @@ def _show_one(block: Block, key: str = "") -> None:
                 show(blocks)
     elif isinstance(block, PageLink):
         st.page_link(block.page, label=block.label, icon=block.icon)
+    elif isinstance(block, Cards):
+        _show_cards(block)
     else:  # a builder returned something this renderer does not know: a bug, say it
         raise TypeError(f"not a block: {type(block).__name__}")
+
+
+def _show_cards(block: Cards) -> None:
+    if not block.cards:
+        return
+    columns = st.columns(min(len(block.cards), block.columns))
+    for index, card in enumerate(block.cards):
+        with columns[index % len(columns)].container(border=True):
+            st.subheader(card.title)
+            if card.caption:
+                st.caption(card.caption)
+            if not card.metrics:
+                continue
+            for column, metric in zip(st.columns(len(card.metrics)), card.metrics):
+                _metric(column, metric)
+
+
+def _metric(column, metric: Metric) -> None:
+    column.metric(metric.label, metric.value, help=metric.help)
+    if metric.caption:
+        column.caption(metric.caption)
 
 
 def _show_view(view: View) -> None:

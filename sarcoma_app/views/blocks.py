@@ -149,10 +149,11 @@ class Controls:
 
 @dataclass(frozen=True)
 class Metric:
-    """One number with its label (``st.metric``)."""
+    """A headline number (``st.metric``) with an optional caption under it."""
 
     label: str
     value: object
+    caption: str = ""
     help: str | None = None
 
 
@@ -187,7 +188,24 @@ class PageLink:
     icon: str | None = None
 
 
-Block = Union[Heading, Note, Chart, Table, View, Expander, Controls, Pick, Metrics, Columns, Tabs, PageLink]
+@dataclass(frozen=True)
+class Card:
+    """A bordered box: a title (data text escaped), a caption and metrics side by side."""
+
+    title: str
+    metrics: Sequence[Metric]
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Cards:
+    """Cards side by side, ``columns`` to a row."""
+
+    cards: Sequence[Card]
+    columns: int = 2
+
+
+Block = Union[Heading, Note, Chart, Table, View, Expander, Controls, Pick, Metrics, Columns, Tabs, PageLink, Cards]
 
 
 @dataclass(frozen=True)
@@ -211,6 +229,11 @@ class Choice:
     to_text: Callable[[object], str] | None = None
     parse: Callable[[str], object] | None = None
     invalid_hint: str | None = None
+
+
+#: What a builder returns. A :class:`Choice` among the blocks is a control drawn where it stands (one the
+#: builder resolved itself, e.g. below the analysis it does not affect).
+Block = Union[Heading, Note, Chart, Table, View, Expander, Cards, Choice]
 
 
 def resolve(wanted: object, options: Sequence, format: Callable[[object], str] = str) -> tuple[object, str | None]:
@@ -241,7 +264,8 @@ def blocks_text(blocks: Sequence[Block]) -> str:
                 out.append(item.label)
                 walk(item.blocks)
             elif isinstance(item, Controls):
-                out.extend(text for choice in item.choices for text in (choice.label, choice.note) if text)
+                for choice in item.choices:
+                    out.extend([choice.label, ", ".join(choice.format(o) for o in choice.options), choice.note or ""])
             elif isinstance(item, (Pick, PageLink)):
                 out.append(item.label)
             elif isinstance(item, Metrics):
@@ -253,6 +277,10 @@ def blocks_text(blocks: Sequence[Block]) -> str:
                 for label, tab in item.tabs:
                     out.append(label)
                     walk(tab)
+            elif isinstance(item, Cards):
+                for card in item.cards:
+                    out.extend([card.title, card.caption])
+                    out.extend(f"{m.label}: {m.value}\n{m.caption}" for m in card.metrics)
 
     walk(blocks)
     return "\n".join(t for t in out if t)

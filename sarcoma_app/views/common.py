@@ -69,6 +69,6 @@ def grouped_or_all(frame: pd.DataFrame, grouping: str, instead: str) -> tuple[st
 
 
 def not_available(what: str) -> Note:
-    """Say that a part of a page exists for the bundled papers only."""
+    """Say that a part of a page exists for the bundled papers only (``what`` is project text)."""
     return Note(f"{what} exist for the two published papers only, not for this data source. Choose *Published "
                 "cohorts* under **Data source** in the sidebar to see them.", kind="info", icon=":material/info:")

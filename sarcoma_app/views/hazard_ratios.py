@@ -1,0 +1,221 @@
+"""Hazard ratios page: univariate Cox screening of every characteristic the data can compare, the published
+hazard ratios beside ours, and a multivariable model the user composes."""
+from __future__ import annotations
+
+import pandas as pd
+
+import charts
+from analysis.cox import InsufficientDataError, fit_cox, univariate_cox
+from analysis.multiplicity import adjust_pvalues
+from data import registry
+from sarcoma_app.exports import snippets
+from sarcoma_app.text import (P_ADJUST_LABELS, TIES_LABELS, escape_markdown, fmt_p, fmt_ratio_ci, fmt_value_ci,
+                              study_label)
+from sarcoma_app.views import common, covariates, prepare, published
+from sarcoma_app.views.blocks import Block, Chart, Choice, Controls, Expander, Heading, Note, Table, View
+from sarcoma_app.views.covariates import COVARIATES, covariate_frame, reference_label, reference_note, term_label
+from sarcoma_app.viewstate.url_state import P_ADJUST_METHODS, TIES, MethodState
+
+TITLE = "Hazard ratios"
+QUESTION = "Which patient characteristics go with longer or shorter survival?"
+
+
+def choices(patients: pd.DataFrame, methods: MethodState) -> list[Choice]:
+    """Endpoint, tied event times and the multiplicity adjustment (the covariates of the model are chosen
+    further down the page: see :func:`terms_choice`)."""
+    endpoint = common.endpoint_choice(patients, methods.survival_endpoint)
+    if patients.empty or endpoint is None:
+        return []
+    return [
+        endpoint,
+        common.selected("ties", "Tied event times", TIES, methods.ties, TIES_LABELS.get,
+                        help="Efron is R coxph's default; Breslow is SAS/SPSS's."),
+        common.selected("p_adjust", "Multiplicity adjustment", P_ADJUST_METHODS, methods.p_adjust,
+                        P_ADJUST_LABELS.get, help="Across all terms of the screening table."),
+    ]
+
+
+def compared_covariates(analysable: pd.DataFrame) -> tuple[list[str], dict[str, int]]:
+    """The covariates the Cox models use (two or more recorded values, not too many levels), and the crowded
+    ones left out with their number of levels."""
+    offered = covariates.offered(analysable)
+    frame = pd.DataFrame({key: COVARIATES[key].build(analysable) for key in offered}, index=analysable.index)
+    levels = {key: prepare.n_levels(frame[key]) for key in offered}
+    crowded = {key: n for key, n in levels.items() if n > prepare.MAX_COMPARED_LEVELS}  # k levels = k - 1 terms
+    return [key for key in offered if key not in crowded], crowded
+
+
+def terms_choice(keys: list[str], wanted: tuple[str, ...]) -> Choice:
+    """The covariates of the multivariable model among ``keys``: the wanted ones the data have; while the
+    choice is still the default and the data have none of it, the first two of ``keys``."""
+    kept = tuple(key for key in wanted if key in keys)
+    if not kept and tuple(wanted) == MethodState().cox_terms:
+        kept = tuple(keys[:2])
+    return Choice("cox_terms", "Covariates in the model", tuple(keys), kept, lambda key: COVARIATES[key].label,
+                  help="All chosen characteristics enter one Cox model together.", kind="multiselect")
+
+
+def estimate_text(row) -> str:
+    """HR (CI), p and the patients/events behind the term, for the forest plot."""
+    if pd.notna(row.level_n):
+        counts = f"{int(row.level_n)} pts, {int(row.level_events)} ev"
+    else:
+        counts = f"{int(row.n)} pts, {int(row.events)} ev" if pd.notna(row.n) else ""
+    if not row.estimable:
+        return f"not estimable · {counts}"
+    return f"{fmt_ratio_ci(row.hr, row.hr_lower, row.hr_upper)} p {fmt_p(row.p)} · {counts}"
+
+
+def _in_level(terms: pd.DataFrame) -> list[str]:
+    return [f"{int(a)} ({int(b)})" if pd.notna(a) else "–" for a, b in zip(terms["level_n"], terms["level_events"])]
+
+
+def _hr_texts(terms: pd.DataFrame) -> list[str]:
+    return [fmt_ratio_ci(r.hr, r.hr_lower, r.hr_upper) if r.estimable else "not estimable" for r in terms.itertuples()]
+
+
+def _forest(terms: pd.DataFrame):
+    return charts.hazard_ratio_forest(pd.DataFrame({
+        "row_label": terms["label"], "hr": terms["hr"].astype(float), "lower": terms["hr_lower"].astype(float),
+        "upper": terms["hr_upper"].astype(float), "estimate_text": [estimate_text(r) for r in terms.itertuples()],
+    }))
+
+
+def build(patients: pd.DataFrame, methods: MethodState, reconciliation: pd.DataFrame | None = None) -> list[Block]:
+    """The page's blocks for the filtered ``patients`` and the resolved ``methods`` (see :func:`choices`).
+
+    ``reconciliation`` is :func:`analysis.reconcile.reconcile` of the published cohorts (None for a data source
+    without published tables): its hazard ratios are shown beside ours for PFS.
+    """
+    if patients.empty:
+        return [common.NO_PATIENTS]
+    if not registry.available_endpoints(registry.recorded_counts(patients)):
+        return [common.no_endpoint()]
+    endpoint, ties, p_adjust = methods.survival_endpoint, methods.ties, methods.p_adjust
+    spec = registry.ENDPOINTS[endpoint]
+    analysable, excluded = prepare.endpoint_data(patients, endpoint)
+    blocks: list[Block] = common.exclusion(analysable, patients, excluded)
+    if analysable.empty or analysable["event"].sum() == 0:
+        blocks.append(Note(f"No analysable patient with an event ({spec.event_label}) in the selection: hazard "
+                           "ratios cannot be estimated.", kind="warning"))
+        return blocks
+
+    blocks.append(Heading("Univariate screening (one Cox model per characteristic)"))
+    keys, crowded = compared_covariates(analysable)
+    blocks += [common.too_many_levels(COVARIATES[key].label, n, "It is left out of the Cox models on this page.")
+               for key, n in crowded.items()]
+    offered = set(keys) | set(crowded)
+    not_offered = [COVARIATES[key].label for key in COVARIATES if key not in offered]
+    if not keys:
+        missing = f" Not recorded or constant here: {escape_markdown('; '.join(not_offered))}." if not_offered else ""
+        blocks.append(Note("No characteristic takes two or more values among the analysable patients, so there is "
+                           "nothing to compare." + missing, kind="info"))
+        return blocks
+    if not_offered:
+        blocks.append(Note(f"Not offered (not recorded, or one value only, among these {len(analysable):,} "
+                           f"patients): {escape_markdown('; '.join(not_offered))}."))
+    data = covariate_frame(analysable, keys, endpoint)
+    blocks.append(_screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_adjust))
+    if reconciliation is not None and endpoint == "pfs":
+        blocks.append(_published_expander(reconciliation))
+    blocks += _model_blocks(patients, data, keys, methods.cox_terms, spec, endpoint, ties)
+    return blocks
+
+
+def _screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_adjust) -> View:
+    screen = univariate_cox(data, spec.time, spec.event, keys, ties=ties)
+    screen["label"] = [term_label(r.covariate, r.level, r.reference) for r in screen.itertuples()]
+    screen["p_adjusted"] = adjust_pvalues(screen["p"].astype(float).to_numpy(), p_adjust)
+    shown = pd.DataFrame({
+        "Characteristic": screen["label"],
+        "Patients": screen["n"], "Events": screen["events"],
+        "In level (events)": _in_level(screen),
+        "Reference (events)": [f"{reference_label(c, ref)}: {int(a)} ({int(b)})" if pd.notna(a) else "–"
+                               for c, ref, a, b in zip(screen["covariate"], screen["reference"], screen["reference_n"],
+                                                       screen["reference_events"])],
+        "HR (95% CI)": _hr_texts(screen),
+        "p (Wald)": screen["p"].map(fmt_p),
+        f"p adjusted ({p_adjust})": pd.Series(screen["p_adjusted"]).map(fmt_p),
+        "Note": [r.note or r.warnings or "" for r in screen.itertuples()],
+    })
+    title = f"Univariate hazard ratios for {spec.short} (95% CI)"
+    parts = [Table(shown, "cox-univariate",
+                   caption=f"Cox proportional hazards, {TIES_LABELS[ties]} ties, Wald 95% CI and p (R `coxph`). "
+                           f"HR < 1 = longer {spec.short}. Each row is its own model on the patients with that "
+                           "characteristic known."),
+             Chart(_forest(screen), "cox-univariate-forest", title=title,
+                   caption="Log scale; dashed line = HR 1 (no difference); pts/ev = patients and events in the level. "
+                           "Not estimable terms are listed without a bar. " + reference_note(screen))]
+    return View("cox_univariate", title, parts, patients=patients,
+                n_text=f"{len(analysable)} patients with {spec.short} recorded, "
+                       f"{int(analysable['event'].sum())} events",
+                code=snippets.cox_univariate(keys, ties, p_adjust, snippets.factor_references(data), endpoint=endpoint),
+                result=screen)
+
+
+def _published_expander(reconciliation: pd.DataFrame) -> Expander:
+    comparison = reconciliation[reconciliation["endpoint"] == "hazard_ratio"]
+    table = pd.DataFrame({
+        "Study": comparison["study_id"].map(study_label),
+        "Published (verbatim)": comparison["printed"],
+        "Recomputed HR (95% CI)": [fmt_value_ci(r.recomputed_estimate, r.recomputed_ci_lower, r.recomputed_ci_upper,
+                                                "ratio") for r in comparison.itertuples()],
+        "Recomputed p": comparison["recomputed_p_value"].map(fmt_p),
+        "Status": comparison["status"].map(published.status_label), "Assumption": comparison["assumption"],
+        "Explanation": comparison["explanation"], "Method": comparison["method"],
+    })
+    return Expander("Published hazard ratios beside ours (whole published cohorts, filters not applied)",
+                    [Table(table, "published-hazard-ratios")])
+
+
+def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties) -> list[Block]:
+    choice = terms_choice(keys, wanted)
+    terms = list(choice.value)
+    blocks: list[Block] = [Heading("Multivariable model"), Controls((choice,))]
+    left_out = [COVARIATES[term].label for term in wanted if term not in keys]
+    if left_out:
+        blocks.append(Note(f"Not in the model (not recorded or constant among these patients): "
+                           f"{escape_markdown('; '.join(left_out))}."))
+    if not terms:
+        blocks.append(Note("Choose at least one covariate to fit a multivariable model.", kind="info"))
+        return blocks
+    T, E = spec.time, spec.event
+    try:
+        fitted = fit_cox(data[[T, E, *terms]], T, E, terms, ties=ties)
+    except InsufficientDataError as error:
+        blocks.append(Note(f"The model cannot be fitted: {escape_markdown(error)}.", kind="warning"))
+        return blocks
+    attrs = fitted.attrs
+    n_terms = len(fitted)
+    events_per_term = attrs["events"] / n_terms
+    parts: list = [Note(f"**{attrs['n']} patients, {attrs['events']} events, {n_terms} term(s)** — "
+                        f"{events_per_term:.1f} events per term. Likelihood-ratio test p = {fmt_p(attrs['lr_p'])} "
+                        f"({attrs['lr_df']} df); score p = {fmt_p(attrs['score_p'])}; Wald p = "
+                        f"{fmt_p(attrs['wald_p'])}.", kind="markdown")]
+    if events_per_term < 10:
+        parts.append(Note(f"Only {events_per_term:.1f} events per covariate term (fewer than 10): the hazard ratios "
+                          "can be biased and their intervals unreliable. Use fewer covariates.", kind="warning",
+                          icon=":material/warning:"))
+    parts += [Note(escape_markdown(message), kind="warning", icon=":material/warning:")
+              for message in attrs["warnings"] if "events per covariate" not in message]
+    if attrs["n_dropped_missing"]:
+        parts.append(Note(f"{attrs['n_dropped_missing']} patients with a missing covariate were left out "
+                          "(complete cases)."))
+    model = fitted.reset_index()
+    model["label"] = [term_label(r.covariate, r.level, r.reference) for r in model.itertuples()]
+    table = pd.DataFrame({
+        "Term": model["label"], "In level (events)": _in_level(model), "HR (95% CI)": _hr_texts(model),
+        "p (Wald)": model["p"].map(fmt_p), "Note": model["note"],
+    })
+    title = f"Adjusted hazard ratios for {spec.short} (95% CI)"
+    parts += [Table(table, "cox-multivariable",
+                    caption=f"Adjusted hazard ratios, {TIES_LABELS[ties]} ties. Not estimable = no events in a level "
+                            "or perfect separation (the maximum-likelihood HR is 0 or infinite). "
+                            + reference_note(model)),
+              Chart(_forest(model), "cox-multivariable-forest", title=title)]
+    blocks.append(View("cox_multivariable", title, parts, patients=patients,
+                       n_text=f"{attrs['n']} patients, {attrs['events']} events, {n_terms} term(s)",
+                       code=snippets.cox_multivariable(terms, ties, snippets.factor_references(data[[T, E, *terms]]),
+                                                       endpoint=endpoint),
+                       result=fitted))
+    return blocks
