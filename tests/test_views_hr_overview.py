@@ -11,7 +11,7 @@ import pytest
 from analysis.reconcile import reconcile
 from sarcoma_app.text import escape_markdown, study_label
 from sarcoma_app.views import common, hazard_ratios, overview
-from sarcoma_app.views.blocks import Cards, Choice, Expander, Note, Table, blocks_text, views_of
+from sarcoma_app.views.blocks import Cards, Choice, Controls, Expander, Note, Table, blocks_text, views_of
 from sarcoma_app.viewstate.url_state import FilterState, MethodState
 from tests.test_snippets import NAB, load_patients, read_table
 
@@ -48,7 +48,7 @@ def upload_studies(patients: pd.DataFrame) -> pd.DataFrame:
 
 
 def terms_choice(blocks) -> Choice:
-    (choice,) = [b for b in blocks if isinstance(b, Choice)]
+    (choice,) = [c for b in blocks if isinstance(b, Controls) for c in b.choices]
     assert choice.field == "cox_terms" and choice.kind == "multiselect"
     return choice
 
