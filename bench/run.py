@@ -185,7 +185,7 @@ def analysis_tasks(patients: pd.DataFrame, adverse_events: pd.DataFrame,
                    grid: np.ndarray) -> dict[str, Callable[[], object]]:
     """The analyses of the pages as zero-argument callables, by task name."""
     analysable = patients[patients["pfs_months"].notna() & patients["pfs_event"].notna()].copy()
-    analysable["pfs_months"] = analysable["pfs_months"].astype(float)  # as sarcoma_app.views.prepare.pfs_data
+    analysable["pfs_months"] = analysable["pfs_months"].astype(float)  # as sarcoma_app.views.prepare.endpoint_data
     analysable["pfs_event"] = analysable["pfs_event"].astype(int)
     durations, events = analysable["pfs_months"], analysable["pfs_event"]
     groups = analysable["histology_group"]

@@ -11,4 +11,4 @@ filters = state.current_state().filters
 blocks.show(patients_view.build(
     db.load_patients(filters), state.current_state().methods, value_sources=db.load_value_sources(filters),
     studies=db.read_table("studies"), published_tables=cohort.has_published_tables(),
-    chosen=blocks.picked(patients_view.PROVENANCE_KEY), max_lanes=cohort.MAX_SWIMMER_LANES))
+    chosen=blocks.picked(patients_view.PROVENANCE_KEY)))

@@ -73,12 +73,13 @@ def test_default_selection_leaves_out_simulated_studies_only():
 
 
 def test_pfs_split_and_exclusion_reasons():
-    patients = pd.DataFrame({"study_id": ["a", "a", "b"], "pfs_months": [1.0, np.nan, np.nan],
-                             "pfs_event": pd.array([1, pd.NA, pd.NA], dtype="Int64")})
-    analysable, excluded = prepare.pfs_data(patients)
-    assert len(analysable) == 1 and analysable["pfs_event"].dtype.kind == "i"
+    patients = pd.DataFrame({"study_id": ["a", "a", "b", "b"], "pfs_months": [1.0, np.nan, np.nan, 2.0],
+                             "pfs_event": pd.array([1, pd.NA, pd.NA, pd.NA], dtype="Int64")})
+    analysable, excluded = prepare.endpoint_data(patients, "pfs")
+    assert len(analysable) == 1 and analysable["event"].dtype.kind == "i" and analysable["time"].dtype.kind == "f"
     summary = prepare.exclusion_summary(excluded)
-    assert summary["Patients"].sum() == 2 and set(summary["Reason"]) == {"PFS not published"}
+    assert summary["Patients"].sum() == 3
+    assert set(summary["Reason"]) == {"PFS time not recorded", "PFS event status not recorded"}
 
 
 def test_group_labels_name_missing_values():
@@ -171,9 +172,9 @@ def test_all_option_counts_in_one_query_equal_one_query_per_dimension(filters):
     assert sum(expected["study"].values()) > 0
 
 
-def test_pfs_data_is_a_copy_the_page_may_change():
+def test_endpoint_data_is_a_copy_the_page_may_change():
     patients = pd.DataFrame({"pfs_months": [1.5, 2.0], "pfs_event": pd.array([1, 0], dtype="Int32"), "x": [1.0, 2.0]})
     before = patients.copy()
-    analysable, _ = prepare.pfs_data(patients)
+    analysable, _ = prepare.endpoint_data(patients, "pfs")
     analysable.loc[0, "x"] = 99.0
     pd.testing.assert_frame_equal(patients, before)

@@ -254,13 +254,3 @@ def test_study_names_in_markdown_are_escaped():
     warnings = [b.text for b in blocks if isinstance(b, Note) and b.kind == "warning"]
     assert warnings and warnings[0].startswith(f"In *{escape_markdown('my*study_[x]')}*, 1 events of 1 patients")
     assert "my*study" not in warnings[0]
-
-
-def test_not_available_says_what_the_session_helper_says(monkeypatch):
-    from sarcoma_app.sources import cohort
-
-    said = []
-    monkeypatch.setattr(cohort.st, "info", lambda text, icon=None: said.append((text, icon)))
-    cohort.not_available_message("The published AE tables")
-    note = common.not_available("The published AE tables")
-    assert said == [(note.text, note.icon)]

@@ -5,14 +5,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from data import registry
 
 from sarcoma_app.sources import cohort, db
 from sarcoma_app.exports import downloads
-from sarcoma_app.views import prepare
 from sarcoma_app.render.sidebar import applicability_notes
-from sarcoma_app.viewstate.state import SESSION_NOTICE, available_selectbox, current_state, url_notices
-from sarcoma_app.text import GROUPING_LABELS, SURVIVAL_ENDPOINT_LABELS, escape_markdown
+from sarcoma_app.viewstate.state import SESSION_NOTICE, current_state, url_notices
+from sarcoma_app.text import escape_markdown
 from sarcoma_app.viewstate.url_state import UPLOADED_SOURCE, allowed_for, to_query
 
 
@@ -167,57 +165,6 @@ def show_chart(chart: alt.TopLevelMixin, name: str, key: str, title: str, captio
         key=f"{key}_svg", icon=":material/draw:", on_click="ignore", help="Download the chart as SVG (vector)",
         width="stretch",
     )
-
-
-def too_many_levels_message(what: str, n: int, instead: str) -> None:
-    """Say that ``what`` has too many levels to compare (see :data:`prepare.MAX_COMPARED_LEVELS`)."""
-    st.warning(f"**{escape_markdown(what)}** has {n:,} levels in the selection: at most "
-               f"{prepare.MAX_COMPARED_LEVELS} are compared (curves, tests and Cox terms grow with every level). "
-               f"{instead}", icon=":material/dataset:")
-
-
-def grouped_or_all(frame: pd.DataFrame, grouping: str, instead: str) -> tuple[str, pd.DataFrame]:
-    """``frame`` with a ``group`` column; all patients together (grouping "none") when the grouping has more
-    levels than are compared, with the message saying so and what is shown ``instead``."""
-    grouped = frame.assign(group=prepare.group_labels(frame, grouping))
-    n = prepare.n_levels(grouped["group"])
-    if n <= prepare.MAX_COMPARED_LEVELS:
-        return grouping, grouped
-    too_many_levels_message(GROUPING_LABELS[grouping], n, instead)
-    return "none", frame.assign(group=prepare.group_labels(frame, "none"))
-
-
-def no_patients_message() -> None:
-    """The message for an empty selection."""
-    st.info("No patient matches the current filters. Widen the filters in the sidebar (or press Reset).",
-            icon=":material/filter_alt_off:")
-
-
-def no_endpoint_message() -> None:
-    """The message for a selection without any recorded time-to-event endpoint."""
-    labels = " or ".join(f"{e.label} ({e.short}: time and event)" for e in registry.ENDPOINT_LIST)
-    st.warning(f"No selected patient has a recorded {labels}, so no survival analysis can be done. Select a study "
-               "or upload a cohort that records one.", icon=":material/timeline:")
-
-
-def choose_endpoint(container, patients: pd.DataFrame) -> str:
-    """The endpoint selectbox over the endpoints ``patients`` record; stops the page with a message if none."""
-    endpoints = registry.available_endpoints(registry.recorded_counts(patients))
-    if not endpoints:
-        no_endpoint_message()
-        st.stop()
-    return available_selectbox(container, "survival_endpoint", "Endpoint", endpoints, SURVIVAL_ENDPOINT_LABELS.get,
-                               help="Time-to-event endpoints the data record (a time and an event indicator).")
-
-
-def exclusion_note(analysable: pd.DataFrame, patients: pd.DataFrame, excluded: pd.DataFrame) -> None:
-    """Say how many selected patients lack the endpoint, per study and reason (nothing when none does)."""
-    if excluded.empty:
-        return
-    summary = prepare.exclusion_summary(excluded)
-    reasons = "; ".join(f"{r.Study}: {r.Patients:,} ({r.Reason})" for r in summary.itertuples())
-    st.info(f"**{len(analysable):,} of {len(patients):,} selected patients are analysable.** "
-            f"{len(excluded):,} left out — {escape_markdown(reasons)}.", icon=":material/info:")
 
 
 def text(value: object) -> str:

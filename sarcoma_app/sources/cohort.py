@@ -70,7 +70,6 @@ MEMO_MAX_ROWS = 200_000
 
 #: Scale limits of the pages (a 100,000-patient source must stay responsive).
 MAX_TABLE_ROWS = 1_000
-MAX_SWIMMER_LANES = 60
 
 
 @dataclass(frozen=True, eq=False)
@@ -445,7 +444,3 @@ def show_source_banner() -> None:
                 icon=":material/upload_file:")
 
 
-def not_available_message(what: str) -> None:
-    """Say that a part of a page exists for the bundled papers only."""
-    st.info(f"{what} exist for the two published papers only, not for this data source. Choose *Published "
-            "cohorts* under **Data source** in the sidebar to see them.", icon=":material/info:")

@@ -38,7 +38,7 @@ each level with all other selected patients; p values are adjusted across all te
 
 **Kaplan–Meier.** Product-limit estimate with Greenwood variance; censorings tied with events are at
 risk at that time; times closer than √ε are merged (R `timefix`). Pointwise CI on the log scale
-(`conf.type = "log"`, R's default), log-log or plain, as R `survfit`.
+(`conf.type = "log"`, R's default), or {other_conf_types}, as R `survfit`.
 
 **Median and its CI.** R's rule (`print.survfit`): the first time S(t) ≤ 0.5; when S(t) equals 0.5
 exactly over an interval, the midpoint of that interval (why seed 002 reports 2.25 months, not 2.0).
@@ -102,6 +102,7 @@ def methods_text(methods: MethodState) -> str:
     """The methods tab with the current choices filled in."""
     return METHODS_TEXT.format(
         ci=CI_METHOD_LABELS[methods.ci], conf_type=CONF_TYPE_LABELS[methods.conf_type], ties=TIES_LABELS[methods.ties],
+        other_conf_types=", ".join(f"{label} (`{name}`)" for name, label in CONF_TYPE_LABELS.items() if name != "log"),
         landmarks=", ".join(f"{t:g}" for t in methods.landmarks) or "none",
         denominator=DENOMINATOR_LABELS[methods.denominator], p_adjust=P_ADJUST_LABELS[methods.p_adjust])
 

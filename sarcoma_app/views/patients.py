@@ -17,7 +17,7 @@ from sarcoma_app.viewstate.url_state import MethodState
 TITLE = "Patients"
 QUESTION = "Who are the patients, how long were they treated, and where does each value come from?"
 PROVENANCE_KEY = "provenance_patient"
-#: Lanes a swimmer plot draws at most (the page passes sarcoma_app.sources.cohort.MAX_SWIMMER_LANES).
+#: Lanes a swimmer plot draws at most (a 100,000-patient source must stay responsive).
 MAX_SWIMMER_LANES = 60
 DERIVED_STYLE = "background-color: #FFE8A3; font-style: italic"
 PFS_LABEL = "Progression-free survival (months)"

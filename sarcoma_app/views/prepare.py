@@ -88,22 +88,6 @@ def best_response_counts(patients: pd.DataFrame, max_histologies: int = MAX_HIST
     return counts.sort_values(["study", "histology", "response"], ignore_index=True)
 
 
-def pfs_data(patients: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split patients into analysable (pfs_months and pfs_event known) and excluded.
-
-    Returns
-    -------
-    (analysable, excluded)
-        ``analysable`` has float ``pfs_months`` and int ``pfs_event``;
-        ``excluded`` has a ``reason`` column.
-    """
-    known = patients["pfs_months"].notna() & patients["pfs_event"].notna()
-    analysable = patients[known].copy()
-    analysable["pfs_months"] = analysable["pfs_months"].astype(float)
-    analysable["pfs_event"] = analysable["pfs_event"].astype(int)
-    excluded = patients[~known].copy()
-    excluded["reason"] = np.where(excluded["pfs_months"].isna(), "PFS not published", "PFS event status not published")
-    return analysable, excluded
 
 
 def endpoint_data(patients: pd.DataFrame, endpoint: str = registry.DEFAULT_ENDPOINT) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -14,11 +14,9 @@ from typing import Callable, Sequence
 
 import streamlit as st
 
-from sarcoma_app.text import escape_markdown
 from sarcoma_app.viewstate.url_state import (
     AllowedValues,
     FilterState,
-    MethodState,
     Notice,
     ViewState,
     parse_query,
@@ -187,57 +185,6 @@ def filter_toggle(container, field: str, label: str, help: str | None = None) ->
     key = _widget_key(field)
     st.session_state[key] = bool(getattr(current_state().filters, field))
     container.toggle(label, key=key, help=help, on_change=_filter_callback(field))
-
-
-def method_selectbox(container, field: str, label: str, options: Sequence[str],
-                     format_func: Callable[[str], str] = str, help: str | None = None) -> str:
-    """A selectbox bound to one method choice; returns the current value."""
-    key = _widget_key(field)
-    value = getattr(current_state().methods, field)
-    st.session_state[key] = value
-    container.selectbox(label, list(options), key=key, format_func=format_func, help=help,
-                        on_change=_method_callback(field, str))
-    return getattr(current_state().methods, field)
-
-
-def available_selectbox(container, field: str, label: str, options: Sequence[str],
-                        format_func: Callable[[str], str] = str, help: str | None = None) -> str:
-    """:func:`method_selectbox` over the options the active data allow.
-
-    A choice from the link that the data cannot answer (e.g. ``?km_by=sex`` on
-    a file without sex) is not applied: the first option is used and a note
-    says so. Returns the value used.
-    """
-    wanted = getattr(current_state().methods, field)
-    if wanted in options:
-        return method_selectbox(container, field, label, options, format_func, help)
-    used = options[0]
-    key = _widget_key(field)
-    st.session_state[key] = used
-    container.selectbox(label, list(options), key=key, format_func=format_func, help=help,
-                        on_change=_method_callback(field, str))
-    container.caption(f"“{escape_markdown(format_func(wanted))}” cannot be shown here (not recorded, or a single "
-                      f"value, among these patients): showing “{escape_markdown(format_func(used))}”.")
-    return used
-
-
-def method_multiselect(container, field: str, label: str, options: Sequence[str],
-                       format_func: Callable[[str], str] = str, help: str | None = None,
-                       fallback: Sequence[str] = ()) -> tuple[str, ...]:
-    """A multiselect bound to a tuple-valued method choice; returns the choice among ``options``.
-
-    Values the options lack (a covariate the data do not record) are left out. When the choice is still the
-    default and none of it is available, ``fallback`` is shown and returned instead.
-    """
-    key = _widget_key(field)
-    current = getattr(current_state().methods, field)
-    kept = [v for v in current if v in options]
-    if not kept and current == getattr(MethodState(), field):
-        kept = [v for v in fallback if v in options]
-    st.session_state[key] = kept
-    container.multiselect(label, list(options), key=key, format_func=format_func, help=help,
-                          on_change=_method_callback(field, lambda v: tuple(o for o in options if o in set(v or ()))))
-    return tuple(kept)
 
 
 def bound_selectbox(container, field: str, label: str, options: Sequence[str], value: str,
