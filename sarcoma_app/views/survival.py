@@ -82,7 +82,7 @@ def _curves_view(patients, analysable, result, spec, endpoint, grouping, conf_ty
     grid = prepare.risk_grid(float(analysable["time"].max()))
     curve_points, censor_marks = prepare.km_curve_frame(result.fits), prepare.km_censor_frame(result.fits)
     chart = charts.kaplan_meier_plot(curve_points, censor_marks, prepare.km_risk_frame(result.fits, grid), groups,
-                                     time_label="Months since start of treatment")
+                                     time_label="Months since start of treatment", y_label=spec.label)
     parts = [Heading(f"Kaplan–Meier curves of {spec.label.lower()}"),
              Chart(chart, f"km-{endpoint}-by-{grouping}", title=f"{spec.label} (Kaplan–Meier)",
                    caption=f"{len(analysable)} patients, {n_events} events. Step = KM estimate; band = pointwise 95% "
