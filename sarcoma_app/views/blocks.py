@@ -205,6 +205,7 @@ class Cards:
     columns: int = 2
 
 
+#: What a builder returns (a control inside the page is a :class:`Controls` block).
 Block = Union[Heading, Note, Chart, Table, View, Expander, Controls, Pick, Metrics, Columns, Tabs, PageLink, Cards]
 
 
@@ -230,10 +231,6 @@ class Choice:
     parse: Callable[[str], object] | None = None
     invalid_hint: str | None = None
 
-
-#: What a builder returns. A :class:`Choice` among the blocks is a control drawn where it stands (one the
-#: builder resolved itself, e.g. below the analysis it does not affect).
-Block = Union[Heading, Note, Chart, Table, View, Expander, Cards, Choice]
 
 
 def resolve(wanted: object, options: Sequence, format: Callable[[object], str] = str) -> tuple[object, str | None]:
