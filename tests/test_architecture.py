@@ -91,3 +91,15 @@ def test_the_module_length_check_can_fail(tmp_path):
     (tmp_path / "short.py").write_text("x = 1\n" * MAX_INGEST_MODULE_LINES)
     (tmp_path / "long.py").write_text("x = 1\n" * (MAX_INGEST_MODULE_LINES + 1))
     assert long_modules(tmp_path, MAX_INGEST_MODULE_LINES) == {"long.py": MAX_INGEST_MODULE_LINES + 1}
+
+
+def test_the_renderer_draws_every_kind_of_block():
+    """A block kind a builder may return but the renderer does not draw would fail only at run time."""
+    import typing
+
+    from sarcoma_app.views.blocks import Block
+
+    renderer = (APP / "render" / "blocks.py").read_text()
+    missing = [kind.__name__ for kind in typing.get_args(Block)
+               if f"isinstance(block, {kind.__name__})" not in renderer]
+    assert missing == []
