@@ -4,11 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
+PORT   ?= 8501
 
 .PHONY: run test data chromium bench clean
 
 run: $(VENV)/.runtime-installed data
-	$(BIN)/streamlit run app.py --server.port 8501
+	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 test: $(VENV)/.dev-installed data chromium
 	$(BIN)/python -m pytest
