@@ -486,41 +486,39 @@ def full_cohort() -> pd.DataFrame:
     return patients
 
 
+def app_views(patients: pd.DataFrame, builder, **methods) -> dict:
+    """The views a page's builder shows for ``patients`` with these method choices, by key."""
+    return {view.key: view for view in views_of(builder.build(patients, MethodState(**methods)))}
+
+
 @pytest.mark.parametrize("grouping", [g for g in GROUPING_KEYS if g != "none"])
 @pytest.mark.parametrize("endpoint", ["pfs", "os"])
 def test_every_grouping_snippet_gives_the_app_curves(full_cohort, grouping, endpoint, tmp_path, monkeypatch):
-    analysable, _ = prepare.endpoint_data(full_cohort, endpoint)
-    groups = prepare.group_labels(analysable, grouping)
-    expected = kaplan_meier_by_group(analysable["time"], analysable["event"], groups, landmarks=[6.0])
-    namespace = run_python(snippets.survival(grouping, "log", [6.0], endpoint=endpoint), tmp_path, monkeypatch,
-                           {snippets.PATIENTS_CSV: full_cohort})
-    columns = [c for c in expected.summary.columns if c != "group"]
-    assert_columns_close(namespace["table"], expected.summary, columns)
+    view = app_views(full_cohort, survival_view, km_by=grouping, survival_endpoint=endpoint,
+                     landmarks=(6.0,))["survival_km"]
+    assert len(view.result.fits) > 1 or grouping == "study", "the grouping must split the curves (one study here)"
+    namespace = run_python(view.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: full_cohort})
+    columns = [c for c in view.result.summary.columns if c != "group"]
+    assert_columns_close(namespace["table"], view.result.summary, columns)
 
 
 @needs_r
 @pytest.mark.parametrize("grouping", ["sex", "pazopanib", "prior_lines", "ecog", "best_response"])
 def test_every_grouping_R_snippet_gives_the_app_medians(full_cohort, grouping, tmp_path):
-    analysable, _ = prepare.endpoint_data(full_cohort, "os")
-    expected = kaplan_meier_by_group(analysable["time"], analysable["event"],
-                                     prepare.group_labels(analysable, grouping), landmarks=[6.0])
-    run_r(snippets.survival(grouping, "log", [6.0], endpoint="os"), tmp_path, full_cohort,
-          R_SURVIVAL_EXTRACTION.replace("LANDMARKS", "c(6)"))
+    view = app_views(full_cohort, survival_view, km_by=grouping, survival_endpoint="os",
+                     landmarks=(6.0,))["survival_km"]
+    run_r(view.code, tmp_path, full_cohort, R_SURVIVAL_EXTRACTION.replace("LANDMARKS", "c(6)"))
     medians = pd.read_csv(tmp_path / "r_medians.csv", keep_default_na=True)
-    summary = expected.summary.rename(columns={"median_lower": "lower", "median_upper": "upper"})
+    summary = view.result.summary.rename(columns={"median_lower": "lower", "median_upper": "upper"})
     assert_columns_close(medians, summary, ["median", "lower", "upper"])
 
 
 @pytest.mark.parametrize("endpoint", ["pfs", "os"])
 def test_every_covariate_snippet_gives_the_app_model(full_cohort, endpoint, tmp_path, monkeypatch):
-    analysable, _ = prepare.endpoint_data(full_cohort, endpoint)
-    keys = list(offered(analysable))
-    assert set(keys) == set(COVARIATES)  # the simulated cohort records every covariate
-    data = covariate_frame(analysable, keys, endpoint)
-    spec = registry.ENDPOINTS[endpoint]
-    expected = univariate_cox(data, spec.time, spec.event, keys)
-    snippet = snippets.cox_univariate(keys, "efron", "none", snippets.factor_references(data), endpoint=endpoint)
-    ours = run_python(snippet, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: full_cohort})["screen"]
+    screening = app_views(full_cohort, hazard_ratios_view, survival_endpoint=endpoint, p_adjust="none")["cox_univariate"]
+    expected = screening.result
+    assert set(expected["covariate"]) == set(COVARIATES)  # the simulated cohort records every covariate
+    ours = run_python(screening.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: full_cohort})["screen"]
     assert ours["term"].tolist() == expected["term"].tolist()
     for column in ("hr", "hr_lower", "hr_upper", "p"):
         assert all(close(a, b) for a, b in zip(ours[column], expected[column])), column
@@ -528,10 +526,8 @@ def test_every_covariate_snippet_gives_the_app_model(full_cohort, endpoint, tmp_
 
 @needs_r
 def test_every_covariate_R_snippet_gives_the_app_hazard_ratios(full_cohort, tmp_path):
-    analysable, _ = prepare.endpoint_data(full_cohort, "os")
-    keys = ["sex", "pazopanib", "ecog", "prior_lines", "head_neck_primary"]
-    data = covariate_frame(analysable, keys, "os")
-    expected = fit_cox(data, "os_months", "os_event", keys)
-    run_r(snippets.cox_multivariable(keys, "efron", snippets.factor_references(data), endpoint="os"), tmp_path,
-          full_cohort, R_COX_MODEL_EXTRACTION)
-    assert_cox_matches_r(tmp_path / "r_cox.csv", expected)
+    keys = ("sex", "pazopanib", "ecog", "prior_lines", "head_neck_primary")
+    model = app_views(full_cohort, hazard_ratios_view, survival_endpoint="os", cox_terms=keys)["cox_multivariable"]
+    assert list(dict.fromkeys(model.result["covariate"])) == list(keys)
+    run_r(model.code, tmp_path, full_cohort, R_COX_MODEL_EXTRACTION)
+    assert_cox_matches_r(tmp_path / "r_cox.csv", model.result)
