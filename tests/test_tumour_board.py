@@ -269,14 +269,18 @@ def test_present_round_trips_in_the_url():
     assert not state.present and notices[0].parameter == "present"
 
 
-def test_presentation_mode_hides_the_sidebar_and_folds_tables():
+def test_presentation_mode_hides_the_sidebar_and_the_controls_and_keeps_the_key_table():
     at = run_app({"present": "1", "study": NAB}, page="pages/survival.py")
     styles = [m.value for m in at.markdown if "<style>" in m.value]
     assert len(styles) == 1 and '[data-testid="stSidebar"]' in styles[0] and "display: none" in styles[0]
     assert at.button(key="leave_present")
     # the sidebar is hidden, so the page says which patients are shown
     assert any(m.value.startswith(":gray[**Filters:** Study: Nab") for m in at.markdown)
-    assert any(e.label == "Show the table" for e in at.expander)  # tables folded under the charts
+    # the key table of each view stays open (the medians); the controls become one line of text
+    assert not any(e.label == "Show the table" for e in at.expander)
+    assert at.dataframe and "Median, months (95% CI)" in at.dataframe[0].value.columns
+    assert not at.main.selectbox and not at.main.text_input  # (the hidden sidebar keeps its widgets)
+    assert any("**Endpoint:** Progression\\-free survival" in c.value for c in at.caption), [c.value for c in at.caption]
     assert not [b for b in at.button if str(b.key).endswith("_deck")]  # no tools on the projector
     assert at.query_params.get("present") in ("1", ["1"])
     at.button(key="leave_present").click().run()

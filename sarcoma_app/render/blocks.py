@@ -37,10 +37,7 @@ def _show_one(block: Block, key: str = "") -> None:
         ui.show_chart(block.chart, block.name, key=f"{key or block.name}_chart", title=block.title,
                       caption=block.caption or None)
     elif isinstance(block, Table):
-        ui.show_table(block.frame, block.name, key=f"{key or block.name}_table", caption=block.caption or None,
-                      column_config=block.column_config, height=block.height,
-                      styler=block.styler(block.frame) if block.styler is not None else None,
-                      download_frame=block.download)
+        _show_table(block, key)
     elif isinstance(block, View):
         _show_view(block)
     elif isinstance(block, Expander):
@@ -67,6 +64,13 @@ def _show_one(block: Block, key: str = "") -> None:
         _show_cards(block)
     else:  # a builder returned something this renderer does not know: a bug, say it
         raise TypeError(f"not a block: {type(block).__name__}")
+
+
+def _show_table(block: Table, key: str = "", fold: bool = True) -> None:
+    ui.show_table(block.frame, block.name, key=f"{key or block.name}_table", caption=block.caption or None,
+                  column_config=block.column_config, height=block.height,
+                  styler=block.styler(block.frame) if block.styler is not None else None,
+                  download_frame=block.download, fold=fold)
 
 
 def _show_cards(block: Cards) -> None:
@@ -96,8 +100,8 @@ def _show_view(view: View) -> None:
         if isinstance(part, Chart):
             _show_one(part, key=f"{view.key}" if n_charts == 0 else f"{view.key}_{n_charts}")
             n_charts += 1
-        elif isinstance(part, Table):
-            _show_one(part, key=f"{view.key}" if n_tables == 0 else f"{view.key}_{n_tables}")
+        elif isinstance(part, Table):  # the view's first table stays open in presentation mode
+            _show_table(part, key=f"{view.key}" if n_tables == 0 else f"{view.key}_{n_tables}", fold=n_tables > 0)
             n_tables += 1
         else:
             _show_one(part)
@@ -147,11 +151,24 @@ def controls(choices: Sequence[Choice], container=None, widths: Sequence[int] | 
     methods = state.current_state().methods
     if not choices:
         return methods
+    if state.current_state().present:  # on a projector: no widgets, one line saying what is shown
+        (container or st).caption(" · ".join(f"**{escape_markdown(c.label)}:** {escape_markdown(_shown(c))}"
+                                             for c in choices))
+        return replace(methods, **{c.field: c.value for c in choices})
     columns = (container or st).columns(list(widths) if widths else len(choices))
     used = {}
     for column, choice in zip(columns, choices):
         used[choice.field] = _control(column, choice)
     return replace(state.current_state().methods, **used)
+
+
+def _shown(choice: Choice) -> str:
+    """A choice's value as the reader sees it."""
+    if choice.kind == "text":
+        return choice.to_text(choice.value) if choice.to_text else str(choice.value)
+    if choice.kind == "multiselect":
+        return ", ".join(choice.format(v) for v in choice.value) or "none"
+    return choice.format(choice.value)
 
 
 def _control(column, choice: Choice) -> object:

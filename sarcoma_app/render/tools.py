@@ -33,11 +33,14 @@ PRESENT_CSS = """
 [data-testid="stMainBlockContainer"] {
     zoom: 1.3; padding-top: 1.2rem !important; padding-left: 2rem !important; padding-right: 2rem !important;
 }
-[data-testid="stMain"] h1 { font-size: 2.6rem; }
+[data-testid="stMain"] h1 { font-size: 2.1rem; }
 [data-testid="stMain"] h3 { font-size: 1.9rem; margin-top: 2.5rem; }
 [data-testid="stMain"] p, [data-testid="stMain"] li { font-size: 1.15rem; }
 [data-testid="stCaptionContainer"] p { font-size: 1.0rem; }
 [data-testid="stVegaLiteChart"] { margin-bottom: 1.5rem; }
+/* the headline numbers are the biggest thing on the screen (the paragraph rule above must not shrink them) */
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * { font-size: 2.25rem !important; line-height: 1.2; }
+[data-testid="stMetricLabel"] p { font-size: 1.25rem !important; }
 </style>
 """
 

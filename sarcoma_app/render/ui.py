@@ -89,7 +89,7 @@ def filter_summary() -> str:
 
 def show_table(frame: pd.DataFrame, name: str, key: str, caption: str | None = None,
                column_config: dict | None = None, height: int | str = "auto", styler=None,
-               download_frame: pd.DataFrame | None = None) -> None:
+               download_frame: pd.DataFrame | None = None, fold: bool = True) -> None:
     """A table with a CSV download (formula injection neutralised).
 
     Parameters
@@ -109,6 +109,8 @@ def show_table(frame: pd.DataFrame, name: str, key: str, caption: str | None = N
         Styled version of ``frame`` to display (the CSV is always ``frame``).
     download_frame : pandas.DataFrame, optional
         The whole table when ``frame`` shows only its first rows (the CSV).
+    fold : bool
+        In presentation mode, fold the table under "Show the table" (a view's key table stays open).
 
     Notes
     -----
@@ -124,8 +126,9 @@ def show_table(frame: pd.DataFrame, name: str, key: str, caption: str | None = N
         caption = f"{caption} {note}" if caption else note
     if height == "auto" and len(frame) <= MAX_ROWS_WITHOUT_SCROLL:
         height = ROW_HEIGHT_PX * (len(frame) + 1) + 3  # every row visible, no inner scrolling
-    # presentation mode (?present=1): tables folded, so each chart gets the screen
-    target = st.expander("Show the table", icon=":material/table:") if current_state().present else st.container()
+    # presentation mode (?present=1): secondary tables folded, so each chart and its key table get the screen
+    folded = current_state().present and fold
+    target = st.expander("Show the table", icon=":material/table:") if folded else st.container()
     target.dataframe(styler if styler is not None else frame, hide_index=True, column_config=column_config,
                      height=height, width="stretch", placeholder=MISSING_TEXT)
     left, right = target.columns([4, 1], vertical_alignment="top")

@@ -88,8 +88,10 @@ def test_present_link_hides_the_sidebar_and_can_be_left(page, app_url):
     assert not page.locator('[data-testid="stSidebar"]').is_visible()
     assert parse_qs(urlparse(page.url).query) == {"study": [NAB], "present": ["1"]}
     assert page.locator('[data-testid="stMain"] [data-testid="stVegaLiteChart"]').first.is_visible()
-    assert page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]').count() == 0 or not page.locator(
-        '[data-testid="stMain"] [data-testid="stDataFrame"]').first.is_visible()  # tables folded
+    # the key table (medians) is on screen; the method controls are not, a line says what they are
+    assert page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]').first.is_visible()
+    assert page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').count() == 0
+    assert page.locator('[data-testid="stMain"]').get_by_text("Endpoint:").first.is_visible()
     assert page.locator('[data-testid="stException"]').count() == 0
     page.wait_for_timeout(1000)
     screenshot(page, "9-presentation-mode-survival")
@@ -98,6 +100,20 @@ def test_present_link_hides_the_sidebar_and_can_be_left(page, app_url):
     assert page.locator('[data-testid="stSidebar"]').is_visible()
     page.wait_for_function("() => !window.location.search.includes('present')")
     assert parse_qs(urlparse(page.url).query) == {"study": [NAB]}
+
+
+def test_present_overview_shows_the_headline_numbers_largest(page, app_url):
+    page.goto(f"{app_url}/?present=1")
+    wait_presenting(page)
+    page.locator('[data-testid="stMain"] h1').filter(has_text="Overview").wait_for()
+    value = page.locator('[data-testid="stMetricValue"]').first
+    value.wait_for()
+    metric_px = float(value.evaluate("e => parseFloat(getComputedStyle(e.querySelector('*') || e).fontSize)"))
+    title_px = float(page.locator('[data-testid="stMain"] h1').first.evaluate(
+        "e => parseFloat(getComputedStyle(e).fontSize)"))
+    assert metric_px >= 36 and metric_px >= title_px, (metric_px, title_px)  # the numbers are the biggest text
+    page.wait_for_timeout(1000)
+    screenshot(page, "9-presentation-mode-overview")
 
 
 def test_presentation_toggle_in_the_sidebar(page, app_url):
