@@ -178,3 +178,19 @@ def test_endpoint_data_is_a_copy_the_page_may_change():
     analysable, _ = prepare.endpoint_data(patients, "pfs")
     analysable.loc[0, "x"] = 99.0
     pd.testing.assert_frame_equal(patients, before)
+
+
+def test_exported_figures_say_the_filters_in_words(monkeypatch):
+    """A downloaded chart's subtitle reads like the slide footnote, not like URL keys."""
+    from sarcoma_app.render import ui
+    from sarcoma_app.viewstate.url_state import MethodState, ViewState
+
+    state = ViewState(filters=FilterState(study=("nab_paclitaxel_sintilimab",), pazopanib=("no",)),
+                      methods=MethodState(km_by="histology_group"))
+    monkeypatch.setattr(ui, "current_state", lambda: state)
+    monkeypatch.setattr(ui.cohort, "is_bundled", lambda: True)
+    subtitle = ui.filter_summary()
+    assert subtitle == "Patients: Study: Nab-paclitaxel + sintilimab; Pazopanib co-treatment: no"
+    assert "nab_paclitaxel_sintilimab" not in subtitle and "km_by" not in subtitle
+    monkeypatch.setattr(ui, "current_state", lambda: ViewState())
+    assert ui.filter_summary() == "Patients: none (all patients)"

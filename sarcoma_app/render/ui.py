@@ -7,11 +7,11 @@ import streamlit as st
 
 
 from sarcoma_app.sources import cohort, db
-from sarcoma_app.exports import downloads
+from sarcoma_app.exports import deck, downloads
 from sarcoma_app.render.sidebar import applicability_notes
 from sarcoma_app.viewstate.state import SESSION_NOTICE, current_state, url_notices
 from sarcoma_app.text import escape_markdown
-from sarcoma_app.viewstate.url_state import UPLOADED_SOURCE, allowed_for, to_query
+from sarcoma_app.viewstate.url_state import UPLOADED_SOURCE, allowed_for
 
 
 ROW_HEIGHT_PX = 35
@@ -79,12 +79,9 @@ def show_view_notices() -> None:
 
 
 def filter_summary() -> str:
-    """The active filters and method choices as one line (for exported figures)."""
-    query = to_query(current_state())
-    if not query:
-        return "All patients, default methods"
-    parts = [f"{name} = {value if isinstance(value, str) else ', '.join(value)}" for name, value in query.items()]
-    return "; ".join(parts)
+    """The active filters in words, and the data source when it is not the papers (for exported figures)."""
+    text = f"Patients: {deck.describe_filters(current_state().filters)}"
+    return text if cohort.is_bundled() else f"{text} · Data: {cohort.source_description()}"
 
 
 def show_table(frame: pd.DataFrame, name: str, key: str, caption: str | None = None,
