@@ -202,3 +202,65 @@ def test_png_size_rejects_other_data():
     with pytest.raises(ValueError):
         deck.png_size(b"GIF89a....")
 
+
+
+# --------------------------------------------------------------------------- #
+# The deck file
+# --------------------------------------------------------------------------- #
+def _png(width: int = 120, height: int = 80) -> bytes:
+    return downloads.chart_png(alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
+                               .properties(width=width, height=height))
+
+
+def test_deck_file_round_trip_keeps_every_slide_fact():
+    slides = [deck.SlideSpec("KM *of* PFS", page="Survival", chart_png=_png(),
+                             table=pd.DataFrame({"Group": ["All", None], "n": [28, 3]}), filters="Study: N",
+                             n="28 patients", methods="log CI", source="seed", caption="c", key="k1", origin="bundled"),
+              deck.SlideSpec("Table only", table=pd.DataFrame({"a": ["x"]}), key="k2")]
+    loaded, problems = deck.read_deck_file(deck.deck_file(slides))
+    assert problems == []
+    for before, after in zip(slides, loaded):
+        for name in ("title", "page", "filters", "n", "methods", "source", "caption", "key"):
+            assert getattr(after, name) == getattr(before, name), name
+        assert after.chart_png == before.chart_png
+        assert after.table.values.tolist() == deck.table_cells(before.table)[1]
+        assert after.origin == deck.FILE_ORIGIN
+    assert loaded[0].table.values.tolist() == [["All", "28"], ["–", "3"]]
+    assert deck.build_pptx(loaded) and "KM *of* PFS" in deck.build_html(loaded)
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"\xff\xfe not text", "not JSON"),
+    (b"[" * 200_000, "not JSON"),
+    (b'{"kind": "other", "version": 1, "slides": []}', "not a deck file"),
+    (b'{"kind": "sarcoma-dashboard-deck", "version": 99, "slides": []}', "version 99"),
+    (b'{"kind": "sarcoma-dashboard-deck", "version": 1, "slides": {}}', "no list of slides"),
+    (b"x" * (deck.MAX_DECK_FILE_BYTES + 1), "larger than"),
+])
+def test_a_hostile_deck_file_gives_a_message_not_an_error(data, message):
+    slides, problems = deck.read_deck_file(data)
+    assert slides == [] and len(problems) == 1 and message in problems[0]
+
+
+def test_bad_slides_are_left_out_by_number_and_the_good_ones_kept():
+    import json
+
+    good = json.loads(deck.deck_file([deck.SlideSpec("Good", table=pd.DataFrame({"a": ["1"]}))]))["slides"][0]
+    bad = [
+        {**good, "title": ""},
+        {**good, "chart_png": "not base64!", "table": None},
+        {**good, "chart_png": base64.b64encode(b"GIF89a....").decode()},
+        {**good, "table": {"columns": ["a"], "rows": [["1", "2"]]}},
+        {**good, "table": {"columns": ["a", "a"], "rows": []}},
+        {**good, "caption": "x" * (deck.MAX_FILE_TEXT + 1)},
+        {**good, "title": 42},
+        "not a slide",
+        {**good, "chart_png": None, "table": None},
+    ]
+    content = {"kind": deck.DECK_FILE_KIND, "version": 1, "slides": [good, *bad, good]}
+    slides, problems = deck.read_deck_file(json.dumps(content).encode())
+    assert [s.title for s in slides] == ["Good", "Good"]
+    assert [p.split(" was left out")[0] for p in problems] == [f"Slide {n}" for n in range(2, 2 + len(bad))]
+    too_many = {**content, "slides": [good] * (deck.MAX_DECK_SLIDES + 5)}
+    slides, problems = deck.read_deck_file(json.dumps(too_many).encode())
+    assert len(slides) == deck.MAX_DECK_SLIDES and "first 40 are loaded" in problems[0]

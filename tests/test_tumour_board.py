@@ -257,6 +257,37 @@ def test_deck_survives_page_switches():
     assert [s.page for s in at.session_state["_deck"]] == ["Response", "Published vs recomputed"]
 
 
+def test_a_saved_deck_file_loads_into_a_new_session():
+    """The deck lives in one browser session; its file brings it back in another (a reload, a new tab)."""
+    at = run_app({"study": NAB}, page="pages/response.py")
+    at.button(key="response_table_deck").click().run()
+    at.switch_page("pages/published.py").run()
+    at.button(key="published_table_deck").click().run()
+    saved = deck.deck_file(at.session_state["_deck"])
+    fresh = run_app(page="pages/overview.py")
+    assert "_deck" not in fresh.session_state or not fresh.session_state["_deck"]
+    uploader = next(u for u in fresh.sidebar.file_uploader if u.label == "Load a deck file")
+    uploader.upload("tumour-board.deck.json", saved, "application/json")
+    fresh.run()
+    assert not fresh.exception, [e.value for e in fresh.exception]
+    loaded = fresh.session_state["_deck"]
+    assert [s.page for s in loaded] == ["Response", "Published vs recomputed"]
+    original = at.session_state["_deck"]
+    assert [s.title for s in loaded] == [s.title for s in original]
+    assert loaded[0].table.astype(str).values.tolist() == deck.table_cells(original[0].table)[1]
+    assert any(e.label.startswith("Slide deck (2)") for e in fresh.sidebar.expander)
+
+
+def test_a_broken_deck_file_is_refused_with_a_message():
+    at = run_app(page="pages/overview.py")
+    uploader = next(u for u in at.sidebar.file_uploader if u.label == "Load a deck file")
+    uploader.upload("notes.json", b'{"kind": "something else"}', "application/json")
+    at.run()
+    assert not at.exception
+    assert not at.session_state["_deck"] if "_deck" in at.session_state else True
+    assert any("not a deck file of this app" in w.value for w in at.sidebar.warning)
+
+
 # --------------------------------------------------------------------------- #
 # Presentation mode
 # --------------------------------------------------------------------------- #

@@ -501,3 +501,121 @@ def remove(deck: list[SlideSpec], index: int) -> list[SlideSpec]:
 def without_origin(deck: list[SlideSpec], origin: str) -> list[SlideSpec]:
     """The deck without the slides built from ``origin`` (e.g. an upload that was removed)."""
     return [slide for slide in deck if slide.origin != origin]
+
+
+# --------------------------------------------------------------------------- #
+# The deck as a file the user keeps (download, then load again in a new session)
+# --------------------------------------------------------------------------- #
+DECK_FILE_KIND = "sarcoma-dashboard-deck"
+DECK_FILE_VERSION = 1
+#: Bounds of a loaded deck file, checked before anything is decoded (the file comes from a visitor).
+MAX_DECK_FILE_BYTES = 10 * 1024 * 1024
+MAX_FILE_TABLE_ROWS = 1_000
+MAX_FILE_TABLE_COLUMNS = 40
+MAX_FILE_TEXT = 2_000
+MAX_FILE_PNG_BYTES = 4 * 1024 * 1024
+#: Text fields of a slide in the file.
+_TEXT_FIELDS = ("title", "page", "filters", "n", "methods", "source", "caption", "key")
+#: Origin of a slide loaded from a file (it belongs to no upload of this session).
+FILE_ORIGIN = "deck-file"
+
+
+def deck_file(slides: list[SlideSpec] | tuple[SlideSpec, ...]) -> bytes:
+    """The deck as JSON (charts as base64 PNG, tables as text cells), for :func:`read_deck_file`."""
+    import json
+
+    records = []
+    for slide in slides:
+        record = {name: getattr(slide, name) for name in _TEXT_FIELDS}
+        record["chart_png"] = base64.b64encode(slide.chart_png).decode("ascii") if slide.chart_png else None
+        if slide.table is not None:
+            header, body = table_cells(slide.table)
+            record["table"] = {"columns": header, "rows": body}
+        else:
+            record["table"] = None
+        records.append(record)
+    return json.dumps({"kind": DECK_FILE_KIND, "version": DECK_FILE_VERSION, "slides": records},
+                      ensure_ascii=False).encode("utf-8")
+
+
+def _file_text(value: object, what: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} is not text")
+    if len(value) > MAX_FILE_TEXT:
+        raise ValueError(f"{what} is longer than {MAX_FILE_TEXT:,} characters")
+    return value
+
+
+def _file_png(value: object) -> bytes | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_FILE_PNG_BYTES * 4 // 3 + 4:
+        raise ValueError(f"the chart is not a PNG of at most {MAX_FILE_PNG_BYTES // 2**20} MB")
+    png = base64.b64decode(value, validate=True)
+    width, height = png_size(png)
+    if not (0 < width <= 10_000 and 0 < height <= 10_000):
+        raise ValueError("the chart's size is not plausible")
+    return png
+
+
+def _file_table(value: object) -> pd.DataFrame | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("columns"), list) or not isinstance(
+            value.get("rows"), list):
+        raise ValueError("the table is not columns and rows")
+    columns, rows = value["columns"], value["rows"]
+    if len(columns) > MAX_FILE_TABLE_COLUMNS or len(rows) > MAX_FILE_TABLE_ROWS:
+        raise ValueError(f"the table has more than {MAX_FILE_TABLE_ROWS:,} rows or {MAX_FILE_TABLE_COLUMNS} columns")
+    header = [_file_text(c, "a column name") for c in columns]
+    if len(set(header)) != len(header):
+        raise ValueError("the table repeats a column name")
+    body = []
+    for row in rows:
+        if not isinstance(row, list) or len(row) != len(header):
+            raise ValueError("a table row does not match the columns")
+        body.append([_file_text(cell, "a table cell") for cell in row])
+    return pd.DataFrame(body, columns=header, dtype=object)
+
+
+def read_deck_file(data: bytes) -> tuple[list[SlideSpec], list[str]]:
+    """Slides of a deck file written by :func:`deck_file`, and what was wrong with it (never raises).
+
+    A slide with a problem is left out and named; the text is kept as text (never interpreted).
+    """
+    import json
+
+    if len(data) > MAX_DECK_FILE_BYTES:
+        return [], [f"The file is larger than {MAX_DECK_FILE_BYTES // 2**20} MB."]
+    try:
+        content = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return [], ["The file is not a deck file of this app (it is not JSON text)."]
+    if not isinstance(content, dict) or content.get("kind") != DECK_FILE_KIND:
+        return [], ["The file is not a deck file of this app (download one with “Deck file” under the deck)."]
+    if content.get("version") != DECK_FILE_VERSION:
+        return [], [f"The deck file is of version {str(content.get('version'))[:20]}; this app reads version "
+                    f"{DECK_FILE_VERSION}."]
+    records = content.get("slides")
+    if not isinstance(records, list):
+        return [], ["The deck file has no list of slides."]
+    slides, problems = [], []
+    if len(records) > MAX_DECK_SLIDES:
+        problems.append(f"The file has {len(records):,} slides; the first {MAX_DECK_SLIDES} are loaded.")
+    for number, record in enumerate(records[:MAX_DECK_SLIDES], start=1):
+        try:
+            if not isinstance(record, dict):
+                raise ValueError("it is not a slide")
+            texts = {name: _file_text(record.get(name), name) for name in _TEXT_FIELDS}
+            if not texts["title"].strip():
+                raise ValueError("it has no title")
+            png, table = _file_png(record.get("chart_png")), _file_table(record.get("table"))
+            if png is None and table is None:
+                raise ValueError("it has neither a chart nor a table")
+        except (ValueError, TypeError) as error:  # binascii.Error is a ValueError
+            problems.append(f"Slide {number} was left out: {error}.")
+            continue
+        slides.append(SlideSpec(chart_png=png, table=table, origin=FILE_ORIGIN, **texts))
+    return slides, problems

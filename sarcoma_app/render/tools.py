@@ -203,7 +203,8 @@ def render_sidebar_deck() -> None:
     with sidebar.expander(label, icon=":material/slideshow:", expanded=bool(slides)):
         if not slides:
             st.caption("Empty. Press **Add to deck** under a chart or table to collect views for a tumour board, "
-                       "then download them here as PowerPoint or as an HTML report.")
+                       "then download them here as PowerPoint or as an HTML report. The deck lives in this browser "
+                       "session: save it as a deck file to load it again after a reload or on another day.")
         for index, slide in enumerate(slides):
             kind = ("chart + table" if slide.chart_png and slide.table is not None
                     else "chart" if slide.chart_png else "table")
@@ -228,8 +229,47 @@ def render_sidebar_deck() -> None:
             mime="text/html", key="deck_html", icon=":material/description:", on_click="ignore", disabled=not slides,
             width="stretch", help="One self-contained HTML file with the same content (full tables).",
         )
+        st.download_button(
+            "Deck file (to load again)", data=lambda: deck.deck_file(frozen), file_name="tumour-board.deck.json",
+            mime="application/json", key="deck_file", icon=":material/save:", on_click="ignore", disabled=not slides,
+            width="stretch", help="The deck as a file to keep: load it again below, in this or a later session "
+                                  "(the deck lives in this browser session only; a reload empties it).",
+        )
         st.button("Clear deck", key="deck_clear", icon=":material/delete_sweep:", on_click=_clear,
                   disabled=not slides, width="stretch")
+        st.file_uploader("Load a deck file", type=["json"], key=f"deck_upload_{_deck_upload_generation()}",
+                         on_change=_load_deck_file, help="A deck file saved with “Deck file” above; its slides are "
+                                                         "added to this deck.")
+        for problem in st.session_state.pop(DECK_PROBLEMS_KEY, []):
+            st.warning(escape_markdown(problem), icon=":material/warning:")
+
+
+DECK_PROBLEMS_KEY = "_deck_file_problems"
+_DECK_UPLOAD_GENERATION = "_deck_upload_generation"
+
+
+def _deck_upload_generation() -> int:
+    return int(st.session_state.get(_DECK_UPLOAD_GENERATION, 0))
+
+
+def _load_deck_file() -> None:
+    """Callback of the deck-file uploader: add the file's slides once, then clear the uploader."""
+    uploaded = st.session_state.get(f"deck_upload_{_deck_upload_generation()}")
+    if uploaded is None:
+        return
+    if uploaded.size > deck.MAX_DECK_FILE_BYTES:  # before reading it
+        slides, problems = [], [f"The file is larger than {deck.MAX_DECK_FILE_BYTES // 2**20} MB."]
+    else:
+        slides, problems = deck.read_deck_file(uploaded.getvalue())
+    merged = current_deck()
+    for slide in slides:
+        merged = deck.add(merged, slide)
+    _set_deck(merged)
+    if slides:
+        st.toast(f"Loaded {len(slides)} slide{'s' if len(slides) != 1 else ''} from the deck file.",
+                 icon=":material/slideshow:")
+    st.session_state[DECK_PROBLEMS_KEY] = problems
+    st.session_state[_DECK_UPLOAD_GENERATION] = _deck_upload_generation() + 1  # a fresh, empty uploader
 
 
 # --------------------------------------------------------------------------- #

@@ -73,6 +73,30 @@ def test_add_two_views_to_the_deck_and_download_the_pptx(page, app_url, tmp_path
     assert len(pd.read_html(io.StringIO(report))) == 2
 
 
+def test_a_deck_survives_a_reload_through_its_file(page, app_url, tmp_path):
+    open_view(page, app_url, f"survival?study={NAB}", "Showing 28 of 56 patients")
+    page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]').first.wait_for(state="visible")
+    main_button(page, "Add to deck").click()
+    wait_until_idle(page, "Showing 28 of 56 patients")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Slide deck (1)").wait_for()
+    with page.expect_download() as download_info:
+        sidebar_download(page, "Deck file").click()
+    saved = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(saved)
+    assert saved.name == "tumour-board.deck.json"
+    page.reload()  # a new browser session: the deck is empty...
+    wait_until_idle(page, "Showing 28 of 56 patients")
+    sidebar.get_by_text("Slide deck (0)").wait_for()
+    sidebar.get_by_text("Slide deck (0)").click()
+    sidebar.locator('input[type="file"]').set_input_files(str(saved))  # ...until its file is loaded
+    sidebar.get_by_text("Slide deck (1)").wait_for(timeout=30_000)
+    wait_until_idle(page, "Showing 28 of 56 patients")
+    assert sidebar.get_by_text("Progression-free survival (Kaplan–Meier)").first.is_visible()
+    assert page.locator('[data-testid="stMain"] [data-testid="stButton"]').filter(has_text="In deck").count() == 1
+    screenshot(page, "10-deck-loaded-after-reload")
+
+
 def wait_presenting(page, timeout_ms: int = 45_000) -> None:
     """Idle wait for presentation mode (the sidebar is hidden, so wait_until_idle cannot look at it)."""
     for _ in range(2):
