@@ -170,15 +170,16 @@ def _rmst_blocks(patients, analysable, spec, endpoint, grouping, wanted_tau) -> 
         except ValueError as error:
             return blocks + [Note(f"The RMST cannot be computed: {escape_markdown(error)}", kind="info")]
         blocks.append(Note(f"τ = {wanted_tau:g} months is beyond the shortest group's last follow-up "
-                           f"({result.tau:g} months): that group's curve would be extrapolated, so it is refused. "
-                           f"Showing the default τ = {result.tau:g} months instead.", kind="warning"))
-    tau = result.tau
+                           f"({round(result.tau, 2):g} months): that group's curve would be extrapolated, so it is "
+                           f"refused. Showing the default τ = {round(result.tau, 2):g} months instead.",
+                           kind="warning"))
+    tau = round(result.tau, 2)  # shown; the numbers use the exact result.tau
     rows = [{"Group": str(row.group), "Patients": row.n, "Events": row.events,
              f"RMST up to {tau:g} months (95% CI)": fmt_median_ci(row.rmst, row.lower, row.upper),
              "SE": f"{row.se:.3f}"} for row in result.table.itertuples()]
     why = ("the shortest group's last follow-up (survRM2's default rule): no curve is extrapolated"
            if result.tau_is_default else
-           f"chosen (the default would be {result.tau_limit:g}, the shortest group's last follow-up)")
+           f"chosen (the default would be {round(result.tau_limit, 2):g}, the shortest group's last follow-up)")
     caption = (f"RMST = area under the Kaplan–Meier curve from 0 to τ = {tau:g} months: the mean {spec.short} time "
                f"within the first {tau:g} months. τ is {why}. SE as R `print(survfit(...), rmean = τ)` "
                "(Greenwood-type sum of survival's survmean); 95% CI = RMST ± 1.96 SE.")
@@ -207,7 +208,7 @@ def _rmst_blocks(patients, analysable, spec, endpoint, grouping, wanted_tau) -> 
     blocks.append(View("survival_rmst", f"Restricted mean survival time ({spec.short}) up to {tau:g} months", parts,
                        patients=patients,
                        n_text=f"{len(analysable)} patients with {spec.short} recorded, {int(event.sum())} events",
-                       code=snippets.rmst(grouping, None if result.tau_is_default else tau, endpoint=endpoint),
+                       code=snippets.rmst(grouping, None if result.tau_is_default else result.tau, endpoint=endpoint),
                        result=result))
     return blocks
 
