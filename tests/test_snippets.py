@@ -301,6 +301,72 @@ def test_logrank_R_snippet_gives_the_page_test(filters, grouping, tmp_path):
 
 
 # --------------------------------------------------------------------------- #
+# Restricted mean survival time and median follow-up
+# --------------------------------------------------------------------------- #
+RMST_CASES = [("bundled", "none", "pfs", 0.0), ("bundled", "histology_group", "pfs", 0.0),
+              ("bundled", "histology_group", "pfs", 1.2), ("simulated", "sex", "os", 0.0),
+              ("simulated", "sex", "pfs", 12.5), ("simulated", "ecog", "os", 20.0),
+              ("simulated", "pazopanib", "os", 0.0)]
+RMST_FIELDS = ("difference", "difference_lower", "difference_upper", "difference_p", "ratio", "ratio_lower",
+               "ratio_upper", "ratio_p")
+
+
+def page_rmst(source, full_cohort, grouping, endpoint, tau):
+    """The Survival page's RMST view and its median follow-up (pure view builder)."""
+    patients = load_patients(FilterState()) if source == "bundled" else full_cohort
+    methods = MethodState(km_by=grouping, survival_endpoint=endpoint, rmst_tau=tau)
+    blocks = survival_view.build(patients, methods)
+    view = {view.key: view for view in views_of(blocks)}["survival_rmst"]
+    analysable, _ = prepare.endpoint_data(patients, endpoint)
+    from analysis.follow_up import median_follow_up
+    return patients, view, median_follow_up(analysable["time"], analysable["event"].astype(int))
+
+
+@pytest.mark.parametrize("source, grouping, endpoint, tau", RMST_CASES)
+def test_rmst_snippet_gives_the_page_numbers(full_cohort, source, grouping, endpoint, tau, tmp_path, monkeypatch):
+    from analysis.rmst import rmst_contrast
+    patients, view, follow = page_rmst(source, full_cohort, grouping, endpoint, tau)
+    expected = view.result
+    namespace = run_python(view.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: patients})
+    assert close(namespace["result"].tau, expected.tau)
+    assert_columns_close(namespace["table"], expected.table, ["n", "events", "rmst", "se", "lower", "upper"])
+    if len(expected.groups) == 2:
+        ours, theirs = namespace["contrast"], rmst_contrast(expected)
+        assert all(close(getattr(ours, name), getattr(theirs, name)) for name in RMST_FIELDS)
+    got = namespace["follow"]
+    assert all(close(a, b) for a, b in zip((got.median, got.lower, got.upper),
+                                           (follow.median, follow.lower, follow.upper)))
+
+
+R_RMST_EXTRACTION = """
+write.csv(rmst, "r_rmst.csv", row.names = FALSE)
+write.csv(data.frame(tau = tau), "r_tau.csv", row.names = FALSE)
+if (nrow(rmst) == 2) write.csv(contrast, "r_contrast.csv", row.names = FALSE)
+ftab <- summary(follow)$table
+write.csv(data.frame(median = ftab[["median"]], lower = ftab[["0.95LCL"]], upper = ftab[["0.95UCL"]]),
+          "r_follow.csv", row.names = FALSE)
+"""
+
+
+@needs_r
+@pytest.mark.parametrize("source, grouping, endpoint, tau", RMST_CASES)
+def test_rmst_R_snippet_gives_the_page_numbers(full_cohort, source, grouping, endpoint, tau, tmp_path):
+    from analysis.rmst import rmst_contrast
+    patients, view, follow = page_rmst(source, full_cohort, grouping, endpoint, tau)
+    expected = view.result
+    run_r(view.code, tmp_path, patients, R_RMST_EXTRACTION)
+    assert close(pd.read_csv(tmp_path / "r_tau.csv")["tau"].iloc[0], expected.tau)
+    assert_columns_close(pd.read_csv(tmp_path / "r_rmst.csv"), expected.table, ["rmst", "se", "lower", "upper"])
+    if len(expected.groups) == 2:
+        r_contrast, ours = pd.read_csv(tmp_path / "r_contrast.csv").iloc[0], rmst_contrast(expected)
+        for name in RMST_FIELDS:
+            assert close(r_contrast[name], getattr(ours, name)), name
+    r_follow = pd.read_csv(tmp_path / "r_follow.csv").iloc[0]
+    for name in ("median", "lower", "upper"):
+        assert close(r_follow[name], getattr(follow, name)), name
+
+
+# --------------------------------------------------------------------------- #
 # Cox
 # --------------------------------------------------------------------------- #
 def offered_keys(filters=None) -> list[str]:
@@ -456,7 +522,8 @@ def test_every_page_snippet_compiles():
     cases = [snippets.response_counts(), snippets.response_rates("histology", "all", "wilson"),
              snippets.fisher_tests("study", "all"), snippets.subgroup_forest("dcr", "all", "jeffreys", "BH"),
              snippets.per_study("all", "clopper-pearson", "log"), snippets.survival("pazopanib", "log", (4, 6)),
-             snippets.logrank("best_response"), snippets.cox_univariate(ALL_KEYS, "efron", "BH", {}),
+             snippets.logrank("best_response"), snippets.rmst("sex", None), snippets.rmst("none", 6.5, endpoint="os"),
+             snippets.cox_univariate(ALL_KEYS, "efron", "BH", {}),
              snippets.cox_multivariable(["ecog"], "breslow", {}), snippets.reconciliation()]
     for snippet in cases:
         compile(snippet.python, "<snippet>", "exec")

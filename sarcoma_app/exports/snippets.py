@@ -377,6 +377,62 @@ def logrank(grouping: str, csv_path: str = PATIENTS_CSV, endpoint: str = registr
     return Snippet(code, r)
 
 
+def rmst(grouping: str, tau: float | None, csv_path: str = PATIENTS_CSV,
+         endpoint: str = registry.DEFAULT_ENDPOINT) -> Snippet:
+    """RMST up to ``tau`` (None: the shortest group's last follow-up) by ``grouping``, the two-group difference and
+    ratio (survRM2 ``rmst2``) and the reverse-KM median follow-up; R ``print(survfit, rmean = tau)``."""
+    spec = _endpoint(endpoint)
+    if tau is not None and not (isinstance(tau, (int, float)) and 0 < float(tau) < float("inf")):
+        raise ValueError(f"unknown tau {tau!r}")
+    py_tau = "None  # None = the shortest group's last follow-up" if tau is None else f"{float(tau):g}"
+    code = _py_read(csv_path, "from analysis.follow_up import median_follow_up\n"
+                              "from analysis.rmst import rmst_by_group, rmst_contrast",
+                    f"Restricted mean {spec.short} time (RMST) and median follow-up") + _py_drop_missing(spec) + (
+        f"{_py_group(grouping)}\n\n"
+        f'time, event = patients["{spec.time}"], patients["{spec.event}"].astype(int)\n'
+        f"tau = {py_tau}\n"
+        'result = rmst_by_group(time, event, patients["group"], tau=tau)\n'
+        'print("tau =", result.tau)\n'
+        "table = result.table  # rmst, se and 95% CI (rmst -+ 1.96 se) per group\n"
+        "print(table.to_string(index=False))\n"
+        "if len(result.groups) == 2:  # second group vs first, as survRM2 rmst2\n"
+        "    contrast = rmst_contrast(result)\n"
+        "    print(contrast)\n"
+        "follow = median_follow_up(time, event)  # reverse Kaplan-Meier\n"
+        'print("median follow-up", follow.median, follow.lower, follow.upper)\n')
+    r_tau = ("min(tapply(patients$time, patients$group, max))  # shortest group's last follow-up"
+             if tau is None else f"{float(tau):g}")
+    r = _r_read(csv_path, f"RMST of {spec.short} and median follow-up, as R survival") + (
+        _r_drop_missing(spec)
+        + f"{_r_group(grouping)}\n"
+        "# groups in the app's order (sorted by code point)\n"
+        "patients$group <- factor(patients$group, levels = sort(unique(patients$group), method = \"radix\"))\n"
+        f"patients$time <- patients${spec.time}\n"
+        f"patients$event <- as.numeric(patients${spec.event})\n"
+        f"tau <- {r_tau}\n"
+        "fit <- survfit(Surv(time, event) ~ group, data = patients)\n"
+        "tab <- summary(fit, rmean = tau)$table\n"
+        "if (is.null(dim(tab))) tab <- t(as.matrix(tab))\n"
+        "z <- qnorm(0.975)\n"
+        "rmst <- data.frame(group = levels(patients$group), rmst = tab[, \"rmean\"], se = tab[, \"se(rmean)\"])\n"
+        "rmst$lower <- rmst$rmst - z * rmst$se\n"
+        "rmst$upper <- rmst$rmst + z * rmst$se\n"
+        "print(rmst)\n"
+        "if (nrow(rmst) == 2) {  # survRM2 rmst2 (unadjusted): second group vs first\n"
+        "  d <- rmst$rmst[2] - rmst$rmst[1]; d_se <- sqrt(sum(rmst$se^2))\n"
+        "  lr <- log(rmst$rmst[2] / rmst$rmst[1]); lr_se <- sqrt(sum(rmst$se^2 / rmst$rmst^2))\n"
+        "  contrast <- data.frame(difference = d, difference_lower = d - z * d_se, difference_upper = d + z * d_se,\n"
+        "                         difference_p = 2 * pnorm(-abs(d) / d_se), ratio = exp(lr),\n"
+        "                         ratio_lower = exp(lr - z * lr_se), ratio_upper = exp(lr + z * lr_se),\n"
+        "                         ratio_p = 2 * pnorm(-abs(lr) / lr_se))\n"
+        "  print(contrast)\n"
+        "}\n"
+        "# median follow-up: reverse Kaplan-Meier (censoring as the event)\n"
+        "follow <- survfit(Surv(time, 1 - event) ~ 1, data = patients)\n"
+        "print(follow)\n")
+    return Snippet(code, r)
+
+
 # --------------------------------------------------------------------------- #
 # Cox
 # --------------------------------------------------------------------------- #

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.follow_up import median_follow_up
 from analysis.response import response_table
 from analysis.survival import kaplan_meier
 from sarcoma_app.exports import snippets
@@ -11,6 +12,7 @@ from sarcoma_app.text import (
     fmt_percent, fmt_rate_ci, fmt_time, fmt_value_ci, study_label,
 )
 from sarcoma_app.views import common, prepare, published
+from sarcoma_app.views.survival import follow_up_text
 from sarcoma_app.views.blocks import Block, Card, Cards, Choice, Expander, Heading, Metric, Note, Table, View
 from sarcoma_app.viewstate.url_state import MethodState
 
@@ -36,8 +38,9 @@ def study_summary(cohort: pd.DataFrame, methods: MethodState) -> dict:
     rates = response_table(cohort, denominator=methods.denominator, method=methods.ci).iloc[-1]
     analysable, excluded = prepare.endpoint_data(cohort, ENDPOINT)
     km = kaplan_meier(analysable["time"], analysable["event"], conf_type=methods.conf_type) if len(analysable) else None
+    follow = median_follow_up(analysable["time"], analysable["event"].astype(int)) if len(analysable) else None
     reasons = excluded["reason"].value_counts()
-    return {"rates": rates, "km": km, "reason": str(reasons.index[0]) if len(reasons) else ""}
+    return {"rates": rates, "km": km, "reason": str(reasons.index[0]) if len(reasons) else "", "follow_up": follow}
 
 
 def _known(value: object) -> str:
@@ -76,6 +79,7 @@ def build(patients: pd.DataFrame, methods: MethodState, studies: pd.DataFrame,
             for study_id in summaries}
     blocks.append(Cards([_card(study_id, cohorts[study_id], info[study_id], summaries[study_id])
                          for study_id in summaries]))
+    blocks += _follow_up_notes(summaries)
     headline = pd.DataFrame([_headline_row(study_id, cohorts[study_id], info[study_id], summaries[study_id])
                              for study_id in summaries]).set_index("Study").T.astype(str).reset_index(names="Per study")
     caption = f"CI: {ci_text}, 95%. Median PFS: Kaplan–Meier, R `survival` median rule; NR = not reached. "
@@ -117,6 +121,16 @@ def _card(study_id, cohort: pd.DataFrame, info: pd.Series, summary: dict) -> Car
     else:
         metrics.append(Metric("Median PFS", "–", "not published  \nper patient"))
     return Card(escape_markdown(study_label(study_id)), metrics, caption=escape_markdown(_known(info.get("regimen"))))
+
+
+def _follow_up_notes(summaries: dict) -> list[Block]:
+    """One line per study with per-patient PFS: its median follow-up by reverse Kaplan–Meier."""
+    lines = [f"- **{escape_markdown(study_label(study_id))}** — {follow_up_text(summary['follow_up'])}"
+             for study_id, summary in summaries.items() if summary["follow_up"] is not None]
+    if not lines:
+        return []
+    return [Note("Follow-up of PFS, per study (reverse Kaplan–Meier: censoring counted as the event, R "
+                 "`survfit(Surv(time, 1 - event) ~ 1)`):\n\n" + "\n".join(lines), kind="markdown")]
 
 
 def _headline_row(study_id, cohort: pd.DataFrame, info: pd.Series, summary: dict) -> dict:

@@ -1,5 +1,5 @@
 """Survival page: Kaplan–Meier curves of a time-to-event endpoint by a grouping, numbers at risk, medians,
-landmark rates and the log-rank test."""
+landmark rates, the median follow-up, the log-rank test and the restricted mean survival time."""
 from __future__ import annotations
 
 import math
@@ -7,14 +7,18 @@ import math
 import pandas as pd
 
 import charts
+from analysis.follow_up import FollowUp, median_follow_up
 from analysis.methods import CONF_TYPES
+from analysis.rmst import rmst_by_group, rmst_contrast
 from analysis.survival import kaplan_meier_by_group, logrank_table
 from data import registry
 from sarcoma_app.exports import snippets
-from sarcoma_app.text import CONF_TYPE_LABELS, GROUPING_LABELS, escape_markdown, fmt_median_ci, fmt_p, fmt_rate_ci
+from sarcoma_app.text import (CONF_TYPE_LABELS, GROUPING_LABELS, escape_markdown, fmt_median_ci, fmt_p, fmt_rate_ci,
+                              fmt_ratio_ci, fmt_time)
 from sarcoma_app.views import common, prepare
-from sarcoma_app.views.blocks import Block, Chart, Choice, Heading, Note, Table, View
-from sarcoma_app.viewstate.url_state import MAX_LANDMARKS, MethodState, parse_landmarks_text
+from sarcoma_app.views.blocks import Block, Chart, Choice, Controls, Heading, Note, Table, View
+from sarcoma_app.viewstate.url_state import (MAX_LANDMARK_MONTHS, MAX_LANDMARKS, MethodState, parse_landmarks_text,
+                                             parse_rmst_tau_text)
 
 TITLE = "Survival"
 QUESTION = "How long did patients stay free of progression or alive, and does it differ between groups?"
@@ -73,8 +77,30 @@ def build(patients: pd.DataFrame, methods: MethodState) -> list[Block]:
     if landmarks and last < max(landmarks):
         blocks.append(Note(f"Landmarks after {last:g} months (the last follow-up) carry the last estimate "
                            "forward; interpret with care."))
+    blocks.append(follow_up_note(analysable, spec))
     blocks += _logrank_blocks(patients, analysable, spec, endpoint, grouping, n_events, len(result.fits))
+    blocks += _rmst_blocks(patients, analysable, spec, endpoint, grouping, methods.rmst_tau)
     return blocks
+
+
+def follow_up_text(follow: FollowUp) -> str:
+    """'Median follow-up (reverse Kaplan–Meier): 7.80 months (95% CI 7.80–NR)', or why it is not estimable."""
+    lead = "Median follow-up (reverse Kaplan–Meier): "
+    if follow.n_censored == 0:
+        return (lead + "not estimable: no patient is censored (every follow-up ended with an event), so the "
+                       "reverse curve never drops.")
+    if math.isnan(follow.median):
+        return (lead + f"not reached: the reverse curve stays above 0.5 ({follow.n_censored} of {follow.n} "
+                       "patients censored).")
+    return (lead + f"{fmt_time(follow.median)} months (95% CI {fmt_time(follow.lower)}–{fmt_time(follow.upper)}); "
+                   f"{follow.n} patients, {follow.n_censored} censored. NR = not reached.")
+
+
+def follow_up_note(analysable: pd.DataFrame, spec: registry.Endpoint) -> Note:
+    """The median follow-up of the analysable patients (R ``survfit(Surv(time, 1 - event) ~ 1)``) as a note."""
+    follow = median_follow_up(analysable["time"], analysable["event"].astype(int))
+    return Note(follow_up_text(follow) + f" Time to censoring for {spec.short}, each event counted as censored "
+                                         "follow-up.", kind="markdown")
 
 
 def _curves_view(patients, analysable, result, spec, endpoint, grouping, conf_type, landmarks, n_events) -> View:
@@ -120,6 +146,71 @@ def median_table(result, spec: registry.Endpoint, landmarks: list[float]) -> pd.
                 f"{fmt_rate_ci(t_row.survival, t_row.lower, t_row.upper)} · {int(t_row.n_risk)} at risk")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def rmst_tau_choice(value: float) -> Choice:
+    """The RMST horizon: a number of months, or empty (0) for the default rule."""
+    return Choice("rmst_tau", "RMST horizon τ (months)", kind="text", value=value,
+                  to_text=lambda v: "" if not v else f"{v:g}", parse=parse_rmst_tau_text,
+                  help="Empty: the shortest group's last follow-up (survRM2's default). A larger τ is refused.",
+                  invalid_hint=f"give one number of months up to {MAX_LANDMARK_MONTHS:g}, or leave it empty for "
+                               "the default.")
+
+
+def _rmst_blocks(patients, analysable, spec, endpoint, grouping, wanted_tau) -> list[Block]:
+    blocks: list[Block] = [Heading(f"Restricted mean survival time ({spec.short})"), Controls((rmst_tau_choice(wanted_tau),))]
+    time, event, groups = analysable["time"], analysable["event"].astype(int), analysable["group"]
+    try:
+        result = rmst_by_group(time, event, groups, tau=wanted_tau or None)
+    except ValueError as error:
+        if not wanted_tau:
+            return blocks + [Note(f"The RMST cannot be computed: {escape_markdown(error)}", kind="info")]
+        try:
+            result = rmst_by_group(time, event, groups)
+        except ValueError as error:
+            return blocks + [Note(f"The RMST cannot be computed: {escape_markdown(error)}", kind="info")]
+        blocks.append(Note(f"τ = {wanted_tau:g} months is beyond the shortest group's last follow-up "
+                           f"({round(result.tau, 2):g} months): that group's curve would be extrapolated, so it is "
+                           f"refused. Showing the default τ = {round(result.tau, 2):g} months instead.",
+                           kind="warning"))
+    tau = round(result.tau, 2)  # shown; the numbers use the exact result.tau
+    rows = [{"Group": str(row.group), "Patients": row.n, "Events": row.events,
+             f"RMST up to {tau:g} months (95% CI)": fmt_median_ci(row.rmst, row.lower, row.upper),
+             "SE": f"{row.se:.3f}"} for row in result.table.itertuples()]
+    why = ("the shortest group's last follow-up (survRM2's default rule): no curve is extrapolated"
+           if result.tau_is_default else
+           f"chosen (the default would be {round(result.tau_limit, 2):g}, the shortest group's last follow-up)")
+    caption = (f"RMST = area under the Kaplan–Meier curve from 0 to τ = {tau:g} months: the mean {spec.short} time "
+               f"within the first {tau:g} months. τ is {why}. SE as R `print(survfit(...), rmean = τ)` "
+               "(Greenwood-type sum of survival's survmean); 95% CI = RMST ± 1.96 SE.")
+    parts = [Table(pd.DataFrame(rows), f"rmst-{endpoint}-by-{grouping}", caption=caption)]
+    if len(result.groups) == 2:
+        contrast = rmst_contrast(result)
+        second, first = str(contrast.comparator), str(contrast.reference)
+        shown = pd.DataFrame([
+            {"Contrast": f"Difference ({second} − {first}), months",
+             "Estimate (95% CI)": f"{contrast.difference:.2f} ({contrast.difference_lower:.2f} to "
+                                  f"{contrast.difference_upper:.2f})",
+             "p": fmt_p(contrast.difference_p)},
+            {"Contrast": f"Ratio ({second} / {first})",
+             "Estimate (95% CI)": fmt_ratio_ci(contrast.ratio, contrast.ratio_lower, contrast.ratio_upper),
+             "p": fmt_p(contrast.ratio_p)},
+        ])
+        parts.append(Table(shown, f"rmst-contrast-{endpoint}-by-{grouping}",
+                           caption="As survRM2 `rmst2` (unadjusted): difference with a normal CI and p from z; ratio "
+                                   "with a delta-method CI and p on the log scale. p – = not defined (no variance)."))
+    elif len(result.groups) > 2:
+        parts.append(Note("The difference and ratio of RMST are shown for exactly two groups; choose a grouping "
+                          "with two groups to compare them."))
+    if (result.table["se"] == 0).any():
+        parts.append(Note("A group with no event up to τ (or a single patient) has no variance: its CI is one point.",
+                          kind="info"))
+    blocks.append(View("survival_rmst", f"Restricted mean survival time ({spec.short}) up to {tau:g} months", parts,
+                       patients=patients,
+                       n_text=f"{len(analysable)} patients with {spec.short} recorded, {int(event.sum())} events",
+                       code=snippets.rmst(grouping, None if result.tau_is_default else result.tau, endpoint=endpoint),
+                       result=result))
+    return blocks
 
 
 def _logrank_blocks(patients, analysable, spec, endpoint, grouping, n_events, n_groups) -> list[Block]:

@@ -106,6 +106,8 @@ class MethodState:
     p_adjust: str = "BH"
     cox_terms: tuple[str, ...] = registry.DEFAULT_COX_TERMS
     survival_endpoint: str = registry.DEFAULT_ENDPOINT
+    #: RMST horizon in months; 0 = the default rule (the shortest group's last follow-up).
+    rmst_tau: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -280,6 +282,28 @@ def _parse_landmarks(raw: object, notices: list[Notice]) -> tuple[float, ...] | 
     return unique if unique else None
 
 
+def _parse_rmst_tau(raw: object, notices: list[Notice]) -> float | None:
+    """One number of months from 0.01 to :data:`MAX_LANDMARK_MONTHS`, or 0 / empty for the default rule; None
+    (with a notice) for anything else."""
+    pieces = [cleaned for cleaned in (_clean(piece) for piece in _split(_raw_values(raw), {})) if cleaned]
+    if not pieces:
+        return 0.0
+    if len(pieces) > 1:
+        notices.append(Notice("rmst_tau", shorten(", ".join(pieces)), "expected one number of months"))
+        return None
+    try:
+        number = float(pieces[0]) if len(pieces[0]) <= 20 else math.nan
+    except ValueError:
+        number = math.nan
+    rounded = round(number, LANDMARK_DECIMALS) if math.isfinite(number) else number
+    if not math.isfinite(rounded) or not 0 <= rounded <= MAX_LANDMARK_MONTHS or (rounded == 0 and number != 0):
+        notices.append(Notice("rmst_tau", shorten(pieces[0]), f"expected a number of months from "
+                                                              f"{10.0 ** -LANDMARK_DECIMALS:g} to "
+                                                              f"{MAX_LANDMARK_MONTHS:g}, or empty for the default"))
+        return None
+    return rounded + 0.0  # -0 -> 0
+
+
 def parse_query(params: Mapping[str, object], allowed: AllowedValues) -> tuple[ViewState, list[Notice]]:
     """Read a view state from query parameters; never raises.
 
@@ -331,6 +355,10 @@ def parse_query(params: Mapping[str, object], allowed: AllowedValues) -> tuple[V
             landmarks = _parse_landmarks(raw_value, notices)
             if landmarks is not None:
                 method_values[name] = landmarks
+        elif name == "rmst_tau":
+            tau = _parse_rmst_tau(raw_value, notices)
+            if tau is not None:
+                method_values[name] = tau
         elif name == "cox_terms":
             method_values[name] = _parse_multi(name, raw_value, COX_TERMS, notices)
         elif name == "present":
@@ -414,6 +442,8 @@ def to_query(state: ViewState) -> dict[str, str | list[str]]:
             continue
         if name == "landmarks":
             query[name] = [_format_number(v) for v in value]
+        elif name == "rmst_tau":
+            query[name] = _format_number(value)
         elif name == "cox_terms":
             query[name] = _repeated(value) if value else ""  # an empty key keeps "no covariate"
         else:
@@ -453,6 +483,13 @@ def allowed_for(name: str, allowed: AllowedValues) -> tuple[str, ...]:
     if name == "source":
         return allowed.sources
     return ()
+
+
+def parse_rmst_tau_text(text: str) -> float | None:
+    """An RMST horizon typed by a user ('12'; empty or 0 for the default rule); None when invalid."""
+    notices: list[Notice] = []
+    value = _parse_rmst_tau(str(text), notices)
+    return None if notices else value
 
 
 def parse_landmarks_text(text: str) -> tuple[float, ...] | None:
