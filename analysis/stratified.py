@@ -34,7 +34,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["MantelHaenszelExact", "mantelhaen_exact", "mantelhaen_exact_from_data", "drop_missing_strata"]
+from analysis.multiplicity import adjust_pvalues
+from analysis.response import _endpoint_events, _group_index, subgroup_rates
+
+__all__ = ["MantelHaenszelExact", "mantelhaen_exact", "mantelhaen_exact_from_data", "drop_missing_strata",
+           "subgroup_rates_stratified"]
 
 _DBL_EPSILON = float(np.finfo(float).eps)
 _UNIROOT_TOL = _DBL_EPSILON ** 0.25  # uniroot's default tol
@@ -331,3 +335,79 @@ def mantelhaen_exact_from_data(exposed: Any, outcome: Any, strata: Any,
         o = part["outcome"].astype(bool).to_numpy()
         tables[:, :, k] = [[np.sum(e & o), np.sum(e & ~o)], [np.sum(~e & o), np.sum(~e & ~o)]]
     return mantelhaen_exact(tables, conf_level=conf_level), n_dropped
+
+
+def subgroup_rates_stratified(df: pd.DataFrame, subgroup_cols, strata_col: str, endpoint: str = "orr",
+                              denominator: str = "all", method: str = "clopper-pearson", alpha: float = 0.05,
+                              response_col: str = "best_response", p_adjust_method: str = "BH") -> pd.DataFrame:
+    """:func:`analysis.response.subgroup_rates` with each level-vs-rest test stratified by ``strata_col``.
+
+    Rates and their intervals are those of ``subgroup_rates`` (all patients
+    of the level). The test of a level against all other patients is the
+    exact conditional test of a common odds ratio across the strata (R
+    ``mantelhaen.test(table(level, response, stratum), exact = TRUE)``),
+    with the conditional MLE of the common odds ratio (level vs rest) and
+    its exact CI. A level present in one stratum only is compared within
+    that stratum (the others carry no information). A subgroup column that
+    is the stratum itself (no stratum holds both a level and the rest) keeps
+    its Fisher p, with a note. Rows with a missing stratum are dropped and
+    counted in ``attrs["n_dropped_strata"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``subgroup_rates`` plus ``odds_ratio, or_lower,
+        or_upper, stratified`` (bool per row); ``attrs`` as ``subgroup_rates``
+        plus ``strata_col, n_strata, n_dropped_strata``.
+
+    References
+    ----------
+    .. [1] Mantel N, Haenszel W. J Natl Cancer Inst. 1959;22:719-748.
+    .. [2] Mehta CR, Patel NR, Gray R. J Am Stat Assoc. 1985;80:969-973.
+    .. [3] Fisher RA. J R Stat Soc. 1922;85:87-94.
+    """
+    keep, n_dropped = drop_missing_strata(df[strata_col])
+    df = df[keep]
+    rates = subgroup_rates(df, subgroup_cols, endpoint=endpoint, denominator=denominator, method=method,
+                           alpha=alpha, response_col=response_col, p_adjust_method=p_adjust_method)
+    is_event, in_denominator = _endpoint_events(df, response_col, rates.attrs["endpoint"], denominator)
+    stratum_codes, stratum_labels = pd.factorize(pd.Series(df[strata_col].to_numpy(dtype=object)), sort=False)
+    n_strata = len(stratum_labels)
+    columns = [subgroup_cols] if isinstance(subgroup_cols, str) else list(subgroup_cols)
+    extra = {"odds_ratio": [], "or_lower": [], "or_upper": [], "stratified": []}
+    notes = rates["note"].tolist()
+    p_values = rates["p_value"].to_numpy(dtype=float).copy()
+    position = 0
+    for column in columns:
+        levels, row_level, members_of = _group_index(df[column])
+        for index, _level in enumerate(levels):
+            row = position
+            position += 1
+            result = None
+            if not np.isnan(p_values[row]):
+                in_level = (row_level == members_of[index])[in_denominator]
+                stratum = stratum_codes[in_denominator]
+                event = is_event[in_denominator]
+                tables = np.zeros((2, 2, n_strata), dtype=np.int64)
+                np.add.at(tables, (np.where(in_level, 0, 1), np.where(event, 0, 1), stratum), 1)
+                informative = (tables[0].sum(axis=0) > 0) & (tables[1].sum(axis=0) > 0)
+                if informative.any():
+                    result = mantelhaen_exact(tables[:, :, informative], conf_level=1 - alpha)
+                else:
+                    notes[row] = "; ".join(filter(None, [notes[row], "no study holds both this level and other "
+                                                                     "patients: Fisher test, not stratified"]))
+            if result is None:
+                extra["odds_ratio"].append(np.nan)
+                extra["or_lower"].append(np.nan)
+                extra["or_upper"].append(np.nan)
+                extra["stratified"].append(False)
+            else:
+                p_values[row] = result.p_value
+                extra["odds_ratio"].append(result.estimate)
+                extra["or_lower"].append(result.conf_int[0])
+                extra["or_upper"].append(result.conf_int[1])
+                extra["stratified"].append(True)
+    rates = rates.assign(p_value=p_values, note=notes, **extra)
+    rates["p_adjusted"] = adjust_pvalues(p_values, p_adjust_method)
+    rates.attrs.update(strata_col=strata_col, n_strata=n_strata, n_dropped_strata=n_dropped)
+    return rates

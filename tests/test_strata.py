@@ -144,3 +144,59 @@ def test_mantelhaen_tiny_strata_are_left_out_not_raised():
 def test_drop_missing_strata():
     keep, dropped = drop_missing_strata(["a", None, np.nan, "b", pd.NA])
     assert dropped == 3 and keep.tolist() == [True, False, False, True, False]
+
+
+def _response_cohort(seed=5, n=90):
+    rng = np.random.default_rng(seed)
+    study = rng.choice(["A", "B", "C"], n)
+    histology = np.where(study == "C", "only-C", rng.choice(["x", "y"], n))
+    response = rng.choice(["CR", "PR", "SD", "PD", "NE"], n, p=[0.1, 0.25, 0.3, 0.3, 0.05])
+    return pd.DataFrame({"study_id": study, "histology": histology, "sex": rng.choice(["F", "M", None], n),
+                         "best_response": response})
+
+
+def test_subgroup_rates_stratified_uses_the_exact_test_per_level():
+    from analysis.response import subgroup_rates
+    from analysis.stratified import subgroup_rates_stratified
+    df = _response_cohort()
+    df.loc[[0, 1], "study_id"] = None
+    rates = subgroup_rates_stratified(df, ["histology", "sex"], "study_id")
+    assert rates.attrs["n_dropped_strata"] == 2 and rates.attrs["n_strata"] == 3
+    plain = subgroup_rates(df.iloc[2:], ["histology", "sex"])
+    np.testing.assert_array_equal(rates["rate"], plain["rate"])
+    kept = df.iloc[2:]
+    responder = kept["best_response"].isin(["CR", "PR"]).to_numpy()
+    for row in rates.itertuples():
+        level = kept[row.subgroup].fillna("Missing").to_numpy() == row.level
+        tables = [[[np.sum(level & responder & (kept["study_id"] == s)), np.sum(level & ~responder & (kept["study_id"] == s))],
+                   [np.sum(~level & responder & (kept["study_id"] == s)), np.sum(~level & ~responder & (kept["study_id"] == s))]]
+                  for s in ["A", "B", "C"]]
+        tables = np.array(tables)
+        informative = (tables[:, 0].sum(axis=1) > 0) & (tables[:, 1].sum(axis=1) > 0)
+        expected = mantelhaen_exact(np.moveaxis(tables[informative], 0, 2))
+        assert row.stratified
+        assert row.p_value == pytest.approx(expected.p_value, rel=1e-12)
+        assert row.odds_ratio == pytest.approx(expected.estimate, rel=1e-12)
+    # the level present in study C only is compared within study C
+    only_c = rates[rates["level"] == "only-C"].iloc[0]
+    assert np.isfinite(only_c["p_value"])
+
+
+def test_subgroup_rates_stratified_one_stratum_is_fisher():
+    from analysis.response import subgroup_rates
+    from analysis.stratified import subgroup_rates_stratified
+    df = _response_cohort().assign(study_id="A")
+    rates = subgroup_rates_stratified(df, ["histology", "sex"], "study_id")
+    plain = subgroup_rates(df, ["histology", "sex"])
+    np.testing.assert_allclose(rates["p_value"], plain["p_value"], rtol=1e-9)
+
+
+def test_subgroup_that_is_the_stratum_keeps_fisher_with_a_note():
+    from analysis.response import subgroup_rates
+    from analysis.stratified import subgroup_rates_stratified
+    df = _response_cohort()
+    rates = subgroup_rates_stratified(df, ["study_id"], "study_id")
+    plain = subgroup_rates(df, ["study_id"])
+    np.testing.assert_allclose(rates["p_value"], plain["p_value"], rtol=1e-12)
+    assert not rates["stratified"].any()
+    assert rates["note"].str.contains("not stratified").all()
