@@ -149,7 +149,7 @@ def test_drop_missing_strata():
 def _response_cohort(seed=5, n=90):
     rng = np.random.default_rng(seed)
     study = rng.choice(["A", "B", "C"], n)
-    histology = np.where(study == "C", "only-C", rng.choice(["x", "y"], n))
+    histology = np.where(study == "C", rng.choice(["only-C", "x"], n), rng.choice(["x", "y"], n))
     response = rng.choice(["CR", "PR", "SD", "PD", "NE"], n, p=[0.1, 0.25, 0.3, 0.3, 0.05])
     return pd.DataFrame({"study_id": study, "histology": histology, "sex": rng.choice(["F", "M", None], n),
                          "best_response": response})
