@@ -1409,7 +1409,7 @@ def _fit_cox(df, duration_col, event_col, covariates, ties, alpha, time_order=No
 
 
 def univariate_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariates,
-                   ties: str = "efron", alpha: float = 0.05) -> pd.DataFrame:
+                   ties: str = "efron", alpha: float = 0.05, strata: str | None = None) -> pd.DataFrame:
     """Screen covariates one at a time with separate Cox models.
 
     Each covariate is fitted alone on the rows where it (and time and event)
@@ -1421,6 +1421,10 @@ def univariate_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariat
         As in :func:`fit_cox`.
     covariates : str or list of str
         Columns to screen, each in its own model.
+    strata : str, optional
+        Column of strata: each model is stratified as in :func:`fit_cox`
+        (rows with a missing stratum are dropped, counted in
+        ``attrs["n_dropped_strata"]``).
 
     Returns
     -------
@@ -1451,12 +1455,21 @@ def univariate_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariat
                "level_events", "reference_n", "reference_events", "coef", "se", "hr",
                "hr_lower", "hr_upper", "p", "lr_p", "estimable", "note", "warnings"]
     rows = []
-    time_order = _stable_time_order(df, duration_col)  # one sort for all the models
-    shared = {}  # and one timeline for the models on the same rows
+    n_dropped_strata = 0
+    if strata is not None:
+        if strata not in df.columns or strata in (duration_col, event_col, *covariates):
+            raise ValueError(f"strata column {strata!r} not found, or also the time, event or a covariate")
+        has_stratum = df[strata].notna().to_numpy()
+        n_dropped_strata = int(len(df) - has_stratum.sum())
+        df = df[has_stratum]
+    time_order = _stable_time_order(df, duration_col) if strata is None else None  # one sort for all the models
+    shared = {} if strata is None else None  # and one timeline for the models on the same rows
     for covariate in covariates:
         try:
+            if strata is not None and len(df) == 0:
+                raise InsufficientDataError(f"no rows with a value of the strata column {strata!r}")
             table = _fit_cox(df, duration_col, event_col, [covariate], ties, alpha, time_order,
-                             shared)
+                             shared, strata=strata)
         except InsufficientDataError as error:
             complete = df[[duration_col, event_col, covariate]].dropna()
             rows.append({"covariate": covariate, "term": covariate, "n": len(complete),
@@ -1470,4 +1483,6 @@ def univariate_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariat
                          "warnings": "; ".join(table.attrs["warnings"])})
     result = pd.DataFrame(rows, columns=columns)
     result["estimable"] = result["estimable"].astype(bool)
+    if strata is not None:
+        result.attrs.update(strata_column=strata, n_dropped_strata=n_dropped_strata)
     return result

@@ -253,7 +253,7 @@ def mantelhaen_exact(tables: Any, conf_level: float = 0.95) -> MantelHaenszelExa
         return float(np.sum(d[support >= q] if upper_tail else d[support <= q]))
 
     rel_err = 1 + 1e-7
-    p_value = float(np.sum(dc[dc <= dc[s - lo] * rel_err]))
+    p_value = min(1.0, float(np.sum(dc[dc <= dc[s - lo] * rel_err])))  # R may exceed 1 by rounding
 
     def mle(value: int) -> float:
         if value == lo:

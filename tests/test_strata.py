@@ -200,3 +200,14 @@ def test_subgroup_that_is_the_stratum_keeps_fisher_with_a_note():
     np.testing.assert_allclose(rates["p_value"], plain["p_value"], rtol=1e-12)
     assert not rates["stratified"].any()
     assert rates["note"].str.contains("not stratified").all()
+
+
+def test_univariate_cox_stratified_is_fit_cox_per_covariate():
+    from analysis.cox import univariate_cox
+    frame = _frame(DATASETS["missing_strata"])
+    screen = univariate_cox(frame, "time", "status", ["group", "x"], strata="stratum")
+    assert screen.attrs["n_dropped_strata"] == 3
+    for covariate in ["group", "x"]:
+        alone = fit_cox(frame, "time", "status", [covariate], strata="stratum")
+        rows = screen[screen["covariate"] == covariate]
+        np.testing.assert_allclose(rows["coef"].astype(float), alone["coef"], rtol=1e-12)
