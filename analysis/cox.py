@@ -366,12 +366,19 @@ class _Timeline:
         Per death: its block, and its place among the block's deaths (0, 1, ...).
     """
 
-    def __init__(self, order, time, event):
+    def __init__(self, order, time, event, stratum=None):
         self.order, self.time, self.event = order, time, event
         new_time = np.empty(time.size, dtype=bool)
         new_time[0] = True
         np.not_equal(time[1:], time[:-1], out=new_time[1:])
         self.deaths = np.flatnonzero(event)
+        # stratified (rows sorted by stratum, then time): a risk set ends with its stratum
+        self.risk_stop = None
+        if stratum is not None:
+            new_stratum = np.r_[True, stratum[1:] != stratum[:-1]]
+            new_time |= new_stratum
+            stratum_end = np.r_[np.flatnonzero(new_stratum)[1:], time.size]
+            self.risk_stop = stratum_end[(np.cumsum(new_stratum) - 1)[self.deaths]]
         death_group = (np.cumsum(new_time) - 1)[self.deaths]  # which distinct time
         self.risk_start = np.flatnonzero(new_time)[death_group]
         new_block = np.empty(self.deaths.size, dtype=bool)
@@ -496,7 +503,7 @@ class _RiskSets:
     :class:`_PatternRiskSets` gives the same derivatives faster.
     """
 
-    def __init__(self, time, event, x_scaled, ties, risk_start=None):
+    def __init__(self, time, event, x_scaled, ties, risk_start=None, risk_stop=None):
         self.xt = np.ascontiguousarray(x_scaled.T)
         self.p, self.n = self.xt.shape
         self.upper_i, self.upper_j = np.triu_indices(self.p)
@@ -506,6 +513,11 @@ class _RiskSets:
         if risk_start is None:
             risk_start = np.searchsorted(time, death_time, side="left")
         self.risk_start = risk_start
+        # stratified: ... up to the end of its stratum (row risk_stop excluded); tied
+        # deaths are those with the same risk start
+        self.risk_stop = risk_stop
+        if risk_stop is not None:
+            death_time = risk_start.astype(float)
         self.x_deaths_sum = self.xt[:, self.deaths].sum(axis=1)
         block_first = np.flatnonzero(np.r_[True, np.diff(death_time) != 0])
         block_size = np.diff(np.r_[block_first, death_time.size])
@@ -537,8 +549,14 @@ class _RiskSets:
         risk = np.exp(eta)
         risk_x = xt * risk
         # risk-set sums: cumulative sums from the end, read at each death
-        s0 = np.cumsum(risk[::-1])[::-1][self.risk_start]
-        s1 = np.cumsum(risk_x[:, ::-1], axis=1)[:, ::-1][:, self.risk_start]
+        if self.risk_stop is None:
+            s0 = np.cumsum(risk[::-1])[::-1][self.risk_start]
+            s1 = np.cumsum(risk_x[:, ::-1], axis=1)[:, ::-1][:, self.risk_start]
+        else:  # less the sums after the end of the stratum
+            tail0 = np.r_[np.cumsum(risk[::-1])[::-1], 0.0]
+            tail1 = np.c_[np.cumsum(risk_x[:, ::-1], axis=1)[:, ::-1], np.zeros(self.p)]
+            s0 = tail0[self.risk_start] - tail0[self.risk_stop]
+            s1 = tail1[:, self.risk_start] - tail1[:, self.risk_stop]
         if self.efron:
             # the l-th of d tied deaths leaves l/d of the deaths' risk out
             d0 = np.add.reduceat(risk[self.tied_rows], self.tied_first)
@@ -552,8 +570,13 @@ class _RiskSets:
         # sums over deaths of S1/s0 and S2/s0 are x'w and x' diag(w) x, with
         # w_j = risk_j * (sum of 1/s0 over the deaths whose risk set holds j,
         # less the Efron share of j's own tied block)
-        weight = risk * np.cumsum(np.bincount(self.risk_start, weights=inverse_s0,
-                                              minlength=self.n))
+        if self.risk_stop is None:
+            weight = risk * np.cumsum(np.bincount(self.risk_start, weights=inverse_s0,
+                                                  minlength=self.n))
+        else:
+            weight = risk * np.cumsum(np.bincount(self.risk_start, weights=inverse_s0, minlength=self.n + 1)
+                                      - np.bincount(self.risk_stop, weights=inverse_s0,
+                                                    minlength=self.n + 1))[:self.n]
         if self.efron:
             share = np.bincount(self.tied_block, weights=f * inverse_s0[self.tied_pos])
             weight[self.tied_rows] -= risk[self.tied_rows] * share[self.tied_block]
@@ -1080,7 +1103,7 @@ def _subset_order(time_order: np.ndarray, complete: np.ndarray) -> np.ndarray:
 
 
 def fit_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariates,
-            ties: str = "efron", alpha: float = 0.05) -> pd.DataFrame:
+            ties: str = "efron", alpha: float = 0.05, strata: str | None = None) -> pd.DataFrame:
     """Fit a Cox proportional-hazards model, matching R ``survival::coxph``.
 
     Parameters
@@ -1099,6 +1122,13 @@ def fit_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariates,
         Handling of tied event times (Efron is coxph's default).
     alpha : float, default 0.05
         Confidence intervals are ``exp(coef +/- z_{1-alpha/2} * se)`` (Wald).
+    strata : str, optional
+        Column of strata: the stratified model of R ``coxph(Surv(t, e) ~ x +
+        strata(s))``, one baseline hazard per stratum and the partial
+        likelihood summed over strata (risk sets within the stratum). Rows
+        with a missing stratum are dropped; their number is
+        ``attrs["n_dropped_strata"]`` (and a warning). ``attrs["strata"]``
+        is the number of strata.
 
     Returns
     -------
@@ -1147,7 +1177,51 @@ def fit_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariates,
     """
     covariates = _as_list(covariates)
     _check_arguments(df, duration_col, event_col, covariates, ties, alpha)
-    return _fit_cox(df, duration_col, event_col, covariates, ties, alpha)
+    if strata is None:
+        return _fit_cox(df, duration_col, event_col, covariates, ties, alpha)
+    if strata not in df.columns:
+        raise ValueError(f"strata column {strata!r} not found in df")
+    if strata in (duration_col, event_col, *covariates):
+        raise ValueError(f"strata column {strata!r} is also the time, event or a covariate")
+    has_stratum = df[strata].notna().to_numpy()
+    n_dropped_strata = int(len(df) - has_stratum.sum())
+    if not has_stratum.any():
+        raise InsufficientDataError(f"no rows with a value of the strata column {strata!r}")
+    table = _fit_cox(df[has_stratum] if n_dropped_strata else df, duration_col, event_col, covariates,
+                     ties, alpha, strata=strata)
+    table.attrs["n_dropped_strata"] = n_dropped_strata
+    if n_dropped_strata:
+        table.attrs["warnings"].insert(0, f"{n_dropped_strata} of {len(df)} rows dropped because "
+                                          f"the stratum {strata!r} is missing")
+    return table
+
+
+def _stratified_timeline(design: _Design, stratum: np.ndarray) -> _Timeline:
+    """The design's rows sorted by stratum, then time (times merged over all rows, as R)."""
+    by_time = _stable_argsort(design.time)
+    fixed = np.empty(design.time.size)
+    fixed[by_time] = _timefix(design.time[by_time])
+    order = np.lexsort((fixed, stratum))  # stable
+    return _Timeline(order, fixed[order], design.event[order], stratum[order])
+
+
+def _stratified_extremes(x, deaths, risk_start, risk_stop):
+    """:func:`_at_risk_set_extremes` with risk sets that end with their stratum."""
+    p = x.shape[1]
+    at_max, at_min = np.ones(p, dtype=bool), np.ones(p, dtype=bool)
+    informative = np.zeros(p, dtype=bool)
+    for stop in np.unique(risk_stop):  # one stratum at a time
+        in_stratum = risk_stop == stop
+        first = int(risk_start[in_stratum].min())
+        part = x[first:stop]
+        start = risk_start[in_stratum] - first
+        risk_max = np.maximum.accumulate(part[::-1], axis=0)[::-1][start]
+        risk_min = np.minimum.accumulate(part[::-1], axis=0)[::-1][start]
+        x_deaths = x[deaths[in_stratum]]
+        informative |= np.any(risk_max > risk_min, axis=0)
+        at_max &= np.all(x_deaths == risk_max, axis=0)
+        at_min &= np.all(x_deaths == risk_min, axis=0)
+    return at_max & informative, at_min & informative
 
 
 def _sorted_timeline(design: _Design, time_order, shared) -> _Timeline:
@@ -1181,14 +1255,23 @@ def _patterns_pay(n_patterns: int, p: int, n: int, n_blocks: int) -> bool:
     return n_blocks * (70 + 13 * n_patterns + outer) < n * (210 + 90 * p + 1.3 * p * p)
 
 
-def _fit_cox(df, duration_col, event_col, covariates, ties, alpha, time_order=None, shared=None):
+def _fit_cox(df, duration_col, event_col, covariates, ties, alpha, time_order=None, shared=None,
+             strata=None):
     """:func:`fit_cox` after the argument checks.
 
     `time_order` as :func:`_stable_time_order`; `shared`, a dict kept over the
-    models of :func:`univariate_cox`, holds the rows sorted by time.
+    models of :func:`univariate_cox`, holds the rows sorted by time; `strata`
+    a column without missing values (stratified model).
     """
     design = _build_design(df, duration_col, event_col, covariates)
-    timeline = _sorted_timeline(design, time_order, shared)
+    n_strata = 0
+    if strata is None:
+        timeline = _sorted_timeline(design, time_order, shared)
+    else:
+        stratum_values = pd.Series(df[strata].to_numpy(dtype=object)[design.complete], dtype=object)
+        stratum_codes = pd.factorize(stratum_values)[0].astype(np.intp)
+        n_strata = int(stratum_codes.max()) + 1
+        timeline = _stratified_timeline(design, stratum_codes)
     x = design.x  # rows as in df; sorted below if needed
     warnings = design.warnings
     n, p = x.shape
@@ -1213,7 +1296,7 @@ def _fit_cox(df, duration_col, event_col, covariates, ties, alpha, time_order=No
 
     # few distinct design rows: risk-set sums over covariate patterns
     patterns = None
-    if _RISK_SETS != "rows":
+    if _RISK_SETS != "rows" and strata is None:  # stratified: risk sets over the rows
         forced = _RISK_SETS == "patterns"
         patterns = _design_patterns(design, indicator, n if forced else _MAX_PATTERNS)
         if patterns is not None and not forced \
@@ -1232,8 +1315,11 @@ def _fit_cox(df, duration_col, event_col, covariates, ties, alpha, time_order=No
         x = x[timeline.order]
         rows = _Rows(x, None, timeline.event)
         risk_sets = _RiskSets(timeline.time, timeline.event, (x - means) * scale, ties,
-                              timeline.risk_start)
-        extremes = _at_risk_set_extremes(x, timeline.deaths, timeline.risk_start)
+                              timeline.risk_start, timeline.risk_stop)
+        if timeline.risk_stop is None:
+            extremes = _at_risk_set_extremes(x, timeline.deaths, timeline.risk_start)
+        else:
+            extremes = _stratified_extremes(x, timeline.deaths, timeline.risk_start, timeline.risk_stop)
     fit = _newton_raphson(risk_sets)
     beta = fit.beta * scale
     var = fit.var * np.outer(scale, scale)
@@ -1317,11 +1403,13 @@ def _fit_cox(df, duration_col, event_col, covariates, ties, alpha, time_order=No
         "covariates": sorted({t.covariate for t in design.terms}, key=covariates.index),
         "warnings": warnings,
     }
+    if strata is not None:
+        table.attrs.update(strata=n_strata, strata_column=strata)
     return table
 
 
 def univariate_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariates,
-                   ties: str = "efron", alpha: float = 0.05) -> pd.DataFrame:
+                   ties: str = "efron", alpha: float = 0.05, strata: str | None = None) -> pd.DataFrame:
     """Screen covariates one at a time with separate Cox models.
 
     Each covariate is fitted alone on the rows where it (and time and event)
@@ -1333,6 +1421,10 @@ def univariate_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariat
         As in :func:`fit_cox`.
     covariates : str or list of str
         Columns to screen, each in its own model.
+    strata : str, optional
+        Column of strata: each model is stratified as in :func:`fit_cox`
+        (rows with a missing stratum are dropped, counted in
+        ``attrs["n_dropped_strata"]``).
 
     Returns
     -------
@@ -1363,12 +1455,21 @@ def univariate_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariat
                "level_events", "reference_n", "reference_events", "coef", "se", "hr",
                "hr_lower", "hr_upper", "p", "lr_p", "estimable", "note", "warnings"]
     rows = []
-    time_order = _stable_time_order(df, duration_col)  # one sort for all the models
-    shared = {}  # and one timeline for the models on the same rows
+    n_dropped_strata = 0
+    if strata is not None:
+        if strata not in df.columns or strata in (duration_col, event_col, *covariates):
+            raise ValueError(f"strata column {strata!r} not found, or also the time, event or a covariate")
+        has_stratum = df[strata].notna().to_numpy()
+        n_dropped_strata = int(len(df) - has_stratum.sum())
+        df = df[has_stratum]
+    time_order = _stable_time_order(df, duration_col) if strata is None else None  # one sort for all the models
+    shared = {} if strata is None else None  # and one timeline for the models on the same rows
     for covariate in covariates:
         try:
+            if strata is not None and len(df) == 0:
+                raise InsufficientDataError(f"no rows with a value of the strata column {strata!r}")
             table = _fit_cox(df, duration_col, event_col, [covariate], ties, alpha, time_order,
-                             shared)
+                             shared, strata=strata)
         except InsufficientDataError as error:
             complete = df[[duration_col, event_col, covariate]].dropna()
             rows.append({"covariate": covariate, "term": covariate, "n": len(complete),
@@ -1382,4 +1483,6 @@ def univariate_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariat
                          "warnings": "; ".join(table.attrs["warnings"])})
     result = pd.DataFrame(rows, columns=columns)
     result["estimable"] = result["estimable"].astype(bool)
+    if strata is not None:
+        result.attrs.update(strata_column=strata, n_dropped_strata=n_dropped_strata)
     return result

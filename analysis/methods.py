@@ -7,7 +7,7 @@ name and label here plus its implementation in that module.
 from __future__ import annotations
 
 __all__ = ["CI_METHODS", "CI_METHOD_LABELS", "CONF_TYPES", "CONF_TYPE_LABELS", "TIES_METHODS", "TIES_LABELS",
-           "P_ADJUST_METHODS", "P_ADJUST_LABELS"]
+           "P_ADJUST_METHODS", "P_ADJUST_LABELS", "STRATIFY_METHODS", "STRATIFY_LABELS"]
 
 #: Confidence intervals of a proportion (analysis.response.proportion_ci).
 CI_METHOD_LABELS = {"clopper-pearson": "Clopper–Pearson (exact)", "wilson": "Wilson score", "jeffreys": "Jeffreys"}
@@ -19,6 +19,9 @@ CONF_TYPES = tuple(CONF_TYPE_LABELS)
 #: Handling of tied event times in Cox models, as R coxph ``ties``.
 TIES_LABELS = {"efron": "Efron (R default)", "breslow": "Breslow"}
 TIES_METHODS = tuple(TIES_LABELS)
+#: Stratification of tests and Cox models when the selection spans several studies (R ``strata(study)``).
+STRATIFY_LABELS = {"study": "By study (R strata(study_id))", "none": "None (studies pooled)"}
+STRATIFY_METHODS = tuple(STRATIFY_LABELS)
 #: Multiplicity adjustments by their canonical R ``p.adjust`` names.
 P_ADJUST_LABELS = {"BH": "Benjamini–Hochberg (FDR)", "holm": "Holm", "bonferroni": "Bonferroni", "none": "none"}
 #: Accepted adjustment names (lower-cased) mapped to the canonical name ("fdr" is R's alias of BH).

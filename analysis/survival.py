@@ -709,9 +709,41 @@ class LogrankResult:
     table: pd.DataFrame
     variance: np.ndarray
     generalised_inverse: bool = False
+    n_strata: int = 0
+    n_dropped_strata: int = 0
 
 
-def logrank_table(durations: Any, events: Any, groups: Any, timefix: bool = True) -> LogrankResult:
+def _logrank_components(
+    duration_values: np.ndarray, event_values: np.ndarray, codes: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Observed, expected and variance of O - E for one stratum (R ``survdiff``, rho = 0)."""
+    times, time_index = np.unique(duration_values, return_inverse=True)
+    cell = time_index * n_groups + codes
+    size = times.size * n_groups
+    leaving = np.bincount(cell, minlength=size).reshape(times.size, n_groups)
+    deaths = np.bincount(cell, weights=event_values, minlength=size).reshape(times.size, n_groups)
+    at_risk = np.cumsum(leaving[::-1], axis=0)[::-1].astype(float)
+    event_rows = deaths.sum(axis=1) > 0
+    at_risk, deaths = at_risk[event_rows], deaths[event_rows]
+    total_at_risk = at_risk.sum(axis=1)
+    total_deaths = deaths.sum(axis=1)
+    observed = deaths.sum(axis=0)
+    expected = (at_risk * (total_deaths / total_at_risk)[:, None]).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = np.where(
+            total_at_risk > 1,
+            total_deaths * (total_at_risk - total_deaths) / (total_at_risk * (total_at_risk - 1)),
+            0.0,
+        )
+    variance = np.diag((weight[:, None] * at_risk).sum(axis=0)) - (
+        at_risk * (weight / total_at_risk)[:, None]
+    ).T @ at_risk
+    return observed, expected, variance
+
+
+def logrank_table(
+    durations: Any, events: Any, groups: Any, timefix: bool = True, strata: Any = None
+) -> LogrankResult:
     """Log-rank test for k groups with observed / expected table.
 
     Reproduces R ``survdiff(Surv(durations, events) ~ groups)`` (rho = 0):
@@ -727,6 +759,12 @@ def logrank_table(durations: Any, events: Any, groups: Any, timefix: bool = True
         As in :func:`kaplan_meier`.
     groups : array-like
         Group label per patient (any hashable type); at least two groups.
+    strata : array-like, optional
+        Stratum per patient: the stratified test of R ``survdiff(Surv(t, e)
+        ~ group + strata(s))``. Observed, expected and the variance matrix are
+        computed within each stratum and summed; the statistic, df and
+        generalised-inverse rule are then as unstratified. Rows with a
+        missing stratum are dropped and counted in ``n_dropped_strata``.
 
     Returns
     -------
@@ -757,6 +795,17 @@ def logrank_table(durations: Any, events: Any, groups: Any, timefix: bool = True
     .. [3] Therneau T. survival: Survival Analysis, R package, ``survdiff``.
        https://CRAN.R-project.org/package=survival
     """
+    n_dropped_strata = 0
+    if strata is not None:
+        strata_values = _as_1d(strata, "strata", dtype=object)
+        if strata_values.size != np.asarray(durations).reshape(-1).size:
+            raise ValueError("strata and durations differ in length")
+        keep = ~pd.isna(pd.Series(strata_values, dtype=object)).to_numpy()
+        n_dropped_strata = int((~keep).sum())
+        durations = np.asarray(durations).reshape(-1)[keep]
+        events = np.asarray(events).reshape(-1)[keep]
+        groups = _validate_groups(groups, keep.size)[keep]
+        strata_values = strata_values[keep]
     duration_values, event_values = _validate_durations_events(durations, events)
     codes, labels = _encode_groups(_validate_groups(groups, duration_values.size))
     n_groups = len(labels)
@@ -764,6 +813,8 @@ def logrank_table(durations: Any, events: Any, groups: Any, timefix: bool = True
         raise ValueError("log-rank test needs at least two groups; only one was given")
     if timefix:
         duration_values = _merge_near_ties(duration_values)
+    if strata is not None:
+        return _stratified_logrank(duration_values, event_values, codes, labels, strata_values, n_dropped_strata)
 
     times, time_index = np.unique(duration_values, return_inverse=True)
     cell = time_index * n_groups + codes
@@ -832,12 +883,72 @@ def logrank_table(durations: Any, events: Any, groups: Any, timefix: bool = True
     )
 
 
-def logrank_test(durations: Any, events: Any, groups: Any) -> tuple[float, float]:
+def _logrank_chisq(observed: np.ndarray, expected: np.ndarray, variance: np.ndarray) -> tuple[float, float, int, bool]:
+    """Statistic, p, df and whether a generalised inverse was used (R ``survdiff`` rules)."""
+    used = expected > 0
+    df = int(used.sum()) - 1
+    generalised = False
+    if used.sum() < 2:
+        statistic = 0.0
+    else:
+        difference = (observed - expected)[used][1:]
+        reduced_variance = variance[np.ix_(used, used)][1:, 1:]
+        try:
+            statistic = float(difference @ np.linalg.solve(reduced_variance, difference))
+        except np.linalg.LinAlgError:
+            generalised = True
+            statistic = float(difference @ np.linalg.pinv(reduced_variance) @ difference)
+            df = int(np.linalg.matrix_rank(reduced_variance))
+    if df < 0 or (generalised and df == 0):
+        p_value = float("nan")
+    elif df == 0:
+        p_value = 1.0
+    else:
+        p_value = float(stats.chi2.sf(statistic, df))
+    return statistic, p_value, df, generalised
+
+
+def _stratified_logrank(
+    duration_values: np.ndarray, event_values: np.ndarray, codes: np.ndarray, labels: list,
+    strata_values: np.ndarray, n_dropped_strata: int,
+) -> LogrankResult:
+    """Log-rank test stratified by ``strata_values`` (validated, tie-merged data)."""
+    n_groups = len(labels)
+    stratum_codes, stratum_labels = _encode_groups(strata_values)
+    observed = np.zeros(n_groups)
+    expected = np.zeros(n_groups)
+    variance = np.zeros((n_groups, n_groups))
+    for code in range(len(stratum_labels)):  # loop over strata, not patients
+        members = stratum_codes == code
+        o, e, v = _logrank_components(duration_values[members], event_values[members], codes[members], n_groups)
+        observed += o
+        expected += e
+        variance += v
+    statistic, p_value, df, generalised = _logrank_chisq(observed, expected, variance)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table = pd.DataFrame(
+            {
+                "group": labels,
+                "n": np.bincount(codes, minlength=n_groups),
+                "observed": observed,
+                "expected": expected,
+                "oe2_over_e": (observed - expected) ** 2 / expected,
+                "oe2_over_v": (observed - expected) ** 2 / np.diag(variance),
+            }
+        )
+    return LogrankResult(
+        statistic=statistic, p_value=p_value, df=df, table=table, variance=variance,
+        generalised_inverse=generalised, n_strata=len(stratum_labels), n_dropped_strata=n_dropped_strata,
+    )
+
+
+def logrank_test(durations: Any, events: Any, groups: Any, strata: Any = None) -> tuple[float, float]:
     """Log-rank test for k groups: ``(chi-square statistic, p-value)``.
 
     Same as R ``survdiff(Surv(durations, events) ~ groups)$chisq`` and its
     p-value (k - 1 df). See :func:`logrank_table` for observed / expected
-    counts, df and edge cases.
+    counts, df and edge cases; ``strata`` gives the stratified test (R
+    ``survdiff(... ~ groups + strata(strata))``).
 
     References
     ----------
@@ -846,5 +957,5 @@ def logrank_test(durations: Any, events: Any, groups: Any) -> tuple[float, float
     .. [3] Therneau T. survival: Survival Analysis, R package, ``survdiff``.
        https://CRAN.R-project.org/package=survival
     """
-    result = logrank_table(durations, events, groups)
+    result = logrank_table(durations, events, groups, strata=strata)
     return result.statistic, result.p_value

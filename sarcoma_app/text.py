@@ -4,7 +4,9 @@ from __future__ import annotations
 import math
 import re
 
-from analysis.methods import CI_METHOD_LABELS, CONF_TYPE_LABELS, P_ADJUST_LABELS, TIES_LABELS  # noqa: F401 (labels)
+from analysis.methods import (  # noqa: F401 (labels)
+    CI_METHOD_LABELS, CONF_TYPE_LABELS, P_ADJUST_LABELS, STRATIFY_LABELS, TIES_LABELS,
+)
 from data import registry
 from data.studies import bundled_study_labels
 from sarcoma_app.viewstate.url_state import UNKNOWN

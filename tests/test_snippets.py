@@ -22,7 +22,7 @@ import pytest
 
 from analysis.cox import fit_cox, univariate_cox
 from analysis.reconcile import reconcile
-from analysis.survival import kaplan_meier_by_group
+from analysis.survival import kaplan_meier_by_group, logrank_table
 from data.build import ensure_database
 from sarcoma_app.exports import downloads, snippets
 from sarcoma_app.sources import filter_sql
@@ -598,3 +598,89 @@ def test_every_covariate_R_snippet_gives_the_app_hazard_ratios(full_cohort, tmp_
     assert list(dict.fromkeys(model.result["covariate"])) == list(keys)
     run_r(model.code, tmp_path, full_cohort, R_COX_MODEL_EXTRACTION)
     assert_cox_matches_r(tmp_path / "r_cox.csv", model.result)
+
+
+# --------------------------------------------------------------------------- #
+# Stratified by study (a selection spanning several studies)
+# --------------------------------------------------------------------------- #
+@pytest.fixture(scope="module")
+def three_studies(full_cohort) -> pd.DataFrame:
+    """The simulated cohort split into three studies of different sizes (every column recorded)."""
+    study = np.array(["sim_a", "sim_b", "sim_c"])[np.arange(len(full_cohort)) % 5 % 3]
+    return full_cohort.assign(study_id=study)
+
+
+def stratified_views(patients, page, **methods) -> dict:
+    wanted = MethodState(**methods)
+    used = replace(wanted, **{choice.field: choice.value for choice in page.choices(patients, wanted)})
+    assert used.stratify == "study"
+    return {view.key: view for view in views_of(page.build(patients, used))}
+
+
+def test_stratify_is_offered_only_across_studies(three_studies, full_cohort):
+    for page in (response_view, survival_view, hazard_ratios_view):
+        assert "stratify" in [c.field for c in page.choices(three_studies, MethodState())]
+        assert "stratify" not in [c.field for c in page.choices(full_cohort, MethodState())]
+
+
+@pytest.mark.parametrize("endpoint", ["pfs", "os"])
+def test_stratified_logrank_snippet_gives_the_page_test(three_studies, endpoint, tmp_path, monkeypatch):
+    view = stratified_views(three_studies, survival_view, km_by="sex", survival_endpoint=endpoint)["survival_logrank"]
+    assert "strata=" in view.code.python and "strata(study_id)" in view.code.r
+    assert "Stratified by study (3 studies)" in view.parts[2].caption
+    expected = view.result
+    assert expected.n_strata == 3
+    analysable, _ = prepare.endpoint_data(three_studies, endpoint)
+    pooled = logrank_table(analysable["time"], analysable["event"], prepare.group_labels(analysable, "sex"))
+    assert not close(pooled.statistic, expected.statistic)  # the strata change the test
+    namespace = run_python(view.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: three_studies})
+    assert close(namespace["test"].statistic, expected.statistic)
+    assert close(namespace["test"].p_value, expected.p_value)
+
+
+@needs_r
+def test_stratified_logrank_R_snippet_gives_the_page_test(three_studies, tmp_path):
+    view = stratified_views(three_studies, survival_view, km_by="ecog")["survival_logrank"]
+    run_r(view.code, tmp_path, three_studies,
+          'write.csv(data.frame(chisq = lr$chisq, p = pchisq(lr$chisq, sum(rowSums(as.matrix(lr$exp)) > 0) - 1, '
+          'lower.tail = FALSE)), "r_logrank.csv", row.names = FALSE)\n')
+    result = pd.read_csv(tmp_path / "r_logrank.csv").iloc[0]
+    assert close(result["chisq"], view.result.statistic) and close(result["p"], view.result.p_value)
+
+
+STRATIFIED_KEYS = ("sex", "ecog", "primary_site")
+
+
+def test_stratified_cox_snippets_give_the_page_models(three_studies, tmp_path, monkeypatch):
+    views = stratified_views(three_studies, hazard_ratios_view, cox_terms=STRATIFIED_KEYS, ties="breslow")
+    screening, model = views["cox_univariate"], views["cox_multivariable"]
+    assert 'strata="study_id"' in screening.code.python and "strata(study_id)" in model.code.r
+    assert model.result.attrs["strata"] == 3
+    namespace = run_python(screening.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: three_studies})
+    for column in ("hr", "hr_lower", "hr_upper", "p"):
+        assert all(close(a, b) for a, b in zip(namespace["screen"][column], screening.result[column])), column
+    namespace = run_python(model.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: three_studies})
+    for column in ("hr", "hr_lower", "hr_upper", "p"):
+        assert all(close(a, b) for a, b in zip(namespace["model"][column], model.result[column])), column
+
+
+@needs_r
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_stratified_cox_R_snippets_give_the_page_hazard_ratios(three_studies, ties, tmp_path):
+    views = stratified_views(three_studies, hazard_ratios_view, cox_terms=STRATIFIED_KEYS, ties=ties)
+    run_r(views["cox_multivariable"].code, tmp_path, three_studies, R_COX_MODEL_EXTRACTION)
+    assert_cox_matches_r(tmp_path / "r_cox.csv", views["cox_multivariable"].result)
+    run_r(views["cox_univariate"].code, tmp_path, three_studies, R_COX_UNIVARIATE_EXTRACTION)
+    assert_cox_matches_r(tmp_path / "r_cox.csv", views["cox_univariate"].result)
+
+
+def test_stratified_forest_snippet_gives_the_page_table(three_studies, tmp_path, monkeypatch):
+    view = stratified_views(three_studies, response_view, endpoint="dcr", p_adjust="holm")["response_forest"]
+    assert "subgroup_rates_stratified" in view.code.python
+    expected = view.result
+    assert expected["stratified"].any()
+    namespace = run_python(view.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: three_studies})
+    ours = namespace["rates"]
+    assert len(ours) == len(expected) > 0
+    for column in ("n", "k", "rate", "p_value", "p_adjusted", "odds_ratio", "or_lower", "or_upper"):
+        assert all(close(a, b) for a, b in zip(ours[column], expected[column])), column

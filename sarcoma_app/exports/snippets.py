@@ -271,24 +271,32 @@ FOREST_SUBGROUPS = tuple(g.key for g in registry.GROUPING_LIST if g.forest)
 
 
 def subgroup_forest(endpoint: str, denominator: str, ci: str, p_adjust: str, csv_path: str = PATIENTS_CSV,
-                    subgroups=FOREST_SUBGROUPS) -> Snippet:
+                    subgroups=FOREST_SUBGROUPS, stratify: bool = False) -> Snippet:
     """Rate per subgroup level vs the rest, Fisher p and multiplicity adjustment (the forest plot's table).
 
     ``subgroups``: the groupings the page's forest plot uses (those the data record), in its order.
+    ``stratify``: each level-vs-rest test is the exact Mantel-Haenszel test across studies
+    (:func:`analysis.stratified.subgroup_rates_stratified`; R ``mantelhaen.test(exact = TRUE)``).
     """
     _check(endpoint, ENDPOINTS, "endpoint")
     subgroups = [_check(name, FOREST_SUBGROUPS, "subgroup") for name in subgroups]
     _check(denominator, DENOMINATORS, "denominator")
     _check(ci, CI_METHODS, "CI method")
     lines = "\n".join(_py_group(name, target=f"sg_{name}") for name in subgroups)
-    code = _py_read(csv_path, "from analysis.response import subgroup_rates",
-                    f"{endpoint.upper()} by subgroup: each level vs all other patients") + (
+    function = "subgroup_rates_stratified" if stratify else "subgroup_rates"
+    module = "analysis.stratified" if stratify else "analysis.response"
+    code = _py_read(csv_path, f"from {module} import {function}",
+                    f"{endpoint.upper()} by subgroup: each level vs all other patients"
+                    + (", stratified by study (exact Mantel-Haenszel test)" if stratify else "")) + (
         f"{lines}\n\n"
         f"{_py_list('subgroups = ', [f'sg_{name}' for name in subgroups])}\n"
-        f"rates = subgroup_rates(patients, subgroups, endpoint={json.dumps(endpoint)}, "
-        f"denominator={json.dumps(denominator)},\n"
-        f"                       method={json.dumps(ci)}, p_adjust_method={json.dumps(p_adjust)})\n"
-        "# a level without patients, or a variable with a single level, compares nothing\n"
+        + (f"rates = {function}(patients, subgroups, \"study_id\", endpoint={json.dumps(endpoint)},\n"
+           f"                                  denominator={json.dumps(denominator)}, method={json.dumps(ci)},\n"
+           f"                                  p_adjust_method={json.dumps(p_adjust)})\n" if stratify else
+           f"rates = subgroup_rates(patients, subgroups, endpoint={json.dumps(endpoint)}, "
+           f"denominator={json.dumps(denominator)},\n"
+           f"                       method={json.dumps(ci)}, p_adjust_method={json.dumps(p_adjust)})\n")
+        + "# a level without patients, or a variable with a single level, compares nothing\n"
         "rates = rates[rates[\"n\"] > 0]\n"
         "rates = rates[rates.groupby(\"subgroup\")[\"level\"].transform(\"size\") > 1]\n"
         "print(rates.to_string(index=False))\n")
@@ -360,20 +368,24 @@ def survival(grouping: str, conf_type: str, landmarks, csv_path: str = PATIENTS_
     return Snippet(code, r)
 
 
-def logrank(grouping: str, csv_path: str = PATIENTS_CSV, endpoint: str = registry.DEFAULT_ENDPOINT) -> Snippet:
-    """Log-rank test of ``endpoint`` between the groups; R survdiff."""
+def logrank(grouping: str, csv_path: str = PATIENTS_CSV, endpoint: str = registry.DEFAULT_ENDPOINT,
+            stratify: bool = False) -> Snippet:
+    """Log-rank test of ``endpoint`` between the groups; R survdiff (``stratify``: ``+ strata(study_id)``)."""
     spec = _endpoint(endpoint)
+    strata = ', strata=patients["study_id"]' if stratify else ""
     code = _py_read(csv_path, "from analysis.survival import logrank_table",
-                    f"Log-rank test of {spec.short} (R survdiff, rho = 0)") + _py_drop_missing(spec) + (
+                    f"Log-rank test of {spec.short} (R survdiff, rho = 0)"
+                    + (", stratified by study" if stratify else "")) + _py_drop_missing(spec) + (
         f"{_py_group(grouping)}\n\n"
         f'time, event = patients["{spec.time}"], patients["{spec.event}"].astype(int)\n'
-        'test = logrank_table(time, event, patients["group"])\n'
+        f'test = logrank_table(time, event, patients["group"]{strata})\n'
         'print("chi-square", test.statistic, "df", test.df, "p", test.p_value)\n'
         "print(test.table.to_string(index=False))  # observed, expected, (O-E)^2/V per group\n")
     r = _r_read(csv_path, f"Log-rank test of {spec.short}, as R survival") + (
         _r_drop_missing(spec)
         + f"{_r_group(grouping)}\n"
-        f"lr <- survdiff(Surv({spec.time}, {spec.event}) ~ group, data = patients)\nprint(lr)\n")
+        f"lr <- survdiff(Surv({spec.time}, {spec.event}) ~ group"
+        + (" + strata(study_id)" if stratify else "") + ", data = patients)\nprint(lr)\n")
     return Snippet(code, r)
 
 
@@ -482,26 +494,29 @@ def _covariate_code(keys, references: dict, language: str) -> str:
     return "\n".join(lines)
 
 
-def _py_cox_data(keys, references, spec: registry.Endpoint) -> str:
+def _py_cox_data(keys, references, spec: registry.Endpoint, stratify: bool = False) -> str:
     helper = _WITH_REFERENCE if any(key in _FACTORS for key in keys) else ""
     return (f"{helper}\n" + _py_drop_missing(spec) +
             f'data = pd.DataFrame({{"{spec.time}": patients["{spec.time}"],\n'
             f'                     "{spec.event}": patients["{spec.event}"].astype(int)}})\n'
-            f"{_covariate_code(keys, references, 'python')}\n")
+            + ('data["study_id"] = patients["study_id"]  # the strata\n' if stratify else "")
+            + f"{_covariate_code(keys, references, 'python')}\n")
 
 
-def _r_cox_data(keys, references, spec: registry.Endpoint) -> str:
+def _r_cox_data(keys, references, spec: registry.Endpoint, stratify: bool = False) -> str:
     return (_r_drop_missing(spec)
             + f"data <- data.frame({spec.time} = patients${spec.time}, {spec.event} = patients${spec.event})\n"
-            f"{_covariate_code(keys, references, 'r')}\n")
+            + ("data$study_id <- patients$study_id  # the strata\n" if stratify else "")
+            + f"{_covariate_code(keys, references, 'r')}\n")
 
 
 def cox_univariate(keys, ties: str, p_adjust: str, references: dict, csv_path: str = PATIENTS_CSV,
-                   endpoint: str = registry.DEFAULT_ENDPOINT) -> Snippet:
+                   endpoint: str = registry.DEFAULT_ENDPOINT, stratify: bool = False) -> Snippet:
     """One Cox model per covariate (the screening table); R coxph in a loop.
 
     ``references`` gives the reference level of each factor covariate (the
-    app's most frequent level among the analysable patients).
+    app's most frequent level among the analysable patients). ``stratify``:
+    each model stratified by study (R ``+ strata(study_id)``).
     """
     _check(ties, TIES, "ties")
     spec = _endpoint(endpoint)
@@ -510,18 +525,21 @@ def cox_univariate(keys, ties: str, p_adjust: str, references: dict, csv_path: s
     columns = ["term", "n", "events", "hr", "hr_lower", "hr_upper", "p"] + (["p_adjusted"] if adjust else [])
     code = _py_read(csv_path, "from analysis.cox import univariate_cox"
                     + ("\nfrom analysis.multiplicity import adjust_pvalues" if adjust else ""),
-                    f"Univariate Cox screening of {spec.short} (one model per characteristic)") + (
-        _py_cox_data(keys, references, spec) + "\n"
+                    f"Univariate Cox screening of {spec.short} (one model per characteristic)"
+                    + (", stratified by study" if stratify else "")) + (
+        _py_cox_data(keys, references, spec, stratify) + "\n"
         f"{_py_list('covariates = ', keys)}\n"
-        f"screen = univariate_cox(data, \"{spec.time}\", \"{spec.event}\", covariates, ties={json.dumps(ties)})\n"
+        f"screen = univariate_cox(data, \"{spec.time}\", \"{spec.event}\", covariates, ties={json.dumps(ties)}"
+        + (', strata="study_id"' if stratify else "") + ")\n"
         + (f"p_values = screen[\"p\"].astype(float).to_numpy()\n"
            f"screen[\"p_adjusted\"] = adjust_pvalues(p_values, {json.dumps(p_adjust)})\n" if adjust else "")
         + f"{_py_list('columns = ', columns)}\n"
         "print(screen[columns].to_string(index=False))\n")
-    r = _r_read(csv_path, "Univariate Cox screening, as R coxph") + _r_cox_data(keys, references, spec) + (
+    r = _r_read(csv_path, "Univariate Cox screening, as R coxph") + _r_cox_data(keys, references, spec, stratify) + (
         f"{_r_vector('covariates <- ', keys)}\n"
         "screen <- lapply(covariates, function(term)\n"
-        f"  coxph(as.formula(paste(\"Surv({spec.time}, {spec.event}) ~\", term)), data = data,\n"
+        f"  coxph(as.formula(paste(\"Surv({spec.time}, {spec.event}) ~\", term"
+        + (', "+ strata(study_id)"' if stratify else "") + ")), data = data,\n"
         f"        ties = {r_string(ties)}))\n"
         "names(screen) <- covariates\n"
         "for (fit in screen) print(summary(fit)$conf.int)  # HR = exp(coef), Wald 95% CI\n"
@@ -531,19 +549,22 @@ def cox_univariate(keys, ties: str, p_adjust: str, references: dict, csv_path: s
 
 
 def cox_multivariable(keys, ties: str, references: dict, csv_path: str = PATIENTS_CSV,
-                      endpoint: str = registry.DEFAULT_ENDPOINT) -> Snippet:
-    """One Cox model with all chosen covariates; R coxph."""
+                      endpoint: str = registry.DEFAULT_ENDPOINT, stratify: bool = False) -> Snippet:
+    """One Cox model with all chosen covariates; R coxph (``stratify``: ``+ strata(study_id)``)."""
     _check(ties, TIES, "ties")
     spec = _endpoint(endpoint)
     keys = list(keys)
-    code = _py_read(csv_path, "from analysis.cox import fit_cox", f"Multivariable Cox model of {spec.short}") + (
-        _py_cox_data(keys, references, spec) + "\n"
+    code = _py_read(csv_path, "from analysis.cox import fit_cox", f"Multivariable Cox model of {spec.short}"
+                    + (", stratified by study" if stratify else "")) + (
+        _py_cox_data(keys, references, spec, stratify) + "\n"
         f"{_py_list('covariates = ', keys)}\n"
-        f"model = fit_cox(data, \"{spec.time}\", \"{spec.event}\", covariates, ties={json.dumps(ties)})\n"
+        f"model = fit_cox(data, \"{spec.time}\", \"{spec.event}\", covariates, ties={json.dumps(ties)}"
+        + (', strata="study_id"' if stratify else "") + ")\n"
         'print(model[["hr", "hr_lower", "hr_upper", "p", "n", "events"]])  # complete cases\n'
         'print("likelihood-ratio p", model.attrs["lr_p"], "score p", model.attrs["score_p"])\n')
-    r = _r_read(csv_path, "Multivariable Cox model, as R coxph") + _r_cox_data(keys, references, spec) + (
-        f"model <- coxph(Surv({spec.time}, {spec.event}) ~ {' + '.join(keys)},\n"
+    r = _r_read(csv_path, "Multivariable Cox model, as R coxph") + _r_cox_data(keys, references, spec, stratify) + (
+        f"model <- coxph(Surv({spec.time}, {spec.event}) ~ {' + '.join(keys)}"
+        + (" + strata(study_id)" if stratify else "") + ",\n"
         f"               data = data, ties = {r_string(ties)})\n"
         "summary(model)  # HR = exp(coef), Wald 95% CI and p; likelihood-ratio, Wald and score tests\n")
     return Snippet(code, r)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.methods import STRATIFY_METHODS
 from data import registry
-from sarcoma_app.text import GROUPING_LABELS, SURVIVAL_ENDPOINT_LABELS, escape_markdown
+from sarcoma_app.text import GROUPING_LABELS, STRATIFY_LABELS, SURVIVAL_ENDPOINT_LABELS, escape_markdown
 from sarcoma_app.views import prepare
 from sarcoma_app.views.blocks import Choice, Note, resolve
 
@@ -32,6 +33,30 @@ def endpoint_choice(patients: pd.DataFrame, wanted: str) -> Choice | None:
         return None
     return selected("survival_endpoint", "Endpoint", endpoints, wanted, SURVIVAL_ENDPOINT_LABELS.get,
                     help="Time-to-event endpoints the data record (a time and an event indicator).")
+
+
+def n_studies(patients: pd.DataFrame) -> int:
+    """Number of studies in the selection (0 without a study column)."""
+    return int(patients["study_id"].nunique()) if "study_id" in patients else 0
+
+
+def stratify_choice(patients: pd.DataFrame, wanted: str) -> Choice | None:
+    """The stratification choice (by study or none), offered only when the selection spans several studies."""
+    if n_studies(patients) < 2:
+        return None
+    return selected("stratify", "Stratify by study", STRATIFY_METHODS, wanted, STRATIFY_LABELS.get,
+                    help="Tests and Cox models compare patients within each study (R strata(study_id)), so that "
+                         "differences between the studies' regimens do not confound the comparison.")
+
+
+def stratified(patients: pd.DataFrame, stratify: str) -> bool:
+    """Whether the analyses are stratified by study: several studies selected and ``stratify`` is "study"."""
+    return stratify == "study" and n_studies(patients) > 1
+
+
+def stratified_text(patients: pd.DataFrame) -> str:
+    """The caption prefix of a stratified analysis, e.g. "Stratified by study (2 studies): "."""
+    return f"Stratified by study ({n_studies(patients)} studies): "
 
 
 def grouping_choice(field: str, label: str, patients: pd.DataFrame, wanted: str, help: str) -> Choice:

@@ -26,13 +26,14 @@ def choices(patients: pd.DataFrame, methods: MethodState) -> list[Choice]:
     endpoint = common.endpoint_choice(patients, methods.survival_endpoint)
     if patients.empty or endpoint is None:
         return []
+    stratify = common.stratify_choice(patients, methods.stratify)
     return [
         endpoint,
         common.selected("ties", "Tied event times", TIES, methods.ties, TIES_LABELS.get,
                         help="Efron is R coxph's default; Breslow is SAS/SPSS's."),
         common.selected("p_adjust", "Multiplicity adjustment", P_ADJUST_METHODS, methods.p_adjust,
                         P_ADJUST_LABELS.get, help="Across all terms of the screening table."),
-    ]
+    ] + ([stratify] if stratify is not None else [])
 
 
 def compared_covariates(analysable: pd.DataFrame) -> tuple[list[str], dict[str, int]]:
@@ -115,15 +116,27 @@ def build(patients: pd.DataFrame, methods: MethodState, reconciliation: pd.DataF
         blocks.append(Note(f"Not offered (not recorded, or one value only, among these {len(analysable):,} "
                            f"patients): {escape_markdown('; '.join(not_offered))}."))
     data = covariate_frame(analysable, keys, endpoint)
-    blocks.append(_screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_adjust))
+    stratified = common.stratified(analysable, methods.stratify)
+    if stratified:
+        data = data.assign(study_id=analysable["study_id"])
+    blocks.append(_screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_adjust, stratified))
     if reconciliation is not None and endpoint == "pfs":
         blocks.append(_published_expander(reconciliation))
-    blocks += _model_blocks(patients, data, keys, methods.cox_terms, spec, endpoint, ties)
+    blocks += _model_blocks(patients, data, keys, methods.cox_terms, spec, endpoint, ties, stratified)
     return blocks
 
 
-def _screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_adjust) -> View:
-    screen = univariate_cox(data, spec.time, spec.event, keys, ties=ties)
+def _strata_text(analysable, stratified: bool) -> str:
+    """The caption's opening when the models are stratified by study (one baseline hazard per study)."""
+    if not stratified:
+        return ""
+    return (common.stratified_text(analysable) + "one baseline hazard per study (R `strata(study_id)`), the hazard "
+            "ratios compare patients within each study. ")
+
+
+def _screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_adjust, stratified=False) -> View:
+    screen = univariate_cox(data, spec.time, spec.event, keys, ties=ties,
+                            strata="study_id" if stratified else None)
     screen["label"] = [term_label(r.covariate, r.level, r.reference) for r in screen.itertuples()]
     screen["p_adjusted"] = adjust_pvalues(screen["p"].astype(float).to_numpy(), p_adjust)
     shown = pd.DataFrame({
@@ -140,7 +153,8 @@ def _screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_ad
     })
     title = f"Univariate hazard ratios for {spec.short} (95% CI)"
     parts = [Table(shown, "cox-univariate",
-                   caption=f"Cox proportional hazards, {TIES_LABELS[ties]} ties, Wald 95% CI and p (R `coxph`). "
+                   caption=_strata_text(analysable, stratified)
+                           + f"Cox proportional hazards, {TIES_LABELS[ties]} ties, Wald 95% CI and p (R `coxph`). "
                            f"HR < 1 = longer {spec.short}. Each row is its own model on the patients with that "
                            "characteristic known."),
              Chart(_forest(screen), "cox-univariate-forest", title=title,
@@ -149,7 +163,8 @@ def _screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_ad
     return View("cox_univariate", title, parts, patients=patients,
                 n_text=f"{len(analysable)} patients with {spec.short} recorded, "
                        f"{int(analysable['event'].sum())} events",
-                code=snippets.cox_univariate(keys, ties, p_adjust, snippets.factor_references(data), endpoint=endpoint),
+                code=snippets.cox_univariate(keys, ties, p_adjust, snippets.factor_references(data), endpoint=endpoint,
+                                             stratify=stratified),
                 result=screen)
 
 
@@ -168,7 +183,7 @@ def _published_expander(reconciliation: pd.DataFrame) -> Expander:
                     [Table(table, "published-hazard-ratios")])
 
 
-def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties) -> list[Block]:
+def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties, stratified=False) -> list[Block]:
     choice = terms_choice(keys, wanted)
     terms = list(choice.value)
     blocks: list[Block] = [Heading("Multivariable model"), Controls((choice,))]
@@ -180,8 +195,9 @@ def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties) -> list[Bl
         blocks.append(Note("Choose at least one covariate to fit a multivariable model.", kind="info"))
         return blocks
     T, E = spec.time, spec.event
+    strata = ["study_id"] if stratified else []
     try:
-        fitted = fit_cox(data[[T, E, *terms]], T, E, terms, ties=ties)
+        fitted = fit_cox(data[[T, E, *terms, *strata]], T, E, terms, ties=ties, strata=strata[0] if strata else None)
     except InsufficientDataError as error:
         blocks.append(Note(f"The model cannot be fitted: {escape_markdown(error)}.", kind="warning"))
         return blocks
@@ -209,13 +225,14 @@ def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties) -> list[Bl
     })
     title = f"Adjusted hazard ratios for {spec.short} (95% CI)"
     parts += [Table(table, "cox-multivariable",
-                    caption=f"Adjusted hazard ratios, {TIES_LABELS[ties]} ties. Not estimable = no events in a level "
+                    caption=_strata_text(data, stratified)
+                            + f"Adjusted hazard ratios, {TIES_LABELS[ties]} ties. Not estimable = no events in a level "
                             "or perfect separation (the maximum-likelihood HR is 0 or infinite). "
                             + reference_note(model)),
               Chart(_forest(model), "cox-multivariable-forest", title=title)]
     blocks.append(View("cox_multivariable", title, parts, patients=patients,
                        n_text=f"{attrs['n']} patients, {attrs['events']} events, {n_terms} term(s)",
                        code=snippets.cox_multivariable(terms, ties, snippets.factor_references(data[[T, E, *terms]]),
-                                                       endpoint=endpoint),
+                                                       endpoint=endpoint, stratify=stratified),
                        result=fitted))
     return blocks

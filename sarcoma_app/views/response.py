@@ -6,6 +6,7 @@ import pandas as pd
 
 import charts
 from analysis.response import response_comparison, response_table, subgroup_rates
+from analysis.stratified import subgroup_rates_stratified
 from data import registry
 from sarcoma_app.exports import snippets
 from sarcoma_app.text import (
@@ -37,7 +38,7 @@ def choices(patients: pd.DataFrame, methods: MethodState) -> list[Choice]:
         common.selected("ci", "Confidence interval", CI_METHODS, methods.ci, CI_METHOD_LABELS.get,
                         help="95% interval of each rate. Clopper–Pearson is exact (conservative)."),
         common.selected("endpoint", "Forest plot endpoint", ENDPOINTS, methods.endpoint, ENDPOINT_LABELS.get),
-    ]
+    ] + [choice for choice in [common.stratify_choice(patients, methods.stratify)] if choice is not None]
 
 
 def p_adjust_choice(methods: MethodState) -> Choice:
@@ -171,8 +172,14 @@ def _forest_blocks(patients, methods, n_studies) -> list[Block]:
         blocks.append(Note(f"Left out of the forest plot (more than {prepare.MAX_COMPARED_LEVELS} levels): "
                            + ", ".join(f"{subgroup_columns[key]} ({n:,})" for key, n in crowded.items()) + "."))
         subgroup_columns = {key: label for key, label in subgroup_columns.items() if key not in crowded}
-    rates = subgroup_rates(labelled, [f"sg_{key}" for key in subgroup_columns], endpoint=endpoint,
-                           denominator=denominator, method=ci_method, p_adjust_method=p_adjust)
+    stratified = common.stratified(patients, methods.stratify)
+    if stratified:
+        rates = subgroup_rates_stratified(labelled, [f"sg_{key}" for key in subgroup_columns], "study_id",
+                                          endpoint=endpoint, denominator=denominator, method=ci_method,
+                                          p_adjust_method=p_adjust)
+    else:
+        rates = subgroup_rates(labelled, [f"sg_{key}" for key in subgroup_columns], endpoint=endpoint,
+                               denominator=denominator, method=ci_method, p_adjust_method=p_adjust)
     rates = rates[rates["n"] > 0].copy()
     rates["subgroup"] = rates["subgroup"].str.removeprefix("sg_").map(subgroup_columns)
     rates = rates[rates.groupby("subgroup")["level"].transform("size") > 1]  # a single level compares nothing
@@ -200,13 +207,23 @@ def _forest_blocks(patients, methods, n_studies) -> list[Block]:
         "Note": rates["note"],
     })
     n_tests = int(rates["p_value"].notna().sum())
+    if stratified:
+        shown.insert(5, "Common OR across studies (95% CI)",
+                     [fmt_ratio_ci(o, lo, hi) if done else "–" for o, lo, hi, done in
+                      zip(rates["odds_ratio"], rates["or_lower"], rates["or_upper"], rates["stratified"])])
+        test_text = (f"{common.stratified_text(patients)}exact conditional test of a common odds ratio of each level "
+                     "against all other selected patients within the studies (R `mantelhaen.test(exact = TRUE)`), "
+                     "with the conditional MLE of the common odds ratio (level vs rest) and its exact 95% CI; a level "
+                     "in one study only is compared within that study, and Study itself keeps Fisher's test")
+    else:
+        test_text = "Fisher's exact test of each level against all other selected patients"
     table = Table(shown, f"{endpoint}-by-subgroup",
-                  caption=f"Fisher's exact test of each level against all other selected patients; {n_tests} tests, "
+                  caption=f"{test_text}; {n_tests} tests, "
                           f"adjusted with {P_ADJUST_LABELS[p_adjust]}. Exploratory: subgroups are small.")
     blocks.append(View("response_forest", f"{endpoint_short} by subgroup (95% CI)", [chart, table],
                        patients=patients, result=rates,
                        code=snippets.subgroup_forest(endpoint, denominator, ci_method, p_adjust,
-                                                     subgroups=list(subgroup_columns))))
+                                                     subgroups=list(subgroup_columns), stratify=stratified)))
     return blocks
 
 

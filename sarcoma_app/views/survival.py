@@ -42,7 +42,7 @@ def choices(patients: pd.DataFrame, methods: MethodState) -> list[Choice]:
                to_text=lambda values: ", ".join(f"{v:g}" for v in values), parse=parse_landmarks_text,
                help=f"Up to {MAX_LANDMARKS} times, comma-separated, e.g. 4, 6.",
                invalid_hint=f"give up to {MAX_LANDMARKS} numbers of months between 0 and 240, separated by commas."),
-    ]
+    ] + [choice for choice in [common.stratify_choice(analysable, methods.stratify)] if choice is not None]
 
 
 def build(patients: pd.DataFrame, methods: MethodState) -> list[Block]:
@@ -78,7 +78,8 @@ def build(patients: pd.DataFrame, methods: MethodState) -> list[Block]:
         blocks.append(Note(f"Landmarks after {last:g} months (the last follow-up) carry the last estimate "
                            "forward; interpret with care."))
     blocks.append(follow_up_note(analysable, spec))
-    blocks += _logrank_blocks(patients, analysable, spec, endpoint, grouping, n_events, len(result.fits))
+    blocks += _logrank_blocks(patients, analysable, spec, endpoint, grouping, n_events, len(result.fits),
+                              stratified=common.stratified(analysable, methods.stratify) and grouping != "study")
     blocks += _rmst_blocks(patients, analysable, spec, endpoint, grouping, methods.rmst_tau)
     return blocks
 
@@ -213,10 +214,12 @@ def _rmst_blocks(patients, analysable, spec, endpoint, grouping, wanted_tau) -> 
     return blocks
 
 
-def _logrank_blocks(patients, analysable, spec, endpoint, grouping, n_events, n_groups) -> list[Block]:
+def _logrank_blocks(patients, analysable, spec, endpoint, grouping, n_events, n_groups,
+                    stratified=False) -> list[Block]:
     if n_groups < 2:
         return [Note("Choose a grouping ('Curves by') to compare groups with the log-rank test.")]
-    test = logrank_table(analysable["time"], analysable["event"], analysable["group"])
+    test = logrank_table(analysable["time"], analysable["event"], analysable["group"],
+                         strata=analysable["study_id"] if stratified else None)
     if math.isnan(test.p_value):
         verdict = Note("The log-rank test cannot be computed: there is no event in the compared groups.", kind="info")
     else:
@@ -229,11 +232,14 @@ def _logrank_blocks(patients, analysable, spec, endpoint, grouping, n_events, n_
     })
     parts = [Heading("Log-rank test"), verdict,
              Table(shown, f"logrank-by-{grouping}",
-                   caption="R `survdiff` (rho = 0). Groups with very few patients give an unreliable test.")]
+                   caption=(common.stratified_text(analysable) + "observed and expected events summed over the "
+                            "studies, R `survdiff(... ~ group + strata(study_id))`. " if stratified else "R `survdiff` ")
+                           + "(rho = 0). Groups with very few patients give an unreliable test.")]
     blocks: list[Block] = [View("survival_logrank", f"Log-rank test by {GROUPING_LABELS[grouping]}", parts,
                                 patients=patients, n_text=f"{len(analysable)} patients with {spec.short} recorded, "
                                                           f"{n_events} events",
-                                code=snippets.logrank(grouping, endpoint=endpoint), result=test)]
+                                code=snippets.logrank(grouping, endpoint=endpoint, stratify=stratified),
+                                result=test)]
     if test.generalised_inverse:
         blocks.append(Note("The variance matrix was singular; a generalised inverse was used (R would stop here)."))
     return blocks

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field, fields, make_dataclass, replace
 from typing import Iterable, Mapping, Sequence
 
-from analysis.methods import CI_METHODS, CONF_TYPES, TIES_METHODS
+from analysis.methods import CI_METHODS, CONF_TYPES, STRATIFY_METHODS, TIES_METHODS
 from analysis.methods import P_ADJUST_METHODS as _P_ADJUST_ALIASES
 from data import registry
 
@@ -41,6 +41,8 @@ RESPONSE_VALUES = registry.FILTERS["response"].fixed_values
 YES_VALUES = ("yes", "true", "1", "on")
 
 TIES = TIES_METHODS
+#: Stratification by study (``?stratify=none`` pools the studies), offered when the selection spans several.
+STRATIFY = STRATIFY_METHODS
 #: Multiplicity adjustments by their canonical (R ``p.adjust``) names.
 P_ADJUST_METHODS = tuple(dict.fromkeys(_P_ADJUST_ALIASES.values()))
 DENOMINATORS = ("all", "evaluable")
@@ -108,6 +110,7 @@ class MethodState:
     survival_endpoint: str = registry.DEFAULT_ENDPOINT
     #: RMST horizon in months; 0 = the default rule (the shortest group's last follow-up).
     rmst_tau: float = 0.0
+    stratify: str = "study"
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,7 @@ _CHOICES = {
     "endpoint": ENDPOINTS,
     "p_adjust": P_ADJUST_METHODS,
     "survival_endpoint": SURVIVAL_ENDPOINTS,
+    "stratify": STRATIFY,
 }
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
