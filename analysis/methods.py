@@ -19,6 +19,11 @@ CONF_TYPES = tuple(CONF_TYPE_LABELS)
 #: Handling of tied event times in Cox models, as R coxph ``ties``.
 TIES_LABELS = {"efron": "Efron (R default)", "breslow": "Breslow"}
 TIES_METHODS = tuple(TIES_LABELS)
+#: Time transforms of the proportional-hazards test, as R cox.zph ``transform``.
+ZPH_TRANSFORM_LABELS = {"km": "1 − Kaplan–Meier (R default)", "rank": "rank of time", "identity": "time",
+                        "log": "log time"}
+ZPH_TRANSFORMS = tuple(ZPH_TRANSFORM_LABELS)
+__all__ += ["ZPH_TRANSFORM_LABELS", "ZPH_TRANSFORMS"]
 #: Multiplicity adjustments by their canonical R ``p.adjust`` names.
 P_ADJUST_LABELS = {"BH": "Benjamini–Hochberg (FDR)", "holm": "Holm", "bonferroni": "Bonferroni", "none": "none"}
 #: Accepted adjustment names (lower-cased) mapped to the canonical name ("fdr" is R's alias of BH).

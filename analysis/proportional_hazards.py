@@ -33,13 +33,10 @@ import pandas as pd
 from scipy import stats
 
 from analysis.cox import InsufficientDataError, cox_design, fit_cox
+from analysis.methods import ZPH_TRANSFORM_LABELS, ZPH_TRANSFORMS
 
-__all__ = ["cox_zph", "ZPH_TRANSFORMS", "ZPH_TRANSFORM_LABELS", "ph_doubtful"]
+__all__ = ["cox_zph", "ph_doubtful", "ZPH_TRANSFORMS", "ZPH_TRANSFORM_LABELS", "PH_ALPHA"]
 
-#: Time transforms of ``cox.zph`` (R names).
-ZPH_TRANSFORM_LABELS = {"km": "1 − Kaplan–Meier (R default)", "rank": "rank of time",
-                        "identity": "time", "log": "log time"}
-ZPH_TRANSFORMS = tuple(ZPH_TRANSFORM_LABELS)
 #: Significance level below which the page warns that proportional hazards are doubtful.
 PH_ALPHA = 0.05
 
@@ -138,9 +135,9 @@ def cox_zph(df: pd.DataFrame, duration_col: str, event_col: str, covariates,
     dict
         ``table``: DataFrame indexed by term plus ``"GLOBAL"`` with columns
         ``chisq, df, p``; ``residuals``: DataFrame with one row per event in
-        time order, columns ``time`` (event time), ``x`` (transformed time) and
-        one column per term (scaled Schoenfeld residuals, R's ``zph$y``);
-        ``terms`` (list), ``transform``, ``ties``, ``events``, ``coef`` (the
+        time order and one column per term (scaled Schoenfeld residuals, R's
+        ``zph$y``); ``x`` (transformed event times, R's ``zph$x``) and
+        ``time`` (event times) as arrays in the same order; ``terms`` (list), ``transform``, ``ties``, ``events``, ``coef`` (the
         fitted coefficients by design column), ``warnings``.
 
     Raises
@@ -194,13 +191,19 @@ def cox_zph(df: pd.DataFrame, duration_col: str, event_col: str, covariates,
 
     full_u = np.r_[np.zeros(p), u]
     chisq, dfs = [], []
-    for columns in assign:
-        kk = np.r_[np.arange(p), np.asarray(columns) + p]
-        uk = np.r_[np.zeros(p), u[columns]]
-        chisq.append(float(uk @ np.linalg.solve(imat[np.ix_(kk, kk)], uk)))
-        dfs.append(len(columns))
-    chisq.append(float(full_u @ np.linalg.solve(imat, full_u)))
-    dfs.append(p)
+    try:
+        for columns in assign:
+            kk = np.r_[np.arange(p), np.asarray(columns) + p]
+            uk = np.r_[np.zeros(p), u[columns]]
+            chisq.append(float(uk @ np.linalg.solve(imat[np.ix_(kk, kk)], uk)))
+            dfs.append(len(columns))
+        chisq.append(float(full_u @ np.linalg.solve(imat, full_u)))
+        dfs.append(p)
+    except np.linalg.LinAlgError:
+        raise InsufficientDataError("the test's information matrix is singular (too few events at "
+                                    "distinct times to see a change of the hazard ratio over time)") from None
+    if not np.all(np.isfinite(chisq)):
+        raise InsufficientDataError("the test cannot be computed (too few events at distinct times)")
     table = pd.DataFrame({"chisq": chisq, "df": dfs,
                           "p": stats.chi2.sf(chisq, dfs)},
                          index=pd.Index(term_names + ["GLOBAL"], name="term"))
@@ -213,13 +216,16 @@ def cox_zph(df: pd.DataFrame, duration_col: str, event_col: str, covariates,
             combine[columns, i] = 1.0 if len(columns) == 1 else beta[columns]
         sresid = schoen @ combine
         vmean = combine.T @ vmean @ combine
-    scaled = np.linalg.solve(vmean, sresid.T).T
+    try:
+        scaled = np.linalg.solve(vmean, sresid.T).T
+    except np.linalg.LinAlgError:
+        raise InsufficientDataError("the mean information per event is singular: scaled residuals "
+                                    "cannot be computed") from None
     for i, columns in enumerate(assign):
         scaled[:, i] += beta[columns[0]] if len(columns) == 1 else 1.0
     residuals = pd.DataFrame(scaled, columns=term_names)
-    residuals.insert(0, "x", ttimes[death_rows])
-    residuals.insert(0, "time", time[death_rows])
-    return {"table": table, "residuals": residuals, "terms": term_names,
+    return {"table": table, "residuals": residuals, "x": ttimes[death_rows], "time": time[death_rows],
+            "terms": term_names,
             "transform": transform, "ties": ties, "events": n_events,
             "coef": pd.Series(beta, index=names),
             "warnings": list(fit.attrs["warnings"])}

@@ -1,4 +1,4 @@
-"""Forest plot of Cox hazard ratios (log scale)."""
+"""Forest plot of Cox hazard ratios (log scale); scaled Schoenfeld residuals of the proportional-hazards check."""
 from __future__ import annotations
 
 import math
@@ -57,3 +57,52 @@ def hazard_ratio_forest(rows: pd.DataFrame, width: int = 420) -> alt.HConcatChar
         y=alt.Y("row_label:N", sort=order, axis=None), text="estimate_text:N", x=alt.value(4),
     ).properties(width=240, height=alt.Step(32))
     return alt.hconcat(plot, text, spacing=8).resolve_scale(y="shared")
+
+
+def moving_average_window(n_points: int) -> int:
+    """Points in the centred moving average of :func:`schoenfeld_residual_plot`: about a fifth of them, 3 to 25."""
+    return int(min(25, max(3, round(n_points / 5))))
+
+
+def schoenfeld_residual_plot(residuals: pd.DataFrame, reference: dict, time_title: str,
+                             width: int = 300) -> alt.FacetChart:
+    """Scaled Schoenfeld residuals against transformed time, one panel per term.
+
+    Parameters
+    ----------
+    residuals : pandas.DataFrame
+        Long format: ``term`` (panel label, plotting order), ``x`` (transformed
+        event time) and ``residual`` (scaled Schoenfeld residual, an estimate
+        of ``beta(t)``).
+    reference : dict
+        Term -> the constant coefficient (fitted ``beta``, or 1 for a factor
+        term), drawn as a dashed line: under proportional hazards the
+        residuals scatter around it with no trend.
+    time_title : str
+        Title of the x axis (the time transform).
+    width : int
+        Width of each panel.
+
+    Returns
+    -------
+    altair.FacetChart
+        Points, a solid line = centred moving average over
+        :func:`moving_average_window` neighbouring events (in time order) and
+        the dashed reference line.
+    """
+    frame = residuals[["term", "x", "residual"]].dropna().sort_values(["term", "x"], kind="stable").copy()
+    order = list(dict.fromkeys(residuals["term"]))
+    frame["trend"] = frame.groupby("term", sort=False)["residual"].transform(
+        lambda v: v.rolling(moving_average_window(len(v)), center=True, min_periods=1).mean())
+    frame["reference"] = frame["term"].map(reference).astype(float)
+    x = alt.X("x:Q", title=time_title)
+    points = alt.Chart().mark_circle(size=40, opacity=0.55, color=OKABE_ITO["blue"]).encode(
+        x=x, y=alt.Y("residual:Q", title="Scaled Schoenfeld residual (beta(t))"),
+        tooltip=[alt.Tooltip("x:Q", title=time_title, format=".3g"),
+                 alt.Tooltip("residual:Q", title="Residual", format=".3g")])
+    trend = alt.Chart().mark_line(strokeWidth=3, color=OKABE_ITO["vermillion"]).encode(x=x, y="trend:Q")
+    constant = alt.Chart().mark_rule(strokeDash=[6, 4], color="#555555", strokeWidth=2).encode(
+        y="mean(reference):Q")
+    return alt.layer(points, trend, constant, data=frame).properties(width=width, height=220).facet(
+        facet=alt.Facet("term:N", sort=order, title=None, header=alt.Header(labelFontSize=LABEL_SIZE)),
+        columns=2).resolve_scale(y="independent")

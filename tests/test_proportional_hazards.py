@@ -43,8 +43,8 @@ def test_cox_zph_matches_r(case):
     assert list(table["df"]) == case["df"]
     assert close(table["p"], case["p"]) < TOL
     residuals = result["residuals"]
-    assert close(residuals["x"], case["x"]) < TOL
-    assert close(residuals["time"], case["time"]) < TOL
+    assert close(result["x"], case["x"]) < TOL
+    assert close(result["time"], case["time"]) < TOL
     for term, expected in case["y"].items():
         assert close(residuals[term], expected) < TOL, term
 
@@ -79,3 +79,11 @@ def test_bad_input_gives_clear_errors():
                               "x": [1, 1, 1, 0, 0, 0]})
     with pytest.raises(InsufficientDataError, match="finite"):
         cox_zph(separated, "time", "event", ["x"])
+
+
+def test_too_few_events_give_a_clear_error_and_terms_may_be_named_x():
+    df = pd.DataFrame({"t": [1.0, 2, 3, 4, 5], "e": [1, 1, 0, 1, 0], "x": [0, 1, 0, 1, 1]})
+    result = cox_zph(df, "t", "e", ["x"])
+    assert list(result["residuals"].columns) == ["x"] and len(result["x"]) == 3
+    with pytest.raises(InsufficientDataError):
+        cox_zph(pd.DataFrame({"t": [1.0, 2, 3, 4], "e": [1, 0, 0, 0], "x": [0.5, 1, 0, 2]}), "t", "e", ["x"])
