@@ -87,20 +87,22 @@ def schoenfeld_residual_plot(residuals: pd.DataFrame, reference: dict, time_titl
     -------
     altair.FacetChart
         Points, a solid line = centred moving average over
-        :func:`moving_average_window` neighbouring events (in time order) and
-        the dashed reference line.
+        :func:`moving_average_window` neighbouring events (in time order;
+        averaged over events tied at the same time) and the dashed reference
+        line.
     """
     frame = residuals[["term", "x", "residual"]].dropna().sort_values(["term", "x"], kind="stable").copy()
     order = list(dict.fromkeys(residuals["term"]))
     frame["trend"] = frame.groupby("term", sort=False)["residual"].transform(
         lambda v: v.rolling(moving_average_window(len(v)), center=True, min_periods=1).mean())
     frame["reference"] = frame["term"].map(reference).astype(float)
-    x = alt.X("x:Q", title=time_title)
+    x = alt.X("x:Q", title=time_title, axis=alt.Axis(tickCount=5))
     points = alt.Chart().mark_circle(size=40, opacity=0.55, color=OKABE_ITO["blue"]).encode(
         x=x, y=alt.Y("residual:Q", title="Scaled Schoenfeld residual (beta(t))"),
         tooltip=[alt.Tooltip("x:Q", title=time_title, format=".3g"),
                  alt.Tooltip("residual:Q", title="Residual", format=".3g")])
-    trend = alt.Chart().mark_line(strokeWidth=3, color=OKABE_ITO["vermillion"]).encode(x=x, y="trend:Q")
+    trend = alt.Chart().mark_line(strokeWidth=3, color=OKABE_ITO["vermillion"]).encode(
+        x=x, y="mean(trend):Q")  # one value per distinct time: tied events share it
     constant = alt.Chart().mark_rule(strokeDash=[6, 4], color="#555555", strokeWidth=2).encode(
         y="mean(reference):Q")
     return alt.layer(points, trend, constant, data=frame).properties(width=width, height=220).facet(

@@ -186,7 +186,7 @@ def _zph_block(patients, data, terms, spec, endpoint, ties) -> Block:
         "Chi-square": table["chisq"].map(lambda v: f"{v:.3f}"), "df": table["df"],
         "p": table["p"].map(fmt_p),
     })
-    parts: list = []
+    parts: list = [Heading("Proportional hazards (cox.zph)")]
     doubtful = [labels[term] for term in ph_doubtful(table, PH_ALPHA)]
     if not doubtful and table.at["GLOBAL", "p"] < PH_ALPHA:
         doubtful = ["the model as a whole (global test)"]
