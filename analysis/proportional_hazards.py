@@ -69,22 +69,20 @@ def _score_pieces(time, event, x, eta, gt, efron):
     order = np.argsort(time, kind="stable")
     t, d, xs, g = time[order], event[order], x[order] - x.mean(axis=0), gt[order]
     risk = np.exp(eta[order] - eta.max())  # a common factor cancels in every ratio
-    unique, block = np.unique(t, return_inverse=True)
-    n_blocks = unique.size
+    starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])  # rows of equal time are contiguous
+    block = np.cumsum(np.r_[True, t[1:] != t[:-1]]) - 1
+    n_blocks = starts.size
+    outer = xs[:, :, None] * xs[:, None, :]
     # sums over rows with time >= t_b (reverse cumulative over blocks)
-    s0 = np.bincount(block, weights=risk, minlength=n_blocks)
-    s1 = np.zeros((n_blocks, p))
-    np.add.at(s1, block, risk[:, None] * xs)
-    s2 = np.zeros((n_blocks, p, p))
-    np.add.at(s2, block, risk[:, None, None] * xs[:, :, None] * xs[:, None, :])
+    s0 = np.add.reduceat(risk, starts)
+    s1 = np.add.reduceat(risk[:, None] * xs, starts, axis=0)
+    s2 = np.add.reduceat(risk[:, None, None] * outer, starts, axis=0)
     # the deaths' sums per block
     dr = np.where(d, risk, 0.0)
-    d0 = np.bincount(block, weights=dr, minlength=n_blocks)
-    d1 = np.zeros((n_blocks, p))
-    np.add.at(d1, block, dr[:, None] * xs)
-    d2 = np.zeros((n_blocks, p, p))
-    np.add.at(d2, block, dr[:, None, None] * xs[:, :, None] * xs[:, None, :])
-    nd = np.bincount(block, weights=d.astype(float), minlength=n_blocks)
+    d0 = np.add.reduceat(dr, starts)
+    d1 = np.add.reduceat(dr[:, None] * xs, starts, axis=0)
+    d2 = np.add.reduceat(dr[:, None, None] * outer, starts, axis=0)
+    nd = np.add.reduceat(d.astype(float), starts)
     rev = lambda a: np.cumsum(a[::-1], axis=0)[::-1]  # noqa: E731
     s0, s1, s2 = rev(s0), rev(s1), rev(s2)
 

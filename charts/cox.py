@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from charts.theme import LABEL_SIZE, OKABE_ITO
@@ -64,8 +65,12 @@ def moving_average_window(n_points: int) -> int:
     return int(min(25, max(3, round(n_points / 5))))
 
 
+#: Points a residual plot draws at most over its panels (Altair embeds at most 5,000 rows).
+MAX_RESIDUAL_POINTS = 4000
+
+
 def schoenfeld_residual_plot(residuals: pd.DataFrame, reference: dict, time_title: str,
-                             width: int = 300) -> alt.FacetChart:
+                             width: int = 300, max_points: int = MAX_RESIDUAL_POINTS) -> alt.FacetChart:
     """Scaled Schoenfeld residuals against transformed time, one panel per term.
 
     Parameters
@@ -82,6 +87,9 @@ def schoenfeld_residual_plot(residuals: pd.DataFrame, reference: dict, time_titl
         Title of the x axis (the time transform).
     width : int
         Width of each panel.
+    max_points : int
+        Points drawn at most over all panels: beyond, evenly spaced events in
+        time order are drawn (the moving average still uses every event).
 
     Returns
     -------
@@ -96,6 +104,12 @@ def schoenfeld_residual_plot(residuals: pd.DataFrame, reference: dict, time_titl
     frame["trend"] = frame.groupby("term", sort=False)["residual"].transform(
         lambda v: v.rolling(moving_average_window(len(v)), center=True, min_periods=1).mean())
     frame["reference"] = frame["term"].map(reference).astype(float)
+    per_term = max(2, max_points // max(1, len(order)))
+    if frame.groupby("term").size().max() > per_term:  # evenly spaced events, the trend from all of them
+        position = frame.groupby("term", sort=False).cumcount().to_numpy()
+        size = frame.groupby("term", sort=False)["x"].transform("size").to_numpy()
+        step = np.maximum(1.0, (size - 1) / (per_term - 1))
+        frame = frame[(np.floor(position / step) != np.floor((position - 1) / step)) | (position == size - 1)]
     x = alt.X("x:Q", title=time_title, axis=alt.Axis(tickCount=5))
     points = alt.Chart().mark_circle(size=40, opacity=0.55, color=OKABE_ITO["blue"]).encode(
         x=x, y=alt.Y("residual:Q", title="Scaled Schoenfeld residual (beta(t))"),

@@ -140,6 +140,10 @@ def test_schoenfeld_residual_plot_has_a_panel_per_term_and_a_moving_average():
     assert data.loc[("Age", x[5]), "trend"] == pytest.approx(5.0)  # mean of residuals 4, 5, 6
     assert data.loc[("Age", x[0]), "trend"] == pytest.approx(0.5)  # window shrinks at the ends
     assert set(data.loc["Site", "reference"]) == {1.0}
+    many = pd.DataFrame({"term": ["Age"] * 9000, "x": np.linspace(0, 1, 9000), "residual": np.ones(9000)})
+    thinned = charts.schoenfeld_residual_plot(many, {"Age": 1.0}, "time")
+    assert len(thinned.data) == 4000 and thinned.data["x"].iloc[-1] == 1.0
+    assert thinned.to_dict()  # within Altair's 5,000-row limit
     assert chart_png(chart)[:4] == b"\x89PNG"
 
 
