@@ -295,6 +295,41 @@ def _build_design(df, duration_col, event_col, covariates) -> _Design:
     return _Design(time, event, x, terms, n_dropped, warnings, complete, factor_codes)
 
 
+def cox_design(df: pd.DataFrame, duration_col: str, event_col: str, covariates) -> dict:
+    """The rows and design matrix :func:`fit_cox` fits, for diagnostics of a fitted model.
+
+    Parameters
+    ----------
+    df, duration_col, event_col, covariates
+        As in :func:`fit_cox`.
+
+    Returns
+    -------
+    dict
+        ``time`` (complete rows in their order in `df`, nearly equal times
+        merged as R's ``aeqSurv``/``timefix``), ``event`` (bool), ``x`` (n x p
+        design matrix in original units, factor levels as 0/1 columns),
+        ``terms`` (the p term names, as the index of :func:`fit_cox`),
+        ``term_covariates`` (the covariate of each column) and ``complete``
+        (which rows of `df` were used).
+
+    References
+    ----------
+    .. [1] Therneau TM, Grambsch PM. Modeling Survival Data: Extending the Cox
+       Model. Springer; 2000.
+    """
+    covariates = _as_list(covariates)
+    _check_arguments(df, duration_col, event_col, covariates, "efron", 0.05)
+    design = _build_design(df, duration_col, event_col, covariates)
+    order = _stable_argsort(design.time)
+    time = np.empty_like(design.time)
+    time[order] = _timefix(design.time[order])
+    return {"time": time, "event": design.event, "x": design.x,
+            "terms": [t.name for t in design.terms],
+            "term_covariates": [t.covariate for t in design.terms],
+            "complete": design.complete}
+
+
 # --------------------------------------------------------------------------
 # rows in time order
 # --------------------------------------------------------------------------

@@ -22,6 +22,11 @@ TIES_METHODS = tuple(TIES_LABELS)
 #: Stratification of tests and Cox models when the selection spans several studies (R ``strata(study)``).
 STRATIFY_LABELS = {"study": "By study (R strata(study_id))", "none": "None (studies pooled)"}
 STRATIFY_METHODS = tuple(STRATIFY_LABELS)
+#: Time transforms of the proportional-hazards test, as R cox.zph ``transform``.
+ZPH_TRANSFORM_LABELS = {"km": "1 − Kaplan–Meier (R default)", "rank": "rank of time", "identity": "time",
+                        "log": "log time"}
+ZPH_TRANSFORMS = tuple(ZPH_TRANSFORM_LABELS)
+__all__ += ["ZPH_TRANSFORM_LABELS", "ZPH_TRANSFORMS"]
 #: Multiplicity adjustments by their canonical R ``p.adjust`` names.
 P_ADJUST_LABELS = {"BH": "Benjamini–Hochberg (FDR)", "holm": "Holm", "bonferroni": "Bonferroni", "none": "none"}
 #: Accepted adjustment names (lower-cased) mapped to the canonical name ("fdr" is R's alias of BH).

@@ -5,7 +5,7 @@ Importing the package registers and enables the house theme once.
 from charts import theme as _theme  # noqa: F401  (registers the theme)
 from charts.adverse_events import adverse_event_bars
 from charts.assessments import spider_plot, waterfall_plot
-from charts.cox import hazard_ratio_forest
+from charts.cox import hazard_ratio_forest, schoenfeld_residual_plot
 from charts.patients import swimmer_plot
 from charts.response import best_response_bars, rate_forest
 from charts.survival import kaplan_meier_plot
@@ -16,6 +16,7 @@ __all__ = [
     "hazard_ratio_forest",
     "kaplan_meier_plot",
     "rate_forest",
+    "schoenfeld_residual_plot",
     "spider_plot",
     "swimmer_plot",
     "waterfall_plot",

@@ -1,9 +1,10 @@
-"""Forest plot of Cox hazard ratios (log scale)."""
+"""Forest plot of Cox hazard ratios (log scale); scaled Schoenfeld residuals of the proportional-hazards check."""
 from __future__ import annotations
 
 import math
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from charts.theme import LABEL_SIZE, OKABE_ITO
@@ -57,3 +58,67 @@ def hazard_ratio_forest(rows: pd.DataFrame, width: int = 420) -> alt.HConcatChar
         y=alt.Y("row_label:N", sort=order, axis=None), text="estimate_text:N", x=alt.value(4),
     ).properties(width=240, height=alt.Step(32))
     return alt.hconcat(plot, text, spacing=8).resolve_scale(y="shared")
+
+
+def moving_average_window(n_points: int) -> int:
+    """Points in the centred moving average of :func:`schoenfeld_residual_plot`: about a fifth of them, 3 to 25."""
+    return int(min(25, max(3, round(n_points / 5))))
+
+
+#: Points a residual plot draws at most over its panels (Altair embeds at most 5,000 rows).
+MAX_RESIDUAL_POINTS = 4000
+
+
+def schoenfeld_residual_plot(residuals: pd.DataFrame, reference: dict, time_title: str,
+                             width: int = 300, max_points: int = MAX_RESIDUAL_POINTS) -> alt.FacetChart:
+    """Scaled Schoenfeld residuals against transformed time, one panel per term.
+
+    Parameters
+    ----------
+    residuals : pandas.DataFrame
+        Long format: ``term`` (panel label, plotting order), ``x`` (transformed
+        event time) and ``residual`` (scaled Schoenfeld residual, an estimate
+        of ``beta(t)``).
+    reference : dict
+        Term -> the constant coefficient (fitted ``beta``, or 1 for a factor
+        term), drawn as a dashed line: under proportional hazards the
+        residuals scatter around it with no trend.
+    time_title : str
+        Title of the x axis (the time transform).
+    width : int
+        Width of each panel.
+    max_points : int
+        Points drawn at most over all panels: beyond, evenly spaced events in
+        time order are drawn (the moving average still uses every event).
+
+    Returns
+    -------
+    altair.FacetChart
+        Points, a solid line = centred moving average over
+        :func:`moving_average_window` neighbouring events (in time order;
+        averaged over events tied at the same time) and the dashed reference
+        line.
+    """
+    frame = residuals[["term", "x", "residual"]].dropna().sort_values(["term", "x"], kind="stable").copy()
+    order = list(dict.fromkeys(residuals["term"]))
+    frame["trend"] = frame.groupby("term", sort=False)["residual"].transform(
+        lambda v: v.rolling(moving_average_window(len(v)), center=True, min_periods=1).mean())
+    frame["reference"] = frame["term"].map(reference).astype(float)
+    per_term = max(2, max_points // max(1, len(order)))
+    if frame.groupby("term").size().max() > per_term:  # evenly spaced events, the trend from all of them
+        position = frame.groupby("term", sort=False).cumcount().to_numpy()
+        size = frame.groupby("term", sort=False)["x"].transform("size").to_numpy()
+        step = np.maximum(1.0, (size - 1) / (per_term - 1))
+        frame = frame[(np.floor(position / step) != np.floor((position - 1) / step)) | (position == size - 1)]
+    x = alt.X("x:Q", title=time_title, axis=alt.Axis(tickCount=5))
+    points = alt.Chart().mark_circle(size=40, opacity=0.55, color=OKABE_ITO["blue"]).encode(
+        x=x, y=alt.Y("residual:Q", title="Scaled Schoenfeld residual (beta(t))"),
+        tooltip=[alt.Tooltip("x:Q", title=time_title, format=".3g"),
+                 alt.Tooltip("residual:Q", title="Residual", format=".3g")])
+    trend = alt.Chart().mark_line(strokeWidth=3, color=OKABE_ITO["vermillion"]).encode(
+        x=x, y="mean(trend):Q")  # one value per distinct time: tied events share it
+    constant = alt.Chart().mark_rule(strokeDash=[6, 4], color="#555555", strokeWidth=2).encode(
+        y="mean(reference):Q")
+    return alt.layer(points, trend, constant, data=frame).properties(width=width, height=220).facet(
+        facet=alt.Facet("term:N", sort=order, title=None, header=alt.Header(labelFontSize=LABEL_SIZE)),
+        columns=2).resolve_scale(y="independent")

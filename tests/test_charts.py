@@ -128,6 +128,25 @@ def test_forests_keep_not_estimable_rows():
     assert "25.0% (10.7–44.9)" in texts and "no patients" in texts
 
 
+def test_schoenfeld_residual_plot_has_a_panel_per_term_and_a_moving_average():
+    x = np.linspace(0, 1, 12)
+    residuals = pd.DataFrame({"term": ["Age"] * 12 + ["Site"] * 12, "x": np.r_[x, x],
+                              "residual": np.r_[np.arange(12.0), np.full(12, 2.0)]})
+    chart = charts.schoenfeld_residual_plot(residuals, {"Age": 0.5, "Site": 1.0}, "1 − KM of the event time")
+    texts = svg_texts(chart)
+    assert {"Age", "Site", "1 − KM of the event time"} <= set(texts)
+    data = chart.data.set_index(["term", "x"])
+    assert charts.cox.moving_average_window(12) == 3
+    assert data.loc[("Age", x[5]), "trend"] == pytest.approx(5.0)  # mean of residuals 4, 5, 6
+    assert data.loc[("Age", x[0]), "trend"] == pytest.approx(0.5)  # window shrinks at the ends
+    assert set(data.loc["Site", "reference"]) == {1.0}
+    many = pd.DataFrame({"term": ["Age"] * 9000, "x": np.linspace(0, 1, 9000), "residual": np.ones(9000)})
+    thinned = charts.schoenfeld_residual_plot(many, {"Age": 1.0}, "time")
+    assert len(thinned.data) == 4000 and thinned.data["x"].iloc[-1] == 1.0
+    assert thinned.to_dict()  # within Altair's 5,000-row limit
+    assert chart_png(chart)[:4] == b"\x89PNG"
+
+
 def test_swimmer_plot_marks_events():
     lanes = pd.DataFrame({"patient": ["P1", "P2"], "duration": [10.0, 4.0], "response": ["PR", "PD"]})
     markers = pd.DataFrame({"patient": ["P1", "P2", "P2"], "time": [10.0, 4.0, 4.0],

@@ -471,6 +471,49 @@ def test_cox_multivariable_R_snippet_gives_the_page_hazard_ratios(filters, keys,
     assert_cox_matches_r(tmp_path / "r_cox.csv", model.result)
 
 
+ZPH_CASES = COX_CASES + [(FilterState(study=(NAB,)), ("angiosarcoma",), "efron")]
+
+
+@pytest.mark.parametrize("filters, keys, ties", ZPH_CASES)
+def test_cox_zph_snippet_gives_the_page_test(filters, keys, ties, tmp_path, monkeypatch):
+    patients = load_patients(filters)
+    methods = MethodState(cox_terms=tuple(keys), ties=ties)
+    view = {v.key: v for v in views_of(hazard_ratios_view.build(patients, methods))}["cox_zph"]
+    expected = view.result
+    namespace = run_python(view.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: patients})
+    ours = namespace["zph"]
+    assert ours["table"].index.tolist() == expected["table"].index.tolist() == [*keys, "GLOBAL"]
+    for column in ("chisq", "df", "p"):
+        assert all(close(a, b) for a, b in zip(ours["table"][column], expected["table"][column])), column
+    for key in keys:
+        assert all(close(a, b) for a, b in zip(ours["residuals"][key], expected["residuals"][key])), key
+
+
+R_ZPH_EXTRACTION = """
+write.csv(data.frame(term = rownames(zph$table), zph$table), "r_zph.csv", row.names = FALSE)
+write.csv(data.frame(x = zph$x, zph$y, check.names = FALSE), "r_zph_residuals.csv", row.names = FALSE)
+"""
+
+
+@needs_r
+@pytest.mark.parametrize("filters, keys, ties", ZPH_CASES)
+def test_cox_zph_R_snippet_gives_the_page_test(filters, keys, ties, tmp_path):
+    patients = load_patients(filters)
+    methods = MethodState(cox_terms=tuple(keys), ties=ties)
+    view = {v.key: v for v in views_of(hazard_ratios_view.build(patients, methods))}["cox_zph"]
+    expected = view.result
+    run_r(view.code, tmp_path, patients, R_ZPH_EXTRACTION)
+    r = pd.read_csv(tmp_path / "r_zph.csv").set_index("term")
+    assert r.index.tolist() == expected["table"].index.tolist()
+    for term in r.index:
+        for column in ("chisq", "df", "p"):
+            assert close(expected["table"].at[term, column], r.at[term, column]), (term, column)
+    residuals = pd.read_csv(tmp_path / "r_zph_residuals.csv")
+    assert all(close(a, b) for a, b in zip(expected["x"], residuals["x"]))
+    for key in keys:
+        assert all(close(a, b) for a, b in zip(expected["residuals"][key], residuals[key])), key
+
+
 # --------------------------------------------------------------------------- #
 # Published vs recomputed
 # --------------------------------------------------------------------------- #
@@ -524,7 +567,8 @@ def test_every_page_snippet_compiles():
              snippets.per_study("all", "clopper-pearson", "log"), snippets.survival("pazopanib", "log", (4, 6)),
              snippets.logrank("best_response"), snippets.rmst("sex", None), snippets.rmst("none", 6.5, endpoint="os"),
              snippets.cox_univariate(ALL_KEYS, "efron", "BH", {}),
-             snippets.cox_multivariable(["ecog"], "breslow", {}), snippets.reconciliation()]
+             snippets.cox_multivariable(["ecog"], "breslow", {}), snippets.reconciliation(),
+             snippets.cox_zph(["ecog"], "breslow", {})]
     for snippet in cases:
         compile(snippet.python, "<snippet>", "exec")
         assert "import pandas as pd" in snippet.python and "read_csv" in snippet.python

@@ -67,7 +67,7 @@ def test_hazard_ratios_on_the_bundled_papers(bundled, reconciliation):
     assert [c.field for c in choices] == ["survival_endpoint", "ties", "p_adjust"]
     blocks = hazard_ratios.build(nab, MethodState(), reconciliation)
     views = {v.key: v for v in views_of(blocks)}
-    assert list(views) == ["cox_univariate", "cox_multivariable"]
+    assert list(views) == ["cox_univariate", "cox_multivariable", "cox_zph"]
     screen = views["cox_univariate"].result.set_index("covariate")
     assert f"{screen.at['angiosarcoma', 'hr']:.2f}" == "0.20"  # seed 002: HR 0.20 (0.06–0.70), p = 0.012
     assert "0.20 (0.06–0.70)" in views["cox_univariate"].table.frame["HR (95% CI)"].tolist()
@@ -130,6 +130,41 @@ def test_hazard_ratios_without_events_or_endpoint_say_so():
     no_endpoint = upload_like().drop(columns=["pfs_months", "pfs_event"])
     assert hazard_ratios.choices(no_endpoint, MethodState()) == []
     assert hazard_ratios.build(no_endpoint, MethodState()) == [common.no_endpoint()]
+
+
+def test_proportional_hazards_check_of_the_model(bundled):
+    blocks = hazard_ratios.build(bundled, MethodState(cox_terms=("angiosarcoma", "primary_site")))
+    view = {v.key: v for v in views_of(blocks)}["cox_zph"]
+    table = view.table.frame
+    assert table["Term"].tolist()[-1] == "Global (all terms)" and len(table) == 3
+    assert table["df"].tolist() == [1, 3, 4]  # the factor's levels tested together
+    assert view.code is not None and "cox.zph(model" in view.code.r
+    assert "doubtful" not in blocks_text(blocks)  # all p >= 0.05 here
+    assert not NAN.search(blocks_text(blocks))
+
+
+def test_non_proportional_hazards_are_flagged():
+    patients = upload_like(n=80, seed=3)
+    angio = patients["histology_group"].eq("Angiosarcoma").to_numpy()
+    rng = np.random.default_rng(11)
+    # angiosarcoma: many early progressions but long survivors; the others: all progress at 6-10 months
+    early = rng.random(len(patients)) < 0.5
+    patients["pfs_months"] = np.where(angio, np.where(early, rng.uniform(0.5, 2, len(patients)),
+                                                      rng.uniform(20, 30, len(patients))),
+                                      rng.uniform(6, 10, len(patients))).round(2)
+    patients["pfs_event"] = 1
+    blocks = hazard_ratios.build(patients, MethodState(cox_terms=("angiosarcoma",)))
+    view = {v.key: v for v in views_of(blocks)}["cox_zph"]
+    assert view.result["table"].at["angiosarcoma", "p"] < 0.05
+    (warning,) = [p for p in view.parts if isinstance(p, Note) and "doubtful" in p.text]
+    assert warning.kind == "warning" and "Angiosarcoma" in warning.text
+    assert "stratified model or RMST" in warning.text
+
+
+def test_proportional_hazards_check_with_too_few_events_says_so():
+    patients = upload_like(n=6, seed=2).assign(pfs_event=[1, 0, 0, 0, 0, 0])
+    blocks = hazard_ratios.build(patients, MethodState(cox_terms=("angiosarcoma",)))
+    assert "cox_zph" not in {v.key for v in views_of(blocks)}
 
 
 # --------------------------------------------------------------------------- #
@@ -212,5 +247,5 @@ def test_endpoint_choice_offers_pfs_and_os_and_switching_changes_the_numbers():
 def test_tables_of_the_views_have_downloads_named():
     blocks = hazard_ratios.build(upload_like(), MethodState())
     names = [p.name for v in views_of(blocks) for p in v.parts if isinstance(p, Table)]
-    assert names == ["cox-univariate", "cox-multivariable"]
+    assert names == ["cox-univariate", "cox-multivariable", "cox-zph"]
     assert all(isinstance(p, Note) for p in views_of(blocks)[1].parts[:1])

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from analysis.methods import ZPH_TRANSFORMS
 from data import registry
 from sarcoma_app.text import STUDY_LABELS, one_line
 from sarcoma_app.viewstate.url_state import (CI_METHODS, CONF_TYPES, COX_TERMS, DENOMINATORS, ENDPOINTS, GROUPINGS,
@@ -567,6 +568,30 @@ def cox_multivariable(keys, ties: str, references: dict, csv_path: str = PATIENT
         + (" + strata(study_id)" if stratify else "") + ",\n"
         f"               data = data, ties = {r_string(ties)})\n"
         "summary(model)  # HR = exp(coef), Wald 95% CI and p; likelihood-ratio, Wald and score tests\n")
+    return Snippet(code, r)
+
+
+def cox_zph(keys, ties: str, references: dict, csv_path: str = PATIENTS_CSV,
+            endpoint: str = registry.DEFAULT_ENDPOINT, transform: str = "km") -> Snippet:
+    """Proportional-hazards check of the multivariable Cox model; R cox.zph (score test, survival 3.x)."""
+    _check(ties, TIES, "ties")
+    _check(transform, ZPH_TRANSFORMS, "transform")
+    spec = _endpoint(endpoint)
+    keys = list(keys)
+    code = _py_read(csv_path, "from analysis.proportional_hazards import cox_zph",
+                    f"Proportional-hazards check (cox.zph) of the Cox model of {spec.short}") + (
+        _py_cox_data(keys, references, spec) + "\n"
+        f"{_py_list('covariates = ', keys)}\n"
+        f"zph = cox_zph(data, \"{spec.time}\", \"{spec.event}\", covariates, ties={json.dumps(ties)},\n"
+        f"              transform={json.dumps(transform)})\n"
+        'print(zph["table"])  # chi-square, df and p per term and GLOBAL\n'
+        'print(zph["residuals"].head())  # scaled Schoenfeld residuals against transformed time\n')
+    r = _r_read(csv_path, "Proportional-hazards check, as R cox.zph") + _r_cox_data(keys, references, spec) + (
+        f"model <- coxph(Surv({spec.time}, {spec.event}) ~ {' + '.join(keys)},\n"
+        f"               data = data, ties = {r_string(ties)})\n"
+        f"zph <- cox.zph(model, transform = {r_string(transform)}, terms = TRUE)\n"
+        "print(zph)  # chi-square, df and p per term and GLOBAL\n"
+        "plot(zph)  # scaled Schoenfeld residuals (beta(t)) against transformed time\n")
     return Snippet(code, r)
 
 

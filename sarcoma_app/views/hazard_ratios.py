@@ -7,6 +7,7 @@ import pandas as pd
 import charts
 from analysis.cox import InsufficientDataError, fit_cox, univariate_cox
 from analysis.multiplicity import adjust_pvalues
+from analysis.proportional_hazards import PH_ALPHA, ZPH_TRANSFORM_LABELS, cox_zph, ph_doubtful
 from data import registry
 from sarcoma_app.exports import snippets
 from sarcoma_app.text import (P_ADJUST_LABELS, TIES_LABELS, escape_markdown, fmt_p, fmt_ratio_ci, fmt_value_ci,
@@ -183,6 +184,61 @@ def _published_expander(reconciliation: pd.DataFrame) -> Expander:
                     [Table(table, "published-hazard-ratios")])
 
 
+ZPH_TRANSFORM = "km"  # R cox.zph's default time scale
+
+
+def _zph_block(patients, data, terms, spec, endpoint, ties, stratified: bool = False) -> Block:
+    """The proportional-hazards check of the multivariable model (R ``cox.zph``), or why it cannot be done."""
+    T, E = spec.time, spec.event
+    try:
+        zph = cox_zph(data, T, E, terms, ties=ties, transform=ZPH_TRANSFORM)
+    except InsufficientDataError as error:
+        return Note(f"Proportional hazards cannot be checked: {escape_markdown(error)}.", kind="info")
+    table = zph["table"]
+    labels = {term: COVARIATES[term].label for term in zph["terms"]}
+    shown = pd.DataFrame({
+        "Term": [labels.get(term, "Global (all terms)") for term in table.index],
+        "Chi-square": table["chisq"].map(lambda v: f"{v:.3f}"), "df": table["df"],
+        "p": table["p"].map(fmt_p),
+    })
+    parts: list = [Heading("Proportional hazards (cox.zph)")]
+    if stratified:
+        parts.append(Note("The model above is stratified by study; this check is of the same covariates without "
+                          "strata (a stratified cox.zph is not computed here)."))
+    doubtful = [labels[term] for term in ph_doubtful(table, PH_ALPHA)]
+    if not doubtful and table.at["GLOBAL", "p"] < PH_ALPHA:
+        doubtful = ["the model as a whole (global test)"]
+    if doubtful:
+        parts.append(Note(f"Proportional hazards doubtful for {escape_markdown(', '.join(doubtful))} (cox.zph "
+                          f"p < {PH_ALPHA:g}): the hazard ratio changes over time; consider a stratified model or "
+                          "RMST.", kind="warning", icon=":material/warning:"))
+    time_title = ZPH_TRANSFORM_LABELS[ZPH_TRANSFORM].replace(" (R default)", "") + " of the event time"
+    long = pd.concat([pd.DataFrame({"term": labels[term], "x": zph["x"], "residual": zph["residuals"][term]})
+                      for term in zph["terms"]], ignore_index=True)
+    coef = zph["coef"]
+    reference = {}
+    for term in zph["terms"]:
+        columns = [name for name in coef.index if name == term or name.startswith(f"{term}[")]
+        reference[labels[term]] = float(coef[term]) if columns == [term] else 1.0
+    title = f"Proportional hazards (cox.zph) of the {spec.short} model"
+    parts += [Table(shown, "cox-zph",
+                    caption=f"Score test of a time-varying coefficient, beta(t) = beta + theta·g(t) with g = "
+                            f"{ZPH_TRANSFORM_LABELS[ZPH_TRANSFORM]}, per term (a factor's levels together, df = "
+                            f"levels − 1) and for all terms (global); {TIES_LABELS[ties]} ties, as R survival 3.5 "
+                            "`cox.zph(fit, transform = \"km\")`. Small p = the hazard ratio is not constant."),
+              Chart(charts.schoenfeld_residual_plot(long, reference, time_title), "cox-zph-residuals", title=title,
+                    caption="Scaled Schoenfeld residuals, one point per event: an estimate of the coefficient "
+                            "(log hazard ratio) at that time. Solid line = centred moving average over about a fifth "
+                            "of the events (3 to 25); dashed line = the model's constant coefficient (1 for a "
+                            "factor, whose levels are combined by their coefficients). A trend away from the dashed "
+                            "line means non-proportional hazards.")]
+    return View("cox_zph", title, parts, patients=patients,
+                n_text=f"{zph['events']} events, {len(zph['terms'])} term(s)",
+                code=snippets.cox_zph(terms, ties, snippets.factor_references(data), endpoint=endpoint,
+                                      transform=ZPH_TRANSFORM),
+                result=zph)
+
+
 def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties, stratified=False) -> list[Block]:
     choice = terms_choice(keys, wanted)
     terms = list(choice.value)
@@ -235,4 +291,5 @@ def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties, stratified
                        code=snippets.cox_multivariable(terms, ties, snippets.factor_references(data[[T, E, *terms]]),
                                                        endpoint=endpoint, stratify=stratified),
                        result=fitted))
+    blocks.append(_zph_block(patients, data[[T, E, *terms]], terms, spec, endpoint, ties, stratified))
     return blocks
