@@ -5,6 +5,7 @@ import math
 import re
 
 from analysis.methods import CI_METHOD_LABELS, CONF_TYPE_LABELS, P_ADJUST_LABELS, TIES_LABELS  # noqa: F401 (labels)
+from analysis.methods import RISK_TABLE_LABELS  # noqa: F401 (labels)
 from data import registry
 from data.studies import bundled_study_labels
 from sarcoma_app.viewstate.url_state import UNKNOWN

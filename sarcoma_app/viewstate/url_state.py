@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field, fields, make_dataclass, replace
 from typing import Iterable, Mapping, Sequence
 
-from analysis.methods import CI_METHODS, CONF_TYPES, TIES_METHODS
+from analysis.methods import CI_METHODS, CONF_TYPES, RISK_TABLES, TIES_METHODS
 from analysis.methods import P_ADJUST_METHODS as _P_ADJUST_ALIASES
 from data import registry
 
@@ -106,6 +106,7 @@ class MethodState:
     p_adjust: str = "BH"
     cox_terms: tuple[str, ...] = registry.DEFAULT_COX_TERMS
     survival_endpoint: str = registry.DEFAULT_ENDPOINT
+    risk_table: str = "kmunicate"
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,7 @@ _CHOICES = {
     "endpoint": ENDPOINTS,
     "p_adjust": P_ADJUST_METHODS,
     "survival_endpoint": SURVIVAL_ENDPOINTS,
+    "risk_table": RISK_TABLES,
 }
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
