@@ -116,8 +116,8 @@ def _curves_view(patients, analysable, result, spec, endpoint, grouping, conf_ty
                             "follow-up carries the last value (0 at risk). CI not defined = S(t) is 0 (R gives NA)."),
               Heading("Risk table"),
               Table(prepare.risk_table_wide(risk, kmunicate), f"{endpoint}-risk-table-by-{grouping}",
-                    caption="At risk = patients still followed at the time (R `summary(fit, times, extend = TRUE)`"
-                            "$n.risk)" + ("; events and censored = cumulative counts up to and including the time "
+                    caption="At risk = patients still followed at the time (R "
+                            "`summary(fit, times, extend = TRUE)$n.risk`)" + ("; events and censored = cumulative counts up to and including the time "
                                           "(KMunicate, Morris et al., BMJ Open 2019)." if kmunicate else "."))]
     return View("survival_km", f"{spec.label} (Kaplan–Meier)", parts, patients=patients,
                 n_text=f"{len(analysable)} of {len(patients)} selected patients with {spec.short} recorded, "
