@@ -88,7 +88,10 @@ def pairwise_logrank(time: Any, event: Any, group: Any, p_adjust: str = "BH") ->
         test = logrank_table(durations[members], events[members], codes[members])
         n_1, n_2 = (int(v) for v in test.table["n"])
         events_1, events_2 = (int(v) for v in test.table["observed"])
-        note = "no event in either group: no test" if np.isnan(test.p_value) else ""
+        note = ""
+        if np.isnan(test.p_value):
+            note = ("no event in either group: no test" if events_1 + events_2 == 0
+                    else "variance of O - E is 0: no test")
         rows.append({"group_1": labels[first], "group_2": labels[second], "n_1": n_1, "n_2": n_2,
                      "events_1": events_1, "events_2": events_2, "statistic": test.statistic, "df": test.df,
                      "p_value": test.p_value, "p_adjusted": np.nan, "note": note})
