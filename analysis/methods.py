@@ -7,7 +7,8 @@ name and label here plus its implementation in that module.
 from __future__ import annotations
 
 __all__ = ["CI_METHODS", "CI_METHOD_LABELS", "CONF_TYPES", "CONF_TYPE_LABELS", "TIES_METHODS", "TIES_LABELS",
-           "P_ADJUST_METHODS", "P_ADJUST_LABELS", "STRATIFY_METHODS", "STRATIFY_LABELS"]
+           "P_ADJUST_METHODS", "P_ADJUST_LABELS", "STRATIFY_METHODS", "STRATIFY_LABELS", "RISK_TABLES",
+           "RISK_TABLE_LABELS"]
 
 #: Confidence intervals of a proportion (analysis.response.proportion_ci).
 CI_METHOD_LABELS = {"clopper-pearson": "Clopper–Pearson (exact)", "wilson": "Wilson score", "jeffreys": "Jeffreys"}
@@ -16,6 +17,10 @@ CI_METHODS = tuple(CI_METHOD_LABELS)
 CONF_TYPE_LABELS = {"log": "log (R default)", "log-log": "log-log", "plain": "plain (linear)", "logit": "logit",
                     "arcsin": "arcsine square root"}
 CONF_TYPES = tuple(CONF_TYPE_LABELS)
+#: The table under a Kaplan-Meier plot: at risk, cumulative events and censored (KMunicate, Morris et al. 2019),
+#: or the number at risk only (analysis.survival.KaplanMeierResult.risk_table).
+RISK_TABLE_LABELS = {"kmunicate": "at risk, events, censored (KMunicate)", "at_risk": "number at risk only"}
+RISK_TABLES = tuple(RISK_TABLE_LABELS)
 #: Handling of tied event times in Cox models, as R coxph ``ties``.
 TIES_LABELS = {"efron": "Efron (R default)", "breslow": "Breslow"}
 TIES_METHODS = tuple(TIES_LABELS)

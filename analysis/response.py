@@ -1050,7 +1050,7 @@ SUBGROUP_COLUMNS = ["subgroup", "level", "n", "k", "rate", "lower", "upper",
 
 def subgroup_rates(df, subgroup_cols, endpoint="orr", denominator="all",
                    method="clopper-pearson", alpha=0.05, response_col="best_response",
-                   p_adjust_method="BH"):
+                   p_adjust_method="BH", missing_levels=(), test_missing=False):
     """Response rate per subgroup level for a forest plot.
 
     Parameters
@@ -1073,6 +1073,14 @@ def subgroup_rates(df, subgroup_cols, endpoint="orr", denominator="all",
     p_adjust_method : {"BH", "holm", "bonferroni"}, default "BH"
         Multiplicity adjustment across all rows, see
         :func:`analysis.multiplicity.adjust_pvalues`.
+    missing_levels : collection of str, default ()
+        Level labels that stand for a missing value (e.g. the app's "not
+        reported"), treated like NaN.
+    test_missing : bool, default False
+        False (R's default ``na.omit``): the level of missing values is
+        shown with its rate and CI but not tested (p NaN, with a note), is
+        not part of "the rest" of the other levels and is not counted in the
+        adjustment. True: it is tested like any level against all others.
 
     Returns
     -------
@@ -1105,22 +1113,35 @@ def subgroup_rates(df, subgroup_cols, endpoint="orr", denominator="all",
 
     total_n = int(in_denominator.sum())
     total_k = int((in_denominator & is_event).sum())
+    missing_labels = set(missing_levels)
     rows = []
     for column in columns:
         # one pass per column: patients in the denominator, and events, per level;
-        # "the rest" of a level is everyone else
+        # "the rest" of a level is everyone else (everyone else recorded, unless test_missing)
         levels, row_level, members_of = _group_index(df[column])
         level_n = _counts_by_level(row_level[in_denominator], members_of)
         level_k = _counts_by_level(row_level[in_denominator & is_event], members_of)
         cis = _proportion_cis(level_k[level_n > 0], level_n[level_n > 0], method, alpha)
+        has_nan = bool(df[column].isna().any())
+        not_reported = np.array([(has_nan and isinstance(level, str) and level == MISSING_LABEL)
+                                 or level in missing_labels for level in levels], dtype=bool)
+        if test_missing:
+            not_reported[:] = False
+        # a "Missing" value and missing values share one level listed twice (see _group_index): count it once
+        untested = np.unique(members_of[not_reported], return_index=True)[1]
+        recorded_n = total_n - int(level_n[not_reported][untested].sum())
+        recorded_k = total_k - int(level_k[not_reported][untested].sum())
         for index, level in enumerate(levels):
             n, k = int(level_n[index]), int(level_k[index])
-            n_rest, k_rest = total_n - n, total_k - k
+            n_rest, k_rest = recorded_n - n, recorded_k - k
             row = {"subgroup": column, "level": level, "n": n, "k": k,
                    "rate": math.nan, "lower": math.nan, "upper": math.nan,
                    "p_value": math.nan, "note": ""}
             if n == 0:
                 row["note"] = "no patients in the denominator"
+            elif not_reported[index]:
+                row["rate"], row["lower"], row["upper"] = cis[(k, n)]
+                row["note"] = "not reported: shown, not tested (not in the adjustment)"
             else:
                 row["rate"], row["lower"], row["upper"] = cis[(k, n)]
                 if n_rest == 0:

@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.multiplicity import adjust_pvalues
-from analysis.response import _endpoint_events, _group_index, subgroup_rates
+from analysis.response import MISSING_LABEL, _endpoint_events, _group_index, subgroup_rates
 
 __all__ = ["MantelHaenszelExact", "mantelhaen_exact", "mantelhaen_exact_from_data", "drop_missing_strata",
            "subgroup_rates_stratified"]
@@ -339,7 +339,8 @@ def mantelhaen_exact_from_data(exposed: Any, outcome: Any, strata: Any,
 
 def subgroup_rates_stratified(df: pd.DataFrame, subgroup_cols, strata_col: str, endpoint: str = "orr",
                               denominator: str = "all", method: str = "clopper-pearson", alpha: float = 0.05,
-                              response_col: str = "best_response", p_adjust_method: str = "BH") -> pd.DataFrame:
+                              response_col: str = "best_response", p_adjust_method: str = "BH",
+                              missing_levels=()) -> pd.DataFrame:
     """:func:`analysis.response.subgroup_rates` with each level-vs-rest test stratified by ``strata_col``.
 
     Rates and their intervals are those of ``subgroup_rates`` (all patients
@@ -351,7 +352,8 @@ def subgroup_rates_stratified(df: pd.DataFrame, subgroup_cols, strata_col: str, 
     that stratum (the others carry no information). A subgroup column that
     is the stratum itself (no stratum holds both a level and the rest) keeps
     its Fisher p, with a note. Rows with a missing stratum are dropped and
-    counted in ``attrs["n_dropped_strata"]``.
+    counted in ``attrs["n_dropped_strata"]``. ``missing_levels`` are shown but not tested, and are not
+    part of "the rest" of the other levels (as ``subgroup_rates``).
 
     Returns
     -------
@@ -369,7 +371,9 @@ def subgroup_rates_stratified(df: pd.DataFrame, subgroup_cols, strata_col: str, 
     keep, n_dropped = drop_missing_strata(df[strata_col])
     df = df[keep]
     rates = subgroup_rates(df, subgroup_cols, endpoint=endpoint, denominator=denominator, method=method,
-                           alpha=alpha, response_col=response_col, p_adjust_method=p_adjust_method)
+                           alpha=alpha, response_col=response_col, p_adjust_method=p_adjust_method,
+                           missing_levels=missing_levels)
+    untested_labels = set(missing_levels)
     is_event, in_denominator = _endpoint_events(df, response_col, rates.attrs["endpoint"], denominator)
     stratum_codes, stratum_labels = pd.factorize(pd.Series(df[strata_col].to_numpy(dtype=object)), sort=False)
     n_strata = len(stratum_labels)
@@ -380,14 +384,19 @@ def subgroup_rates_stratified(df: pd.DataFrame, subgroup_cols, strata_col: str, 
     position = 0
     for column in columns:
         levels, row_level, members_of = _group_index(df[column])
+        has_nan = bool(df[column].isna().any())
+        untested = np.array([level in untested_labels or (has_nan and level == MISSING_LABEL) for level in levels],
+                            dtype=bool)
+        recorded = ~np.isin(row_level, members_of[untested]) if untested.any() else np.ones(len(df), dtype=bool)
         for index, _level in enumerate(levels):
             row = position
             position += 1
             result = None
             if not np.isnan(p_values[row]):
-                in_level = (row_level == members_of[index])[in_denominator]
-                stratum = stratum_codes[in_denominator]
-                event = is_event[in_denominator]
+                compared = in_denominator & recorded  # the level and the recorded rest
+                in_level = (row_level == members_of[index])[compared]
+                stratum = stratum_codes[compared]
+                event = is_event[compared]
                 tables = np.zeros((2, 2, n_strata), dtype=np.int64)
                 np.add.at(tables, (np.where(in_level, 0, 1), np.where(event, 0, 1), stratum), 1)
                 informative = (tables[0].sum(axis=0) > 0) & (tables[1].sum(axis=0) > 0)

@@ -37,6 +37,7 @@ __all__ = [
     "KaplanMeierResult",
     "GroupedKaplanMeier",
     "LogrankResult",
+    "LogrankPair",
     "kaplan_meier",
     "kaplan_meier_by_group",
     "logrank_test",
@@ -57,6 +58,40 @@ def _as_1d(values: Any, name: str, dtype: Any = None) -> np.ndarray:
     if array.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
     return array
+
+
+def _complete_cases(durations: Any, events: Any, groups: Any = None) -> tuple[np.ndarray, np.ndarray, Any, int]:
+    """Drop rows with a missing time, event or group, as R's default ``na.action = na.omit``.
+
+    Lengths must agree (ValueError otherwise). Returns the complete rows of
+    durations, events and groups (None when not given) and the number of
+    rows dropped.
+    """
+    raw_durations = _as_1d(durations, "durations")
+    raw_events = _as_1d(events, "events")
+    if raw_durations.size == 0:
+        raise ValueError("durations is empty: at least one patient is needed")
+    if raw_durations.size != raw_events.size:
+        raise ValueError(
+            f"durations and events differ in length ({raw_durations.size} vs {raw_events.size})"
+        )
+    missing = np.asarray(pd.isna(raw_durations), dtype=bool) | np.asarray(pd.isna(raw_events), dtype=bool)
+    raw_groups = None
+    if groups is not None:
+        raw_groups = _as_1d(groups, "groups", dtype=object)
+        if raw_groups.size != raw_durations.size:
+            raise ValueError(f"groups has length {raw_groups.size}, expected {raw_durations.size}")
+        missing |= np.asarray(pd.isna(pd.Series(raw_groups, dtype=object)), dtype=bool)
+    n_dropped = int(missing.sum())
+    if n_dropped:
+        if n_dropped == raw_durations.size:
+            raise ValueError(
+                f"no patient left: all {n_dropped} rows have a missing time, event or group"
+            )
+        keep = ~missing
+        raw_durations, raw_events = raw_durations[keep], raw_events[keep]
+        raw_groups = raw_groups[keep] if raw_groups is not None else None
+    return raw_durations, raw_events, raw_groups, n_dropped
 
 
 def _validate_durations_events(durations: Any, events: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -263,6 +298,9 @@ class KaplanMeierResult:
         Median survival, ``nan`` if not reached (R ``print.survfit`` rule).
     median_ci : tuple of float
         (lower, upper) confidence limits of the median, ``nan`` if not reached.
+    n_dropped : int
+        Rows left out for a missing time or event (R ``na.omit``; R reports
+        them as ``length(fit$na.action)``).
     """
 
     time: np.ndarray
@@ -279,6 +317,7 @@ class KaplanMeierResult:
     alpha: float
     median: float = field(init=False)
     median_ci: tuple[float, float] = field(init=False)
+    n_dropped: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "median", _median_print_rule(self.time, self.survival))
@@ -369,6 +408,41 @@ class KaplanMeierResult:
         curve = self._with_time_zero()
         n_before = np.searchsorted(curve["time"], query, side="left")
         return np.append(curve["n_risk"], 0)[n_before].astype(int)
+
+    def risk_table(self, times: Any) -> pd.DataFrame:
+        """KMunicate risk table: at risk, cumulative events and cumulative censored at each time.
+
+        ``n_risk`` is R ``summary(fit, times = t, extend = TRUE)$n.risk``;
+        ``events`` and ``censored`` are the cumulative sums of that summary's
+        ``n.event`` and ``n.censor`` up to t (everything observed at times
+        <= t). Times are kept in the order given (NaN not allowed).
+
+        Parameters
+        ----------
+        times : float or array-like of float
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns time, n_risk, events, censored (int).
+
+        References
+        ----------
+        .. [1] Morris TP, Jarvis CI, Cragg W, Phillips PPJ, Choodari-Oskooei B,
+           Sydes MR. "Proposals on Kaplan-Meier plots in medical research and
+           a survey of stakeholder views: KMunicate." BMJ Open 9 (2019):
+           e030215.
+        .. [2] Therneau T. survival: Survival Analysis, R package, function
+           ``summary.survfit``. https://CRAN.R-project.org/package=survival
+        """
+        query = _as_1d(times, "times").astype(float)
+        if np.any(np.isnan(query)):
+            raise ValueError("times contain NaN")
+        n_at_or_before = np.searchsorted(self.time, query, side="right")
+        cumulative_events = np.concatenate(([0], np.cumsum(self.n_event)))[n_at_or_before]
+        cumulative_censored = np.concatenate(([0], np.cumsum(self.n_censor)))[n_at_or_before]
+        return pd.DataFrame({"time": query, "n_risk": self.number_at_risk(query),
+                             "events": cumulative_events.astype(int), "censored": cumulative_censored.astype(int)})
 
     def survival_at_times(self, times: Any) -> pd.DataFrame:
         """Survival at given times, as R ``summary(fit, times = times, extend = TRUE)``.
@@ -540,11 +614,14 @@ def kaplan_meier(
     Raises
     ------
     ValueError
-        Empty input, NaN or negative durations, events outside {0, 1},
-        length mismatch, unknown ``conf_type``.
+        Empty input (or no row left once missing values are dropped),
+        negative or infinite durations, events outside {0, 1}, length
+        mismatch, unknown ``conf_type``.
 
     Notes
     -----
+    Rows with a missing (NaN / None / NA) duration or event are dropped, as
+    R's default ``na.action = na.omit``; their number is ``n_dropped``.
     S(t) = prod_{t_i <= t} (1 - d_i / n_i). Censorings tied with events are
     counted at risk at that time. Greenwood: var(log S(t)) =
     sum_{t_i <= t} d_i / (n_i (n_i - d_i)). The median and its confidence
@@ -574,10 +651,14 @@ def kaplan_meier(
     """
     _check_conf_type(conf_type)
     _z_value(alpha)
+    durations, events, _, n_dropped = _complete_cases(durations, events)
     duration_values, event_values = _validate_durations_events(durations, events)
     if timefix:
         duration_values = _merge_near_ties(duration_values)
-    return _kaplan_meier_fit(duration_values, event_values, conf_type, alpha)
+    fit = _kaplan_meier_fit(duration_values, event_values, conf_type, alpha)
+    if n_dropped:
+        object.__setattr__(fit, "n_dropped", n_dropped)
+    return fit
 
 
 @dataclass(frozen=True, eq=False)
@@ -595,11 +676,14 @@ class GroupedKaplanMeier:
         :meth:`KaplanMeierResult.survival_at_times` for the landmark times.
     fits : dict
         Group label -> :class:`KaplanMeierResult`, in group order.
+    n_dropped : int
+        Rows left out for a missing time, event or group (R ``na.omit``).
     """
 
     summary: pd.DataFrame
     landmarks: pd.DataFrame
     fits: dict
+    n_dropped: int = 0
 
 
 def kaplan_meier_by_group(
@@ -619,8 +703,9 @@ def kaplan_meier_by_group(
         As in :func:`kaplan_meier`. Near-tied times are merged over the whole
         data set before splitting, as R does.
     groups : array-like
-        Group label per patient (str, int, bool...); no missing values.
-        Groups are sorted when the labels are sortable (R factor levels),
+        Group label per patient (str, int, bool...). Rows with a missing
+        time, event or group are dropped (R ``na.omit``) and counted in
+        ``n_dropped``. Groups are sorted when the labels are sortable (R factor levels),
         otherwise kept in order of appearance.
     landmarks : sequence of float
         Times at which S(t) and its limits are reported (R
@@ -640,6 +725,7 @@ def kaplan_meier_by_group(
     """
     _check_conf_type(conf_type)
     _z_value(alpha)
+    durations, events, groups, n_dropped = _complete_cases(durations, events, groups)
     duration_values, event_values = _validate_durations_events(durations, events)
     codes, labels = _encode_groups(_validate_groups(groups, duration_values.size))
     if timefix:
@@ -675,7 +761,8 @@ def kaplan_meier_by_group(
         if landmark_frames
         else pd.DataFrame(columns=["group", "time", "n_risk", "n_event", "n_censor", "survival", "std_err", "lower", "upper"])
     )
-    return GroupedKaplanMeier(summary=pd.DataFrame(summary_rows), landmarks=landmark_table, fits=fits)
+    return GroupedKaplanMeier(summary=pd.DataFrame(summary_rows), landmarks=landmark_table, fits=fits,
+                              n_dropped=n_dropped)
 
 
 # --------------------------------------------------------------------------- #
@@ -701,6 +788,8 @@ class LogrankResult:
     generalised_inverse : bool
         True if the variance matrix was singular (R stops with an error) and a
         Moore-Penrose inverse was used; df is then its rank.
+    n_dropped : int
+        Rows left out for a missing time, event or group (R ``na.omit``).
     """
 
     statistic: float
@@ -711,6 +800,18 @@ class LogrankResult:
     generalised_inverse: bool = False
     n_strata: int = 0
     n_dropped_strata: int = 0
+    n_dropped: int = 0
+
+
+class LogrankPair(tuple):
+    """``(statistic, p_value)`` of :func:`logrank_test`, with ``n_dropped`` (rows left out as R ``na.omit``)."""
+
+    n_dropped: int = 0
+
+    def __new__(cls, statistic: float, p_value: float, n_dropped: int = 0) -> "LogrankPair":
+        pair = super().__new__(cls, (statistic, p_value))
+        pair.n_dropped = n_dropped
+        return pair
 
 
 def _logrank_components(
@@ -765,6 +866,8 @@ def logrank_table(
         computed within each stratum and summed; the statistic, df and
         generalised-inverse rule are then as unstratified. Rows with a
         missing stratum are dropped and counted in ``n_dropped_strata``.
+        Rows with a missing time, event or group are dropped, as R's default
+        ``na.action = na.omit``, and counted in ``n_dropped``.
 
     Returns
     -------
@@ -802,10 +905,18 @@ def logrank_table(
             raise ValueError("strata and durations differ in length")
         keep = ~pd.isna(pd.Series(strata_values, dtype=object)).to_numpy()
         n_dropped_strata = int((~keep).sum())
-        durations = np.asarray(durations).reshape(-1)[keep]
-        events = np.asarray(events).reshape(-1)[keep]
-        groups = _validate_groups(groups, keep.size)[keep]
+        durations = _as_1d(durations, "durations")[keep]
+        events = _as_1d(events, "events")[keep]
+        groups = _as_1d(groups, "groups", dtype=object)
+        if groups.size != keep.size:
+            raise ValueError(f"groups has length {groups.size}, expected {keep.size}")
+        groups = groups[keep]
         strata_values = strata_values[keep]
+        # the rows _complete_cases drops below (missing time, event or group) leave their stratum too
+        incomplete = (np.asarray(pd.isna(durations), dtype=bool) | np.asarray(pd.isna(events), dtype=bool)
+                      | np.asarray(pd.isna(pd.Series(groups, dtype=object)), dtype=bool))
+        strata_values = strata_values[~incomplete]
+    durations, events, groups, n_dropped = _complete_cases(durations, events, groups)
     duration_values, event_values = _validate_durations_events(durations, events)
     codes, labels = _encode_groups(_validate_groups(groups, duration_values.size))
     n_groups = len(labels)
@@ -814,7 +925,8 @@ def logrank_table(
     if timefix:
         duration_values = _merge_near_ties(duration_values)
     if strata is not None:
-        return _stratified_logrank(duration_values, event_values, codes, labels, strata_values, n_dropped_strata)
+        return _stratified_logrank(duration_values, event_values, codes, labels, strata_values, n_dropped_strata,
+                                   n_dropped)
 
     times, time_index = np.unique(duration_values, return_inverse=True)
     cell = time_index * n_groups + codes
@@ -880,6 +992,7 @@ def logrank_table(
         table=table,
         variance=variance,
         generalised_inverse=generalised,
+        n_dropped=n_dropped,
     )
 
 
@@ -910,7 +1023,7 @@ def _logrank_chisq(observed: np.ndarray, expected: np.ndarray, variance: np.ndar
 
 def _stratified_logrank(
     duration_values: np.ndarray, event_values: np.ndarray, codes: np.ndarray, labels: list,
-    strata_values: np.ndarray, n_dropped_strata: int,
+    strata_values: np.ndarray, n_dropped_strata: int, n_dropped: int = 0,
 ) -> LogrankResult:
     """Log-rank test stratified by ``strata_values`` (validated, tie-merged data)."""
     n_groups = len(labels)
@@ -939,16 +1052,17 @@ def _stratified_logrank(
     return LogrankResult(
         statistic=statistic, p_value=p_value, df=df, table=table, variance=variance,
         generalised_inverse=generalised, n_strata=len(stratum_labels), n_dropped_strata=n_dropped_strata,
+        n_dropped=n_dropped,
     )
 
 
-def logrank_test(durations: Any, events: Any, groups: Any, strata: Any = None) -> tuple[float, float]:
+def logrank_test(durations: Any, events: Any, groups: Any, strata: Any = None) -> "LogrankPair":
     """Log-rank test for k groups: ``(chi-square statistic, p-value)``.
 
     Same as R ``survdiff(Surv(durations, events) ~ groups)$chisq`` and its
-    p-value (k - 1 df). See :func:`logrank_table` for observed / expected
-    counts, df and edge cases; ``strata`` gives the stratified test (R
-    ``survdiff(... ~ groups + strata(strata))``).
+    p-value (k - 1 df). Rows with a missing value are dropped as R ``na.omit``; the tuple's ``n_dropped``
+    counts them. See :func:`logrank_table` for observed / expected counts, df and edge cases; ``strata``
+    gives the stratified test (R ``survdiff(... ~ groups + strata(strata))``).
 
     References
     ----------
@@ -958,4 +1072,4 @@ def logrank_test(durations: Any, events: Any, groups: Any, strata: Any = None) -
        https://CRAN.R-project.org/package=survival
     """
     result = logrank_table(durations, events, groups, strata=strata)
-    return result.statistic, result.p_value
+    return LogrankPair(result.statistic, result.p_value, result.n_dropped)

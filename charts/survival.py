@@ -22,6 +22,7 @@ def kaplan_meier_plot(
     y_label: str = "Progression-free survival",
     width: int = 600,
     show_bands: bool = True,
+    risk_table: str = "at_risk",
 ) -> alt.VConcatChart:
     """Step KM curves with pointwise CI bands, censor marks and numbers at risk.
 
@@ -34,7 +35,8 @@ def kaplan_meier_plot(
     censors : pandas.DataFrame
         Columns ``group``, ``time``, ``survival``: one row per censored time.
     at_risk : pandas.DataFrame
-        Columns ``group``, ``time``, ``n_risk`` on a common grid of times.
+        Columns ``group``, ``time``, ``n_risk`` on a common grid of times (and ``events``, ``censored``,
+        cumulative, for the KMunicate table).
     groups : list of str
         Group labels in legend order.
     time_label, y_label : str
@@ -43,6 +45,9 @@ def kaplan_meier_plot(
         Plot width.
     show_bands : bool
         Draw the confidence bands.
+    risk_table : {"at_risk", "kmunicate"}
+        One row per group with the number at risk, or three (at risk, cumulative events, cumulative
+        censored) as KMunicate (Morris et al., BMJ Open 2019).
 
     Returns
     -------
@@ -98,12 +103,20 @@ def kaplan_meier_plot(
     # the count at time 0 is centred on the axis: leave room for half of its digits (100000 at risk is wide)
     digits = len(str(int(at_risk["n_risk"].max()))) if len(at_risk) else 1
     label_padding = max(18, 8 + 5 * digits)
-    risk = alt.Chart(at_risk).mark_text(fontSize=LABEL_SIZE).encode(
+    rows, row_order, risk_title = at_risk.assign(row=at_risk["group"], value=at_risk["n_risk"]), list(groups), \
+        "Number at risk"
+    if risk_table == "kmunicate":
+        measures = {"n_risk": "at risk", "events": "events", "censored": "censored"}
+        rows = pd.concat([at_risk.assign(row=at_risk["group"].astype(str) + " · " + label, value=at_risk[column])
+                          for column, label in measures.items()], ignore_index=True)
+        row_order = [f"{group} · {label}" for group in groups for label in measures.values()]
+        risk_title = "Number at risk, and events and censored up to each time (KMunicate)"
+    risk = alt.Chart(rows).mark_text(fontSize=LABEL_SIZE).encode(
         x=alt.X("time:Q", scale=x_scale, axis=None),
-        y=alt.Y("group:N", sort=list(groups), title=None,
+        y=alt.Y("row:N", sort=row_order, title=None,
                 axis=alt.Axis(domain=False, ticks=False, labelLimit=260, labelPadding=label_padding)),
-        text="n_risk:Q",
+        text="value:Q",
         color=alt.Color("group:N", scale=group_colour_scale(groups)),
-    ).properties(width=width, height=alt.Step(26), title=alt.TitleParams("Number at risk", fontSize=LABEL_SIZE,
-                                                                         fontWeight="normal"))
+    ).properties(width=width, height=alt.Step(26 if risk_table != "kmunicate" else 20),
+                 title=alt.TitleParams(risk_title, fontSize=LABEL_SIZE, fontWeight="normal"))
     return alt.vconcat(plot, risk, spacing=14).resolve_scale(x="shared", color="shared")

@@ -5,7 +5,7 @@ import math
 import re
 
 from analysis.methods import (  # noqa: F401 (labels)
-    CI_METHOD_LABELS, CONF_TYPE_LABELS, P_ADJUST_LABELS, STRATIFY_LABELS, TIES_LABELS,
+    CI_METHOD_LABELS, CONF_TYPE_LABELS, P_ADJUST_LABELS, RISK_TABLE_LABELS, STRATIFY_LABELS, TIES_LABELS,
 )
 from data import registry
 from data.studies import bundled_study_labels

@@ -113,20 +113,25 @@ def ref_event_flags(df, response_col, endpoint, denominator):
     return is_event, in_denominator
 
 
-def ref_subgroup_rates(df, columns, endpoint, denominator, method, response_col):
+def ref_subgroup_rates(df, columns, endpoint, denominator, method, response_col, test_missing=False):
     is_event, in_den = ref_event_flags(df, response_col, endpoint, denominator)
     rows = []
     for column in columns:
         levels, labels = ref_levels(df[column])
+        # R na.omit: the level of missing values is shown, not tested, and not part of any level's rest
+        untested = MISSING if (not test_missing and df[column].isna().any()) else object()
         for level in levels:
             inside = [lab == level and d for lab, d in zip(labels, in_den)]
-            outside = [lab != level and d for lab, d in zip(labels, in_den)]
+            outside = [lab != level and lab != untested and d for lab, d in zip(labels, in_den)]
             n, k = sum(inside), sum(e for e, i in zip(is_event, inside) if i)
             n_rest, k_rest = sum(outside), sum(e for e, o in zip(is_event, outside) if o)
             row = {"subgroup": column, "level": level, "n": n, "k": k, "rate": math.nan,
                    "lower": math.nan, "upper": math.nan, "p_value": math.nan, "note": ""}
             if n == 0:
                 row["note"] = "no patients in the denominator"
+            elif level == untested:
+                row["rate"], row["lower"], row["upper"] = proportion_ci(k, n, method)
+                row["note"] = "not reported: shown, not tested (not in the adjustment)"
             else:
                 row["rate"], row["lower"], row["upper"] = proportion_ci(k, n, method)
                 if n_rest == 0:
@@ -262,11 +267,14 @@ def test_response_table_matches_reference(cohort, group_col, denominator, method
 
 @pytest.mark.parametrize("endpoint, denominator, method",
                          [("orr", "all", "clopper-pearson"), ("dcr", "evaluable", "jeffreys")])
-def test_subgroup_rates_matches_reference(cohort, endpoint, denominator, method):
+@pytest.mark.parametrize("test_missing", [False, True])
+def test_subgroup_rates_matches_reference(cohort, endpoint, denominator, method, test_missing):
     patients, _ = cohort
     columns = [c for c in GROUPINGS if c is not None]
-    result = subgroup_rates(patients, columns, endpoint=endpoint, denominator=denominator, method=method)
-    assert_same(result, ref_subgroup_rates(patients, columns, endpoint, denominator, method, "best_response"))
+    result = subgroup_rates(patients, columns, endpoint=endpoint, denominator=denominator, method=method,
+                            test_missing=test_missing)
+    assert_same(result, ref_subgroup_rates(patients, columns, endpoint, denominator, method, "best_response",
+                                           test_missing))
 
 
 @pytest.mark.parametrize("group_col", ["pazopanib", "sex", "site_missing_word", "histology_cat"])

@@ -257,6 +257,43 @@ def test_logrank_snippet_gives_the_page_test(filters, grouping, tmp_path, monkey
     assert namespace["test"].df == expected.df
 
 
+def page_pairwise(filters, grouping, p_adjust):
+    """The Survival page's pairwise log-rank table (its pure view builder) and the patients behind it."""
+    patients = load_patients(filters)
+    methods = MethodState(km_by=grouping, p_adjust=p_adjust)
+    shown = {view.key: view.result for view in views_of(survival_view.build(patients, methods))}
+    return patients, shown["survival_pairwise"]
+
+
+PAIRWISE_CASES = [(FilterState(), "histology_group", "BH"), (FilterState(), "best_response", "holm"),
+                  (FilterState(study=(NAB,)), "primary_site", "bonferroni"), (FilterState(), "prior_lines", "none")]
+
+
+@pytest.mark.parametrize("filters, grouping, p_adjust", PAIRWISE_CASES)
+def test_pairwise_snippet_gives_the_page_table(filters, grouping, p_adjust, tmp_path, monkeypatch):
+    patients, expected = page_pairwise(filters, grouping, p_adjust)
+    assert len(expected) >= 3
+    namespace = run_python(snippets.pairwise_logrank(grouping, p_adjust), tmp_path, monkeypatch,
+                           {snippets.PATIENTS_CSV: patients})
+    ours = namespace["pairs"]
+    assert list(zip(ours["group_1"], ours["group_2"])) == list(zip(expected["group_1"], expected["group_2"]))
+    for column in ["statistic", "p_value", "p_adjusted"]:
+        assert all(close(a, b) for a, b in zip(ours[column], expected[column])), column
+
+
+@needs_r
+@pytest.mark.parametrize("filters, grouping, p_adjust", PAIRWISE_CASES[:3])
+def test_pairwise_R_snippet_gives_the_page_table(filters, grouping, p_adjust, tmp_path):
+    patients, expected = page_pairwise(filters, grouping, p_adjust)
+    run_r(snippets.pairwise_logrank(grouping, p_adjust), tmp_path, patients,
+          'write.csv(pairwise, "r_pairwise.csv", row.names = FALSE)\n')
+    result = pd.read_csv(tmp_path / "r_pairwise.csv", keep_default_na=False, na_values=["NA"])
+    assert list(zip(result["group_1"].astype(str), result["group_2"].astype(str))) == list(
+        zip(expected["group_1"].astype(str), expected["group_2"].astype(str)))
+    for ours, theirs in [("statistic", "chisq"), ("p_value", "p"), ("p_adjusted", "p_adjusted")]:
+        assert all(close(a, b) for a, b in zip(expected[ours], result[theirs])), ours
+
+
 R_SURVIVAL_EXTRACTION = """
 tab <- summary(fit)$table
 if (is.null(dim(tab))) tab <- t(as.matrix(tab))
@@ -565,7 +602,8 @@ def test_every_page_snippet_compiles():
     cases = [snippets.response_counts(), snippets.response_rates("histology", "all", "wilson"),
              snippets.fisher_tests("study", "all"), snippets.subgroup_forest("dcr", "all", "jeffreys", "BH"),
              snippets.per_study("all", "clopper-pearson", "log"), snippets.survival("pazopanib", "log", (4, 6)),
-             snippets.logrank("best_response"), snippets.rmst("sex", None), snippets.rmst("none", 6.5, endpoint="os"),
+             snippets.logrank("best_response"), snippets.pairwise_logrank("ecog", "holm"),
+             snippets.rmst("sex", None), snippets.rmst("none", 6.5, endpoint="os"),
              snippets.cox_univariate(ALL_KEYS, "efron", "BH", {}),
              snippets.cox_multivariable(["ecog"], "breslow", {}), snippets.reconciliation(),
              snippets.cox_zph(["ecog"], "breslow", {})]

@@ -353,16 +353,12 @@ def test_km_invariant_to_row_order_and_event_type():
     [
         ([], [], "empty"),
         ([1.0, -2.0], [1, 0], "non-negative"),
-        ([1.0, float("nan")], [1, 0], "NaN"),
         ([1.0, float("inf")], [1, 0], "infinite"),
         ([1.0, 2.0], [1, 2], "0/1"),
-        ([1.0, 2.0], [1, float("nan")], "missing"),
         ([1.0, 2.0], ["yes", "no"], "0/1"),
         ([1.0, 2.0, 3.0], [1, 0], "length"),
         (["a", "b"], [1, 0], "numeric"),
         ([[1.0, 2.0]], [[1, 0]], "one-dimensional"),
-        (pd.array([1.0, None], dtype="Float64"), [1, 0], "missing"),
-        ([1.0, 2.0], pd.array([1, None], dtype="Int64"), "missing"),
     ],
 )
 def test_invalid_input_raises(durations, events, message):
@@ -372,13 +368,33 @@ def test_invalid_input_raises(durations, events, message):
         logrank_test(durations, events, ["a", "b"][: len(np.ravel(durations))] or ["a"])
 
 
+@pytest.mark.parametrize(
+    "durations, events",
+    [
+        ([1.0, float("nan"), 2.0], [1, 0, 1]),
+        ([1.0, 2.0, 3.0], [1, float("nan"), 0]),
+        (pd.array([1.0, None, 2.0], dtype="Float64"), [1, 0, 0]),
+        ([1.0, 2.0, 3.0], pd.array([1, None, 1], dtype="Int64")),
+    ],
+)
+def test_missing_time_or_event_is_dropped_as_r(durations, events):
+    # R's default na.action = na.omit (these raised ValueError before): the row is left out and counted;
+    # tests/test_pairwise.py checks the numbers against R
+    km = kaplan_meier(durations, events)
+    assert (km.n, km.n_dropped) == (2, 1)
+    assert logrank_table(durations, events, ["a", "b", "b"]).n_dropped == 1
+
+
 def test_invalid_groups_and_options_raise():
     with pytest.raises(ValueError, match="length"):
         logrank_test([1, 2, 3], [1, 0, 1], ["a", "b"])
-    with pytest.raises(ValueError, match="missing"):
-        logrank_test([1, 2, 3], [1, 0, 1], ["a", None, "b"])
-    with pytest.raises(ValueError, match="missing"):
-        kaplan_meier_by_group([1, 2, 3], [1, 0, 1], ["a", np.nan, "b"])
+    with pytest.raises(ValueError, match="length"):
+        kaplan_meier_by_group([1, 2, 3], [1, 0], ["a", "b", "b"])
+    # a missing group is dropped (R na.omit), no longer an error: one group is left, so no log-rank test
+    with pytest.raises(ValueError, match="two groups"):
+        logrank_test([1, 2, 3], [1, 0, 1], ["a", None, "a"])
+    grouped = kaplan_meier_by_group([1, 2, 3], [1, 0, 1], ["a", np.nan, "b"])
+    assert grouped.n_dropped == 1 and list(grouped.fits) == ["a", "b"]
     with pytest.raises(ValueError, match="conf_type"):
         kaplan_meier([1, 2], [1, 1], conf_type="logit-probit")
     with pytest.raises(ValueError, match="alpha"):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from sarcoma_app.viewstate.url_state import (
     AE_COUNT_VALUES, CI_METHODS, CONF_TYPES, COX_TERMS, DENOMINATORS, ENDPOINTS, GROUPINGS, MAX_LANDMARKS,
-    P_ADJUST_METHODS, PAZOPANIB_VALUES, RESPONSE_VALUES, TIES, UNKNOWN, AllowedValues, FilterState, MethodState,
+    P_ADJUST_METHODS, PAZOPANIB_VALUES, RESPONSE_VALUES, RISK_TABLES, TIES, UNKNOWN, AllowedValues, FilterState, MethodState,
     ViewState, parse_landmarks_text, parse_query, to_query,
 )
 
@@ -25,7 +25,7 @@ ALLOWED = AllowedValues(
 )
 MULTI_FILTERS = [f.name for f in fields(FilterState) if f.name != "evaluable_only"]
 CHOICES = {"ci": CI_METHODS, "conf_type": CONF_TYPES, "ties": TIES, "response_by": GROUPINGS, "km_by": GROUPINGS,
-           "denominator": DENOMINATORS, "endpoint": ENDPOINTS, "p_adjust": P_ADJUST_METHODS}
+           "denominator": DENOMINATORS, "endpoint": ENDPOINTS, "p_adjust": P_ADJUST_METHODS, "risk_table": RISK_TABLES}
 
 
 def subsets(values):

@@ -27,6 +27,7 @@ from data import registry
 from sarcoma_app.text import STUDY_LABELS, one_line
 from sarcoma_app.viewstate.url_state import (CI_METHODS, CONF_TYPES, COX_TERMS, DENOMINATORS, ENDPOINTS, GROUPINGS,
                                    SURVIVAL_ENDPOINTS, TIES)
+from sarcoma_app.viewstate.url_state import P_ADJUST_METHODS
 
 PATIENTS_CSV = "filtered_patients.csv"
 ALL_PATIENTS_CSV = "all_patients.csv"
@@ -291,17 +292,26 @@ def subgroup_forest(endpoint: str, denominator: str, ci: str, p_adjust: str, csv
                     + (", stratified by study (exact Mantel-Haenszel test)" if stratify else "")) + (
         f"{lines}\n\n"
         f"{_py_list('subgroups = ', [f'sg_{name}' for name in subgroups])}\n"
+        + "# a not-reported level is shown but not tested, nor counted in the adjustment\n"
+        + f"{_py_list('not_reported = ', missing_labels(subgroups))}\n"
         + (f"rates = {function}(patients, subgroups, \"study_id\", endpoint={json.dumps(endpoint)},\n"
            f"                                  denominator={json.dumps(denominator)}, method={json.dumps(ci)},\n"
-           f"                                  p_adjust_method={json.dumps(p_adjust)})\n" if stratify else
+           f"                                  p_adjust_method={json.dumps(p_adjust)}, missing_levels=not_reported)\n"
+           if stratify else
            f"rates = subgroup_rates(patients, subgroups, endpoint={json.dumps(endpoint)}, "
            f"denominator={json.dumps(denominator)},\n"
-           f"                       method={json.dumps(ci)}, p_adjust_method={json.dumps(p_adjust)})\n")
+           f"                       method={json.dumps(ci)}, p_adjust_method={json.dumps(p_adjust)},\n"
+           "                       missing_levels=not_reported)\n")
         + "# a level without patients, or a variable with a single level, compares nothing\n"
         "rates = rates[rates[\"n\"] > 0]\n"
         "rates = rates[rates.groupby(\"subgroup\")[\"level\"].transform(\"size\") > 1]\n"
         "print(rates.to_string(index=False))\n")
     return Snippet(code)
+
+
+def missing_labels(groupings) -> list[str]:
+    """The labels of a missing value of ``groupings`` (the forest plot's not-reported levels), from the registry."""
+    return sorted({registry.GROUPINGS[_check(name, GROUPINGS, "grouping")].missing_label for name in groupings})
 
 
 def per_study(denominator: str, ci: str, conf_type: str, csv_path: str = PATIENTS_CSV,
@@ -443,6 +453,36 @@ def rmst(grouping: str, tau: float | None, csv_path: str = PATIENTS_CSV,
         "# median follow-up: reverse Kaplan-Meier (censoring as the event)\n"
         "follow <- survfit(Surv(time, 1 - event) ~ 1, data = patients)\n"
         "print(follow)\n")
+    return Snippet(code, r)
+
+
+def pairwise_logrank(grouping: str, p_adjust: str, csv_path: str = PATIENTS_CSV,
+                     endpoint: str = registry.DEFAULT_ENDPOINT) -> Snippet:
+    """Log-rank test of each pair of groups, p adjusted across the pairs; R survdiff per pair + p.adjust."""
+    _check(p_adjust, P_ADJUST_METHODS, "p-value adjustment")
+    spec = _endpoint(endpoint)
+    code = _py_read(csv_path, "from analysis.pairwise import pairwise_logrank",
+                    f"Pairwise log-rank tests of {spec.short} (as survminer pairwise_survdiff)") + (
+        _py_drop_missing(spec) + f"{_py_group(grouping)}\n\n"
+        f'time, event = patients["{spec.time}"], patients["{spec.event}"].astype(int)\n'
+        f'pairs = pairwise_logrank(time, event, patients["group"], p_adjust={json.dumps(p_adjust)})\n'
+        "# chi-square, p and p adjusted across the pairs (NaN = no event in the pair)\n"
+        "print(pairs.to_string(index=False))\n")
+    r = _r_read(csv_path, f"Pairwise log-rank tests of {spec.short}, as R survival") + (
+        _r_drop_missing(spec) + f"{_r_group(grouping)}\n"
+        "# survdiff on the patients of each pair of groups, then p.adjust over the pairs\n"
+        "# (as survminer::pairwise_survdiff, which needs the survminer package)\n"
+        'pairs <- combn(sort(unique(patients$group), method = "radix"), 2)\n'
+        "tests <- apply(pairs, 2, function(pair) {\n"
+        "  lr <- survdiff(Surv(" + spec.time + ", " + spec.event + ") ~ group,\n"
+        "                 data = patients[patients$group %in% pair, ])\n"
+        "  df <- sum(lr$exp > 0) - 1\n"
+        "  c(chisq = lr$chisq, p = if (df < 0) NA else pchisq(lr$chisq, df, lower.tail = FALSE))\n"
+        "})\n"
+        'pairwise <- data.frame(group_1 = pairs[1, ], group_2 = pairs[2, ], chisq = tests["chisq", ],\n'
+        '                       p = tests["p", ])\n'
+        f"pairwise$p_adjusted <- p.adjust(pairwise$p, method = {r_string(p_adjust)})\n"
+        "print(pairwise)\n")
     return Snippet(code, r)
 
 

@@ -223,6 +223,26 @@ def km_risk_frame(fits: dict, grid: np.ndarray) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def km_kmunicate_frame(fits: dict, grid: np.ndarray) -> pd.DataFrame:
+    """KMunicate risk table of each fit on ``grid``: group, time, n_risk, events, censored (both cumulative)."""
+    frames = [fit.risk_table(grid).assign(group=str(label)) for label, fit in fits.items()]
+    return pd.concat(frames, ignore_index=True)[["group", "time", "n_risk", "events", "censored"]]
+
+
+def risk_table_wide(frame: pd.DataFrame, kmunicate: bool) -> pd.DataFrame:
+    """The risk table as shown under a KM plot, one row per group (and count), one column per time."""
+    measures = {"n_risk": "At risk", "events": "Events", "censored": "Censored"} if kmunicate else {"n_risk": "At risk"}
+    groups = list(dict.fromkeys(frame["group"]))
+    rows = []
+    for group in groups:
+        part = frame[frame["group"] == group]
+        for column, label in measures.items():
+            row = {"Group": group, "Count": label}
+            row.update({f"{t:g} mo": int(v) for t, v in zip(part["time"], part[column])})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def filter_value_label(dimension: str, value: str) -> str:
     """Label of a filter value, 'unknown' included."""
     return option_label(dimension, value) if value != UNKNOWN else "unknown"

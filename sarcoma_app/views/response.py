@@ -173,13 +173,16 @@ def _forest_blocks(patients, methods, n_studies) -> list[Block]:
                            + ", ".join(f"{subgroup_columns[key]} ({n:,})" for key, n in crowded.items()) + "."))
         subgroup_columns = {key: label for key, label in subgroup_columns.items() if key not in crowded}
     stratified = common.stratified(patients, methods.stratify)
+    # a not-reported level is shown but not tested, nor counted in the adjustment (R na.omit)
+    not_reported = snippets.missing_labels(subgroup_columns)
     if stratified:
         rates = subgroup_rates_stratified(labelled, [f"sg_{key}" for key in subgroup_columns], "study_id",
                                           endpoint=endpoint, denominator=denominator, method=ci_method,
-                                          p_adjust_method=p_adjust)
+                                          p_adjust_method=p_adjust, missing_levels=not_reported)
     else:
         rates = subgroup_rates(labelled, [f"sg_{key}" for key in subgroup_columns], endpoint=endpoint,
-                               denominator=denominator, method=ci_method, p_adjust_method=p_adjust)
+                               denominator=denominator, method=ci_method, p_adjust_method=p_adjust,
+                               missing_levels=not_reported)
     rates = rates[rates["n"] > 0].copy()
     rates["subgroup"] = rates["subgroup"].str.removeprefix("sg_").map(subgroup_columns)
     rates = rates[rates.groupby("subgroup")["level"].transform("size") > 1]  # a single level compares nothing

@@ -8,17 +8,18 @@ import pandas as pd
 
 import charts
 from analysis.follow_up import FollowUp, median_follow_up
-from analysis.methods import CONF_TYPES
+from analysis.methods import CONF_TYPES, RISK_TABLES
+from analysis.pairwise import pairwise_logrank
 from analysis.rmst import rmst_by_group, rmst_contrast
 from analysis.survival import kaplan_meier_by_group, logrank_table
 from data import registry
 from sarcoma_app.exports import snippets
-from sarcoma_app.text import (CONF_TYPE_LABELS, GROUPING_LABELS, escape_markdown, fmt_median_ci, fmt_p, fmt_rate_ci,
-                              fmt_ratio_ci, fmt_time)
+from sarcoma_app.text import (CONF_TYPE_LABELS, GROUPING_LABELS, P_ADJUST_LABELS, RISK_TABLE_LABELS, escape_markdown,
+                              fmt_median_ci, fmt_p, fmt_rate_ci, fmt_ratio_ci, fmt_time)
 from sarcoma_app.views import common, prepare
 from sarcoma_app.views.blocks import Block, Chart, Choice, Controls, Heading, Note, Table, View
-from sarcoma_app.viewstate.url_state import (MAX_LANDMARK_MONTHS, MAX_LANDMARKS, MethodState, parse_landmarks_text,
-                                             parse_rmst_tau_text)
+from sarcoma_app.viewstate.url_state import (MAX_LANDMARK_MONTHS, MAX_LANDMARKS, P_ADJUST_METHODS, MethodState,
+                                             parse_landmarks_text, parse_rmst_tau_text)
 
 TITLE = "Survival"
 QUESTION = "How long did patients stay free of progression or alive, and does it differ between groups?"
@@ -38,6 +39,9 @@ def choices(patients: pd.DataFrame, methods: MethodState) -> list[Choice]:
         common.selected("conf_type", "CI transformation", CONF_TYPES, methods.conf_type, CONF_TYPE_LABELS.get,
                         help="Pointwise 95% intervals of S(t) as R survfit conf.type: "
                              + ", ".join(CONF_TYPE_LABELS.values()) + "."),
+        common.selected("risk_table", "Risk table", RISK_TABLES, methods.risk_table, RISK_TABLE_LABELS.get,
+                        help="Under the curves: the number at risk, cumulative events and cumulative censored at "
+                             "each time (KMunicate, Morris et al. 2019), or the number at risk only."),
         Choice("landmarks", "Landmark times (months)", kind="text", value=methods.landmarks,
                to_text=lambda values: ", ".join(f"{v:g}" for v in values), parse=parse_landmarks_text,
                help=f"Up to {MAX_LANDMARKS} times, comma-separated, e.g. 4, 6.",
@@ -63,7 +67,7 @@ def build(patients: pd.DataFrame, methods: MethodState) -> list[Block]:
                                    conf_type=conf_type, landmarks=landmarks)
     n_events = int(analysable["event"].sum())
     blocks.append(_curves_view(patients, analysable, result, spec, endpoint, grouping, conf_type, landmarks,
-                               n_events))
+                               n_events, risk_table=methods.risk_table))
     no_events = [f"{escape_markdown(group)} ({fit.n})" for group, fit in result.fits.items()
                  if fit.n_events == 0]
     single = [escape_markdown(group) for group, fit in result.fits.items() if fit.n == 1 and fit.n_events > 0]
@@ -80,6 +84,8 @@ def build(patients: pd.DataFrame, methods: MethodState) -> list[Block]:
     blocks.append(follow_up_note(analysable, spec))
     blocks += _logrank_blocks(patients, analysable, spec, endpoint, grouping, n_events, len(result.fits),
                               stratified=common.stratified(analysable, methods.stratify) and grouping != "study")
+    if len(result.fits) >= 3:
+        blocks += _pairwise_blocks(patients, analysable, spec, endpoint, grouping, n_events, methods)
     blocks += _rmst_blocks(patients, analysable, spec, endpoint, grouping, methods.rmst_tau)
     return blocks
 
@@ -104,16 +110,22 @@ def follow_up_note(analysable: pd.DataFrame, spec: registry.Endpoint) -> Note:
                                          "follow-up.", kind="markdown")
 
 
-def _curves_view(patients, analysable, result, spec, endpoint, grouping, conf_type, landmarks, n_events) -> View:
+def _curves_view(patients, analysable, result, spec, endpoint, grouping, conf_type, landmarks, n_events,
+                 risk_table="kmunicate") -> View:
     groups = [str(g) for g in result.fits]
     grid = prepare.risk_grid(float(analysable["time"].max()))
     curve_points, censor_marks = prepare.km_curve_frame(result.fits), prepare.km_censor_frame(result.fits)
-    chart = charts.kaplan_meier_plot(curve_points, censor_marks, prepare.km_risk_frame(result.fits, grid), groups,
-                                     time_label="Months since start of treatment", y_label=spec.label)
+    risk = prepare.km_kmunicate_frame(result.fits, grid)
+    kmunicate = risk_table == "kmunicate"
+    chart = charts.kaplan_meier_plot(curve_points, censor_marks, risk, groups,
+                                     time_label="Months since start of treatment", y_label=spec.label,
+                                     risk_table=risk_table)
     parts = [Heading(f"Kaplan–Meier curves of {spec.label.lower()}"),
              Chart(chart, f"km-{endpoint}-by-{grouping}", title=f"{spec.label} (Kaplan–Meier)",
                    caption=f"{len(analysable)} patients, {n_events} events. Step = KM estimate; band = pointwise 95% "
-                           f"CI ({CONF_TYPE_LABELS[conf_type]}); + = censored. Numbers at risk under the plot.")]
+                           f"CI ({CONF_TYPE_LABELS[conf_type]}); + = censored. "
+                           + ("Under the plot: numbers at risk, and events and censored up to each time "
+                              "(KMunicate)." if kmunicate else "Numbers at risk under the plot."))]
     if n_events == len(analysable):
         parts.append(Note("Every analysable patient had an event (no censoring), so there are no censor marks."))
     if curve_points.attrs.get("thinned") or censor_marks.attrs.get("omitted"):
@@ -128,7 +140,12 @@ def _curves_view(patients, analysable, result, spec, endpoint, grouping, conf_ty
               Table(median_table(result, spec, landmarks), f"{endpoint}-medians-by-{grouping}",
                     caption="Median by R's rule (midpoint where S(t) = 0.5 over an interval); CI from the CI curves. "
                             "NR = not reached. Landmark S(t) as R `summary(fit, times)`; a landmark after the last "
-                            "follow-up carries the last value (0 at risk). CI not defined = S(t) is 0 (R gives NA).")]
+                            "follow-up carries the last value (0 at risk). CI not defined = S(t) is 0 (R gives NA)."),
+              Heading("Risk table"),
+              Table(prepare.risk_table_wide(risk, kmunicate), f"{endpoint}-risk-table-by-{grouping}",
+                    caption="At risk = patients still followed at the time (R "
+                            "`summary(fit, times, extend = TRUE)$n.risk`)" + ("; events and censored = cumulative counts up to and including the time "
+                                          "(KMunicate, Morris et al., BMJ Open 2019)." if kmunicate else "."))]
     return View("survival_km", f"{spec.label} (Kaplan–Meier)", parts, patients=patients,
                 n_text=f"{len(analysable)} of {len(patients)} selected patients with {spec.short} recorded, "
                        f"{n_events} events",
@@ -212,6 +229,34 @@ def _rmst_blocks(patients, analysable, spec, endpoint, grouping, wanted_tau) -> 
                        code=snippets.rmst(grouping, None if result.tau_is_default else result.tau, endpoint=endpoint),
                        result=result))
     return blocks
+
+
+def pairwise_table(pairs: pd.DataFrame, p_adjust: str) -> pd.DataFrame:
+    """The pairwise log-rank table as shown: the two groups, their patients / events, chi-square, p, adjusted p."""
+    return pd.DataFrame({
+        "Group 1": pairs["group_1"].astype(str), "Group 2": pairs["group_2"].astype(str),
+        "Patients (events)": [f"{n1} ({e1}) vs {n2} ({e2})" for n1, e1, n2, e2 in
+                              zip(pairs["n_1"], pairs["events_1"], pairs["n_2"], pairs["events_2"])],
+        "χ²": pairs["statistic"].map(lambda v: f"{v:.2f}"),
+        "p": pairs["p_value"].map(fmt_p),
+        f"p adjusted ({p_adjust})": pairs["p_adjusted"].map(fmt_p),
+        "Note": pairs["note"],
+    })
+
+
+def _pairwise_blocks(patients, analysable, spec, endpoint, grouping, n_events, methods) -> list[Block]:
+    p_adjust = common.selected("p_adjust", "Multiplicity adjustment", P_ADJUST_METHODS, methods.p_adjust,
+                               P_ADJUST_LABELS.get, help="Applied across the pairwise log-rank tests below.")
+    pairs = pairwise_logrank(analysable["time"], analysable["event"], analysable["group"], p_adjust=p_adjust.value)
+    n_tests = pairs.attrs["n_tests"]
+    parts = [Table(pairwise_table(pairs, p_adjust.value), f"pairwise-logrank-by-{grouping}",
+                   caption=f"Log-rank test (R `survdiff`, rho = 0) of each pair of groups on their patients only, as "
+                           f"survminer `pairwise_survdiff`; {n_tests} tests, p adjusted with "
+                           f"{P_ADJUST_LABELS[p_adjust.value]} (R `p.adjust`). Exploratory: groups are small.")]
+    return [Heading("Pairwise log-rank tests"), Controls([p_adjust]),
+            View("survival_pairwise", f"Pairwise log-rank tests by {GROUPING_LABELS[grouping]}", parts,
+                 patients=patients, n_text=f"{len(analysable)} patients with {spec.short} recorded, {n_events} events",
+                 code=snippets.pairwise_logrank(grouping, p_adjust.value, endpoint=endpoint), result=pairs)]
 
 
 def _logrank_blocks(patients, analysable, spec, endpoint, grouping, n_events, n_groups,

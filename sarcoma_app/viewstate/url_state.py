@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field, fields, make_dataclass, replace
 from typing import Iterable, Mapping, Sequence
 
-from analysis.methods import CI_METHODS, CONF_TYPES, STRATIFY_METHODS, TIES_METHODS
+from analysis.methods import CI_METHODS, CONF_TYPES, RISK_TABLES, STRATIFY_METHODS, TIES_METHODS
 from analysis.methods import P_ADJUST_METHODS as _P_ADJUST_ALIASES
 from data import registry
 
@@ -111,6 +111,7 @@ class MethodState:
     #: RMST horizon in months; 0 = the default rule (the shortest group's last follow-up).
     rmst_tau: float = 0.0
     stratify: str = "study"
+    risk_table: str = "kmunicate"
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ _CHOICES = {
     "p_adjust": P_ADJUST_METHODS,
     "survival_endpoint": SURVIVAL_ENDPOINTS,
     "stratify": STRATIFY,
+    "risk_table": RISK_TABLES,
 }
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
