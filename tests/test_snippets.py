@@ -145,6 +145,39 @@ def test_fisher_snippet_gives_the_page_p_values(filters, grouping, denominator, 
         assert list(ours.events) == list(expected.events) and list(ours.groups) == list(expected.groups)
 
 
+DIFFERENCE_CASES = [
+    (FilterState(pazopanib=("yes", "no")), "pazopanib", "all"),
+    (FilterState(), "pazopanib", "evaluable"),
+]
+DIFFERENCE_FIELDS = ("difference", "lower", "upper", "fisher_p", "odds_ratio", "odds_ratio_lower", "odds_ratio_upper")
+
+
+@pytest.mark.parametrize("filters, grouping, denominator", DIFFERENCE_CASES)
+def test_difference_snippet_gives_the_page_numbers(filters, grouping, denominator, tmp_path, monkeypatch):
+    _, views = page_response(filters, response_by=grouping, denominator=denominator)
+    view = views["response_difference"]
+    assert set(view.result) == {"orr", "dcr"}
+    namespace = run_python(view.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: view.patients})
+    for endpoint, expected in view.result.items():
+        ours = namespace["differences"][endpoint]
+        assert (ours.k1, ours.n1, ours.k2, ours.n2) == (expected.k1, expected.n1, expected.k2, expected.n2)
+        for name in DIFFERENCE_FIELDS:
+            assert close(getattr(ours, name), getattr(expected, name)), (endpoint, name)
+
+
+@needs_r
+@pytest.mark.parametrize("filters, grouping, denominator", DIFFERENCE_CASES)
+def test_difference_R_snippet_gives_the_page_numbers(filters, grouping, denominator, tmp_path):
+    patients, views = page_response(filters, response_by=grouping, denominator=denominator)
+    view = views["response_difference"]
+    run_r(view.code, tmp_path, patients, 'write.csv(differences, "r_difference.csv", row.names = FALSE)\n')
+    r = pd.read_csv(tmp_path / "r_difference.csv").set_index("endpoint")
+    for endpoint, expected in view.result.items():
+        for name, column in zip(DIFFERENCE_FIELDS, ("difference", "lower", "upper", "fisher_p", "odds_ratio",
+                                                    "or_lower", "or_upper")):
+            assert close(getattr(expected, name), r.at[endpoint, column]), (endpoint, name)
+
+
 @pytest.mark.parametrize("filters, endpoint, denominator, ci, p_adjust", [
     (FilterState(), "orr", "all", "clopper-pearson", "BH"),
     (FilterState(study=(NAB,)), "dcr", "evaluable", "wilson", "holm"),

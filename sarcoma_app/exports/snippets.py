@@ -265,6 +265,66 @@ def fisher_tests(grouping: str, denominator: str, csv_path: str = PATIENTS_CSV) 
     return Snippet(code)
 
 
+_R_NEWCOMBE = """\
+# Wilson score interval without continuity correction (as prop.test(correct = FALSE))
+wilson <- function(k, n, z = qnorm(0.975)) {
+  p <- k / n
+  centre <- (p + z^2 / (2 * n)) / (1 + z^2 / n)
+  half <- z * sqrt(p * (1 - p) / n + z^2 / (4 * n^2)) / (1 + z^2 / n)
+  c(lower = if (k == 0) 0 else centre - half, upper = if (k == n) 1 else centre + half)
+}
+# Newcombe (1998) hybrid score interval of p1 - p2 (method 10)
+newcombe <- function(k1, n1, k2, n2) {
+  p1 <- k1 / n1; p2 <- k2 / n2; w1 <- wilson(k1, n1); w2 <- wilson(k2, n2)
+  d <- p1 - p2
+  c(difference = d,
+    lower = d - sqrt((p1 - w1[["lower"]])^2 + (w2[["upper"]] - p2)^2),
+    upper = d + sqrt((w1[["upper"]] - p1)^2 + (p2 - w2[["lower"]])^2))
+}
+"""
+
+
+def proportion_difference(grouping: str, denominator: str, counts: dict, csv_path: str = PATIENTS_CSV) -> Snippet:
+    """Two groups: difference in ORR and DCR with Newcombe's interval, Fisher p and the conditional-MLE odds ratio.
+
+    ``counts``: endpoint -> ``(k1, n1, k2, n2)`` as the page counts them (the R code starts from these numbers;
+    the Python recounts them from the CSV).
+    """
+    _check(denominator, DENOMINATORS, "denominator")
+    counts = {_check(endpoint, ENDPOINTS, "endpoint"): tuple(int(v) for v in values)
+              for endpoint, values in counts.items()}
+    code = _py_read(csv_path, "from analysis.proportions import compare_proportions\n"
+                    "from analysis.response import response_comparison",
+                    "Difference in ORR and DCR between two groups (Newcombe 95% CI, Fisher p, odds ratio)") + (
+        f"{_py_group(grouping)}\n\n"
+        "differences = {}\n"
+        f"for endpoint in {json.dumps(list(counts))}:\n"
+        "    counted = response_comparison(patients, \"group\", endpoint=endpoint,\n"
+        f"                                  denominator={json.dumps(denominator)})\n"
+        "    (k1, k2), (n1, n2) = counted.events, counted.denominators\n"
+        "    result = compare_proportions(k1, n1, k2, n2)  # first group minus second\n"
+        "    differences[endpoint] = result\n"
+        "    print(endpoint, counted.groups, f\"{k1}/{n1} vs {k2}/{n2}\",\n"
+        "          \"difference\", result.difference, (result.lower, result.upper),\n"
+        "          \"Fisher p\", result.fisher_p, \"odds ratio\", result.odds_ratio,\n"
+        "          (result.odds_ratio_lower, result.odds_ratio_upper))\n")
+    lines = "\n".join(f"  {endpoint} = c({', '.join(map(str, values))})" for endpoint, values in counts.items())
+    r = ("# Difference in ORR and DCR between two groups (Newcombe 95% CI, Fisher p, odds ratio), base R.\n"
+         "# Responders and denominators of the first and second group, as counted on the page:\n"
+         f"counts <- list(\n{lines.replace(chr(10), ',' + chr(10))}\n)  # k1, n1, k2, n2\n"
+         + _R_NEWCOMBE +
+         "differences <- do.call(rbind, lapply(names(counts), function(endpoint) {\n"
+         "  x <- counts[[endpoint]]\n"
+         "  ci <- newcombe(x[1], x[2], x[3], x[4])\n"
+         "  test <- fisher.test(matrix(c(x[1], x[2] - x[1], x[3], x[4] - x[3]), 2, byrow = TRUE))\n"
+         "  data.frame(endpoint = endpoint, difference = ci[[\"difference\"]], lower = ci[[\"lower\"]],\n"
+         "             upper = ci[[\"upper\"]], fisher_p = test$p.value, odds_ratio = unname(test$estimate),\n"
+         "             or_lower = test$conf.int[1], or_upper = test$conf.int[2])\n"
+         "}))\n"
+         "print(differences)\n")
+    return Snippet(code, r)
+
+
 #: Subgroup variables of the Response page's forest plot, in its order.
 #: Groupings of the subgroup forest plot (the registry's), in order.
 FOREST_SUBGROUPS = tuple(g.key for g in registry.GROUPING_LIST if g.forest)
