@@ -438,6 +438,42 @@ def test_cox_multivariable_R_snippet_gives_the_page_hazard_ratios(filters, keys,
     assert_cox_matches_r(tmp_path / "r_cox.csv", model.result)
 
 
+FIRTH_FILTERS = FilterState(histology_group=("Angiosarcoma", "Synovial sarcoma"))
+
+
+def page_firth(view_key):
+    """The Hazard ratios page on a selection with perfect separation: its Firth-penalised view."""
+    patients = load_patients(FIRTH_FILTERS)
+    blocks = hazard_ratios_view.build(patients, MethodState(cox_terms=("angiosarcoma", "ecog")))
+    return patients, {view.key: view for view in views_of(blocks)}[view_key]
+
+
+@pytest.mark.parametrize("view_key", ["cox_univariate_firth", "cox_multivariable_firth"])
+def test_firth_snippet_gives_the_page_numbers(view_key, tmp_path, monkeypatch):
+    patients, view = page_firth(view_key)
+    namespace = run_python(view.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: patients})
+    ours, expected = namespace["firth"], view.result
+    assert ours.index.tolist() == expected.index.tolist() and len(expected) > 0
+    for column in ("hr", "hr_lower", "hr_upper", "p"):
+        assert all(close(a, b) for a, b in zip(ours[column], expected[column])), column
+
+
+@needs_r
+@pytest.mark.parametrize("view_key", ["cox_univariate_firth", "cox_multivariable_firth"])
+def test_firth_R_snippet_gives_the_page_numbers(view_key, tmp_path):
+    patients, view = page_firth(view_key)
+    run_r(view.code, tmp_path, patients, 'write.csv(firth, "r_firth.csv", row.names = FALSE)\n')
+    r = pd.read_csv(tmp_path / "r_firth.csv").set_index("term")
+    expected = view.result.reset_index()
+    assert len(r) == len(expected)
+    for row in expected.itertuples():
+        name = r_term(row.covariate, row.level)
+        for ours, theirs in ((row.hr, "hr"), (row.hr_lower, "lower"), (row.hr_upper, "upper"), (row.p, "p")):
+            # limits compared on the log scale (an upper limit can be in the thousands)
+            assert abs(math.log(ours) - math.log(r.at[name, theirs])) <= TOL if theirs != "p" \
+                else close(ours, r.at[name, theirs]), (name, theirs, ours, r.at[name, theirs])
+
+
 # --------------------------------------------------------------------------- #
 # Published vs recomputed
 # --------------------------------------------------------------------------- #

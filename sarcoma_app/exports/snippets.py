@@ -553,6 +553,75 @@ def cox_multivariable(keys, ties: str, references: dict, csv_path: str = PATIENT
     return Snippet(code, r)
 
 
+_R_FIRTH = """\
+# Firth-penalised Cox (as coxphf, Breslow ties): maximise l(beta) + 1/2 log det I(beta), with
+# l and I^-1 from coxph at fixed beta (iter.max = 0); profile penalised-likelihood CI and p.
+penalised <- function(beta, time, status, X) {
+  fit <- coxph(Surv(time, status) ~ X, ties = "breslow", init = beta,
+               control = coxph.control(iter.max = 0, toler.chol = 1e-300))
+  info <- tryCatch(solve(fit$var), error = function(e) NULL)
+  if (is.null(info) || any(!is.finite(fit$var))) return(-1e10)
+  fit$loglik[2] + 0.5 * as.numeric(determinant(info)$modulus)
+}
+maximise <- function(f, start) {
+  if (length(start) == 0) return(list(par = start, value = f(start)))
+  gradient <- function(b) vapply(seq_along(b), function(j) {
+    e <- replace(numeric(length(b)), j, 1e-5); (f(b + e) - f(b - e)) / 2e-5 }, 0)
+  fit <- list(par = start)
+  for (pass in 1:2) fit <- optim(fit$par, f, gradient, method = "BFGS",
+                                 control = list(fnscale = -1, reltol = 1e-16, maxit = 5000))
+  list(par = fit$par, value = fit$value)
+}
+firth_cox <- function(time, status, X) {
+  X <- as.matrix(X)
+  f <- function(b) penalised(b, time, status, X)
+  best <- maximise(f, rep(0, ncol(X)))
+  beta <- best$par
+  se <- sqrt(diag(coxph(Surv(time, status) ~ X, ties = "breslow", init = beta,
+                        control = coxph.control(iter.max = 0))$var))
+  rows <- lapply(seq_along(beta), function(r) {
+    profile <- function(b) maximise(function(o) f(append(o, b, after = r - 1)), beta[-r])$value
+    deviance <- function(b) 2 * (best$value - profile(b)) - qchisq(0.95, 1)
+    w <- max(se[r], 0.1)
+    lower <- uniroot(deviance, c(beta[r] - w, beta[r]), extendInt = "downX", tol = 1e-11)$root
+    upper <- uniroot(deviance, c(beta[r], beta[r] + w), extendInt = "upX", tol = 1e-11)$root
+    data.frame(term = colnames(X)[r], hr = exp(beta[r]), lower = exp(lower), upper = exp(upper),
+               p = pchisq(deviance(0) + qchisq(0.95, 1), 1, lower.tail = FALSE))
+  })
+  do.call(rbind, rows)
+}
+"""
+
+
+def cox_firth(keys, references: dict, separately: bool, csv_path: str = PATIENTS_CSV,
+              endpoint: str = registry.DEFAULT_ENDPOINT) -> Snippet:
+    """Firth-penalised Cox (:func:`analysis.firth.firth_cox`): one model per covariate (``separately``, the
+    screening) or one model of all; R: the penalised likelihood maximised with optim, profile limits by uniroot."""
+    spec = _endpoint(endpoint)
+    keys = list(keys)
+    title = f"Firth-penalised Cox of {spec.short} (as R coxphf: Breslow ties, profile 95% CI)"
+    fit = ("firth = pd.concat([firth_cox(data, TIME, EVENT, [key]) for key in covariates])\n" if separately
+           else "firth = firth_cox(data, TIME, EVENT, covariates)\n")
+    code = _py_read(csv_path, "from analysis.firth import firth_cox", title) + (
+        _py_cox_data(keys, references, spec) + "\n"
+        f"{_py_list('covariates = ', keys)}\n"
+        f"TIME, EVENT = \"{spec.time}\", \"{spec.event}\"\n" + fit +
+        'print(firth[["hr", "hr_lower", "hr_upper", "p", "n", "events"]])  # p: penalised likelihood ratio\n')
+    model_terms = "term" if separately else " + ".join(keys)
+    fit_r = (f"{_r_vector('covariates <- ', keys)}\n"
+             "firth <- do.call(rbind, lapply(covariates, function(term) {\n"
+             f"  used <- data[complete.cases(data[, c(\"{spec.time}\", \"{spec.event}\", term)]), ]\n"
+             "  X <- model.matrix(as.formula(paste(\"~\", term)), used)[, -1, drop = FALSE]\n"
+             f"  firth_cox(used${spec.time}, used${spec.event}, X)\n"
+             "}))\n") if separately else (
+             f"used <- na.omit(data[, c(\"{spec.time}\", \"{spec.event}\", {', '.join(map(r_string, keys))})])\n"
+             f"X <- model.matrix(~ {model_terms}, used)[, -1, drop = FALSE]\n"
+             f"firth <- firth_cox(used${spec.time}, used${spec.event}, X)\n")
+    r = (_r_read(csv_path, title) + _r_cox_data(keys, references, spec) + _R_FIRTH + fit_r
+         + "print(firth)  # HR, profile 95% CI, penalised likelihood-ratio p\n")
+    return Snippet(code, r)
+
+
 def factor_references(frame) -> dict:
     """Reference (first) level of each categorical column of a covariate frame, for the Cox snippets."""
     references = {}
