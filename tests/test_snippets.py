@@ -506,6 +506,12 @@ def test_unknown_choices_are_refused():
         snippets.survival("none", "log); system('x'", (4,))
     with pytest.raises(ValueError):
         snippets.cox_multivariable(["ecog; rm"], "efron", {})
+    with pytest.raises(ValueError):
+        snippets.cox_firth(["ecog; rm"], {}, separately=False)
+    with pytest.raises(ValueError):
+        snippets.proportion_difference("pazopanib", "all", {"orr); system('x'": (1, 2, 1, 2)})
+    with pytest.raises(ValueError):
+        snippets.proportion_difference("pazopanib", "all", {"orr": ("1); system('x'", 2, 1, 2)})
 
 
 def test_data_values_in_code_are_quoted_literals():
@@ -526,7 +532,10 @@ def test_every_page_snippet_compiles():
              snippets.fisher_tests("study", "all"), snippets.subgroup_forest("dcr", "all", "jeffreys", "BH"),
              snippets.per_study("all", "clopper-pearson", "log"), snippets.survival("pazopanib", "log", (4, 6)),
              snippets.logrank("best_response"), snippets.cox_univariate(ALL_KEYS, "efron", "BH", {}),
-             snippets.cox_multivariable(["ecog"], "breslow", {}), snippets.reconciliation()]
+             snippets.cox_multivariable(["ecog"], "breslow", {}), snippets.reconciliation(),
+             snippets.proportion_difference("pazopanib", "all", {"orr": (1, 2, 0, 3)}),
+             snippets.cox_firth(["ecog", "primary_site"], {}, separately=True),
+             snippets.cox_firth(["ecog", "primary_site"], {"primary_site": "Limb"}, separately=False)]
     for snippet in cases:
         compile(snippet.python, "<snippet>", "exec")
         assert "import pandas as pd" in snippet.python and "read_csv" in snippet.python
