@@ -96,7 +96,8 @@ def test_not_estimable_terms_get_the_firth_penalised_estimate():
     assert "Firth-penalised" in table.caption and "profile" in table.caption
     row = table.frame.set_index("Term").loc["Angiosarcoma vs other subtypes"]
     assert row["Firth-penalised HR (95% profile CI)"].startswith("0.0")
-    assert "perfect separation" in row["Ordinary Cox"]
+    assert row["Ordinary Cox"] == "not estimable"
+    assert "perfect separation" in row["Why not estimable (ordinary Cox)"]
     model = views["cox_multivariable_firth"].result
     assert list(model.index) == ["angiosarcoma", "ecog"] and model.attrs["converged"]
     # the bundled papers: every term estimable, no Firth view

@@ -258,11 +258,13 @@ def _firth_blocks(patients, data, terms: pd.DataFrame, spec, endpoint, separatel
     labels = [term_label(r.covariate, r.level, r.reference) for r in firth.itertuples()]
     shown = pd.DataFrame({
         "Term": labels,
-        "Ordinary Cox": [ordinary.at[term, "note"] if term in not_estimable else "estimable" for term in firth.index],
+        "Ordinary Cox": ["not estimable" if term in not_estimable else "estimable" for term in firth.index],
         "Firth-penalised HR (95% profile CI)": [fmt_ratio_ci(r.hr, r.hr_lower, r.hr_upper)
                                                 for r in firth.itertuples()],
         "p (penalised LR)": firth["p"].map(fmt_p),
         "Patients": firth["n"], "Events": firth["events"],
+        "Why not estimable (ordinary Cox)": [str(ordinary.at[term, "note"]).removeprefix("not estimable: ")
+                                             if term in not_estimable else "" for term in firth.index],
     }).reset_index(drop=True)
     which = "each characteristic with a 0 or infinite HR, in its own model" if separately \
         else "the same covariates, one model"
