@@ -48,7 +48,6 @@ class _Penalised:
         eta = x @ beta
         shift = eta.max()
         w = np.exp(eta - shift)
-        p = x.shape[1]
 
         def at_risk(values):  # sum over the risk set of each death time
             return np.cumsum(values[::-1], axis=0)[::-1][self.start]
@@ -82,7 +81,6 @@ class _Penalised:
         d_information = np.einsum("t,tjkr->jkr", d, cumulant)
         inverse = np.linalg.inv(information)
         score = score + 0.5 * np.einsum("jk,kjr->r", inverse, d_information)
-        assert score.shape == (p,)
         return penalised, score, information
 
 
@@ -108,8 +106,8 @@ def _step_matrix(model: _Penalised, beta: np.ndarray, free: np.ndarray, informat
 
 def _maximise(model: _Penalised, beta: np.ndarray, free: np.ndarray):
     """Newton-Raphson with step halving on the coefficients in ``free`` (the others fixed), as coxphf
-    but with the step matrix of :func:`_step_matrix`; steps of at most :data:`MAX_STEP` per coefficient. Returns ``(beta, l*, iterations,
-    converged)``."""
+    but with the step matrix of :func:`_step_matrix`; steps of at most :data:`MAX_STEP` per coefficient.
+    Returns ``(beta, l*, iterations, converged)``."""
     beta = beta.astype(float).copy()
     value, score, information = model.evaluate(beta)
     if not free.any():

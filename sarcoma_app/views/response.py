@@ -198,9 +198,9 @@ def _difference_view(patients, results, grouping, denominator) -> Block:
                      "Note": "" if pd.notna(result.odds_ratio) else "odds ratio not estimable (no responder or "
                                                                       "no non-responder in both groups)"})
     table = Table(pd.DataFrame(rows), f"difference-by-{grouping}",
-                  caption=f"Difference = {escape_markdown(first)} minus {escape_markdown(second)}, in percentage points, with the Newcombe hybrid "
-                          "score 95% interval (Wilson limits combined, no continuity correction; Newcombe 1998, "
-                          "method 10). Two-sided Fisher's exact p; odds ratio = conditional maximum-likelihood "
+                  caption=f"Difference = {escape_markdown(first)} minus {escape_markdown(second)}, in percentage "
+                          "points, with the Newcombe hybrid score 95% interval (Wilson limits combined, no continuity "
+                          "correction; Newcombe 1998, method 10). Two-sided Fisher's exact p; odds ratio = conditional maximum-likelihood "
                           f"estimate with its exact 95% interval (R `fisher.test`). Denominator = "
                           f"{DENOMINATOR_LABELS[denominator]}.")
     return View("response_difference", "Difference in ORR and DCR", [Heading("Difference in ORR and DCR"), table],
