@@ -200,8 +200,8 @@ def _difference_view(patients, results, grouping, denominator) -> Block:
     table = Table(pd.DataFrame(rows), f"difference-by-{grouping}",
                   caption=f"Difference = {escape_markdown(first)} minus {escape_markdown(second)}, in percentage "
                           "points, with the Newcombe hybrid score 95% interval (Wilson limits combined, no continuity "
-                          "correction; Newcombe 1998, method 10). Two-sided Fisher's exact p; odds ratio = conditional maximum-likelihood "
-                          f"estimate with its exact 95% interval (R `fisher.test`). Denominator = "
+                          "correction; Newcombe 1998, method 10). Two-sided Fisher's exact p; odds ratio = "
+                          f"conditional maximum-likelihood estimate with its exact 95% interval (R `fisher.test`). Denominator = "
                           f"{DENOMINATOR_LABELS[denominator]}.")
     return View("response_difference", "Difference in ORR and DCR", [Heading("Difference in ORR and DCR"), table],
                 patients=patients, code=snippets.proportion_difference(grouping, denominator, {
