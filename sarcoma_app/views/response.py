@@ -201,8 +201,8 @@ def _difference_view(patients, results, grouping, denominator) -> Block:
                   caption=f"Difference = {escape_markdown(first)} minus {escape_markdown(second)}, in percentage "
                           "points, with the Newcombe hybrid score 95% interval (Wilson limits combined, no continuity "
                           "correction; Newcombe 1998, method 10). Two-sided Fisher's exact p; odds ratio = "
-                          f"conditional maximum-likelihood estimate with its exact 95% interval (R `fisher.test`). Denominator = "
-                          f"{DENOMINATOR_LABELS[denominator]}.")
+                          "conditional maximum-likelihood estimate with its exact 95% interval (R `fisher.test`). "
+                          f"Denominator = {DENOMINATOR_LABELS[denominator]}.")
     return View("response_difference", "Difference in ORR and DCR", [Heading("Difference in ORR and DCR"), table],
                 patients=patients, code=snippets.proportion_difference(grouping, denominator, {
                     e: (r.k1, r.n1, r.k2, r.n2) for e, r in compared.items()}),
