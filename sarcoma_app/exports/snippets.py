@@ -555,10 +555,12 @@ def cox_multivariable(keys, ties: str, references: dict, csv_path: str = PATIENT
 
 _R_FIRTH = """\
 # Firth-penalised Cox (as coxphf, Breslow ties): maximise l(beta) + 1/2 log det I(beta), with
-# l and I^-1 from coxph at fixed beta (iter.max = 0); profile penalised-likelihood CI and p.
+# l and I^-1 from coxph.fit at fixed beta (iter.max = 0); profile penalised-likelihood CI and p.
+at_beta <- function(beta, time, status, X, toler = 1e-300)
+  coxph.fit(X, Surv(time, status), strata = NULL, offset = NULL, init = beta, weights = NULL,
+            control = coxph.control(iter.max = 0, toler.chol = toler), method = "breslow", rownames = NULL)
 penalised <- function(beta, time, status, X) {
-  fit <- coxph(Surv(time, status) ~ X, ties = "breslow", init = beta,
-               control = coxph.control(iter.max = 0, toler.chol = 1e-300))
+  fit <- at_beta(beta, time, status, X)
   info <- tryCatch(solve(fit$var), error = function(e) NULL)
   if (is.null(info) || any(!is.finite(fit$var))) return(-1e10)
   fit$loglik[2] + 0.5 * as.numeric(determinant(info)$modulus)
@@ -577,8 +579,7 @@ firth_cox <- function(time, status, X) {
   f <- function(b) penalised(b, time, status, X)
   best <- maximise(f, rep(0, ncol(X)))
   beta <- best$par
-  se <- sqrt(diag(coxph(Surv(time, status) ~ X, ties = "breslow", init = beta,
-                        control = coxph.control(iter.max = 0))$var))
+  se <- sqrt(diag(at_beta(beta, time, status, X, toler = 1e-9)$var))
   rows <- lapply(seq_along(beta), function(r) {
     profile <- function(b) maximise(function(o) f(append(o, b, after = r - 1)), beta[-r])$value
     deviance <- function(b) 2 * (best$value - profile(b)) - qchisq(0.95, 1)
