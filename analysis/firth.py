@@ -242,7 +242,7 @@ def firth_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariates, a
                 out[index] = optimize.brentq(lambda b: deviance(b) - critical, min(inner, outer),
                                              max(inner, outer), xtol=1e-12, rtol=4 * np.finfo(float).eps,
                                              maxiter=500)
-        except np.linalg.LinAlgError:
+        except (np.linalg.LinAlgError, ValueError, RuntimeError):
             warnings.append(f"profile likelihood of {design.terms[index].name} could not be computed")
     table = pd.DataFrame({
         "covariate": [t.covariate for t in design.terms],

@@ -105,6 +105,14 @@ def test_not_estimable_terms_get_the_firth_penalised_estimate():
                                                                                   MethodState())))
 
 
+def test_firth_on_too_large_data_says_so_instead_of_fitting(monkeypatch):
+    monkeypatch.setattr(hazard_ratios, "FIRTH_MAX_SIZE", 1)
+    patients = load_patients(FilterState(histology_group=("Angiosarcoma", "Synovial sarcoma")))
+    blocks = hazard_ratios.build(patients, MethodState(cox_terms=("angiosarcoma", "ecog")))
+    assert not any("firth" in view.key for view in views_of(blocks))
+    assert "more than the page fits on the fly" in blocks_text(blocks)
+
+
 def test_monotone_excludes_collinear_and_unfittable_terms():
     terms = pd.DataFrame({"estimable": [False, False, False, True, False],
                           "note": ["not estimable: collinear with other terms (NA in R)",

@@ -225,6 +225,10 @@ def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties) -> list[Bl
     return blocks
 
 
+#: Largest patients x terms^4 for which the page fits a Firth-penalised model (a few seconds at most).
+FIRTH_MAX_SIZE = 200_000
+
+
 def monotone(terms: pd.DataFrame) -> pd.Series:
     """Terms not estimable because the likelihood is monotone (no events in a level, perfect separation: the
     HR is 0 or infinite), not because they are collinear or the model could not be fitted."""
@@ -244,6 +248,12 @@ def _firth_blocks(patients, data, terms: pd.DataFrame, spec, endpoint, separatel
         else list(dict.fromkeys(terms["covariate"]))
     fits, failed = [], []
     for group in ([key] for key in keys) if separately else [keys]:
+        n_terms = int(terms["covariate"].isin(group).sum())
+        if len(data) * n_terms ** 4 > FIRTH_MAX_SIZE:  # profile intervals cost ~ n p^4 risk-set sums
+            failed.append(f"{', '.join(COVARIATES[key].label for key in group)}: {len(data):,} patients and "
+                          f"{n_terms} terms are more than the page fits on the fly (analysis.firth.firth_cox "
+                          "fits it offline)")
+            continue
         try:
             fits.append(firth_cox(data[[T, E, *group]], T, E, group))
         except (InsufficientDataError, ValueError) as error:
