@@ -1031,6 +1031,32 @@ def _monotone_notes(terms: list[_Term], rows: _Rows, indicator: np.ndarray,
     return notes
 
 
+def _dropped_monotone_note(term: _Term, index: int, rows: _Rows, indicator: np.ndarray,
+                           structural: dict[str, str]) -> str:
+    """The note of a term R drops (NA) whose likelihood is monotone rather than collinear: a 0/1 level with
+    one patient, with no events or with events only, or a term of `structural`; "" otherwise.
+
+    Such a column looks singular to the Cholesky step only because its coefficient runs off to infinity.
+    """
+    reason = ""
+    if indicator[index] and term.kind != "numeric":
+        level = f"{term.covariate} = {term.level}" if term.kind == "bool" else str(term.level)
+        n, events = rows.count(rows.values[:, index] == 1)
+        if n == 1:
+            reason = f"one patient in {level}, {'with' if events else 'without'} an event"
+        elif events == 0:
+            reason = f"no events in {level}"
+        elif events == n:
+            reason = f"every patient in {level} has an event"
+        if reason:
+            size = "HR 0" if events == 0 else "infinite HR"
+            return f"not estimable: {size} (monotone likelihood: {reason}; NA in R)"
+    if term.name in structural:
+        detail = structural[term.name].removeprefix("not estimable: ")
+        return f"not estimable: infinite HR (monotone likelihood: {detail}; NA in R)"
+    return ""
+
+
 def _at_risk_set_extremes(x, deaths, risk_start, n_screen=64):
     """Terms whose every death has the highest (lowest) value of its risk set.
 
@@ -1376,7 +1402,8 @@ def _fit_cox(df, duration_col, event_col, covariates, ties, alpha, time_order=No
     notes = [""] * p
     for index, term in enumerate(design.terms):
         if not fit.rank_keep[index]:
-            notes[index] = "not estimable: collinear with other terms (NA in R)"
+            notes[index] = (_dropped_monotone_note(term, index, rows, indicator, structural)
+                            or "not estimable: collinear with other terms (NA in R)")
         elif term.name in structural:
             notes[index] = structural[term.name]
         elif numeric_infinite[index]:

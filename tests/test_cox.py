@@ -331,6 +331,24 @@ def test_collinear_term_is_not_estimable():
     assert "collinear" in result.loc["x_twice", "note"]
 
 
+def test_one_patient_level_dropped_by_R_is_described_as_infinite_not_collinear():
+    """A one-patient level whose patient has the first death (tests/reference/firth_reference.R, where R's
+    coxph gives NA: the column looks singular because its coefficient runs off): monotone likelihood, not
+    collinearity."""
+    firth = json.loads((Path(__file__).parent / "reference" / "firth_reference.json").read_text())
+    case = next(c for c in firth["cases"] if c["name"] == "one_patient_level")
+    assert case["ordinary_coef"][0] is None  # NA in R
+    columns = firth["datasets"]["one_patient_level"]["columns"]
+    data = pd.DataFrame({"time": columns["time"], "status": columns["status"],
+                         "site": pd.Series(columns["site"], dtype=object), "x": columns["x"]})
+    result = fit_cox(data, "time", "status", ["site", "x"], ties="breslow")
+    note = result.loc["site[head]", "note"]
+    assert not result.loc["site[head]", "estimable"]
+    assert "collinear" not in note
+    assert note == "not estimable: infinite HR (monotone likelihood: one patient in head, with an event; NA in R)"
+    assert result.loc[["site[leg]", "x"], "estimable"].all()
+
+
 def test_binary_level_without_events_is_not_estimable():
     data = pd.DataFrame({"time": [1, 2, 3, 4, 5, 6, 7, 8.0],
                          "event": [1, 1, 0, 1, 0, 1, 0, 0],

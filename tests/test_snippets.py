@@ -145,6 +145,39 @@ def test_fisher_snippet_gives_the_page_p_values(filters, grouping, denominator, 
         assert list(ours.events) == list(expected.events) and list(ours.groups) == list(expected.groups)
 
 
+DIFFERENCE_CASES = [
+    (FilterState(pazopanib=("yes", "no")), "pazopanib", "all"),
+    (FilterState(), "pazopanib", "evaluable"),
+]
+DIFFERENCE_FIELDS = ("difference", "lower", "upper", "fisher_p", "odds_ratio", "odds_ratio_lower", "odds_ratio_upper")
+
+
+@pytest.mark.parametrize("filters, grouping, denominator", DIFFERENCE_CASES)
+def test_difference_snippet_gives_the_page_numbers(filters, grouping, denominator, tmp_path, monkeypatch):
+    _, views = page_response(filters, response_by=grouping, denominator=denominator)
+    view = views["response_difference"]
+    assert set(view.result) == {"orr", "dcr"}
+    namespace = run_python(view.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: view.patients})
+    for endpoint, expected in view.result.items():
+        ours = namespace["differences"][endpoint]
+        assert (ours.k1, ours.n1, ours.k2, ours.n2) == (expected.k1, expected.n1, expected.k2, expected.n2)
+        for name in DIFFERENCE_FIELDS:
+            assert close(getattr(ours, name), getattr(expected, name)), (endpoint, name)
+
+
+@needs_r
+@pytest.mark.parametrize("filters, grouping, denominator", DIFFERENCE_CASES)
+def test_difference_R_snippet_gives_the_page_numbers(filters, grouping, denominator, tmp_path):
+    patients, views = page_response(filters, response_by=grouping, denominator=denominator)
+    view = views["response_difference"]
+    run_r(view.code, tmp_path, patients, 'write.csv(differences, "r_difference.csv", row.names = FALSE)\n')
+    r = pd.read_csv(tmp_path / "r_difference.csv").set_index("endpoint")
+    for endpoint, expected in view.result.items():
+        for name, column in zip(DIFFERENCE_FIELDS, ("difference", "lower", "upper", "fisher_p", "odds_ratio",
+                                                    "or_lower", "or_upper")):
+            assert close(getattr(expected, name), r.at[endpoint, column]), (endpoint, name)
+
+
 @pytest.mark.parametrize("filters, endpoint, denominator, ci, p_adjust", [
     (FilterState(), "orr", "all", "clopper-pearson", "BH"),
     (FilterState(study=(NAB,)), "dcr", "evaluable", "wilson", "holm"),
@@ -551,6 +584,42 @@ def test_cox_zph_R_snippet_gives_the_page_test(filters, keys, ties, tmp_path):
         assert all(close(a, b) for a, b in zip(expected["residuals"][key], residuals[key])), key
 
 
+FIRTH_FILTERS = FilterState(histology_group=("Angiosarcoma", "Synovial sarcoma"))
+
+
+def page_firth(view_key):
+    """The Hazard ratios page on a selection with perfect separation: its Firth-penalised view."""
+    patients = load_patients(FIRTH_FILTERS)
+    blocks = hazard_ratios_view.build(patients, MethodState(cox_terms=("angiosarcoma", "ecog")))
+    return patients, {view.key: view for view in views_of(blocks)}[view_key]
+
+
+@pytest.mark.parametrize("view_key", ["cox_univariate_firth", "cox_multivariable_firth"])
+def test_firth_snippet_gives_the_page_numbers(view_key, tmp_path, monkeypatch):
+    patients, view = page_firth(view_key)
+    namespace = run_python(view.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: patients})
+    ours, expected = namespace["firth"], view.result
+    assert ours.index.tolist() == expected.index.tolist() and len(expected) > 0
+    for column in ("hr", "hr_lower", "hr_upper", "p"):
+        assert all(close(a, b) for a, b in zip(ours[column], expected[column])), column
+
+
+@needs_r
+@pytest.mark.parametrize("view_key", ["cox_univariate_firth", "cox_multivariable_firth"])
+def test_firth_R_snippet_gives_the_page_numbers(view_key, tmp_path):
+    patients, view = page_firth(view_key)
+    run_r(view.code, tmp_path, patients, 'write.csv(firth, "r_firth.csv", row.names = FALSE)\n')
+    r = pd.read_csv(tmp_path / "r_firth.csv").set_index("term")
+    expected = view.result.reset_index()
+    assert len(r) == len(expected)
+    for row in expected.itertuples():
+        name = r_term(row.covariate, row.level)
+        for ours, theirs in ((row.hr, "hr"), (row.hr_lower, "lower"), (row.hr_upper, "upper"), (row.p, "p")):
+            # limits compared on the log scale (an upper limit can be in the thousands)
+            assert abs(math.log(ours) - math.log(r.at[name, theirs])) <= TOL if theirs != "p" \
+                else close(ours, r.at[name, theirs]), (name, theirs, ours, r.at[name, theirs])
+
+
 # --------------------------------------------------------------------------- #
 # Published vs recomputed
 # --------------------------------------------------------------------------- #
@@ -583,6 +652,12 @@ def test_unknown_choices_are_refused():
         snippets.survival("none", "log); system('x'", (4,))
     with pytest.raises(ValueError):
         snippets.cox_multivariable(["ecog; rm"], "efron", {})
+    with pytest.raises(ValueError):
+        snippets.cox_firth(["ecog; rm"], {}, separately=False)
+    with pytest.raises(ValueError):
+        snippets.proportion_difference("pazopanib", "all", {"orr); system('x'": (1, 2, 1, 2)})
+    with pytest.raises(ValueError):
+        snippets.proportion_difference("pazopanib", "all", {"orr": ("1); system('x'", 2, 1, 2)})
 
 
 def test_data_values_in_code_are_quoted_literals():
@@ -606,7 +681,10 @@ def test_every_page_snippet_compiles():
              snippets.rmst("sex", None), snippets.rmst("none", 6.5, endpoint="os"),
              snippets.cox_univariate(ALL_KEYS, "efron", "BH", {}),
              snippets.cox_multivariable(["ecog"], "breslow", {}), snippets.reconciliation(),
-             snippets.cox_zph(["ecog"], "breslow", {})]
+             snippets.cox_zph(["ecog"], "breslow", {}),
+             snippets.proportion_difference("pazopanib", "all", {"orr": (1, 2, 0, 3)}),
+             snippets.cox_firth(["ecog", "primary_site"], {}, separately=True),
+             snippets.cox_firth(["ecog", "primary_site"], {"primary_site": "Limb"}, separately=False)]
     for snippet in cases:
         compile(snippet.python, "<snippet>", "exec")
         assert "import pandas as pd" in snippet.python and "read_csv" in snippet.python

@@ -79,6 +79,51 @@ def test_hazard_ratios_on_the_bundled_papers(bundled, reconciliation):
     assert not any(isinstance(b, Expander) for b in hazard_ratios.build(nab, MethodState()))
 
 
+def test_not_estimable_terms_get_the_firth_penalised_estimate():
+    """Angiosarcoma and synovial sarcoma only: every angiosarcoma event comes last in its risk set (perfect
+    separation), so the ordinary HR is 0; the page offers the Firth-penalised HR, profile CI and p."""
+    patients = load_patients(FilterState(histology_group=("Angiosarcoma", "Synovial sarcoma")))
+    blocks = hazard_ratios.build(patients, MethodState(cox_terms=("angiosarcoma", "ecog")))
+    views = {view.key: view for view in views_of(blocks)}
+    assert list(views) == ["cox_univariate", "cox_univariate_firth", "cox_multivariable", "cox_multivariable_firth"]
+    screening = views["cox_univariate"].result
+    flagged = screening.loc[hazard_ratios.monotone(screening), "term"].tolist()
+    assert "angiosarcoma" in flagged
+    firth = views["cox_univariate_firth"].result
+    assert set(flagged) <= set(firth.index)
+    assert np.isfinite(firth[["hr", "hr_lower", "hr_upper", "p"]].to_numpy(float)).all()
+    table = views["cox_univariate_firth"].parts[1]
+    assert "Firth-penalised" in table.caption and "profile" in table.caption
+    row = table.frame.set_index("Term").loc["Angiosarcoma vs other subtypes"]
+    assert row["Firth-penalised HR (95% profile CI)"].startswith("0.0")
+    assert row["Ordinary Cox"] == "not estimable"
+    assert "perfect separation" in row["Why not estimable (ordinary Cox)"]
+    model = views["cox_multivariable_firth"].result
+    assert list(model.index) == ["angiosarcoma", "ecog"] and model.attrs["converged"]
+    # the bundled papers: every term estimable, no Firth view
+    assert not any("firth" in view.key for view in views_of(hazard_ratios.build(load_patients(FilterState()),
+                                                                                  MethodState())))
+
+
+def test_firth_on_too_large_data_says_so_instead_of_fitting(monkeypatch):
+    monkeypatch.setattr(hazard_ratios, "FIRTH_MAX_SIZE", 1)
+    patients = load_patients(FilterState(histology_group=("Angiosarcoma", "Synovial sarcoma")))
+    blocks = hazard_ratios.build(patients, MethodState(cox_terms=("angiosarcoma", "ecog")))
+    assert not any("firth" in view.key for view in views_of(blocks))
+    assert "more than the page fits on the fly" in blocks_text(blocks)
+
+
+def test_monotone_excludes_collinear_and_unfittable_terms():
+    terms = pd.DataFrame({"estimable": [False, False, False, True, False],
+                          "note": ["not estimable: collinear with other terms (NA in R)",
+                                   "not estimable: no events among the 3 complete rows: hazard ratios cannot be "
+                                   "estimated",
+                                   "not estimable: infinite HR (monotone likelihood: one patient in head, with an "
+                                   "event; NA in R)", "", "not estimable: coefficient may be infinite (monotone "
+                                                          "likelihood)"]})
+    assert hazard_ratios.monotone(terms).tolist() == [False, False, True, False, True]
+
+
 def test_hazard_ratio_model_follows_the_chosen_covariates(bundled):
     blocks = hazard_ratios.build(bundled, MethodState(cox_terms=("histology_group",), ties="breslow"))
     assert terms_choice(blocks).value == ("histology_group",)

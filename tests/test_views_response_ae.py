@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from analysis.proportions import newcombe_difference
 from analysis.response import proportion_ci
 from data.build import ensure_database
 from sarcoma_app.sources import filter_sql
@@ -77,7 +78,8 @@ def test_response_on_the_bundled_data_by_study():
     methods = resolved(patients, MethodState(response_by="study"))
     blocks = response.build(patients, methods)
     views = by_key(blocks)
-    assert list(views) == ["response_bars", "response_table", "response_fisher", "response_forest"]
+    assert list(views) == ["response_bars", "response_table", "response_fisher", "response_difference",
+                           "response_forest"]
     # the ORR/DCR table: numbers from the analysis result, text as shown
     table = views["response_table"].result.set_index("group")
     assert table.loc[study_label(NAB), "orr_count"] == 7 and table.loc[study_label(NAB), "denominator"] == 28
@@ -100,6 +102,37 @@ def test_response_on_the_bundled_data_by_study():
     counts = views["response_bars"].slide_table
     assert list(counts.columns) == ["Study", "Histology", "CR", "PR", "SD", "PD", "NE"]
     assert int(counts[["CR", "PR", "SD", "PD", "NE"]].to_numpy().sum()) == 56
+
+
+def test_two_groups_get_the_difference_in_orr_and_dcr():
+    patients = load_patients(FilterState())
+    views = by_key(response.build(patients, resolved(patients, MethodState(response_by="study"))))
+    view = views["response_difference"]
+    assert view.title == "Difference in ORR and DCR"
+    orr = view.result["orr"]
+    assert (orr.k1, orr.n1, orr.k2, orr.n2) == (7, 28, 3, 28)
+    expected = newcombe_difference(7, 28, 3, 28)
+    assert (orr.difference, orr.lower, orr.upper) == expected
+    assert orr.fisher_p == views["response_fisher"].result["orr"].p_value
+    assert orr.odds_ratio == views["response_fisher"].result["orr"].odds_ratio
+    shown = view.parts[1].frame.set_index("Endpoint")
+    row = shown.loc["ORR (CR + PR)"]
+    assert row["Difference (95% CI)"] == response.fmt_difference_ci(*expected)
+    assert row["Difference (95% CI)"].startswith("+14.3 pp (")
+    assert row[study_label(NAB)] == "7/28 (25.0%)" and row["Fisher p"] == "0.30"
+    assert "Newcombe" in view.parts[1].caption and view.code.r and "fisher.test" in view.code.r
+
+
+def test_difference_view_only_for_exactly_two_groups_and_without_crash_on_degenerate_counts():
+    patients = load_patients(FilterState())
+    views = by_key(response.build(patients, resolved(patients, MethodState(response_by="histology_group"))))
+    assert "response_difference" not in views and "response_fisher" in views
+    # two groups, nobody responds: the difference and its interval exist, the odds ratio does not
+    cohort = upload_like().assign(best_response="PD", histology_group=["A", "B"] * 4)
+    views = by_key(response.build(cohort, resolved(cohort, MethodState(response_by="histology_group"))))
+    shown = views["response_difference"].parts[1].frame.set_index("Endpoint")
+    assert shown.loc["ORR (CR + PR)", "Odds ratio (95% CI)"] == "not estimable"
+    assert shown.loc["ORR (CR + PR)", "Difference (95% CI)"].startswith("+0.0 pp (")
 
 
 def test_response_forest_uses_the_chosen_adjustment_and_offers_it_above_the_plot():

@@ -267,6 +267,66 @@ def fisher_tests(grouping: str, denominator: str, csv_path: str = PATIENTS_CSV) 
     return Snippet(code)
 
 
+_R_NEWCOMBE = """\
+# Wilson score interval without continuity correction (as prop.test(correct = FALSE))
+wilson <- function(k, n, z = qnorm(0.975)) {
+  p <- k / n
+  centre <- (p + z^2 / (2 * n)) / (1 + z^2 / n)
+  half <- z * sqrt(p * (1 - p) / n + z^2 / (4 * n^2)) / (1 + z^2 / n)
+  c(lower = if (k == 0) 0 else centre - half, upper = if (k == n) 1 else centre + half)
+}
+# Newcombe (1998) hybrid score interval of p1 - p2 (method 10)
+newcombe <- function(k1, n1, k2, n2) {
+  p1 <- k1 / n1; p2 <- k2 / n2; w1 <- wilson(k1, n1); w2 <- wilson(k2, n2)
+  d <- p1 - p2
+  c(difference = d,
+    lower = d - sqrt((p1 - w1[["lower"]])^2 + (w2[["upper"]] - p2)^2),
+    upper = d + sqrt((w1[["upper"]] - p1)^2 + (p2 - w2[["lower"]])^2))
+}
+"""
+
+
+def proportion_difference(grouping: str, denominator: str, counts: dict, csv_path: str = PATIENTS_CSV) -> Snippet:
+    """Two groups: difference in ORR and DCR with Newcombe's interval, Fisher p and the conditional-MLE odds ratio.
+
+    ``counts``: endpoint -> ``(k1, n1, k2, n2)`` as the page counts them (the R code starts from these numbers;
+    the Python recounts them from the CSV).
+    """
+    _check(denominator, DENOMINATORS, "denominator")
+    counts = {_check(endpoint, ENDPOINTS, "endpoint"): tuple(int(v) for v in values)
+              for endpoint, values in counts.items()}
+    code = _py_read(csv_path, "from analysis.proportions import compare_proportions\n"
+                    "from analysis.response import response_comparison",
+                    "Difference in ORR and DCR between two groups (Newcombe 95% CI, Fisher p, odds ratio)") + (
+        f"{_py_group(grouping)}\n\n"
+        "differences = {}\n"
+        f"for endpoint in {json.dumps(list(counts))}:\n"
+        "    counted = response_comparison(patients, \"group\", endpoint=endpoint,\n"
+        f"                                  denominator={json.dumps(denominator)})\n"
+        "    (k1, k2), (n1, n2) = counted.events, counted.denominators\n"
+        "    result = compare_proportions(k1, n1, k2, n2)  # first group minus second\n"
+        "    differences[endpoint] = result\n"
+        "    print(endpoint, counted.groups, f\"{k1}/{n1} vs {k2}/{n2}\",\n"
+        "          \"difference\", result.difference, (result.lower, result.upper),\n"
+        "          \"Fisher p\", result.fisher_p, \"odds ratio\", result.odds_ratio,\n"
+        "          (result.odds_ratio_lower, result.odds_ratio_upper))\n")
+    lines = "\n".join(f"  {endpoint} = c({', '.join(map(str, values))})" for endpoint, values in counts.items())
+    r = ("# Difference in ORR and DCR between two groups (Newcombe 95% CI, Fisher p, odds ratio), base R.\n"
+         "# Responders and denominators of the first and second group, as counted on the page:\n"
+         f"counts <- list(\n{lines.replace(chr(10), ',' + chr(10))}\n)  # k1, n1, k2, n2\n"
+         + _R_NEWCOMBE +
+         "differences <- do.call(rbind, lapply(names(counts), function(endpoint) {\n"
+         "  x <- counts[[endpoint]]\n"
+         "  ci <- newcombe(x[1], x[2], x[3], x[4])\n"
+         "  test <- fisher.test(matrix(c(x[1], x[2] - x[1], x[3], x[4] - x[3]), 2, byrow = TRUE))\n"
+         "  data.frame(endpoint = endpoint, difference = ci[[\"difference\"]], lower = ci[[\"lower\"]],\n"
+         "             upper = ci[[\"upper\"]], fisher_p = test$p.value, odds_ratio = unname(test$estimate),\n"
+         "             or_lower = test$conf.int[1], or_upper = test$conf.int[2])\n"
+         "}))\n"
+         "print(differences)\n")
+    return Snippet(code, r)
+
+
 #: Subgroup variables of the Response page's forest plot, in its order.
 #: Groupings of the subgroup forest plot (the registry's), in order.
 FOREST_SUBGROUPS = tuple(g.key for g in registry.GROUPING_LIST if g.forest)
@@ -632,6 +692,76 @@ def cox_zph(keys, ties: str, references: dict, csv_path: str = PATIENTS_CSV,
         f"zph <- cox.zph(model, transform = {r_string(transform)}, terms = TRUE)\n"
         "print(zph)  # chi-square, df and p per term and GLOBAL\n"
         "plot(zph)  # scaled Schoenfeld residuals (beta(t)) against transformed time\n")
+    return Snippet(code, r)
+
+
+_R_FIRTH = """\
+# Firth-penalised Cox (as coxphf, Breslow ties): maximise l(beta) + 1/2 log det I(beta), with
+# l and I^-1 from coxph.fit at fixed beta (iter.max = 0); profile penalised-likelihood CI and p.
+at_beta <- function(beta, time, status, X, toler = 1e-300)
+  coxph.fit(X, Surv(time, status), strata = NULL, offset = NULL, init = beta, weights = NULL,
+            control = coxph.control(iter.max = 0, toler.chol = toler), method = "breslow", rownames = NULL)
+penalised <- function(beta, time, status, X) {
+  fit <- at_beta(beta, time, status, X)
+  info <- tryCatch(solve(fit$var), error = function(e) NULL)
+  if (is.null(info) || any(!is.finite(fit$var))) return(-1e10)
+  fit$loglik[2] + 0.5 * as.numeric(determinant(info)$modulus)
+}
+maximise <- function(f, start) {
+  if (length(start) == 0) return(list(par = start, value = f(start)))
+  gradient <- function(b) vapply(seq_along(b), function(j) {
+    e <- replace(numeric(length(b)), j, 1e-5); (f(b + e) - f(b - e)) / 2e-5 }, 0)
+  fit <- list(par = start)
+  for (pass in 1:2) fit <- optim(fit$par, f, gradient, method = "BFGS",
+                                 control = list(fnscale = -1, reltol = 1e-16, maxit = 5000))
+  list(par = fit$par, value = fit$value)
+}
+firth_cox <- function(time, status, X) {
+  X <- as.matrix(X)
+  f <- function(b) penalised(b, time, status, X)
+  best <- maximise(f, rep(0, ncol(X)))
+  beta <- best$par
+  se <- sqrt(diag(at_beta(beta, time, status, X, toler = 1e-9)$var))
+  rows <- lapply(seq_along(beta), function(r) {
+    profile <- function(b) maximise(function(o) f(append(o, b, after = r - 1)), beta[-r])$value
+    deviance <- function(b) 2 * (best$value - profile(b)) - qchisq(0.95, 1)
+    w <- max(se[r], 0.1)
+    lower <- uniroot(deviance, c(beta[r] - w, beta[r]), extendInt = "downX", tol = 1e-11)$root
+    upper <- uniroot(deviance, c(beta[r], beta[r] + w), extendInt = "upX", tol = 1e-11)$root
+    data.frame(term = colnames(X)[r], hr = exp(beta[r]), lower = exp(lower), upper = exp(upper),
+               p = pchisq(deviance(0) + qchisq(0.95, 1), 1, lower.tail = FALSE))
+  })
+  do.call(rbind, rows)
+}
+"""
+
+
+def cox_firth(keys, references: dict, separately: bool, csv_path: str = PATIENTS_CSV,
+              endpoint: str = registry.DEFAULT_ENDPOINT) -> Snippet:
+    """Firth-penalised Cox (:func:`analysis.firth.firth_cox`): one model per covariate (``separately``, the
+    screening) or one model of all; R: the penalised likelihood maximised with optim, profile limits by uniroot."""
+    spec = _endpoint(endpoint)
+    keys = list(keys)
+    title = f"Firth-penalised Cox of {spec.short} (as R coxphf: Breslow ties, profile 95% CI)"
+    fit = ("firth = pd.concat([firth_cox(data, TIME, EVENT, [key]) for key in covariates])\n" if separately
+           else "firth = firth_cox(data, TIME, EVENT, covariates)\n")
+    code = _py_read(csv_path, "from analysis.firth import firth_cox", title) + (
+        _py_cox_data(keys, references, spec) + "\n"
+        f"{_py_list('covariates = ', keys)}\n"
+        f"TIME, EVENT = \"{spec.time}\", \"{spec.event}\"\n" + fit +
+        'print(firth[["hr", "hr_lower", "hr_upper", "p", "n", "events"]])  # p: penalised likelihood ratio\n')
+    model_terms = "term" if separately else " + ".join(keys)
+    fit_r = (f"{_r_vector('covariates <- ', keys)}\n"
+             "firth <- do.call(rbind, lapply(covariates, function(term) {\n"
+             f"  used <- data[complete.cases(data[, c(\"{spec.time}\", \"{spec.event}\", term)]), ]\n"
+             "  X <- model.matrix(as.formula(paste(\"~\", term)), used)[, -1, drop = FALSE]\n"
+             f"  firth_cox(used${spec.time}, used${spec.event}, X)\n"
+             "}))\n") if separately else (
+             f"used <- na.omit(data[, c(\"{spec.time}\", \"{spec.event}\", {', '.join(map(r_string, keys))})])\n"
+             f"X <- model.matrix(~ {model_terms}, used)[, -1, drop = FALSE]\n"
+             f"firth <- firth_cox(used${spec.time}, used${spec.event}, X)\n")
+    r = (_r_read(csv_path, title) + _r_cox_data(keys, references, spec) + _R_FIRTH + fit_r
+         + "print(firth)  # HR, profile 95% CI, penalised likelihood-ratio p\n")
     return Snippet(code, r)
 
 

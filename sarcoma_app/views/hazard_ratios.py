@@ -6,6 +6,7 @@ import pandas as pd
 
 import charts
 from analysis.cox import InsufficientDataError, fit_cox, univariate_cox
+from analysis.firth import firth_cox
 from analysis.multiplicity import adjust_pvalues
 from analysis.proportional_hazards import PH_ALPHA, ZPH_TRANSFORM_LABELS, cox_zph, ph_doubtful
 from data import registry
@@ -120,7 +121,9 @@ def build(patients: pd.DataFrame, methods: MethodState, reconciliation: pd.DataF
     stratified = common.stratified(analysable, methods.stratify)
     if stratified:
         data = data.assign(study_id=analysable["study_id"])
-    blocks.append(_screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_adjust, stratified))
+    screening = _screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_adjust, stratified)
+    blocks.append(screening)
+    blocks += _firth_blocks(patients, data, screening.result, spec, endpoint, separately=True)
     if reconciliation is not None and endpoint == "pfs":
         blocks.append(_published_expander(reconciliation))
     blocks += _model_blocks(patients, data, keys, methods.cox_terms, spec, endpoint, ties, stratified)
@@ -292,4 +295,73 @@ def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties, stratified
                                                        endpoint=endpoint, stratify=stratified),
                        result=fitted))
     blocks.append(_zph_block(patients, data[[T, E, *terms]], terms, spec, endpoint, ties, stratified))
+    blocks += _firth_blocks(patients, data[[T, E, *terms]], model, spec, endpoint, separately=False)
     return blocks
+
+
+#: Largest patients x terms^4 for which the page fits a Firth-penalised model (a few seconds at most).
+FIRTH_MAX_SIZE = 200_000
+
+
+def monotone(terms: pd.DataFrame) -> pd.Series:
+    """Terms not estimable because the likelihood is monotone (no events in a level, perfect separation: the
+    HR is 0 or infinite), not because they are collinear or the model could not be fitted."""
+    notes = terms["note"].fillna("").astype(str)
+    return ~terms["estimable"].astype(bool) & (notes.str.contains("infinite") | notes.str.contains("monotone")) \
+        & ~notes.str.contains("collinear")
+
+
+def _firth_blocks(patients, data, terms: pd.DataFrame, spec, endpoint, separately: bool) -> list[Block]:
+    """Firth-penalised estimates where the ordinary Cox model gives 0 or infinite HRs: one model per such
+    characteristic (the screening, ``separately``) or the whole multivariable model again."""
+    flagged = monotone(terms)
+    if not flagged.any():
+        return []
+    T, E = spec.time, spec.event
+    keys = list(dict.fromkeys(terms.loc[flagged, "covariate"])) if separately \
+        else list(dict.fromkeys(terms["covariate"]))
+    fits, failed = [], []
+    for group in ([key] for key in keys) if separately else [keys]:
+        n_terms = int(terms["covariate"].isin(group).sum())
+        if len(data) * n_terms ** 4 > FIRTH_MAX_SIZE:  # profile intervals cost ~ n p^4 risk-set sums
+            failed.append(f"{', '.join(COVARIATES[key].label for key in group)}: {len(data):,} patients and "
+                          f"{n_terms} terms are more than the page fits on the fly (analysis.firth.firth_cox "
+                          "fits it offline)")
+            continue
+        try:
+            fits.append(firth_cox(data[[T, E, *group]], T, E, group))
+        except (InsufficientDataError, ValueError) as error:
+            failed.append(f"{', '.join(COVARIATES[key].label for key in group)}: {error}")
+    notes: list[Block] = [Note(f"Firth-penalised model not fitted — {escape_markdown(text)}.", kind="warning")
+                          for text in failed]
+    if not fits:
+        return notes
+    firth = pd.concat(fits)
+    ordinary = terms.set_index("term") if "term" in terms.columns else terms
+    not_estimable = set(ordinary.index[flagged.to_numpy()])
+    labels = [term_label(r.covariate, r.level, r.reference) for r in firth.itertuples()]
+    shown = pd.DataFrame({
+        "Term": labels,
+        "Ordinary Cox": ["not estimable" if term in not_estimable else "estimable" for term in firth.index],
+        "Firth-penalised HR (95% profile CI)": [fmt_ratio_ci(r.hr, r.hr_lower, r.hr_upper)
+                                                for r in firth.itertuples()],
+        "p (penalised LR)": firth["p"].map(fmt_p),
+        "Patients": firth["n"], "Events": firth["events"],
+        "Why not estimable (ordinary Cox)": [str(ordinary.at[term, "note"]).removeprefix("not estimable: ")
+                                             if term in not_estimable else "" for term in firth.index],
+    }).reset_index(drop=True)
+    which = "each characteristic with a 0 or infinite HR, in its own model" if separately \
+        else "the same covariates, one model"
+    title = f"Firth-penalised hazard ratios for {spec.short} ({'screening' if separately else 'multivariable'})"
+    caption = (f"Firth-penalised Cox regression ({which}): the partial likelihood plus half the log determinant "
+               "of the information (Heinze & Schemper 2001, R `coxphf`), which keeps the HR finite when a level "
+               "has no events or the events separate perfectly. Breslow ties; 95% CI and p from the profile "
+               "penalised likelihood. With so little information the interval is wide: read it as 'the data "
+               "cannot bound the HR on this side', not as a precise estimate.")
+    view = View(f"cox_{'univariate' if separately else 'multivariable'}_firth", title,
+                [Heading("Firth-penalised estimates for the terms that are not estimable"),
+                 Table(shown, f"cox-{'univariate' if separately else 'multivariable'}-firth", caption=caption)],
+                patients=patients, n_text=f"{int(firth['n'].max())} patients, {int(firth['events'].max())} events",
+                code=snippets.cox_firth(keys, snippets.factor_references(data), separately, endpoint=endpoint),
+                result=firth)
+    return [*notes, view]

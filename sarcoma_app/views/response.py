@@ -5,13 +5,14 @@ from __future__ import annotations
 import pandas as pd
 
 import charts
+from analysis.proportions import compare_proportions
 from analysis.response import response_comparison, response_table, subgroup_rates
 from analysis.stratified import subgroup_rates_stratified
 from data import registry
 from sarcoma_app.exports import snippets
 from sarcoma_app.text import (
-    CI_METHOD_LABELS, DENOMINATOR_LABELS, ENDPOINT_LABELS, GROUPING_LABELS, P_ADJUST_LABELS, fmt_count, fmt_p,
-    fmt_rate_ci, fmt_ratio_ci,
+    CI_METHOD_LABELS, DENOMINATOR_LABELS, ENDPOINT_LABELS, GROUPING_LABELS, P_ADJUST_LABELS, escape_markdown,
+    fmt_count, fmt_p, fmt_rate_ci, fmt_ratio_ci,
 )
 from sarcoma_app.views import common, prepare
 from sarcoma_app.views.blocks import Block, Chart, Choice, Controls, Heading, Note, Table, View
@@ -156,7 +157,57 @@ def _fisher_blocks(patients, grouped, grouping, denominator) -> list[Block]:
     blocks.append(View("response_fisher", f"Do ORR and DCR differ by {GROUPING_LABELS[grouping]}?", [table],
                        patients=patients, code=snippets.fisher_tests(grouping, denominator),
                        result=dict(zip(ENDPOINTS, results))))
+    if len(results[0].groups) == 2:
+        blocks.append(_difference_view(patients, results, grouping, denominator))
     return blocks
+
+
+def fmt_difference_ci(difference: float, lower: float, upper: float) -> str:
+    """'+20.0 pp (5.2 to 33.4)': a difference of proportions in percentage points."""
+    return f"{100 * difference:+.1f} pp ({100 * lower:.1f} to {100 * upper:.1f})"
+
+
+def _odds_ratio_text(estimate: float, lower: float, upper: float) -> str:
+    """'3.1 (0.9–∞)': the conditional-MLE odds ratio, whose upper limit is infinite when a cell is empty."""
+    if pd.isna(estimate) or pd.isna(lower) or pd.isna(upper):
+        return "not estimable"
+    low, est, high = ("∞" if value == float("inf") else f"{value:.2f}" for value in (lower, estimate, upper))
+    return f"{est} ({low}–{high})"
+
+
+def _difference_view(patients, results, grouping, denominator) -> Block:
+    """Two groups: difference in ORR and DCR (first group minus second) with Newcombe's interval, Fisher p and
+    the conditional-MLE odds ratio."""
+    first, second = results[0].groups
+    rows, compared = [], {}
+    for r in results:
+        (k1, k2), (n1, n2) = r.events, r.denominators
+        label = ENDPOINT_LABELS[r.endpoint]
+        if n1 == 0 or n2 == 0:
+            rows.append({"Endpoint": label, str(first): fmt_count(k1, n1), str(second): fmt_count(k2, n2),
+                         "Difference (95% CI)": "not estimable", "Fisher p": "–", "Odds ratio (95% CI)": "–",
+                         "Note": "a group has no patient in the denominator"})
+            continue
+        result = compare_proportions(k1, n1, k2, n2)
+        compared[r.endpoint] = result
+        rows.append({"Endpoint": label, str(first): f"{fmt_count(k1, n1)} ({100 * result.p1:.1f}%)",
+                     str(second): f"{fmt_count(k2, n2)} ({100 * result.p2:.1f}%)",
+                     "Difference (95% CI)": fmt_difference_ci(result.difference, result.lower, result.upper),
+                     "Fisher p": fmt_p(result.fisher_p),
+                     "Odds ratio (95% CI)": _odds_ratio_text(result.odds_ratio, result.odds_ratio_lower,
+                                                             result.odds_ratio_upper),
+                     "Note": "" if pd.notna(result.odds_ratio) else "odds ratio not estimable (no responder or "
+                                                                      "no non-responder in both groups)"})
+    table = Table(pd.DataFrame(rows), f"difference-by-{grouping}",
+                  caption=f"Difference = {escape_markdown(first)} minus {escape_markdown(second)}, in percentage "
+                          "points, with the Newcombe hybrid score 95% interval (Wilson limits combined, no continuity "
+                          "correction; Newcombe 1998, method 10). Two-sided Fisher's exact p; odds ratio = "
+                          "conditional maximum-likelihood estimate with its exact 95% interval (R `fisher.test`). "
+                          f"Denominator = {DENOMINATOR_LABELS[denominator]}.")
+    return View("response_difference", "Difference in ORR and DCR", [Heading("Difference in ORR and DCR"), table],
+                patients=patients, code=snippets.proportion_difference(grouping, denominator, {
+                    e: (r.k1, r.n1, r.k2, r.n2) for e, r in compared.items()}),
+                result=compared)
 
 
 def _forest_blocks(patients, methods, n_studies) -> list[Block]:
