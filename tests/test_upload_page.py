@@ -67,7 +67,7 @@ def test_upload_page_before_a_file_offers_the_templates():
     assert any("Choose a patients file" in i.value for i in at.info)
     labels = {b.label for b in at.get("download_button")}
     assert {"Template (XLSX)", "Patients (CSV)", "AEs (CSV)", "Scans (CSV)"} <= labels
-    assert len(at.file_uploader) == 3
+    assert len(at.main.file_uploader) == 3  # (the sidebar has the deck-file uploader)
 
 
 def test_a_bad_file_names_file_row_and_column_and_loads_nothing():

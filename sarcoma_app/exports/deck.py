@@ -22,6 +22,7 @@ from datetime import date
 
 import pandas as pd
 
+from sarcoma_app.limits import LIMITS
 from sarcoma_app.sources.filter_sql import DIMENSIONS
 from sarcoma_app.text import (
     CI_METHOD_LABELS, CONF_TYPE_LABELS, DENOMINATOR_LABELS, TIES_LABELS, option_label,
@@ -509,7 +510,7 @@ def without_origin(deck: list[SlideSpec], origin: str) -> list[SlideSpec]:
 DECK_FILE_KIND = "sarcoma-dashboard-deck"
 DECK_FILE_VERSION = 1
 #: Bounds of a loaded deck file, checked before anything is decoded (the file comes from a visitor).
-MAX_DECK_FILE_BYTES = 10 * 1024 * 1024
+MAX_DECK_FILE_BYTES = LIMITS.file_mb.value * 1024 * 1024  # as any uploaded file
 MAX_FILE_TABLE_ROWS = 1_000
 MAX_FILE_TABLE_COLUMNS = 40
 MAX_FILE_TEXT = 2_000

@@ -15,6 +15,7 @@ import streamlit as st
 
 from sarcoma_app.sources import cohort, db
 from sarcoma_app.exports import deck, downloads
+from sarcoma_app.limits import LIMITS
 from sarcoma_app.exports.snippets import PATIENTS_CSV, Snippet
 from sarcoma_app.viewstate.state import DECK_KEY, current_state, set_state
 from sarcoma_app.text import escape_markdown, study_label
@@ -238,8 +239,9 @@ def render_sidebar_deck() -> None:
         st.button("Clear deck", key="deck_clear", icon=":material/delete_sweep:", on_click=_clear,
                   disabled=not slides, width="stretch")
         st.file_uploader("Load a deck file", type=["json"], key=f"deck_upload_{_deck_upload_generation()}",
-                         on_change=_load_deck_file, help="A deck file saved with “Deck file” above; its slides are "
-                                                         "added to this deck.")
+                         on_change=_load_deck_file, max_upload_size=LIMITS.file_mb.value,
+                         help=f"A deck file saved with “Deck file” above, at most {LIMITS.file_mb.amount}; its "
+                              "slides are added to this deck.")
         for problem in st.session_state.pop(DECK_PROBLEMS_KEY, []):
             st.warning(escape_markdown(problem), icon=":material/warning:")
 
