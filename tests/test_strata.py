@@ -166,10 +166,17 @@ def test_subgroup_rates_stratified_uses_the_exact_test_per_level():
     np.testing.assert_array_equal(rates["rate"], plain["rate"])
     kept = df.iloc[2:]
     responder = kept["best_response"].isin(["CR", "PR"]).to_numpy()
+    n_untested = 0
     for row in rates.itertuples():
-        level = kept[row.subgroup].fillna("Missing").to_numpy() == row.level
+        values = kept[row.subgroup]
+        if row.level == "Missing" and values.isna().any():  # shown, not tested, not part of the rest (na.omit)
+            assert np.isnan(row.p_value) and not row.stratified
+            n_untested += 1
+            continue
+        level = values.fillna("Missing").to_numpy() == row.level
+        rest = ~level & values.notna().to_numpy()
         tables = [[[np.sum(level & responder & (kept["study_id"] == s)), np.sum(level & ~responder & (kept["study_id"] == s))],
-                   [np.sum(~level & responder & (kept["study_id"] == s)), np.sum(~level & ~responder & (kept["study_id"] == s))]]
+                   [np.sum(rest & responder & (kept["study_id"] == s)), np.sum(rest & ~responder & (kept["study_id"] == s))]]
                   for s in ["A", "B", "C"]]
         tables = np.array(tables)
         informative = (tables[:, 0].sum(axis=1) > 0) & (tables[:, 1].sum(axis=1) > 0)
@@ -177,6 +184,7 @@ def test_subgroup_rates_stratified_uses_the_exact_test_per_level():
         assert row.stratified
         assert row.p_value == pytest.approx(expected.p_value, rel=1e-12)
         assert row.odds_ratio == pytest.approx(expected.estimate, rel=1e-12)
+    assert n_untested == sum(kept[c].isna().any() for c in ("histology", "sex"))
     # the level present in study C only is compared within study C
     only_c = rates[rates["level"] == "only-C"].iloc[0]
     assert np.isfinite(only_c["p_value"])

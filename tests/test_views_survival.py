@@ -37,7 +37,7 @@ def test_bundled_pfs_median_is_the_papers_and_the_chart_names_the_endpoint():
 
 def test_os_is_a_choice_and_the_view_follows_it():
     patients = with_os()
-    endpoint, grouping, conf_type, landmarks = survival.choices(patients, MethodState(survival_endpoint="os"))
+    endpoint = {c.field: c for c in survival.choices(patients, MethodState(survival_endpoint="os"))}["survival_endpoint"]
     assert endpoint.options == ("pfs", "os") and endpoint.value == "os"
     view = km_view(survival.build(patients, MethodState(survival_endpoint="os")))
     expected = kaplan_meier(patients["os_months"], patients["os_event"])
@@ -51,7 +51,7 @@ def test_os_is_a_choice_and_the_view_follows_it():
 
 def test_groupings_offered_are_those_the_data_record():
     patients = upload_like()
-    _, grouping, *_ = survival.choices(patients, MethodState(km_by="ecog"))
+    grouping = {c.field: c for c in survival.choices(patients, MethodState(km_by="ecog"))}["km_by"]
     assert "ecog" not in grouping.options and grouping.value == grouping.options[0]
     assert "cannot be shown here" in grouping.note
     assert "histology_group" in grouping.options

@@ -2,7 +2,11 @@
 conflicts, the data dictionary and the glossaries (pure, no streamlit)."""
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pandas as pd
+
+from data import registry
 
 from sarcoma_app.text import (
     CI_METHOD_LABELS, CONF_TYPE_LABELS, DENOMINATOR_LABELS, GLOSSARY, P_ADJUST_LABELS, TIES_LABELS, study_label,
@@ -56,6 +60,22 @@ the value at the last observed time ≤ t; after the last follow-up the last val
 the number at risk is 0.
 
 **Log-rank test.** R `survdiff` (rho = 0), k groups, χ² with (groups with expected events − 1) df.
+Rows with a missing time, event or group are left out and counted, as R `na.omit`. With three or more
+groups, each pair is also tested on its own patients (as survminer `pairwise_survdiff`), p adjusted across
+the pairs with the chosen multiplicity adjustment.
+
+**Several studies.** When the selection spans more than one study, comparisons are stratified by study by
+default (`stratify=study`; `stratify=none` pools them): the log-rank test as R `survdiff(... + strata(study))`,
+Cox models with one baseline hazard per study (`coxph(... + strata(study))`), and each response subgroup
+level against the rest by the exact conditional test of a common odds ratio (R `mantelhaen.test(exact =
+TRUE)`), with its conditional-MLE odds ratio and exact CI.
+
+**Follow-up, RMST and the risk table.** Median follow-up is the reverse Kaplan–Meier median (the event
+indicator flipped; R `survfit(Surv(time, 1 − status) ~ 1)`). The restricted mean survival time up to τ is
+the area under the KM curve, with R's variance (`print(survfit, rmean = τ)`); τ defaults to the shortest
+group's last follow-up (survRM2), and two groups get the difference and ratio with CI and p as survRM2
+`rmst2`. Under each KM plot, the KMunicate table gives at risk, cumulative events and cumulative censored
+(Morris et al. 2019), or at risk only.
 
 **Cox models.** Partial likelihood with Efron ties (R `coxph` default) or Breslow; Newton–Raphson as
 `coxph.fit`; HR = exp(coef) with Wald 95% CI and Wald p; likelihood-ratio and score tests of the whole
@@ -63,16 +83,21 @@ model. Booleans enter as 1 vs 0, factors with treatment contrasts against the mo
 A term is *not estimable* when a level has no events or a covariate separates events perfectly (the
 maximum-likelihood HR is 0 or infinite; R would print a huge coefficient). We warn below 10 events per
 covariate term (Peduzzi et al. 1995). Rows with a missing covariate are left out (complete cases).
+A level R drops because its HR is infinite or 0 (one patient, no events, all events) is described as such
+(monotone likelihood), and gets a Firth-penalised estimate (as R `coxphf`: penalised partial likelihood,
+profile-likelihood CI and penalised likelihood-ratio p). Proportional hazards are checked with R `cox.zph`
+(survival 3.5 score test, transform "km"), per term and globally, with scaled Schoenfeld residuals.
+
+**Two groups' response rates.** The difference of ORR (and DCR) with Newcombe's hybrid-score CI (Newcombe
+1998, method 10), beside Fisher's p and the conditional-MLE odds ratio.
 
 **Sharing a view.** The URL holds every filter and method choice with readable names, e.g.
 `?pazopanib=yes&histology=Angiosarcoma&ci=wilson`. Several values of one parameter are written as
 repeated keys (`?response=CR&response=PR`); when typing a link, comma-separated values
 (`?response=CR,PR`, `?landmarks=3,6,9`) work too. Choices left at their default are not written,
 so the default view has a clean URL. A parameter or value that is not allowed is ignored with a notice.
-Parameters: `study`, `histology_group`, `histology`, `pazopanib` (yes/no/unknown), `ae_count`
-(0, 1-2, 3-or-more, unknown), `ae_grade3`, `response` (CR/PR/SD/PD/NE), `ecog`, `primary_site`,
-`prior_lines`, `evaluable_only`; `ci`, `conf_type`, `ties`, `landmarks`, `response_by`, `km_by`,
-`denominator`, `endpoint`, `p_adjust`, `cox_terms`; `source` (the data source, below).
+Parameters: filters {filter_parameters}, `evaluable_only`; methods {method_parameters}; `present`
+(presentation mode) and `source` (the data source, below).
 
 **Data sources.** *Data source* at the top of the sidebar (`?source=`) chooses the patients every page
 shows: the two published cohorts (default, no parameter); `uploaded`, a cohort loaded on the *Upload a
@@ -102,6 +127,8 @@ def methods_text(methods: MethodState) -> str:
     """The methods tab with the current choices filled in."""
     return METHODS_TEXT.format(
         ci=CI_METHOD_LABELS[methods.ci], conf_type=CONF_TYPE_LABELS[methods.conf_type], ties=TIES_LABELS[methods.ties],
+        filter_parameters=", ".join(f"`{f.key}`" for f in registry.FILTER_LIST),
+        method_parameters=", ".join(f"`{f.name}`" for f in fields(MethodState)),
         other_conf_types=", ".join(f"{label} (`{name}`)" for name, label in CONF_TYPE_LABELS.items() if name != "log"),
         landmarks=", ".join(f"{t:g}" for t in methods.landmarks) or "none",
         denominator=DENOMINATOR_LABELS[methods.denominator], p_adjust=P_ADJUST_LABELS[methods.p_adjust])
