@@ -924,76 +924,11 @@ def logrank_table(
         raise ValueError("log-rank test needs at least two groups; only one was given")
     if timefix:
         duration_values = _merge_near_ties(duration_values)
-    if strata is not None:
-        return _stratified_logrank(duration_values, event_values, codes, labels, strata_values, n_dropped_strata,
-                                   n_dropped)
-
-    times, time_index = np.unique(duration_values, return_inverse=True)
-    cell = time_index * n_groups + codes
-    size = times.size * n_groups
-    leaving = np.bincount(cell, minlength=size).reshape(times.size, n_groups)
-    deaths = np.bincount(cell, weights=event_values, minlength=size).reshape(times.size, n_groups)
-    # at risk at t: everyone with duration >= t
-    at_risk = np.cumsum(leaving[::-1], axis=0)[::-1].astype(float)
-
-    event_rows = deaths.sum(axis=1) > 0
-    at_risk, deaths = at_risk[event_rows], deaths[event_rows]
-    total_at_risk = at_risk.sum(axis=1)
-    total_deaths = deaths.sum(axis=1)
-
-    observed = deaths.sum(axis=0)
-    expected = (at_risk * (total_deaths / total_at_risk)[:, None]).sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        weight = np.where(
-            total_at_risk > 1,
-            total_deaths * (total_at_risk - total_deaths) / (total_at_risk * (total_at_risk - 1)),
-            0.0,
-        )
-    variance = np.diag((weight[:, None] * at_risk).sum(axis=0)) - (
-        at_risk * (weight / total_at_risk)[:, None]
-    ).T @ at_risk
-
-    used = expected > 0
-    df = int(used.sum()) - 1
-    generalised = False
-    if used.sum() < 2:
-        statistic = 0.0
-    else:
-        difference = (observed - expected)[used][1:]
-        reduced_variance = variance[np.ix_(used, used)][1:, 1:]
-        try:
-            statistic = float(difference @ np.linalg.solve(reduced_variance, difference))
-        except np.linalg.LinAlgError:
-            generalised = True
-            statistic = float(difference @ np.linalg.pinv(reduced_variance) @ difference)
-            df = int(np.linalg.matrix_rank(reduced_variance))
-    if df < 0 or (generalised and df == 0):
-        p_value = float("nan")
-    elif df == 0:
-        p_value = 1.0  # R: pchisq(0, 0, lower.tail = FALSE)
-    else:
-        p_value = float(stats.chi2.sf(statistic, df))
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        table = pd.DataFrame(
-            {
-                "group": labels,
-                "n": np.bincount(codes, minlength=n_groups),
-                "observed": observed,
-                "expected": expected,
-                "oe2_over_e": (observed - expected) ** 2 / expected,
-                "oe2_over_v": (observed - expected) ** 2 / np.diag(variance),
-            }
-        )
-    return LogrankResult(
-        statistic=statistic,
-        p_value=p_value,
-        df=df,
-        table=table,
-        variance=variance,
-        generalised_inverse=generalised,
-        n_dropped=n_dropped,
-    )
+    if strata is None:  # one stratum: the same sums
+        return _stratified_logrank(duration_values, event_values, codes, labels,
+                                   np.zeros(duration_values.size, dtype=np.int64), 0, n_dropped, stratified=False)
+    return _stratified_logrank(duration_values, event_values, codes, labels, strata_values, n_dropped_strata,
+                               n_dropped)
 
 
 def _logrank_chisq(observed: np.ndarray, expected: np.ndarray, variance: np.ndarray) -> tuple[float, float, int, bool]:
@@ -1023,9 +958,10 @@ def _logrank_chisq(observed: np.ndarray, expected: np.ndarray, variance: np.ndar
 
 def _stratified_logrank(
     duration_values: np.ndarray, event_values: np.ndarray, codes: np.ndarray, labels: list,
-    strata_values: np.ndarray, n_dropped_strata: int, n_dropped: int = 0,
+    strata_values: np.ndarray, n_dropped_strata: int, n_dropped: int = 0, stratified: bool = True,
 ) -> LogrankResult:
-    """Log-rank test stratified by ``strata_values`` (validated, tie-merged data)."""
+    """Log-rank test summed over the strata of ``strata_values`` (validated, tie-merged data); one stratum
+    when not ``stratified`` (``n_strata`` is then 0, as for a test without strata)."""
     n_groups = len(labels)
     stratum_codes, stratum_labels = _encode_groups(strata_values)
     observed = np.zeros(n_groups)
@@ -1051,8 +987,8 @@ def _stratified_logrank(
         )
     return LogrankResult(
         statistic=statistic, p_value=p_value, df=df, table=table, variance=variance,
-        generalised_inverse=generalised, n_strata=len(stratum_labels), n_dropped_strata=n_dropped_strata,
-        n_dropped=n_dropped,
+        generalised_inverse=generalised, n_strata=len(stratum_labels) if stratified else 0,
+        n_dropped_strata=n_dropped_strata, n_dropped=n_dropped,
     )
 
 
