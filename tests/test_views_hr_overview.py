@@ -294,3 +294,10 @@ def test_tables_of_the_views_have_downloads_named():
     names = [p.name for v in views_of(blocks) for p in v.parts if isinstance(p, Table)]
     assert names == ["cox-univariate", "cox-multivariable", "cox-zph"]
     assert all(isinstance(p, Note) for p in views_of(blocks)[1].parts[:1])
+
+
+def test_stratify_is_offered_only_when_the_analysable_patients_span_several_studies(bundled):
+    """On the papers only seed 002 has PFS: stratifying the Cox models by study would change nothing."""
+    assert "stratify" not in [c.field for c in hazard_ratios.choices(bundled, MethodState())]
+    two_studies = upload_like(40).assign(study_id=["a", "b"] * 20)
+    assert "stratify" in [c.field for c in hazard_ratios.choices(two_studies, MethodState())]

@@ -28,7 +28,8 @@ def choices(patients: pd.DataFrame, methods: MethodState) -> list[Choice]:
     endpoint = common.endpoint_choice(patients, methods.survival_endpoint)
     if patients.empty or endpoint is None:
         return []
-    stratify = common.stratify_choice(patients, methods.stratify)
+    analysable, _ = prepare.endpoint_data(patients, endpoint.value)
+    stratify = common.stratify_choice(analysable, methods.stratify)  # only where the models can use it
     return [
         endpoint,
         common.selected("ties", "Tied event times", TIES, methods.ties, TIES_LABELS.get,
