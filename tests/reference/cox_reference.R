@@ -4,7 +4,7 @@
 #     Rscript tests/reference/cox_reference.R
 # Writes tests/reference/cox_reference.json (data sets + fitted results).
 #
-# jsonlite is not assumed: JSON is written by hand with 17 significant
+# JSON by tests/reference/json_writer.R with 17 significant
 # digits; NA/NaN -> null.  Factor levels are sorted in C-locale order so that
 # Python's sorted() gives the same reference level.  Python term names are
 # recorded beside R's: numeric column "x" -> "x", factor level L of column
@@ -12,48 +12,7 @@
 
 suppressPackageStartupMessages(library(survival))
 
-# ---------------------------------------------------------------- JSON ----
-json_array <- function(x) structure(list(x), class = "json_array")
-
-json_scalar <- function(x) {
-  if (length(x) == 0 || is.na(x)) return("null")
-  if (is.logical(x)) return(if (x) "true" else "false")
-  if (is.numeric(x)) {
-    if (!is.finite(x)) return("null")
-    if (is.integer(x)) return(as.character(x))
-    return(sprintf("%.17g", x))
-  }
-  s <- as.character(x)
-  s <- gsub("\\\\", "\\\\\\\\", s)
-  s <- gsub("\"", "\\\\\"", s)
-  s <- gsub("\n", "\\\\n", s)
-  paste0("\"", s, "\"")
-}
-
-to_json <- function(x, indent = "") {
-  inner <- paste0(indent, "  ")
-  if (inherits(x, "json_array")) {
-    v <- x[[1]]
-    if (is.factor(v)) v <- as.character(v)
-    if (length(v) == 0) return("[]")
-    return(paste0("[", paste(vapply(seq_along(v), function(i) json_scalar(v[i]), ""),
-                             collapse = ", "), "]"))
-  }
-  if (is.list(x)) {
-    if (length(x) == 0) return(if (is.null(names(x))) "[]" else "{}")
-    parts <- vapply(seq_along(x), function(i) to_json(x[[i]], inner), "")
-    if (is.null(names(x))) {
-      return(paste0("[\n", inner, paste(parts, collapse = paste0(",\n", inner)),
-                    "\n", indent, "]"))
-    }
-    keys <- vapply(names(x), json_scalar, "")
-    return(paste0("{\n", inner, paste(paste0(keys, ": ", parts),
-                                      collapse = paste0(",\n", inner)),
-                  "\n", indent, "}"))
-  }
-  if (length(x) != 1) return(to_json(json_array(x), indent))
-  json_scalar(x)
-}
+source("tests/reference/json_writer.R")  # to_json, as_array
 
 # ------------------------------------------------------------ data sets ----
 c_sort <- function(v) sort(unique(v[!is.na(v)]), method = "radix")  # C-locale order
@@ -193,14 +152,14 @@ fit_one <- function(id, dataset, duration, event, covariates, ties,
   zc <- qnorm(0.975)
   list(
     id = id, dataset = dataset, duration = duration, event = event,
-    covariates = json_array(covariates), ties = ties,
-    terms = json_array(python_terms(d, covariates)),
-    r_terms = json_array(names(fit$coefficients)),
-    coef = json_array(coef), se = json_array(se), z = json_array(z),
-    p = json_array(pchisq(z^2, 1, lower.tail = FALSE)),
-    hr = json_array(exp(coef)),
-    hr_lower = json_array(exp(coef - zc * se)), hr_upper = json_array(exp(coef + zc * se)),
-    loglik = json_array(fit$loglik),
+    covariates = as_array(covariates), ties = ties,
+    terms = as_array(python_terms(d, covariates)),
+    r_terms = as_array(names(fit$coefficients)),
+    coef = as_array(coef), se = as_array(se), z = as_array(z),
+    p = as_array(pchisq(z^2, 1, lower.tail = FALSE)),
+    hr = as_array(exp(coef)),
+    hr_lower = as_array(exp(coef - zc * se)), hr_upper = as_array(exp(coef + zc * se)),
+    loglik = as_array(fit$loglik),
     lr_statistic = unname(s$logtest["test"]), lr_df = unname(s$logtest["df"]),
     lr_p = unname(s$logtest["pvalue"]),
     score_statistic = unname(s$sctest["test"]), score_p = unname(s$sctest["pvalue"]),
@@ -208,8 +167,8 @@ fit_one <- function(id, dataset, duration, event, covariates, ties,
     wald_statistic = unname(fit$wald.test),
     wald_p = pchisq(unname(fit$wald.test), sum(!is.na(coef)), lower.tail = FALSE),
     n = fit$n, nevent = fit$nevent, iter = fit$iter,
-    warnings = json_array(warns), not_estimable = json_array(not_estimable),
-    coef_is_na = json_array(is.na(coef))
+    warnings = as_array(warns), not_estimable = as_array(not_estimable),
+    coef_is_na = as_array(is.na(coef))
   )
 }
 
@@ -249,8 +208,8 @@ for (ties in c("efron", "breslow")) {
 # ------------------------------------------------------------- output ----
 data_json <- lapply(names(datasets), function(nm) {
   d <- datasets[[nm]]
-  list(columns = lapply(d, json_array),
-       factors = json_array(if (is.null(factor_cols[[nm]])) character(0) else factor_cols[[nm]]))
+  list(columns = lapply(d, as_array),
+       factors = as_array(if (is.null(factor_cols[[nm]])) character(0) else factor_cols[[nm]]))
 })
 names(data_json) <- names(datasets)
 

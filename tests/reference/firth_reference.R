@@ -4,7 +4,7 @@
 #     Rscript tests/reference/firth_reference.R
 # Writes tests/reference/firth_reference.json (data sets + fitted results).
 #
-# jsonlite is not assumed: JSON is written by hand with 17 significant
+# JSON by tests/reference/json_writer.R with 17 significant
 # digits; NA/NaN -> null.  Factor levels are sorted in C-locale order so that
 # Python's sorted() gives the same reference level.  Python term names are
 # recorded beside R's: numeric column "x" -> "x", factor level L of column
@@ -22,48 +22,7 @@
 
 suppressPackageStartupMessages(library(survival))
 
-# ---------------------------------------------------------------- JSON ----
-json_array <- function(x) structure(list(x), class = "json_array")
-
-json_scalar <- function(x) {
-  if (length(x) == 0 || is.na(x)) return("null")
-  if (is.logical(x)) return(if (x) "true" else "false")
-  if (is.numeric(x)) {
-    if (!is.finite(x)) return("null")
-    if (is.integer(x)) return(as.character(x))
-    return(sprintf("%.17g", x))
-  }
-  s <- as.character(x)
-  s <- gsub("\\\\", "\\\\\\\\", s)
-  s <- gsub("\"", "\\\\\"", s)
-  s <- gsub("\n", "\\\\n", s)
-  paste0("\"", s, "\"")
-}
-
-to_json <- function(x, indent = "") {
-  inner <- paste0(indent, "  ")
-  if (inherits(x, "json_array")) {
-    v <- x[[1]]
-    if (is.factor(v)) v <- as.character(v)
-    if (length(v) == 0) return("[]")
-    return(paste0("[", paste(vapply(seq_along(v), function(i) json_scalar(v[i]), ""),
-                             collapse = ", "), "]"))
-  }
-  if (is.list(x)) {
-    if (length(x) == 0) return(if (is.null(names(x))) "[]" else "{}")
-    parts <- vapply(seq_along(x), function(i) to_json(x[[i]], inner), "")
-    if (is.null(names(x))) {
-      return(paste0("[\n", inner, paste(parts, collapse = paste0(",\n", inner)),
-                    "\n", indent, "]"))
-    }
-    keys <- vapply(names(x), json_scalar, "")
-    return(paste0("{\n", inner, paste(paste0(keys, ": ", parts),
-                                      collapse = paste0(",\n", inner)),
-                  "\n", indent, "}"))
-  }
-  if (length(x) != 1) return(to_json(json_array(x), indent))
-  json_scalar(x)
-}
+source("tests/reference/json_writer.R")  # to_json, as_array
 
 # ------------------------------------------------- penalised likelihood ----
 # X: numeric design matrix (columns = terms), time, status 0/1.
@@ -121,10 +80,10 @@ firth_fit <- function(time, status, X, alpha = 0.05) {
   }
   # the ordinary (unpenalised) Cox fit, to show what it does with these data
   ordinary <- suppressWarnings(coxph(Surv(time, status) ~ X, ties = "breslow"))
-  list(coef = json_array(beta), se = json_array(se), hr = json_array(exp(beta)),
-       hr_lower = json_array(exp(lower)), hr_upper = json_array(exp(upper)),
-       p = json_array(p_value), penalised_loglik = best$value,
-       ordinary_coef = json_array(unname(coef(ordinary))),
+  list(coef = as_array(beta), se = as_array(se), hr = as_array(exp(beta)),
+       hr_lower = as_array(exp(lower)), hr_upper = as_array(exp(upper)),
+       p = as_array(p_value), penalised_loglik = best$value,
+       ordinary_coef = as_array(unname(coef(ordinary))),
        n = length(time), events = sum(status))
 }
 
@@ -155,11 +114,11 @@ add_case <- function(name, data, covariates, factors = character(0)) {
   data <- data[complete.cases(data[, c("time", "status", covariates)]), ]
   X <- design(data, covariates, factors)
   result <- firth_fit(data$time, data$status, X)
-  columns <- lapply(as.list(data[, c("time", "status", covariates)]), json_array)
-  datasets[[name]] <<- list(columns = columns, factors = json_array(factors))
+  columns <- lapply(as.list(data[, c("time", "status", covariates)]), as_array)
+  datasets[[name]] <<- list(columns = columns, factors = as_array(factors))
   cases[[length(cases) + 1]] <<- c(list(name = name, dataset = name, duration = "time",
-                                        event = "status", covariates = json_array(covariates),
-                                        terms = json_array(colnames(X))), result)
+                                        event = "status", covariates = as_array(covariates),
+                                        terms = as_array(colnames(X))), result)
 }
 
 # 1. a group without events: the ordinary Cox HR runs off to 0 (monotone likelihood)

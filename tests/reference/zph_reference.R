@@ -8,53 +8,13 @@
 # (chisq, df, p per term and GLOBAL), the transformed event times x, the event
 # times and the scaled Schoenfeld residuals y (one column per term).
 #
-# jsonlite is not assumed: JSON is written by hand with 17 significant digits;
+# JSON by tests/reference/json_writer.R with 17 significant digits;
 # NA/NaN -> null.  Factor levels are sorted in C-locale order so that Python's
 # sorted() gives the same reference level.
 
 suppressPackageStartupMessages(library(survival))
 
-# ---------------------------------------------------------------- JSON ----
-json_array <- function(x) structure(list(x), class = "json_array")
-
-json_scalar <- function(x) {
-  if (length(x) == 0 || is.na(x)) return("null")
-  if (is.logical(x)) return(if (x) "true" else "false")
-  if (is.numeric(x)) {
-    if (!is.finite(x)) return("null")
-    if (is.integer(x)) return(as.character(x))
-    return(sprintf("%.17g", x))
-  }
-  s <- as.character(x)
-  s <- gsub("\\\\", "\\\\\\\\", s)
-  s <- gsub("\"", "\\\\\"", s)
-  paste0("\"", s, "\"")
-}
-
-to_json <- function(x, indent = "") {
-  inner <- paste0(indent, "  ")
-  if (inherits(x, "json_array")) {
-    v <- x[[1]]
-    if (is.factor(v)) v <- as.character(v)
-    if (length(v) == 0) return("[]")
-    return(paste0("[", paste(vapply(seq_along(v), function(i) json_scalar(v[i]), ""),
-                             collapse = ", "), "]"))
-  }
-  if (is.list(x)) {
-    if (length(x) == 0) return(if (is.null(names(x))) "[]" else "{}")
-    parts <- vapply(seq_along(x), function(i) to_json(x[[i]], inner), "")
-    if (is.null(names(x))) {
-      return(paste0("[\n", inner, paste(parts, collapse = paste0(",\n", inner)),
-                    "\n", indent, "]"))
-    }
-    keys <- vapply(names(x), json_scalar, "")
-    return(paste0("{\n", inner, paste(paste0(keys, ": ", parts),
-                                      collapse = paste0(",\n", inner)),
-                  "\n", indent, "}"))
-  }
-  if (length(x) != 1) return(to_json(json_array(x), indent))
-  json_scalar(x)
-}
+source("tests/reference/json_writer.R")  # to_json, as_array
 
 as_c_factor <- function(v) factor(v, levels = sort(unique(v[!is.na(v)]), method = "radix"))
 
@@ -116,25 +76,25 @@ for (ds in datasets) {
     fit <- coxph(formula, data = d, ties = ties)
     for (transform in c("km", "rank", "identity")) {
       z <- cox.zph(fit, transform = transform, terms = TRUE)
-      y <- lapply(colnames(z$y), function(term) json_array(unname(z$y[, term])))
+      y <- lapply(colnames(z$y), function(term) as_array(unname(z$y[, term])))
       names(y) <- colnames(z$y)
       cases[[length(cases) + 1]] <- list(
         dataset = ds$name, ties = ties, transform = transform,
-        coef = json_array(unname(coef(fit))),
-        terms = json_array(rownames(z$table)),
-        chisq = json_array(unname(z$table[, "chisq"])),
-        df = json_array(as.integer(z$table[, "df"])),
-        p = json_array(unname(z$table[, "p"])),
-        x = json_array(unname(z$x)), time = json_array(unname(z$time)),
+        coef = as_array(unname(coef(fit))),
+        terms = as_array(rownames(z$table)),
+        chisq = as_array(unname(z$table[, "chisq"])),
+        df = as_array(as.integer(z$table[, "df"])),
+        p = as_array(unname(z$table[, "p"])),
+        x = as_array(unname(z$x)), time = as_array(unname(z$time)),
         y = y)
     }
   }
 }
 
 data_json <- lapply(datasets, function(ds) {
-  cols <- lapply(ds$data, json_array)
-  list(description = ds$description, covariates = json_array(ds$covariates),
-       factors = json_array(ds$factors), columns = cols)
+  cols <- lapply(ds$data, as_array)
+  list(description = ds$description, covariates = as_array(ds$covariates),
+       factors = as_array(ds$factors), columns = cols)
 })
 
 out <- list(generated_by = "tests/reference/zph_reference.R",
