@@ -36,3 +36,16 @@ __all__ += ["ZPH_TRANSFORM_LABELS", "ZPH_TRANSFORMS"]
 P_ADJUST_LABELS = {"BH": "Benjamini–Hochberg (FDR)", "holm": "Holm", "bonferroni": "Bonferroni", "none": "none"}
 #: Accepted adjustment names (lower-cased) mapped to the canonical name ("fdr" is R's alias of BH).
 P_ADJUST_METHODS = {**{name.lower(): name for name in P_ADJUST_LABELS}, "fdr": "BH"}
+#: Prior scale of the between-subtype standard deviation tau (logit scale) of the hierarchical response model,
+#: tau ~ half-normal(scale): Neuenschwander et al. (2016) use scale 1 for moderate heterogeneity
+#: (analysis.hierarchical.hierarchical_rates).
+HETEROGENEITY_SCALES = {"small": 0.5, "moderate": 1.0, "large": 2.0}
+HETEROGENEITY_LABELS = {key: f"{key} (τ ~ half-normal, scale {scale:g})" for key, scale in HETEROGENEITY_SCALES.items()}
+HETEROGENEITY_PRIORS = tuple(HETEROGENEITY_SCALES)
+#: Borrowing models of the hierarchical response model: every subtype exchangeable (EX), or each subtype
+#: exchangeable or not with prior weight 0.5 (EXNEX, Neuenschwander et al. 2016).
+BORROWING_MODEL_LABELS = {"ex": "EX: all subtypes exchangeable",
+                          "exnex": "EXNEX: each subtype exchangeable or not (robust)"}
+BORROWING_MODELS = tuple(BORROWING_MODEL_LABELS)
+__all__ += ["HETEROGENEITY_SCALES", "HETEROGENEITY_LABELS", "HETEROGENEITY_PRIORS", "BORROWING_MODEL_LABELS",
+            "BORROWING_MODELS"]
