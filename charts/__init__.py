@@ -7,12 +7,13 @@ from charts.adverse_events import adverse_event_bars
 from charts.assessments import spider_plot, waterfall_plot
 from charts.cox import hazard_ratio_forest, schoenfeld_residual_plot
 from charts.patients import swimmer_plot
-from charts.response import best_response_bars, rate_forest
+from charts.response import best_response_bars, borrowing_intervals, rate_forest
 from charts.survival import kaplan_meier_plot
 
 __all__ = [
     "adverse_event_bars",
     "best_response_bars",
+    "borrowing_intervals",
     "hazard_ratio_forest",
     "kaplan_meier_plot",
     "rate_forest",

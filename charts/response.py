@@ -159,3 +159,54 @@ def rate_forest(rates: pd.DataFrame, overall: float | None = None, endpoint_labe
         text="estimate_text:N", x=alt.value(4),
     ).properties(width=210, height=alt.Step(30))
     return alt.hconcat(plot, text.encode(y=alt.Y("row_label:N", sort=order, axis=None)), spacing=8).resolve_scale(y="shared")
+
+
+#: The three estimates of :func:`borrowing_intervals`, in drawing order, with their colours.
+BORROWING_ESTIMATES = {"Independent (exact CI)": OKABE_ITO["grey"], "Pooled (exact CI)": OKABE_ITO["orange"],
+                       "Hierarchical (95% CrI)": OKABE_ITO["blue"]}
+
+
+def borrowing_intervals(frame: pd.DataFrame, threshold: float | None = None, endpoint_label: str = "ORR",
+                        width: int = 460) -> alt.Chart:
+    """Per subtype, the independent, pooled and hierarchical estimates with their 95% intervals, dodged.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Long form, one row per subtype and estimate: ``group`` (text, in plotting order), ``estimate`` (a key
+        of :data:`BORROWING_ESTIMATES`), ``rate``, ``lower``, ``upper`` (0-1 scale), ``text`` (tooltip).
+    threshold : float, optional
+        The rate of the exceedance probability, drawn as a dashed line.
+    endpoint_label : str
+        Axis title, e.g. ``"ORR"``.
+    width : int
+        Width of the plotting area.
+
+    Returns
+    -------
+    altair.Chart
+    """
+    order = list(dict.fromkeys(frame["group"]))
+    estimates = list(BORROWING_ESTIMATES)
+    x_scale = alt.Scale(domain=[0, 1])
+    colour = alt.Color("estimate:N", title=None, sort=estimates,
+                       scale=alt.Scale(domain=estimates, range=list(BORROWING_ESTIMATES.values())),
+                       legend=alt.Legend(orient="top", direction="horizontal"))
+    base = alt.Chart(frame).encode(
+        y=alt.Y("group:N", sort=order, title=None, axis=alt.Axis(labelLimit=300)),
+        yOffset=alt.YOffset("estimate:N", sort=estimates, scale=alt.Scale(paddingOuter=0.3)),
+        color=colour,
+        tooltip=[alt.Tooltip("group:N", title="Subtype"), alt.Tooltip("estimate:N", title="Estimate"),
+                 alt.Tooltip("text:N", title=endpoint_label)],
+    )
+    rules = base.mark_rule(strokeWidth=2.5).encode(
+        x=alt.X("lower:Q", scale=x_scale, title=f"{endpoint_label} (95% interval)",
+                axis=alt.Axis(format="%", values=[0, 0.2, 0.4, 0.6, 0.8, 1.0])),
+        x2="upper:Q",
+    )
+    points = base.mark_point(filled=True, size=70, opacity=1).encode(x=alt.X("rate:Q", scale=x_scale))
+    layers = [rules, points]
+    if threshold is not None:
+        layers.insert(0, alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(
+            strokeDash=[6, 4], color="#555555", strokeWidth=1.5).encode(x=alt.X("threshold:Q", scale=x_scale)))
+    return alt.layer(*layers).properties(width=width, height=alt.Step(14))

@@ -79,7 +79,7 @@ def test_response_on_the_bundled_data_by_study():
     blocks = response.build(patients, methods)
     views = by_key(blocks)
     assert list(views) == ["response_bars", "response_table", "response_fisher", "response_difference",
-                           "response_forest"]
+                           "response_forest", "response_borrowing"]
     # the ORR/DCR table: numbers from the analysis result, text as shown
     table = views["response_table"].result.set_index("group")
     assert table.loc[study_label(NAB), "orr_count"] == 7 and table.loc[study_label(NAB), "denominator"] == 28
@@ -140,7 +140,8 @@ def test_response_forest_uses_the_chosen_adjustment_and_offers_it_above_the_plot
     methods = resolved(patients, MethodState(endpoint="dcr", p_adjust="holm"))
     blocks = response.build(patients, methods)
     controls = [b for b in blocks if isinstance(b, Controls)]
-    assert [c.field for block in controls for c in block.choices] == ["p_adjust"]
+    assert [c.field for block in controls for c in block.choices] == ["p_adjust", "borrow_endpoint", "borrow_threshold",
+                                                                       "heterogeneity", "borrow_model"]
     assert controls[0].choices[0].value == "holm"
     forest = by_key(blocks)["response_forest"]
     assert forest.title == "DCR by subgroup (95% CI)"
@@ -163,7 +164,8 @@ def test_response_on_an_upload_without_optional_columns():
     methods = resolved(patients, MethodState())
     blocks = response.build(patients, methods)
     views = by_key(blocks)
-    assert list(views) == ["response_bars", "response_table", "response_fisher", "response_forest"]
+    assert list(views) == ["response_bars", "response_table", "response_fisher", "response_forest",
+                           "response_borrowing"]
     table = views["response_table"].result.set_index("group")
     assert table.loc["Angiosarcoma", "orr_count"] == 3 and table.loc["Angiosarcoma", "denominator"] == 3
     assert table.loc["All", "orr_count"] == 3 and table.loc["All", "dcr_count"] == 5

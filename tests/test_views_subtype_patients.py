@@ -57,7 +57,7 @@ def upload_like(n: int = 6) -> pd.DataFrame:
 def test_subtype_leiomyosarcoma_per_study_with_pfs_only_where_recorded(everyone, tables):
     blocks = subtype_blocks(everyone, tables)
     views = {view.key: view for view in views_of(blocks)}
-    assert list(views) == ["subtype_table", "subtype_bars", "subtype_rates", "subtype_km", "subtype_printed"]
+    assert list(views) == ["subtype_table", "subtype_bars", "subtype_rates", "subtype_borrowing", "subtype_km", "subtype_printed"]
     summaries = views["subtype_table"].result.set_index("study_id")
     lms = everyone[everyone["histology_group"] == "Leiomyosarcoma"]
     assert summaries["n"].to_dict() == lms.groupby("study_id").size().to_dict() == {NAB: 2, NIVO: 7}
@@ -146,7 +146,7 @@ def test_subtype_on_an_upload_without_optional_columns(tables):
     upload = upload_like()
     blocks = subtype.build(upload, MethodState(), every_patient=upload, chosen="group:Angiosarcoma")
     views = {view.key: view for view in views_of(blocks)}
-    assert list(views) == ["subtype_table", "subtype_bars", "subtype_rates"]  # no PFS recorded: no curve
+    assert list(views) == ["subtype_table", "subtype_bars", "subtype_rates", "subtype_borrowing"]  # no PFS recorded: no curve
     row = views["subtype_table"].result.iloc[0]
     assert (row["study"], row["n"], row["CR"], row["SD"], row["NE"], row["orr_count"]) == ("uploaded", 3, 1, 1, 1, 1)
     assert "no study of this data source records per-patient PFS" in blocks_text(blocks)

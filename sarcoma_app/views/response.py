@@ -14,7 +14,7 @@ from sarcoma_app.text import (
     CI_METHOD_LABELS, DENOMINATOR_LABELS, ENDPOINT_LABELS, GROUPING_LABELS, P_ADJUST_LABELS, escape_markdown,
     fmt_count, fmt_p, fmt_rate_ci, fmt_ratio_ci,
 )
-from sarcoma_app.views import common, prepare
+from sarcoma_app.views import borrowing, common, prepare
 from sarcoma_app.views.blocks import Block, Chart, Choice, Controls, Heading, Note, Table, View
 from sarcoma_app.viewstate.url_state import CI_METHODS, DENOMINATORS, ENDPOINTS, P_ADJUST_METHODS, MethodState
 
@@ -78,6 +78,9 @@ def build(patients: pd.DataFrame, methods: MethodState, assessments: pd.DataFram
     if grouping != "none":
         blocks += _fisher_blocks(patients, grouped, grouping, methods.denominator)
     blocks += _forest_blocks(patients, methods, n_studies)
+    if grouping != "none":
+        blocks += borrowing.section(patients, grouped["group"], GROUPING_LABELS[grouping], methods,
+                                    key="response_borrowing")
     if assessments is not None and len(assessments):
         blocks += _measurement_blocks(patients, assessments)
     return blocks

@@ -15,10 +15,10 @@ from analysis.response import response_table
 from analysis.survival import kaplan_meier, kaplan_meier_by_group
 from sarcoma_app.exports import snippets
 from sarcoma_app.text import (
-    CI_METHOD_LABELS, CONF_TYPE_LABELS, DENOMINATOR_LABELS, escape_markdown, fmt_count, fmt_median_ci, fmt_rate_ci,
+    CI_METHOD_LABELS, CONF_TYPE_LABELS, DENOMINATOR_LABELS, GROUPING_LABELS, escape_markdown, fmt_count, fmt_median_ci, fmt_rate_ci,
     study_label,
 )
-from sarcoma_app.views import common, prepare
+from sarcoma_app.views import borrowing, common, prepare
 from sarcoma_app.views.published import related_conflicts
 from sarcoma_app.views.blocks import Block, Chart, Expander, Heading, Note, Pick, Table, View
 from sarcoma_app.viewstate.url_state import MethodState
@@ -308,7 +308,7 @@ def build(patients: pd.DataFrame, methods: MethodState, *, every_patient: pd.Dat
     if choice is None:
         return blocks
     blocks = [pick, *blocks]
-    patients = select(patients, choice)
+    selection, patients = patients, select(patients, choice)
     blocks.append(Note(
         f"Each study is its own column: the regimens differ, so nothing is pooled unless you ask for it. "
         f"Rates use {DENOMINATOR_LABELS[methods.denominator]} with 95% {CI_METHOD_LABELS[methods.ci]} CIs; "
@@ -328,6 +328,7 @@ def build(patients: pd.DataFrame, methods: MethodState, *, every_patient: pd.Dat
     blocks.append(_table_view(patients, methods, choice, table, summaries, pooled, n_studies))
     blocks.append(_bars_view(patients, choice, table))
     blocks.append(_rates_view(patients, methods, choice, table, summaries))
+    blocks += _borrowing_blocks(selection, methods, choice)
     blocks += _pfs_blocks(patients, methods, choice, table, every_patient)
     if printed is not None:
         blocks.append(_printed(patients, choice, printed, conflicts))
@@ -375,6 +376,13 @@ def _rates_view(patients, methods, choice, table, summaries) -> View:
                 code=snippets.per_study(methods.denominator, methods.ci, methods.conf_type,
                                         title=f"{choice.value}, per study: response rates"), result=rates,
                 slide_table=table[["Study", "ORR n/N", "ORR % (95% CI)", "DCR n/N", "DCR % (95% CI)"]])
+
+
+def _borrowing_blocks(selection, methods, choice) -> list[Block]:
+    """The chosen histology beside the others of the selection: independent, pooled and hierarchical rates."""
+    groups = prepare.group_labels(selection, choice.column)
+    return borrowing.section(selection, groups, GROUPING_LABELS[choice.column], methods, key="subtype_borrowing",
+                             highlight=choice.value)
 
 
 def _pfs_blocks(patients, methods, choice, table, every_patient) -> list[Block]:

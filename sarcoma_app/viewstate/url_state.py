@@ -26,7 +26,9 @@ import re
 from dataclasses import dataclass, field, fields, make_dataclass, replace
 from typing import Iterable, Mapping, Sequence
 
-from analysis.methods import CI_METHODS, CONF_TYPES, RISK_TABLES, STRATIFY_METHODS, TIES_METHODS
+from analysis.methods import (
+    BORROWING_MODELS, CI_METHODS, CONF_TYPES, HETEROGENEITY_PRIORS, RISK_TABLES, STRATIFY_METHODS, TIES_METHODS,
+)
 from analysis.methods import P_ADJUST_METHODS as _P_ADJUST_ALIASES
 from data import registry
 
@@ -67,6 +69,8 @@ MAX_QUERY_PARAMS = 100
 MAX_NOTICES = 20
 #: Decimals kept of a landmark time (the URL writes what is kept, so parse -> format -> parse is a fixed point).
 LANDMARK_DECIMALS = 2
+#: Decimals kept of the borrowing section's response-rate threshold (a percentage from 0 to 100).
+THRESHOLD_DECIMALS = 1
 #: Query parameters Streamlit itself understands; never reported as unknown.
 STREAMLIT_RESERVED = ("embed", "embed_options")
 
@@ -112,6 +116,12 @@ class MethodState:
     rmst_tau: float = 0.0
     stratify: str = "study"
     risk_table: str = "kmunicate"
+    #: Borrowing across subtypes (Response page): endpoint, threshold (%) of P(rate > threshold), the prior
+    #: scale of the between-subtype heterogeneity and the model (EX or EXNEX).
+    borrow_endpoint: str = "orr"
+    borrow_threshold: float = 20.0
+    heterogeneity: str = "moderate"
+    borrow_model: str = "ex"
 
 
 @dataclass(frozen=True)
@@ -177,6 +187,9 @@ _CHOICES = {
     "survival_endpoint": SURVIVAL_ENDPOINTS,
     "stratify": STRATIFY,
     "risk_table": RISK_TABLES,
+    "borrow_endpoint": ENDPOINTS,
+    "heterogeneity": HETEROGENEITY_PRIORS,
+    "borrow_model": BORROWING_MODELS,
 }
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -310,6 +323,22 @@ def _parse_rmst_tau(raw: object, notices: list[Notice]) -> float | None:
     return rounded + 0.0  # -0 -> 0
 
 
+def _parse_threshold(raw: object, notices: list[Notice]) -> float | None:
+    """One percentage from 0 to 100 (a trailing % allowed); None (with a notice) for anything else."""
+    pieces = [cleaned for cleaned in (_clean(piece) for piece in _split(_raw_values(raw), {})) if cleaned]
+    if not pieces:
+        return None
+    text = pieces[0].removesuffix("%").strip() if len(pieces) == 1 else ""
+    try:
+        number = float(text) if 0 < len(text) <= 20 else math.nan
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or not 0 <= round(number, THRESHOLD_DECIMALS) <= 100:
+        notices.append(Notice("borrow_threshold", shorten(", ".join(pieces)), "expected one percentage from 0 to 100"))
+        return None
+    return round(number, THRESHOLD_DECIMALS) + 0.0  # -0 -> 0
+
+
 def parse_query(params: Mapping[str, object], allowed: AllowedValues) -> tuple[ViewState, list[Notice]]:
     """Read a view state from query parameters; never raises.
 
@@ -365,6 +394,10 @@ def parse_query(params: Mapping[str, object], allowed: AllowedValues) -> tuple[V
             tau = _parse_rmst_tau(raw_value, notices)
             if tau is not None:
                 method_values[name] = tau
+        elif name == "borrow_threshold":
+            threshold = _parse_threshold(raw_value, notices)
+            if threshold is not None:
+                method_values[name] = threshold
         elif name == "cox_terms":
             method_values[name] = _parse_multi(name, raw_value, COX_TERMS, notices)
         elif name == "present":
@@ -448,7 +481,7 @@ def to_query(state: ViewState) -> dict[str, str | list[str]]:
             continue
         if name == "landmarks":
             query[name] = [_format_number(v) for v in value]
-        elif name == "rmst_tau":
+        elif name in ("rmst_tau", "borrow_threshold"):
             query[name] = _format_number(value)
         elif name == "cox_terms":
             query[name] = _repeated(value) if value else ""  # an empty key keeps "no covariate"
@@ -495,6 +528,13 @@ def parse_rmst_tau_text(text: str) -> float | None:
     """An RMST horizon typed by a user ('12'; empty or 0 for the default rule); None when invalid."""
     notices: list[Notice] = []
     value = _parse_rmst_tau(str(text), notices)
+    return None if notices else value
+
+
+def parse_threshold_text(text: str) -> float | None:
+    """A threshold typed by a user ('20' or '20%', a percentage from 0 to 100); None when invalid."""
+    notices: list[Notice] = []
+    value = _parse_threshold(str(text), notices)
     return None if notices else value
 
 
