@@ -194,7 +194,7 @@ def borrowing_intervals(frame: pd.DataFrame, threshold: float | None = None, end
                        legend=alt.Legend(orient="top", direction="horizontal"))
     base = alt.Chart(frame).encode(
         y=alt.Y("group:N", sort=order, title=None, axis=alt.Axis(labelLimit=300)),
-        yOffset=alt.YOffset("estimate:N", sort=estimates, scale=alt.Scale(paddingOuter=0.3)),
+        yOffset=alt.YOffset("estimate:N", sort=estimates, scale=alt.Scale(paddingOuter=0.5)),
         color=colour,
         tooltip=[alt.Tooltip("group:N", title="Subtype"), alt.Tooltip("estimate:N", title="Estimate"),
                  alt.Tooltip("text:N", title=endpoint_label)],
@@ -209,4 +209,6 @@ def borrowing_intervals(frame: pd.DataFrame, threshold: float | None = None, end
     if threshold is not None:
         layers.insert(0, alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(
             strokeDash=[6, 4], color="#555555", strokeWidth=1.5).encode(x=alt.X("threshold:Q", scale=x_scale)))
-    return alt.layer(*layers).properties(width=width, height=alt.Step(14))
+    # pad: ``width`` is the plot's, labels and legend come on top (Streamlit's default "fit" squeezes the plot)
+    return alt.layer(*layers).properties(width=width, height=max(120, 48 * len(order)),
+                                         autosize=alt.AutoSizeParams(type="pad", contains="padding"))

@@ -35,8 +35,8 @@ def test_response_page_shows_three_estimates_per_histology_group_from_the_analys
     pd.testing.assert_series_equal(result["median"], expected["median"])
     shown = view.table.frame
     assert list(shown["Subtype"]) == list(expected["group"])
-    assert {"Responders / n", "Independent ORR % (95% exact CI)", "Pooled ORR % (95% exact CI)",
-            "Hierarchical ORR %, median (95% CrI)", "P(ORR > 20%)", "Shrinkage toward pooled"} <= set(shown.columns)
+    assert {"n/N", "Independent ORR (exact CI)", "Pooled ORR (exact CI)", "Hierarchical ORR (95% CrI)",
+            "P(ORR > 20%)", "Shrinkage"} <= set(shown.columns)
     text = blocks_text([view])
     assert "exchangeable" in text and "Exploratory" in text and "half\\-normal\\(scale 1\\)" in text
     assert "exchangeable subtypes" in view.methods_text and "half-normal(scale 1)" in view.methods_text
@@ -53,7 +53,7 @@ def test_the_controls_change_the_model_and_are_url_fields():
                                                    "borrow_model"]
     view = by_key(blocks)["response_borrowing"]
     assert view.result.model == "exnex" and view.result.tau_scale == 0.5 and view.result.threshold == 0.35
-    assert "P(DCR > 35%)" in view.table.frame.columns and "P(exchangeable)" in view.table.frame.columns
+    assert "P(DCR > 35%)" in view.table.frame.columns and "P(EX)" in view.table.frame.columns
     assert "EXNEX" in view.methods_text
 
 
@@ -134,5 +134,5 @@ def test_response_page_under_apptest_shows_the_section():
     at = run_app({"borrow_model": "exnex", "borrow_threshold": "30"}, page="pages/response.py")
     assert borrowing.SECTION in [h.value for h in at.subheader]
     frames = [f.value for f in at.dataframe]
-    assert any("P(ORR > 30%)" in f.columns and "P(exchangeable)" in f.columns for f in frames)
+    assert any("P(ORR > 30%)" in f.columns and "P(EX)" in f.columns for f in frames)
     assert at.query_params["borrow_model"] == ["exnex"] or at.query_params["borrow_model"] == "exnex"

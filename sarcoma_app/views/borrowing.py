@@ -78,18 +78,18 @@ def shown_table(result, endpoint: str) -> pd.DataFrame:
     short = endpoint.upper()
     shown = pd.DataFrame({
         "Subtype": table["group"],
-        "Responders / n": [fmt_count(k, n) for k, n in zip(table["responders"], table["n"])],
-        f"Independent {short} % (95% exact CI)": [fmt_rate_ci(*v) for v in
+        "n/N": [fmt_count(k, n) for k, n in zip(table["responders"], table["n"])],
+        f"Independent {short} (exact CI)": [fmt_rate_ci(*v) for v in
                                                  zip(table["rate"], table["rate_lower"], table["rate_upper"])],
-        f"Pooled {short} % (95% exact CI)": [fmt_rate_ci(*v) for v in
+        f"Pooled {short} (exact CI)": [fmt_rate_ci(*v) for v in
                                             zip(table["pooled"], table["pooled_lower"], table["pooled_upper"])],
-        f"Hierarchical {short} %, median (95% CrI)": [fmt_rate_ci(*v) for v in
+        f"Hierarchical {short} (95% CrI)": [fmt_rate_ci(*v) for v in
                                                      zip(table["median"], table["lower"], table["upper"])],
         f"P({short} > {100 * result.threshold:g}%)": [f"{p:.2f}" for p in table["p_exceed"]],
-        "Shrinkage toward pooled": ["–" if pd.isna(s) else f"{s:.0%}" for s in table["shrinkage"]],
+        "Shrinkage": ["–" if pd.isna(s) else f"{s:.0%}" for s in table["shrinkage"]],
     })
     if result.model == "exnex":
-        shown["P(exchangeable)"] = [f"{p:.2f}" for p in table["p_exchangeable"]]
+        shown["P(EX)"] = [f"{p:.2f}" for p in table["p_exchangeable"]]
     return shown
 
 
@@ -150,10 +150,14 @@ def section(patients: pd.DataFrame, groups: pd.Series, what: str, methods: Metho
                   caption=f"Per {escape_markdown(what)}: its own rate with the exact 95% CI (grey), all groups "
                           "pooled (orange) and the hierarchical posterior median with the 95% credible interval "
                           f"(blue). Dashed line: the threshold {threshold:g}%.")
-    table = Table(shown_table(result, endpoint), f"{key}-{endpoint}-borrowing",
-                  caption="Shrinkage = how far the hierarchical median moved from the group's own rate toward the "
+    shown = shown_table(result, endpoint)
+    narrow = [c for c in shown.columns if c in ("n/N", "Shrinkage", "P(EX)")]
+    table = Table(shown, f"{key}-{endpoint}-borrowing",
+                  column_config={"Subtype": {"width": "medium"}, **{c: {"width": "small"} for c in narrow}},
+                  caption="Rates in % with 95% intervals; hierarchical = posterior median. Shrinkage = how far the hierarchical median moved from the group's own rate toward the "
                           "pooled rate (0% = not at all, 100% = all the way). CrI = equal-tailed credible interval. "
-                          + _tau_text(result))
+                          + ("P(EX) = posterior probability that the group is exchangeable with the others. "
+                             if model == "exnex" else "") + _tau_text(result))
     priors = Note(f"**Model and priors.** {escape_markdown(result.priors_text)}. Heterogeneity prior: "
                   f"{prior}. The priors of μ and of a non-exchangeable subtype are weakly "
                   "informative (about one patient's worth of information). Thall et al. 2003; Berry et al. 2013; "
