@@ -19,7 +19,8 @@ Defaults and why
 
 Computation (no sampler)
 ------------------------
-theta and mu live on one lattice of spacing h (at most 0.04 on the logit scale, finer for large subtypes),
+theta and mu live on one lattice of spacing h (at most 0.04 on the logit scale and a quarter of the smallest
+standard error of a subtype's logit rate),
 tau on a grid adapted to its posterior (a first pass over [0, 6 scale], widened while the posterior has
 mass at its end, then a second pass over the region holding the mass). For each tau node, the
 marginal likelihood of each subtype at every mu is the convolution of its binomial likelihood with the
@@ -163,7 +164,7 @@ def _lattice(y, m, mu_mean, mu_sd, nex_mean, nex_sd):
         lo = min(lo, max(mean - 5 * sd, span_lo - 8))
         hi = max(hi, min(mean + 5 * sd, span_hi + 8))
     lo, hi = max(lo, -40.0), min(hi, 40.0)
-    step = min(_MAX_STEP, float(se.min()) / 8)
+    step = min(_MAX_STEP, float(se.min()) / 4)  # h^2 errors: about 2e-4 on the rate scale at se / 4
     cells = int(math.ceil((hi - lo) / step))
     if cells > _MAX_CELLS:
         cells, step = _MAX_CELLS, (hi - lo) / _MAX_CELLS

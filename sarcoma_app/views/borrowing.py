@@ -5,6 +5,8 @@ The numbers come from :func:`analysis.hierarchical.hierarchical_rates`; this mod
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pandas as pd
 
 import charts
@@ -57,6 +59,12 @@ def _counts(patients: pd.DataFrame, groups: pd.Series, denominator: str, endpoin
     return pd.DataFrame({"group": table["group"].astype(str).to_numpy(),
                          "k": table[f"{endpoint}_count"].astype(int).to_numpy(),
                          "n": table["denominator"].astype(int).to_numpy()})
+
+
+@lru_cache(maxsize=32)
+def _fit(k: tuple, n: tuple, groups: tuple, model: str, prior: str, threshold: float):
+    """The model for these counts (kept: a rerun of the page for another control does not recompute it)."""
+    return hierarchical_rates(list(k), list(n), list(groups), model=model, tau_scale=prior, threshold=threshold)
 
 
 def chart_frame(table: pd.DataFrame) -> pd.DataFrame:
@@ -141,8 +149,8 @@ def section(patients: pd.DataFrame, groups: pd.Series, what: str, methods: Metho
     blocks: list[Block] = [Heading(SECTION), Controls(section_choices)]
     if highlight is not None and highlight in set(counts["group"]):
         counts = pd.concat([counts[counts["group"] == highlight], counts[counts["group"] != highlight]])
-    result = hierarchical_rates(counts["k"], counts["n"], counts["group"].tolist(), model=model,
-                                tau_scale=prior, threshold=threshold / 100)
+    result = _fit(tuple(counts["k"].tolist()), tuple(counts["n"].tolist()), tuple(counts["group"].tolist()), model,
+                  prior, threshold / 100)
     short = endpoint.upper()
     chart = Chart(charts.borrowing_intervals(chart_frame(result.table), threshold=threshold / 100,
                                              endpoint_label=short),
