@@ -178,13 +178,14 @@ def borrowing_intervals(frame: pd.DataFrame, threshold: float | None = None, end
     threshold : float, optional
         The rate of the exceedance probability, drawn as a dashed line.
     endpoint_label : str
-        Axis title, e.g. ``"ORR"``.
+        The endpoint's short name, on the axis and in the tooltip (e.g. ``"DCR"``).
     width : int
-        Width of the plotting area.
+        Plot width in pixels (labels and legend come on top).
 
     Returns
     -------
     altair.Chart
+        One row per subtype, the three intervals dodged within it.
     """
     order = list(dict.fromkeys(frame["group"]))
     estimates = list(BORROWING_ESTIMATES)
