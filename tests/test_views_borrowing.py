@@ -136,3 +136,30 @@ def test_response_page_under_apptest_shows_the_section():
     frames = [f.value for f in at.dataframe]
     assert any("P(ORR > 30%)" in f.columns and "P(EX)" in f.columns for f in frames)
     assert at.query_params["borrow_model"] == ["exnex"] or at.query_params["borrow_model"] == "exnex"
+
+
+def test_the_chart_draws_three_intervals_per_subtype_and_the_threshold():
+    import charts
+    from analysis.hierarchical import CHUGH_2009
+    result = hierarchical_rates(CHUGH_2009["responders"], CHUGH_2009["n"], [f"S{i}" for i in range(10)])
+    frame = borrowing.chart_frame(result.table)
+    assert len(frame) == 30 and list(frame["estimate"].unique()) == list(borrowing.BORROWING_ESTIMATES)
+    spec = charts.borrowing_intervals(frame, threshold=0.2).to_dict()
+    assert spec["autosize"]["type"] == "pad"
+    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
+    assert marks == ["rule", "rule", "point"]  # threshold, intervals, estimates
+    assert spec["layer"][1]["encoding"]["yOffset"]["field"] == "estimate"
+
+
+def test_the_bench_prints_rows():
+    from bench import hierarchical as bench
+    rows = bench.rows(subtypes=(3,), repeats=1)
+    assert [(r["size"], r["model"]) for r in rows] == [("small", "ex"), ("small", "exnex"), ("large", "ex"),
+                                                       ("large", "exnex")]
+    assert all(r["min_ms"] > 0 for r in rows)
+
+
+def test_subtype_page_under_apptest_shows_the_section():
+    at = run_app({"heterogeneity": "large"}, page="pages/subtype.py")
+    assert borrowing.SECTION in [h.value for h in at.subheader]
+    assert not at.exception
