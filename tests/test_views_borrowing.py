@@ -163,3 +163,9 @@ def test_subtype_page_under_apptest_shows_the_section():
     at = run_app({"heterogeneity": "large"}, page="pages/subtype.py")
     assert borrowing.SECTION in [h.value for h in at.subheader]
     assert not at.exception
+
+
+def test_no_section_by_best_response():
+    patients = load_patients(FilterState())
+    blocks = response.build(patients, resolved(patients, MethodState(response_by="best_response")))
+    assert borrowing_view(blocks) is None

@@ -51,11 +51,12 @@ def choices(methods: MethodState) -> list[Choice]:
     ]
 
 
-def _counts(patients: pd.DataFrame, groups: pd.Series, denominator: str, endpoint: str) -> pd.DataFrame:
-    """Responders and denominator per group (groups without a denominator or not reported left out)."""
+def _counts(patients: pd.DataFrame, groups: pd.Series, denominator: str, endpoint: str,
+            missing: str) -> pd.DataFrame:
+    """Responders and denominator per group (groups without a denominator, and ``missing``, left out)."""
     table = response_table(patients.assign(group=groups), group_col="group", denominator=denominator)
     table = table[table["group"].astype(str) != "All"]
-    table = table[(table["denominator"] > 0) & ~table["group"].astype(str).isin([registry.NOT_REPORTED])]
+    table = table[(table["denominator"] > 0) & ~table["group"].astype(str).eq(missing)]
     return pd.DataFrame({"group": table["group"].astype(str).to_numpy(),
                          "k": table[f"{endpoint}_count"].astype(int).to_numpy(),
                          "n": table["denominator"].astype(int).to_numpy()})
@@ -117,7 +118,7 @@ def methods_text(result, denominator: str) -> str:
 
 
 def section(patients: pd.DataFrame, groups: pd.Series, what: str, methods: MethodState, *, key: str,
-            highlight: str | None = None) -> list[Block]:
+            highlight: str | None = None, missing: str = registry.NOT_REPORTED) -> list[Block]:
     """The section's blocks.
 
     Parameters
@@ -132,6 +133,8 @@ def section(patients: pd.DataFrame, groups: pd.Series, what: str, methods: Metho
         The view's key (unique on its page).
     highlight : str, optional
         A group shown first (Subtype across studies: the chosen histology).
+    missing : str
+        The label of a missing value among ``groups`` (left out: not a subtype).
 
     Returns
     -------
@@ -143,7 +146,7 @@ def section(patients: pd.DataFrame, groups: pd.Series, what: str, methods: Metho
     n_levels = prepare.n_levels(groups)
     if n_levels > prepare.MAX_COMPARED_LEVELS:  # bounded before the counts and the model
         return [Heading(SECTION), common.too_many_levels(what, n_levels, "Filter the patients first.")]
-    counts = _counts(patients, groups, methods.denominator, endpoint)
+    counts = _counts(patients, groups, methods.denominator, endpoint, missing)
     if len(counts) < 2:  # offered only where there is something to borrow from
         return []
     blocks: list[Block] = [Heading(SECTION), Controls(section_choices)]
@@ -176,7 +179,7 @@ def section(patients: pd.DataFrame, groups: pd.Series, what: str, methods: Metho
                   "(EXNEX limits this). Not a test, and no substitute for a trial in that subtype.",
                   kind="info", icon=":material/science:")
     parts: list = [chart, table, priors, caveat]
-    n_unknown = int(groups.astype(str).eq(registry.NOT_REPORTED).sum())
+    n_unknown = int(groups.astype(str).eq(missing).sum())
     if n_unknown:
         parts.append(Note(f"{n_unknown} patient{'s' if n_unknown != 1 else ''} whose {escape_markdown(what)} is not "
                           "reported are left out (not a subtype).", kind="caption"))

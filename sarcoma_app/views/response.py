@@ -78,9 +78,9 @@ def build(patients: pd.DataFrame, methods: MethodState, assessments: pd.DataFram
     if grouping != "none":
         blocks += _fisher_blocks(patients, grouped, grouping, methods.denominator)
     blocks += _forest_blocks(patients, methods, n_studies)
-    if grouping != "none":
+    if grouping not in ("none", "best_response"):  # by best response, ORR and DCR are 0% or 100% by definition
         blocks += borrowing.section(patients, grouped["group"], GROUPING_LABELS[grouping], methods,
-                                    key="response_borrowing")
+                                    key="response_borrowing", missing=registry.GROUPINGS[grouping].missing_label)
     if assessments is not None and len(assessments):
         blocks += _measurement_blocks(patients, assessments)
     return blocks

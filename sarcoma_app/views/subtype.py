@@ -13,6 +13,7 @@ import pandas as pd
 import charts
 from analysis.response import response_table
 from analysis.survival import kaplan_meier, kaplan_meier_by_group
+from data import registry
 from sarcoma_app.exports import snippets
 from sarcoma_app.text import (
     CI_METHOD_LABELS, CONF_TYPE_LABELS, DENOMINATOR_LABELS, GROUPING_LABELS, escape_markdown, fmt_count, fmt_median_ci, fmt_rate_ci,
@@ -382,7 +383,7 @@ def _borrowing_blocks(selection, methods, choice) -> list[Block]:
     """The chosen histology beside the others of the selection: independent, pooled and hierarchical rates."""
     groups = prepare.group_labels(selection, choice.column)
     return borrowing.section(selection, groups, GROUPING_LABELS[choice.column], methods, key="subtype_borrowing",
-                             highlight=choice.value)
+                             highlight=choice.value, missing=registry.GROUPINGS[choice.column].missing_label)
 
 
 def _pfs_blocks(patients, methods, choice, table, every_patient) -> list[Block]:
