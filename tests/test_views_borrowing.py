@@ -169,3 +169,25 @@ def test_no_section_by_best_response():
     patients = load_patients(FilterState())
     blocks = response.build(patients, resolved(patients, MethodState(response_by="best_response")))
     assert borrowing_view(blocks) is None
+
+
+@pytest.mark.parametrize("methods", [MethodState(), MethodState(borrow_endpoint="dcr", borrow_model="exnex",
+                                                                heterogeneity="large", denominator="evaluable",
+                                                                borrow_threshold=12.5)])
+def test_the_code_recomputes_the_table(methods, tmp_path, monkeypatch):
+    from sarcoma_app.exports import downloads, snippets
+    patients = load_patients(FilterState())
+    view = by_key(response.build(patients, resolved(patients, methods)))["response_borrowing"]
+    (tmp_path / snippets.PATIENTS_CSV).write_bytes(downloads.csv_bytes(patients))
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"__name__": "__snippet__"}
+    exec(compile(view.code.python, "<snippet>", "exec"), namespace)
+    pd.testing.assert_frame_equal(namespace["result"].table, view.result.table)
+
+
+def test_the_code_refuses_unknown_choices():
+    from sarcoma_app.exports import snippets
+    for args in [("histology", "all", "orr", "ex; import os", "moderate", 0.2),
+                 ("none", "all", "orr", "ex", "moderate", 0.2), ("histology", "all", "orr", "ex", "moderate", 2.0)]:
+        with pytest.raises(ValueError):
+            snippets.borrowing(*args)

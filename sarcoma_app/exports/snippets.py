@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from analysis.methods import ZPH_TRANSFORMS
+from analysis.methods import BORROWING_MODELS, HETEROGENEITY_PRIORS, ZPH_TRANSFORMS
 from data import registry
 from sarcoma_app.text import STUDY_LABELS, one_line
 from sarcoma_app.viewstate.url_state import (CI_METHODS, CONF_TYPES, COX_TERMS, DENOMINATORS, ENDPOINTS, GROUPINGS,
@@ -366,6 +366,36 @@ def subgroup_forest(endpoint: str, denominator: str, ci: str, p_adjust: str, csv
         "rates = rates[rates[\"n\"] > 0]\n"
         "rates = rates[rates.groupby(\"subgroup\")[\"level\"].transform(\"size\") > 1]\n"
         "print(rates.to_string(index=False))\n")
+    return Snippet(code)
+
+
+def borrowing(grouping: str, denominator: str, endpoint: str, model: str, prior: str, threshold: float,
+              csv_path: str = PATIENTS_CSV) -> Snippet:
+    """Independent, pooled and hierarchical rates by ``grouping`` (the borrowing section's table)."""
+    _check(denominator, DENOMINATORS, "denominator")
+    _check(endpoint, ENDPOINTS, "endpoint")
+    _check(model, BORROWING_MODELS, "model")
+    _check(prior, HETEROGENEITY_PRIORS, "heterogeneity prior")
+    if grouping == "none":
+        raise ValueError("borrowing needs a grouping")
+    threshold = float(threshold)
+    if not 0 <= threshold <= 1:
+        raise ValueError("threshold must lie between 0 and 1")
+    missing = py_string(registry.GROUPINGS[_check(grouping, GROUPINGS, "grouping")].missing_label)
+    imports = "from analysis.hierarchical import hierarchical_rates\nfrom analysis.response import response_table"
+    code = _py_read(csv_path, imports, "Borrowing across subtypes (exploratory): independent, pooled, hierarchical") + (
+        f"{_py_group(grouping)}\n\n"
+        f'counts = response_table(patients, group_col="group", denominator={json.dumps(denominator)})\n'
+        "# subtypes with patients in the denominator; a missing value is not a subtype\n"
+        'keep = (counts["group"] != "All") & (counts["denominator"] > 0)\n'
+        f'counts = counts[keep & (counts["group"] != {missing})]\n'
+        f'result = hierarchical_rates(counts["{endpoint}_count"], counts["denominator"],\n'
+        '                            counts["group"].tolist(),\n'
+        f"                            model={json.dumps(model)}, tau_scale={json.dumps(prior)},\n"
+        f"                            threshold={threshold!r})\n"
+        "print(result.priors_text)\n"
+        "print(result.table.to_string(index=False))\n"
+        "print(result.tau)\n")
     return Snippet(code)
 
 

@@ -17,6 +17,7 @@ from analysis.methods import (
 from analysis.response import response_table
 from charts.response import BORROWING_ESTIMATES
 from data import registry
+from sarcoma_app.exports import snippets
 from sarcoma_app.text import DENOMINATOR_LABELS, ENDPOINT_LABELS, escape_markdown, fmt_count, fmt_rate_ci
 from sarcoma_app.views import common, prepare
 from sarcoma_app.views.blocks import Block, Chart, Choice, Controls, Heading, Note, Table, View
@@ -118,7 +119,8 @@ def methods_text(result, denominator: str) -> str:
 
 
 def section(patients: pd.DataFrame, groups: pd.Series, what: str, methods: MethodState, *, key: str,
-            highlight: str | None = None, missing: str = registry.NOT_REPORTED) -> list[Block]:
+            highlight: str | None = None, missing: str = registry.NOT_REPORTED,
+            grouping: str | None = None) -> list[Block]:
     """The section's blocks.
 
     Parameters
@@ -135,6 +137,8 @@ def section(patients: pd.DataFrame, groups: pd.Series, what: str, methods: Metho
         A group shown first (Subtype across studies: the chosen histology).
     missing : str
         The label of a missing value among ``groups`` (left out: not a subtype).
+    grouping : str, optional
+        The registry grouping behind ``groups`` (for "Show the code"; no code without it).
 
     Returns
     -------
@@ -194,5 +198,7 @@ def section(patients: pd.DataFrame, groups: pd.Series, what: str, methods: Metho
     n_patients = int(counts["n"].sum())
     view = View(key, f"{short} by {what}: borrowing across subtypes (exploratory)", parts, patients=patients,
                 n_text=f"{len(counts)} groups ({what}), {n_patients} patients, {int(counts['k'].sum())} with {short}",
-                methods_text=methods_text(result, methods.denominator), result=result)
+                methods_text=methods_text(result, methods.denominator), result=result,
+                code=None if grouping is None else snippets.borrowing(grouping, methods.denominator, endpoint, model,
+                                                                      prior, threshold / 100))
     return blocks + [view]

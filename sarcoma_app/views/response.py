@@ -80,7 +80,8 @@ def build(patients: pd.DataFrame, methods: MethodState, assessments: pd.DataFram
     blocks += _forest_blocks(patients, methods, n_studies)
     if grouping not in ("none", "best_response"):  # by best response, ORR and DCR are 0% or 100% by definition
         blocks += borrowing.section(patients, grouped["group"], GROUPING_LABELS[grouping], methods,
-                                    key="response_borrowing", missing=registry.GROUPINGS[grouping].missing_label)
+                                    key="response_borrowing", missing=registry.GROUPINGS[grouping].missing_label,
+                                    grouping=grouping)
     if assessments is not None and len(assessments):
         blocks += _measurement_blocks(patients, assessments)
     return blocks

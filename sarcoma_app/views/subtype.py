@@ -383,7 +383,8 @@ def _borrowing_blocks(selection, methods, choice) -> list[Block]:
     """The chosen histology beside the others of the selection: independent, pooled and hierarchical rates."""
     groups = prepare.group_labels(selection, choice.column)
     return borrowing.section(selection, groups, GROUPING_LABELS[choice.column], methods, key="subtype_borrowing",
-                             highlight=choice.value, missing=registry.GROUPINGS[choice.column].missing_label)
+                             highlight=choice.value, missing=registry.GROUPINGS[choice.column].missing_label,
+                             grouping=choice.column)
 
 
 def _pfs_blocks(patients, methods, choice, table, every_patient) -> list[Block]:
