@@ -69,7 +69,7 @@ CHUGH_2009 = {"n": (15, 13, 12, 28, 29, 29, 26, 5, 2, 20), "responders": (2, 0, 
 #: Most subtypes one call accepts (the cost grows with each).
 MAX_SUBTYPES = 200
 #: Largest lattice spacing (logit scale) and most lattice cells.
-_MAX_STEP, _MAX_CELLS = 0.04, 6000
+_MAX_STEP, _MAX_CELLS = 0.04, 4000  # past 4,000 cells the step grows (registry-size subtypes)
 _TAU_NODES = 40
 #: Nodes of the first, locating pass over tau.
 _FIRST_TAU_NODES = 16
@@ -155,14 +155,14 @@ def _lattice(y, m, mu_mean, mu_sd, nex_mean, nex_sd):
     with np.errstate(divide="ignore"):
         lo = float(np.min(centre - np.maximum(8 * se, np.where(y > 0, 20 / y, 0))))
         hi = float(np.max(centre + np.maximum(8 * se, np.where(y < m, 20 / (m - y), 0))))
-    if np.any(y == 0):  # likelihood (1 - p)^n flat within 1e-6 below here
-        lo = min(lo, float(np.log(1e-6 / m[y == 0].max())))
+    if np.any(y == 0):  # likelihood (1 - p)^n flat within 1e-4 below here
+        lo = min(lo, float(np.log(1e-4 / m[y == 0].max())))
     if np.any(y == m):
-        hi = max(hi, float(-np.log(1e-6 / m[y == m].max())))
+        hi = max(hi, float(-np.log(1e-4 / m[y == m].max())))
     span_lo, span_hi = lo, hi
     for mean, sd in ((mu_mean, mu_sd), (nex_mean, nex_sd)):  # the priors' range, not far beyond the data
-        lo = min(lo, max(mean - 5 * sd, span_lo - 8))
-        hi = max(hi, min(mean + 5 * sd, span_hi + 8))
+        lo = min(lo, max(mean - 5 * sd, span_lo - 5))
+        hi = max(hi, min(mean + 5 * sd, span_hi + 5))
     lo, hi = max(lo, -40.0), min(hi, 40.0)
     step = min(_MAX_STEP, float(se.min()) / 4)  # h^2 errors: about 2e-4 on the rate scale at se / 4
     cells = int(math.ceil((hi - lo) / step))
@@ -377,7 +377,7 @@ def hierarchical_rates(responders, n, groups=None, *, model: str = "ex", tau_sca
         reasons.append(f"the posterior sd of τ ({post_sd:.2f}) is {post_sd / prior_sd:.0%} of the prior's "
                        f"({prior_sd:.2f})")
     if y.sum() < 3 or (m - y).sum() < 3:
-        reasons.append(f"{int(y.sum())} responders in all")
+        reasons.append(f"{int(y.sum())} responders and {int((m - y).sum())} non-responders in all")
     return HierarchicalResult(table, tau, model, scale, float(threshold), float(mu_mean), float(mu_sd),
                               float(nex_mean), float(nex_sd), weight, float(alpha), bool(reasons),
                               "; ".join(reasons))

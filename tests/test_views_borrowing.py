@@ -154,8 +154,8 @@ def test_the_chart_draws_three_intervals_per_subtype_and_the_threshold():
 def test_the_bench_prints_rows():
     from bench import hierarchical as bench
     rows = bench.rows(subtypes=(3,), repeats=1)
-    assert [(r["size"], r["model"]) for r in rows] == [("small", "ex"), ("small", "exnex"), ("large", "ex"),
-                                                       ("large", "exnex")]
+    assert [(r["size"], r["model"]) for r in rows] == [(size, model) for size in ("small", "large", "registry")
+                                                       for model in ("ex", "exnex")]
     assert all(r["min_ms"] > 0 for r in rows)
 
 
