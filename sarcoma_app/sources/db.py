@@ -18,7 +18,8 @@ import pandas as pd
 import streamlit as st
 
 from data import build
-from sarcoma_app.sources import cohort, filter_sql
+from sarcoma_app import limits
+from sarcoma_app.sources import cohort, count_sql, filter_sql
 from analysis.reconcile import reconcile
 from data import registry
 from sarcoma_app.viewstate.url_state import DATA_DRIVEN_FILTERS, UNKNOWN, AllowedValues, FilterState
@@ -252,3 +253,32 @@ def load_assessments(filters: FilterState) -> pd.DataFrame:
         f"WHERE m.patient_id IN (SELECT patient_id FROM patients {where}) ORDER BY m.patient_id, m.time_months"
     )
     return query(sql, parameters)
+
+
+def is_large() -> bool:
+    """True when the active source has more patients than a page may load (:data:`limits.SCALE`)."""
+    return count_all_patients() > limits.SCALE.patients_loaded.value
+
+
+def survival_counts(filters: FilterState, endpoint: str, grouping: str = "none",
+                    stratify_by_study: bool = False) -> pd.DataFrame:
+    """Events and censorings per (group, stratum, time) of the filtered patients, counted by DuckDB.
+
+    Columns ``group`` (raw value), ``stratum``, ``time``, ``n_event``, ``n_censor``: the input of
+    :func:`analysis.survival.kaplan_meier_by_group_from_counts` and ``logrank_table_from_counts``.
+    """
+    sql, parameters = count_sql.survival_counts_sql(filters, endpoint, grouping, stratify_by_study,
+                                                    hide_simulated=_hide_simulated())
+    return query(sql, parameters, copy=False)
+
+
+def response_counts(filters: FilterState, grouping: str = "none") -> pd.DataFrame:
+    """Patients per (group, best response) of the filtered patients: ``group, best_response, n``."""
+    sql, parameters = count_sql.response_counts_sql(filters, grouping, hide_simulated=_hide_simulated())
+    return query(sql, parameters, copy=False)
+
+
+def count_studies(filters: FilterState) -> int:
+    """Studies among the patients matching ``filters``."""
+    where, parameters = filter_sql.where_clause(filters, hide_simulated=_hide_simulated())
+    return int(query(f"SELECT count(DISTINCT study_id) AS n FROM patients {where}", parameters)["n"].iloc[0])
