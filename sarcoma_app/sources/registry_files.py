@@ -17,8 +17,10 @@ bundled schema's column names: a column the files lack reads as NULL. The
 other tables a page reads exist, empty (published results are for the
 bundled papers), and the reference tables are copied from the bundled
 database. Once the views exist, file access is switched off except for the
-registry's own folder (``allowed_directories``), so no later SQL can read
-another file. Every column is read from the files as stored; constraint
+registry's own folder (``allowed_directories``) and the configuration is
+locked, so no later SQL can reach another file. DuckDB cannot make that folder
+read-only: the app's SQL is made of constants that never write (run the server
+as a user without write permission on the registry for a hard guarantee). Every column is read from the files as stored; constraint
 checks of the bundled schema are not applied (flagged in the README).
 """
 from __future__ import annotations
@@ -177,6 +179,7 @@ def open_registry(path: Path | str, memory_limit: str | None = None) -> duckdb.D
         folder = str(files.root.resolve()).replace("'", "''")
         con.execute(f"SET allowed_directories = ['{folder}/']")
         con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")  # no later statement can lift these settings
     except Exception:
         con.close()
         raise
