@@ -62,3 +62,26 @@ def response_counts_sql(filters: FilterState, grouping: str = NO_GROUPING,
     sql = (f'SELECT {group} AS "group", best_response, CAST(count(*) AS BIGINT) AS n FROM patients {where} '
            "GROUP BY ALL ORDER BY 1, 2")
     return sql, parameters
+
+
+def adverse_event_counts_sql(filters: FilterState, grouping: str = NO_GROUPING,
+                             hide_simulated: bool = True) -> dict[str, tuple[str, tuple]]:
+    """Three queries for :func:`analysis.adverse_events.ae_table_from_counts` over the filtered patients.
+
+    ``term_masks`` (``"group", term, grade_mask, n``), ``any_masks`` (``"group", grade_mask, n``) and
+    ``denominators`` (``"group", n``); a patient's grade mask for a term is ``bit_or(1 << grade)`` over their
+    events of the term, bit 0 for an unknown grade.
+    """
+    where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
+    group = _grouping_sql(grouping)
+    population = f'SELECT patient_id, {group} AS "group" FROM patients {where}'
+    pairs = ('SELECT p.patient_id, p."group", a.term, bit_or(1 << coalesce(a.grade, 0)) AS grade_mask '
+             f"FROM adverse_events a JOIN ({population}) p ON a.patient_id = p.patient_id GROUP BY ALL")
+    return {
+        "term_masks": (f'SELECT "group", term, grade_mask, CAST(count(*) AS BIGINT) AS n FROM ({pairs}) GROUP BY ALL',
+                       parameters),
+        "any_masks": ('SELECT "group", grade_mask, CAST(count(*) AS BIGINT) AS n FROM (SELECT patient_id, "group", '
+                      f'bit_or(grade_mask) AS grade_mask FROM ({pairs}) GROUP BY ALL) GROUP BY ALL', parameters),
+        "denominators": (f'SELECT "group", CAST(count(*) AS BIGINT) AS n FROM ({population}) GROUP BY ALL',
+                         parameters),
+    }
