@@ -85,3 +85,13 @@ def adverse_event_counts_sql(filters: FilterState, grouping: str = NO_GROUPING,
         "denominators": (f'SELECT "group", CAST(count(*) AS BIGINT) AS n FROM ({population}) GROUP BY ALL',
                          parameters),
     }
+
+
+def adverse_event_bars_sql(filters: FilterState, hide_simulated: bool = True) -> tuple[str, tuple]:
+    """AE records of the filtered patients per term and grade ('not stated' when missing): term, grade, value."""
+    where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
+    sql = ("SELECT a.term, CASE WHEN a.grade IS NULL THEN 'not stated' ELSE CAST(a.grade AS VARCHAR) END AS grade, "
+           "CAST(count(*) AS BIGINT) AS value FROM adverse_events a "
+           f"WHERE a.term IS NOT NULL AND a.patient_id IN (SELECT patient_id FROM patients {where}) "
+           "GROUP BY ALL ORDER BY 1, 2")
+    return sql, parameters

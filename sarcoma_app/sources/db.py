@@ -282,3 +282,12 @@ def count_studies(filters: FilterState) -> int:
     """Studies among the patients matching ``filters``."""
     where, parameters = filter_sql.where_clause(filters, hide_simulated=_hide_simulated())
     return int(query(f"SELECT count(DISTINCT study_id) AS n FROM patients {where}", parameters)["n"].iloc[0])
+
+
+def adverse_event_counts(filters: FilterState) -> dict[str, pd.DataFrame]:
+    """Counts for :func:`analysis.adverse_events.ae_table_from_counts` over the filtered patients (all together),
+    and ``bars``: AE records per term and grade."""
+    queries = count_sql.adverse_event_counts_sql(filters, hide_simulated=_hide_simulated())
+    counts = {name: query(sql, parameters, copy=False) for name, (sql, parameters) in queries.items()}
+    counts["bars"] = query(*count_sql.adverse_event_bars_sql(filters, hide_simulated=_hide_simulated()), copy=False)
+    return counts
