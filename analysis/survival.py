@@ -1205,6 +1205,7 @@ def kaplan_meier_by_group_from_counts(
     Returns
     -------
     GroupedKaplanMeier
+        Equal to ``kaplan_meier_by_group`` on the patients the counts describe.
 
     References
     ----------

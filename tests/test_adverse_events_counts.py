@@ -12,17 +12,22 @@ from sarcoma_app.sources import count_sql, filter_sql
 from sarcoma_app.viewstate.url_state import FilterState
 
 
+def bundled_or_simulated(which: str, n: int, seed: int) -> duckdb.DuckDBPyConnection:
+    """The bundled database (read-only), or an in-memory one holding a simulated cohort and its AEs."""
+    if which == "bundled":
+        return duckdb.connect(str(ensure_database()), read_only=True)
+    patients, events = simulate_cohort(n, seed=seed)
+    connection = duckdb.connect(":memory:")
+    for name, frame in (("patients", patients), ("adverse_events", events)):
+        connection.register("frame", frame)
+        connection.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
+        connection.unregister("frame")
+    return connection
+
+
 @pytest.fixture(scope="module", params=["bundled", "simulated"])
 def con(request):
-    if request.param == "bundled":
-        connection = duckdb.connect(str(ensure_database()), read_only=True)
-    else:
-        patients, events = simulate_cohort(5_000, seed=4)
-        connection = duckdb.connect(":memory:")
-        for name, frame in (("patients", patients), ("adverse_events", events)):
-            connection.register("frame", frame)
-            connection.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
-            connection.unregister("frame")
+    connection = bundled_or_simulated(request.param, 5_000, 4)
     yield connection
     connection.close()
 

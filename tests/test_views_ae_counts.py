@@ -1,29 +1,19 @@
 """The Adverse events page of a large source (counts from DuckDB) shows the patient-level page's numbers."""
 from __future__ import annotations
 
-import duckdb
 import pandas as pd
 import pytest
 
-from data.build import ensure_database
-from data.simulate import simulate_cohort
 from sarcoma_app.sources import count_sql, filter_sql
 from sarcoma_app.views import adverse_events, adverse_events_counts, prepare
 from sarcoma_app.views.blocks import Chart, Table, views_of
 from sarcoma_app.viewstate.url_state import FilterState
+from tests.test_adverse_events_counts import bundled_or_simulated
 
 
 @pytest.fixture(scope="module", params=["bundled", "simulated"])
 def con(request):
-    if request.param == "bundled":
-        connection = duckdb.connect(str(ensure_database()), read_only=True)
-    else:
-        patients, events = simulate_cohort(3_000, seed=8)
-        connection = duckdb.connect(":memory:")
-        for name, frame in (("patients", patients), ("adverse_events", events)):
-            connection.register("frame", frame)
-            connection.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
-            connection.unregister("frame")
+    connection = bundled_or_simulated(request.param, 3_000, 8)
     yield connection
     connection.close()
 

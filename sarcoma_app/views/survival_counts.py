@@ -9,15 +9,12 @@ snippet, which reads the patients' CSV) is left out with a note.
 """
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
-import charts
 from analysis.follow_up import FollowUp
 from analysis.survival import kaplan_meier_by_group_from_counts, kaplan_meier_from_counts, logrank_table_from_counts
 from data import registry
-from sarcoma_app.text import CONF_TYPE_LABELS, GROUPING_LABELS, escape_markdown, fmt_p
+from sarcoma_app.text import CONF_TYPE_LABELS, GROUPING_LABELS
 from sarcoma_app.views import common, prepare, survival
 from sarcoma_app.views.blocks import Block, Chart, Choice, Heading, Note, Table, View
 from sarcoma_app.viewstate.url_state import MethodState
@@ -109,15 +106,9 @@ def build(counts: pd.DataFrame, n_selected: int, methods: MethodState, grouping:
 
 
 def _curves_view(grouped, result, spec, endpoint, grouping, conf_type, landmarks, n_events, risk_table) -> View:
-    groups = [str(g) for g in result.fits]
     n = int(grouped[["n_event", "n_censor"]].to_numpy().sum())
-    grid = prepare.risk_grid(float(grouped["time"].max()))
-    curve_points, censor_marks = prepare.km_curve_frame(result.fits), prepare.km_censor_frame(result.fits)
-    risk = prepare.km_kmunicate_frame(result.fits, grid)
+    chart, _, _, risk = survival.km_chart(result, spec, float(grouped["time"].max()), risk_table)
     kmunicate = risk_table == "kmunicate"
-    chart = charts.kaplan_meier_plot(curve_points, censor_marks, risk, groups,
-                                     time_label="Months since start of treatment", y_label=spec.label,
-                                     risk_table=risk_table)
     parts = [Heading(f"Kaplan–Meier curves of {spec.label.lower()}"),
              Chart(chart, f"km-{endpoint}-by-{grouping}", title=f"{spec.label} (Kaplan–Meier)",
                    caption=f"{n:,} patients, {n_events:,} events. Step = KM estimate; band = pointwise 95% CI "
@@ -142,16 +133,7 @@ def _logrank_blocks(grouped, spec, grouping, n_events, n_groups, stratified, stu
         return [Note("Choose a grouping ('Curves by') to compare groups with the log-rank test.")]
     test = logrank_table_from_counts(grouped, stratified=stratified)
     n = int(test.table["n"].sum())
-    if math.isnan(test.p_value):
-        verdict = Note("The log-rank test cannot be computed: there is no event in the compared groups.", kind="info")
-    else:
-        verdict = Note(f"χ² = {test.statistic:.2f} on {test.df} df, **p = {fmt_p(test.p_value)}** "
-                       f"({n:,} patients, {n_events:,} events).", kind="markdown")
-    shown = pd.DataFrame({
-        "Group": test.table["group"].astype(str), "Patients": test.table["n"], "Observed events": test.table["observed"],
-        "Expected events": test.table["expected"].map(lambda v: f"{v:.2f}"),
-        "(O−E)²/V": test.table["oe2_over_v"].map(lambda v: f"{v:.3f}"),
-    })
+    verdict, shown = survival.logrank_shown(test, n, n_events, thousands=",")
     prefix = (f"Stratified by study ({studies} studies): observed and expected events summed over the studies, R "
               "`survdiff(... ~ group + strata(study_id))` " if stratified else "R `survdiff` ")
     parts = [Heading("Log-rank test"), verdict,
