@@ -26,10 +26,8 @@ def test_count_page_equals_patient_page(con, filters):
     events = con.execute("SELECT a.study_id, a.patient_id, a.patient_ref, a.term, a.term_group, a.grade, a.source, "
                          f"a.note FROM adverse_events a WHERE a.patient_id IN (SELECT patient_id FROM patients {where})",
                          list(parameters)).df()
-    queries = count_sql.adverse_event_counts_sql(filters, hide_simulated=False)
-    counts = {name: con.execute(sql, list(p)).df() for name, (sql, p) in queries.items()}
-    sql, p = count_sql.adverse_event_bars_sql(filters, hide_simulated=False)
-    counts["bars"] = con.execute(sql, list(p)).df()
+    sql, p = count_sql.adverse_event_counts_sql(filters, hide_simulated=False)
+    counts = count_sql.split_ae_counts(con.execute(sql, list(p)).df())
     blocks = adverse_events_counts.build(counts, len(patients))
     if events.empty:
         assert "None of the selected patients" in blocks[-1].text

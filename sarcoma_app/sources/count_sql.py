@@ -65,33 +65,43 @@ def response_counts_sql(filters: FilterState, grouping: str = NO_GROUPING,
 
 
 def adverse_event_counts_sql(filters: FilterState, grouping: str = NO_GROUPING,
-                             hide_simulated: bool = True) -> dict[str, tuple[str, tuple]]:
-    """Three queries for :func:`analysis.adverse_events.ae_table_from_counts` over the filtered patients.
+                             hide_simulated: bool = True) -> tuple[str, tuple]:
+    """One query for :func:`analysis.adverse_events.ae_table_from_counts` and the AE bars of the filtered patients.
 
-    ``term_masks`` (``"group", term, grade_mask, n``), ``any_masks`` (``"group", grade_mask, n``) and
-    ``denominators`` (``"group", n``); a patient's grade mask for a term is ``bit_or(1 << grade)`` over their
-    events of the term, bit 0 for an unknown grade.
+    One join of the events with the filtered patients; its rows have a ``part`` (see :func:`split_ae_counts`):
+    ``term_masks`` (``"group", term, grade_mask, n``), ``any_masks`` (``"group", grade_mask, n``),
+    ``denominators`` (``"group", n``) and ``bars`` (AE records per ``term`` and ``grade``, 'not stated' when
+    missing). A patient's grade mask for a term is ``bit_or(1 << grade)`` over their events of the term, bit 0
+    for an unknown grade.
     """
     where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
     group = _grouping_sql(grouping)
-    population = f'SELECT patient_id, {group} AS "group" FROM patients {where}'
-    pairs = ('SELECT p.patient_id, p."group", a.term, bit_or(1 << coalesce(a.grade, 0)) AS grade_mask '
-             f"FROM adverse_events a JOIN ({population}) p ON a.patient_id = p.patient_id GROUP BY ALL")
-    return {
-        "term_masks": (f'SELECT "group", term, grade_mask, CAST(count(*) AS BIGINT) AS n FROM ({pairs}) GROUP BY ALL',
-                       parameters),
-        "any_masks": ('SELECT "group", grade_mask, CAST(count(*) AS BIGINT) AS n FROM (SELECT patient_id, "group", '
-                      f'bit_or(grade_mask) AS grade_mask FROM ({pairs}) GROUP BY ALL) GROUP BY ALL', parameters),
-        "denominators": (f'SELECT "group", CAST(count(*) AS BIGINT) AS n FROM ({population}) GROUP BY ALL',
-                         parameters),
-    }
-
-
-def adverse_event_bars_sql(filters: FilterState, hide_simulated: bool = True) -> tuple[str, tuple]:
-    """AE records of the filtered patients per term and grade ('not stated' when missing): term, grade, value."""
-    where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
-    sql = ("SELECT a.term, CASE WHEN a.grade IS NULL THEN 'not stated' ELSE CAST(a.grade AS VARCHAR) END AS grade, "
-           "CAST(count(*) AS BIGINT) AS value FROM adverse_events a "
-           f"WHERE a.term IS NOT NULL AND a.patient_id IN (SELECT patient_id FROM patients {where}) "
-           "GROUP BY ALL ORDER BY 1, 2")
+    sql = (
+        f'WITH population AS (SELECT patient_id, {group} AS "group" FROM patients {where}), '
+        'events AS MATERIALIZED (SELECT p.patient_id, p."group", a.term, a.grade FROM adverse_events a '
+        "JOIN population p ON a.patient_id = p.patient_id), "
+        'pairs AS MATERIALIZED (SELECT patient_id, "group", term, bit_or(1 << coalesce(grade, 0)) AS grade_mask '
+        "FROM events GROUP BY ALL) "
+        """SELECT 'term_masks' AS part, "group", term, grade_mask, CAST(NULL AS VARCHAR) AS grade, """
+        "CAST(count(*) AS BIGINT) AS n FROM pairs GROUP BY ALL "
+        """UNION ALL SELECT 'any_masks', "group", NULL, grade_mask, NULL, count(*) FROM (SELECT patient_id, "group", """
+        "bit_or(grade_mask) AS grade_mask FROM pairs GROUP BY ALL) GROUP BY ALL "
+        """UNION ALL SELECT 'denominators', "group", NULL, NULL, NULL, count(*) FROM population GROUP BY ALL """
+        "UNION ALL SELECT 'bars', NULL, term, NULL, CASE WHEN grade IS NULL THEN 'not stated' ELSE "
+        "CAST(grade AS VARCHAR) END, count(*) FROM events WHERE term IS NOT NULL GROUP BY ALL"
+    )
     return sql, parameters
+
+
+#: Columns of each part of :func:`adverse_event_counts_sql`.
+AE_COUNT_PARTS = {"term_masks": ["group", "term", "grade_mask", "n"], "any_masks": ["group", "grade_mask", "n"],
+                  "denominators": ["group", "n"], "bars": ["term", "grade", "n"]}
+
+
+def split_ae_counts(frame) -> dict:
+    """The parts of an :func:`adverse_event_counts_sql` result, each with its columns (``bars``: term, grade,
+    value; sorted by term and grade)."""
+    parts = {name: frame.loc[frame["part"] == name, columns].reset_index(drop=True)
+             for name, columns in AE_COUNT_PARTS.items()}
+    parts["bars"] = (parts["bars"].rename(columns={"n": "value"}).sort_values(["term", "grade"], ignore_index=True))
+    return parts

@@ -286,8 +286,6 @@ def count_studies(filters: FilterState) -> int:
 
 def adverse_event_counts(filters: FilterState) -> dict[str, pd.DataFrame]:
     """Counts for :func:`analysis.adverse_events.ae_table_from_counts` over the filtered patients (all together),
-    and ``bars``: AE records per term and grade."""
-    queries = count_sql.adverse_event_counts_sql(filters, hide_simulated=_hide_simulated())
-    counts = {name: query(sql, parameters, copy=False) for name, (sql, parameters) in queries.items()}
-    counts["bars"] = query(*count_sql.adverse_event_bars_sql(filters, hide_simulated=_hide_simulated()), copy=False)
-    return counts
+    and ``bars``: AE records per term and grade (one query, :func:`count_sql.adverse_event_counts_sql`)."""
+    sql, parameters = count_sql.adverse_event_counts_sql(filters, hide_simulated=_hide_simulated())
+    return count_sql.split_ae_counts(query(sql, parameters, copy=False))
