@@ -429,7 +429,7 @@ def source_description(source: str | None = None) -> str:
         name = cohort.name if cohort else "uploaded cohort"
         return f"uploaded cohort “{name}” (this browser session only)"
     if source == REGISTRY_SOURCE and registry_path() is not None:
-        return f"registry of {registry_size(registry_path()):,} patients read in place ({registry_path()})"
+        return f"registry of {registry_size(registry_path()):,} patients read in place (server configuration)"
     return (f"SIMULATED registry of {SIMULATED_SIZES.get(source, 0):,} patients (data/simulate.py, seed "
             f"{DEFAULT_SEED}) — not real patients")
 

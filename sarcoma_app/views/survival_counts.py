@@ -14,6 +14,7 @@ import pandas as pd
 from analysis.follow_up import FollowUp
 from analysis.survival import kaplan_meier_by_group_from_counts, kaplan_meier_from_counts, logrank_table_from_counts
 from data import registry
+from sarcoma_app import limits
 from sarcoma_app.text import CONF_TYPE_LABELS, GROUPING_LABELS
 from sarcoma_app.views import common, prepare, survival
 from sarcoma_app.views.blocks import Block, Chart, Choice, Heading, Note, Table, View
@@ -101,7 +102,7 @@ def build(counts: pd.DataFrame, n_selected: int, methods: MethodState, grouping:
     blocks += _logrank_blocks(grouped, spec, grouping, n_events, len(result.fits), stratified, studies)
     blocks.append(Note("Large source: counted by the database over the selected patients. Pairwise tests, the "
                        "restricted mean survival time and the code snippet need each patient and are not shown "
-                       f"above {n_selected:,} patients; filter the patients to see them.", kind="info"))
+                       f"for a source above {limits.SCALE.patients_loaded.amount}.", kind="info"))
     return blocks
 
 
