@@ -71,3 +71,15 @@ def test_adverse_events_page_on_a_large_registry_counts_in_the_database(registry
     at = run_app({"source": "registry"}, page="pages/adverse_events.py")
     assert any("Large source: counted by the database" in i.value for i in at.info)
     assert any("Any grade (incl. grade not stated)" in f.value.columns for f in at.dataframe)
+
+
+def test_a_page_needing_each_patient_refuses_a_large_selection_and_loads_a_filtered_one(registry, monkeypatch):
+    folder, patients = registry
+    monkeypatch.setenv(registry_files.REGISTRY_ENV, str(folder))
+    monkeypatch.setattr(limits, "SCALE", limits.ScaleLimits(limits.Limit(1_000, "patients", "test")))
+    at = run_app({"source": "registry"}, page="pages/patients.py")
+    assert any("This page needs each patient, and the selection has 3,000" in w.value for w in at.warning)
+    smallest = patients["histology"].value_counts().index[-1]  # a histology with fewer than 1,000 patients
+    assert (patients["histology"] == smallest).sum() <= 1_000
+    at = run_app({"source": "registry", "histology": smallest}, page="pages/overview.py")
+    assert not any("This page needs each patient" in w.value for w in at.warning)

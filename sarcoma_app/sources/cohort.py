@@ -372,6 +372,17 @@ def shared_result(source: str, sql: str, parameters: tuple = ()) -> pd.DataFrame
         cursor.close()
 
 
+def run_uncached(sql: str, parameters: tuple = ()) -> pd.DataFrame:
+    """Run a constant SQL statement on the active non-bundled source without keeping the result (a large one:
+    up to :data:`sarcoma_app.limits.SCALE` patients, which no cache should hold many of)."""
+    con, _ = _query_connection(active_source())
+    cursor = con.cursor()
+    try:
+        return cursor.execute(sql, list(parameters)).df()
+    finally:
+        cursor.close()
+
+
 def run_query(sql: str, parameters: tuple = (), copy: bool = True) -> pd.DataFrame:
     """Run a constant SQL statement with ``?`` parameters on the active non-bundled source.
 

@@ -136,6 +136,11 @@ def load_patients(filters: FilterState) -> pd.DataFrame:
     100,000-patient filter change then costs milliseconds, not a conversion
     of every text column).
     """
+    if not cohort.is_bundled() and is_large():  # filter in DuckDB, never read the whole table
+        n_selected = count_patients(filters)
+        if n_selected > limits.SCALE.patients_loaded.value:
+            refuse_large_selection(n_selected)
+        return cohort.run_uncached(*filter_sql.patients_sql(filters, hide_simulated=_hide_simulated()))
     everyone = query(filter_sql.ALL_PATIENTS_SQL, copy=False)  # read only: a new frame is built below
     sql, parameters = filter_sql.patient_rows_sql(filters, hide_simulated=_hide_simulated())
     if sql is None:
@@ -145,6 +150,15 @@ def load_patients(filters: FilterState) -> pd.DataFrame:
     selected.index = pd.RangeIndex(len(selected))  # in place: cheaper than reset_index / iloc with columns
     del selected["row_id"]
     return selected
+
+
+def refuse_large_selection(n_selected: int) -> None:
+    """Stop a page that needs each patient when the selection is larger than a page may load (says why)."""
+    st.warning(f"**This page needs each patient, and the selection has {n_selected:,}** — more than the "
+               f"{limits.SCALE.patients_loaded.amount} a page may load into the server's memory. Filter the "
+               "patients in the sidebar (e.g. by study or histology), or open **Survival** or **Adverse events**, "
+               "which the database counts at any size.", icon=":material/database:")
+    st.stop()
 
 
 def count_patients(filters: FilterState) -> int:
