@@ -165,3 +165,34 @@ def test_logrank_from_counts_needs_two_groups():
     counts = survival_counts([1, 2], [1, 1], ["a", "a"])
     with pytest.raises(ValueError, match="two groups"):
         logrank_table_from_counts(counts, stratified=False)
+
+
+# ---- the count path against R directly (the R reference data of tests/test_survival.py) ----
+from tests.test_survival import (GROUP_CASES, LOGRANK_CASES, OVERALL_CASES, _alpha, _check_table,  # noqa: E402
+                                 assert_close)
+
+
+@pytest.mark.parametrize("dataset, entry", OVERALL_CASES)
+def test_km_from_counts_table_against_R(dataset, entry):
+    counts = survival_counts(dataset["time"], dataset["status"])
+    fit = kaplan_meier_from_counts(counts["time"], counts["n_event"], counts["n_censor"],
+                                   conf_type=entry["conf_type"], alpha=_alpha(entry))
+    _check_table(fit, entry["overall"])
+
+
+@pytest.mark.parametrize("dataset, entry, level", GROUP_CASES)
+def test_km_by_group_from_counts_table_against_R(dataset, entry, level):
+    counts = survival_counts(dataset["time"], dataset["status"], dataset["group"])
+    grouped = kaplan_meier_by_group_from_counts(counts, conf_type=entry["conf_type"], alpha=_alpha(entry))
+    _check_table(grouped.fits[level], entry["by_group"][level])
+
+
+@pytest.mark.parametrize("dataset", LOGRANK_CASES)
+def test_logrank_from_counts_against_R(dataset):
+    expected = dataset["logrank"]
+    result = logrank_table_from_counts(survival_counts(dataset["time"], dataset["status"], dataset["group"]),
+                                       stratified=False)
+    assert result.df == expected["df"]
+    assert_close(result.statistic, expected["chisq"], "chisq")
+    assert_close(result.p_value, expected["p"], "p")
+    assert_close(result.table.set_index("group").loc[expected["levels"], "expected"], expected["expected"], "expected")
