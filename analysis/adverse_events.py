@@ -22,6 +22,7 @@ import pandas as pd
 from analysis.response import ALL_LABEL, CI_METHODS, _group_index, _group_levels, _proportion_cis
 
 __all__ = [
+    "ae_table_from_counts",
     "ANY_AE_LABEL",
     "ANY_GRADE_LABEL",
     "DEFAULT_GRADE_BANDS",
@@ -302,6 +303,11 @@ def ae_table(ae_long, patients, group_col=None,
         counted = _ae_counts_by_sets(ae_long, population, grades, band_specs, group_col,
                                      patient_col, term_col)
     groups, denominators, terms, n_patients = counted
+    return _ae_rows(groups, denominators, terms, n_patients, band_specs, method, alpha)
+
+
+def _ae_rows(groups, denominators, terms, n_patients, band_specs, method, alpha):
+    """The tidy AE table from patients per (term, band, group) and the group denominators."""
     denominators = np.asarray(denominators, dtype=np.int64)
 
     every_denominator = np.broadcast_to(denominators, n_patients.shape)
@@ -326,6 +332,102 @@ def ae_table(ae_long, patients, group_col=None,
     table = pd.DataFrame(rows, columns=AE_TABLE_COLUMNS)
     table.attrs.update({"ci_method": method, "alpha": alpha})
     return table
+
+
+def ae_table_from_counts(term_masks, any_masks, denominators, grouped=True, grade_bands=DEFAULT_GRADE_BANDS,
+                         method="clopper-pearson", alpha=0.05, include_any_grade=True):
+    """:func:`ae_table` from counts of patients per grade mask (what a database ``GROUP BY`` gives).
+
+    A patient's grade mask for a term has bit ``g`` set when they had an
+    event of the term of grade ``g`` (1-5) and bit 0 for an event of unknown
+    grade: ``bit_or(1 << coalesce(grade, 0))`` over their events of the term.
+
+    Parameters
+    ----------
+    term_masks : pandas.DataFrame
+        Columns ``group, term, grade_mask, n``: patients of the group whose
+        mask for the term is ``grade_mask`` (a missing term as
+        ``"(term missing)"``).
+    any_masks : pandas.DataFrame
+        Columns ``group, grade_mask, n``: the same over all terms together
+        (for ``"Any adverse event"``).
+    denominators : pandas.DataFrame
+        Columns ``group, n``: patients per group, with or without AEs. A
+        missing group forms a ``"Missing"`` group, as in :func:`ae_table`.
+    grouped : bool, default True
+        False: the ``"All"`` column only, as :func:`ae_table` without ``group_col``.
+    grade_bands, method, alpha, include_any_grade
+        As in :func:`ae_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table of :func:`ae_table` on the patients counted (same rows,
+        order and values), with groups ending with ``"All"``.
+
+    References
+    ----------
+    .. [1] Clopper, C. J. and Pearson, E. S. (1934). Biometrika, 26(4), 404-413.
+    .. [2] National Cancer Institute (2017). Common Terminology Criteria for
+       Adverse Events (CTCAE) v5.0.
+    """
+    bands = _check_grade_bands(grade_bands)
+    if str(method).lower() not in CI_METHODS:
+        raise ValueError(f"unknown confidence interval method {method!r}; expected one of {list(CI_METHODS)}")
+    _check_columns(term_masks, ["group", "term", "grade_mask", "n"], "term_masks")
+    _check_columns(any_masks, ["group", "grade_mask", "n"], "any_masks")
+    _check_columns(denominators, ["group", "n"], "denominators")
+    for name, frame in (("term_masks", term_masks), ("any_masks", any_masks), ("denominators", denominators)):
+        counts = pd.to_numeric(frame["n"], errors="coerce").to_numpy(dtype=float)
+        if np.isnan(counts).any() or (counts < 0).any() or np.any(counts != np.rint(counts)):
+            raise ValueError(f"{name}.n must hold non-negative whole numbers of patients")
+    band_specs = list(bands) + ([(ANY_GRADE_LABEL, None, None)] if include_any_grade else [])
+    levels, row_level, members_of = _group_index(denominators["group"].astype(object))
+    n_slots = max(len(levels), 1)
+    population = denominators["n"].to_numpy(dtype=np.int64)
+    group_denominators = np.append(np.bincount(row_level, weights=population, minlength=n_slots)[members_of],
+                                   population.sum()).astype(np.int64)
+    slot_of = dict(zip(pd.Series(denominators["group"], dtype=object).map(_group_key), row_level))
+
+    term_names = term_masks["term"].astype(object).where(term_masks["term"].notna(), MISSING_TERM_LABEL)
+    term_code, term_uniques = pd.factorize(term_names.to_numpy(dtype=object))
+    term_uniques = [str(t) for t in term_uniques]
+    n_terms = len(term_uniques)
+    masks = term_masks["grade_mask"].to_numpy(dtype=np.int64)
+    weights = term_masks["n"].to_numpy(dtype=np.int64)
+    slots = np.array([slot_of[_group_key(g)] for g in term_masks["group"].astype(object)], dtype=np.intp)
+    frequency = np.bincount(term_code, weights=weights, minlength=n_terms)
+    term_order = sorted(np.flatnonzero(frequency > 0).tolist(), key=lambda t: (-frequency[t], term_uniques[t]))
+    any_mask = any_masks["grade_mask"].to_numpy(dtype=np.int64)
+    any_weights = any_masks["n"].to_numpy(dtype=np.int64)
+    any_slots = np.array([slot_of[_group_key(g)] for g in any_masks["group"].astype(object)], dtype=np.intp)
+
+    n_patients = np.zeros((n_terms + 1, len(band_specs), len(levels) + 1), dtype=np.int64)
+    for band_index, (_, low, high) in enumerate(band_specs):
+        in_band = (masks & _band_mask(low, high)) != 0
+        by_term = np.rint(np.bincount(term_code[in_band] * n_slots + slots[in_band], weights=weights[in_band],
+                                      minlength=n_terms * n_slots)).astype(np.int64).reshape(n_terms, n_slots)
+        n_patients[1:, band_index, :-1] = by_term[:, members_of]
+        n_patients[1:, band_index, -1] = by_term.sum(axis=1)
+        any_in_band = (any_mask & _band_mask(low, high)) != 0
+        by_group = np.rint(np.bincount(any_slots[any_in_band], weights=any_weights[any_in_band],
+                                       minlength=n_slots)).astype(np.int64)
+        n_patients[0, band_index, :-1] = by_group[members_of]
+        n_patients[0, band_index, -1] = by_group.sum()
+    for t, term in enumerate(term_uniques):
+        if term == ANY_AE_LABEL:  # a term named like the total counts as it
+            n_patients[t + 1] = n_patients[0]
+    order = np.r_[0, np.asarray(term_order, dtype=np.intp) + 1]
+    terms = [ANY_AE_LABEL] + [term_uniques[t] for t in term_order]
+    groups = (levels if grouped else []) + [ALL_LABEL]
+    if not grouped:
+        n_patients, group_denominators = n_patients[..., -1:], group_denominators[-1:]
+    return _ae_rows(groups, group_denominators, terms, n_patients[order], band_specs, str(method).lower(), alpha)
+
+
+def _group_key(value):
+    """A dictionary key for a group value (every missing value alike)."""
+    return None if _is_missing(value) else value
 
 
 #: bit of each grade code in the per (patient, term) grade masks; 0 = unknown grade

@@ -768,6 +768,22 @@ def _counts_by_level(row_level, members_of, weights=None):
     return counts[members_of]
 
 
+def _row_weights(df, count_col):
+    """Patients each row stands for: 1, or the whole numbers of `count_col` (a table of counts)."""
+    if count_col is None:
+        return None
+    _check_columns(df, [count_col])
+    weights = pd.to_numeric(df[count_col], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(weights).any() or (weights < 0).any() or np.any(weights != np.rint(weights)):
+        raise ValueError(f"{count_col} must hold non-negative whole numbers of patients")
+    return weights
+
+
+def _bincount(values, weights, minlength):
+    counts = np.bincount(values, weights=weights, minlength=minlength)
+    return counts if weights is None else np.rint(counts).astype(np.int64)
+
+
 def _sort_key(value):
     # numbers before strings, each in natural order
     return (0, value, "") if isinstance(value, Real) else (1, 0, str(value))
@@ -824,7 +840,7 @@ RESPONSE_TABLE_COLUMNS = [
 
 
 def response_table(df, group_col=None, response_col="best_response", denominator="all",
-                   method="clopper-pearson", alpha=0.05):
+                   method="clopper-pearson", alpha=0.05, count_col=None):
     """Best-response counts with ORR and DCR and their confidence intervals.
 
     Parameters
@@ -844,6 +860,10 @@ def response_table(df, group_col=None, response_col="best_response", denominator
         Confidence interval, see :func:`proportion_ci`.
     alpha : float, default 0.05
         Two-sided error rate of the intervals.
+    count_col : str, optional
+        Rows are counts, not patients: the column holding the patients of
+        each (group, response) row (e.g. a database ``GROUP BY``). The result
+        is the same as on the patients.
 
     Returns
     -------
@@ -875,19 +895,20 @@ def response_table(df, group_col=None, response_col="best_response", denominator
     alpha = _check_alpha(alpha)
     _check_columns(df, [response_col] + ([group_col] if group_col is not None else []))
     _, codes = _response_codes(df[response_col])
+    weights = _row_weights(df, count_col)
 
     groups = []
     counts = []
     if group_col is not None:
         # one pass: patients per (group, response code)
         levels, row_level, members_of = _group_index(df[group_col])
-        by_group = np.bincount(row_level * _N_RESPONSE_CODES + codes,
-                               minlength=len(levels) * _N_RESPONSE_CODES)
+        by_group = _bincount(row_level * _N_RESPONSE_CODES + codes, weights,
+                             minlength=len(levels) * _N_RESPONSE_CODES)
         by_group = by_group.reshape(len(levels), _N_RESPONSE_CODES)
         groups += levels
         counts += [by_group[members_of[index]] for index in range(len(levels))]
     groups.append(ALL_LABEL)
-    counts.append(np.bincount(codes, minlength=_N_RESPONSE_CODES))
+    counts.append(_bincount(codes, weights, minlength=_N_RESPONSE_CODES))
     counts = np.array(counts, dtype=np.int64).reshape(-1, _N_RESPONSE_CODES)
     used = counts.sum(axis=1) - (0 if denominator == "all" else counts[:, _NOT_EVALUABLE_CODE])
     events = [counts[:, [RESPONSE_CATEGORIES.index(cat) for cat in categories]].sum(axis=1)
@@ -953,7 +974,7 @@ def _endpoint_events(df, response_col, endpoint, denominator):
 
 
 def response_comparison(df, group_col, endpoint="orr", denominator="all",
-                        response_col="best_response", alpha=0.05):
+                        response_col="best_response", alpha=0.05, count_col=None):
     """Compare ORR or DCR between groups with Fisher's exact test.
 
     Parameters
@@ -970,6 +991,9 @@ def response_comparison(df, group_col, endpoint="orr", denominator="all",
         Best overall response column.
     alpha : float, default 0.05
         Two-sided error rate of the odds-ratio interval.
+    count_col : str, optional
+        Rows are counts: the column holding the patients of each row (see
+        :func:`response_table`).
 
     Returns
     -------
@@ -999,16 +1023,20 @@ def response_comparison(df, group_col, endpoint="orr", denominator="all",
     alpha = _check_alpha(alpha)
     _check_columns(df, [group_col, response_col])
     is_event, in_denominator = _endpoint_events(df, response_col, endpoint, denominator)
+    weights = _row_weights(df, count_col)
+    weights = np.ones(len(df)) if weights is None else weights
 
     levels, row_level, members_of = _group_index(df[group_col])
     # one pass: patients in the denominator, and events, per level
-    level_n = _counts_by_level(row_level[in_denominator], members_of)
-    level_k = _counts_by_level(row_level[in_denominator & is_event], members_of)
+    level_n = np.rint(_counts_by_level(row_level[in_denominator], members_of, weights[in_denominator])).astype(np.int64)
+    with_event = in_denominator & is_event
+    level_k = np.rint(_counts_by_level(row_level[with_event], members_of, weights[with_event])).astype(np.int64)
     kept = list(range(len(levels)))
     notes = []
-    if MISSING_LABEL in levels and df[group_col].isna().any():
+    missing_group = df[group_col].isna().to_numpy()
+    if MISSING_LABEL in levels and missing_group.any():
         kept = [index for index in kept if levels[index] != MISSING_LABEL]
-        notes.append(f"{int(df[group_col].isna().sum())} patient(s) with missing {group_col} left out")
+        notes.append(f"{int(round(weights[missing_group].sum()))} patient(s) with missing {group_col} left out")
     groups, events, denominators, empty = [], [], [], []
     for index in kept:
         level = levels[index]
@@ -1050,7 +1078,7 @@ SUBGROUP_COLUMNS = ["subgroup", "level", "n", "k", "rate", "lower", "upper",
 
 def subgroup_rates(df, subgroup_cols, endpoint="orr", denominator="all",
                    method="clopper-pearson", alpha=0.05, response_col="best_response",
-                   p_adjust_method="BH", missing_levels=(), test_missing=False):
+                   p_adjust_method="BH", missing_levels=(), test_missing=False, count_col=None):
     """Response rate per subgroup level for a forest plot.
 
     Parameters
@@ -1081,6 +1109,9 @@ def subgroup_rates(df, subgroup_cols, endpoint="orr", denominator="all",
         shown with its rate and CI but not tested (p NaN, with a note), is
         not part of "the rest" of the other levels and is not counted in the
         adjustment. True: it is tested like any level against all others.
+    count_col : str, optional
+        Rows are counts: the column holding the patients of each row (see
+        :func:`response_table`).
 
     Returns
     -------
@@ -1110,17 +1141,21 @@ def subgroup_rates(df, subgroup_cols, endpoint="orr", denominator="all",
     columns = [subgroup_cols] if isinstance(subgroup_cols, str) else list(subgroup_cols)
     _check_columns(df, columns + [response_col])
     is_event, in_denominator = _endpoint_events(df, response_col, endpoint, denominator)
+    weights = _row_weights(df, count_col)
+    weights = np.ones(len(df)) if weights is None else weights
+    with_event = in_denominator & is_event
 
-    total_n = int(in_denominator.sum())
-    total_k = int((in_denominator & is_event).sum())
+    total_n = int(round(weights[in_denominator].sum()))
+    total_k = int(round(weights[with_event].sum()))
     missing_labels = set(missing_levels)
     rows = []
     for column in columns:
         # one pass per column: patients in the denominator, and events, per level;
         # "the rest" of a level is everyone else (everyone else recorded, unless test_missing)
         levels, row_level, members_of = _group_index(df[column])
-        level_n = _counts_by_level(row_level[in_denominator], members_of)
-        level_k = _counts_by_level(row_level[in_denominator & is_event], members_of)
+        level_n = np.rint(_counts_by_level(row_level[in_denominator], members_of, weights[in_denominator])
+                          ).astype(np.int64)
+        level_k = np.rint(_counts_by_level(row_level[with_event], members_of, weights[with_event])).astype(np.int64)
         cis = _proportion_cis(level_k[level_n > 0], level_n[level_n > 0], method, alpha)
         has_nan = bool(df[column].isna().any())
         not_reported = np.array([(has_nan and isinstance(level, str) and level == MISSING_LABEL)

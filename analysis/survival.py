@@ -42,6 +42,11 @@ __all__ = [
     "kaplan_meier_by_group",
     "logrank_test",
     "logrank_table",
+    "SURVIVAL_COUNT_COLUMNS",
+    "survival_counts",
+    "kaplan_meier_from_counts",
+    "kaplan_meier_by_group_from_counts",
+    "logrank_table_from_counts",
 ]
 
 # R: sqrt(.Machine$double.eps), used by aeqSurv, quantile.survfit and print.survfit
@@ -543,12 +548,20 @@ class KaplanMeierResult:
 def _kaplan_meier_fit(
     durations: np.ndarray, events: np.ndarray, conf_type: str, alpha: float
 ) -> KaplanMeierResult:
-    """Kaplan-Meier on validated, tie-merged data (vectorised, no loop over patients)."""
+    """Kaplan-Meier on validated, tie-merged data: tally per distinct time, then :func:`_kaplan_meier_tallies`."""
     times, time_index = np.unique(durations, return_inverse=True)
     n_at_time = np.bincount(time_index, minlength=times.size)
     n_event = np.bincount(time_index, weights=events, minlength=times.size).astype(int)
-    n_censor = n_at_time - n_event
-    n_risk = durations.size - np.concatenate(([0], np.cumsum(n_at_time)[:-1]))
+    return _kaplan_meier_tallies(times, n_event, n_at_time - n_event, conf_type, alpha)
+
+
+def _kaplan_meier_tallies(
+    times: np.ndarray, n_event: np.ndarray, n_censor: np.ndarray, conf_type: str, alpha: float
+) -> KaplanMeierResult:
+    """Kaplan-Meier from events and censorings per distinct, sorted time (the one implementation)."""
+    n_at_time = n_event + n_censor
+    n_total = int(n_at_time.sum())
+    n_risk = n_total - np.concatenate(([0], np.cumsum(n_at_time)[:-1]))
     survivors = n_risk - n_event
     with np.errstate(divide="ignore", invalid="ignore"):
         survival = np.cumprod(survivors / n_risk)
@@ -564,7 +577,7 @@ def _kaplan_meier_fit(
         std_err_log=std_err_log,
         lower=lower,
         upper=upper,
-        n=int(durations.size),
+        n=n_total,
         n_events=int(n_event.sum()),
         conf_type=conf_type,
         alpha=float(alpha),
@@ -735,11 +748,16 @@ def kaplan_meier_by_group(
     order = np.argsort(codes, kind="stable")
     boundaries = np.searchsorted(codes[order], np.arange(len(labels) + 1))
     fits: dict = {}
-    summary_rows, landmark_frames = [], []
     for code, label in enumerate(labels):  # loop over groups, not patients
         members = order[boundaries[code] : boundaries[code + 1]]
-        fit = _kaplan_meier_fit(duration_values[members], event_values[members], conf_type, alpha)
-        fits[label] = fit
+        fits[label] = _kaplan_meier_fit(duration_values[members], event_values[members], conf_type, alpha)
+    return _grouped_result(fits, landmark_times, n_dropped)
+
+
+def _grouped_result(fits: dict, landmark_times: list[float], n_dropped: int) -> GroupedKaplanMeier:
+    """Summary and landmark tables of per-group fits (patient and count paths alike)."""
+    summary_rows, landmark_frames = [], []
+    for label, fit in fits.items():
         row = {
             "group": label,
             "n": fit.n,
@@ -818,11 +836,21 @@ def _logrank_components(
     duration_values: np.ndarray, event_values: np.ndarray, codes: np.ndarray, n_groups: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Observed, expected and variance of O - E for one stratum (R ``survdiff``, rho = 0)."""
-    times, time_index = np.unique(duration_values, return_inverse=True)
+    return _logrank_tally_components(duration_values, np.ones(duration_values.size), event_values, codes, n_groups)
+
+
+def _logrank_tally_components(
+    time_values: np.ndarray, n_leaving: np.ndarray, n_deaths: np.ndarray, codes: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """As :func:`_logrank_components`, from rows of (time, patients leaving, deaths, group code).
+
+    One row per patient (leaving 1) or per counted (time, group) cell: the sums are the same.
+    """
+    times, time_index = np.unique(time_values, return_inverse=True)
     cell = time_index * n_groups + codes
     size = times.size * n_groups
-    leaving = np.bincount(cell, minlength=size).reshape(times.size, n_groups)
-    deaths = np.bincount(cell, weights=event_values, minlength=size).reshape(times.size, n_groups)
+    leaving = np.bincount(cell, weights=n_leaving, minlength=size).reshape(times.size, n_groups)
+    deaths = np.bincount(cell, weights=n_deaths, minlength=size).reshape(times.size, n_groups)
     at_risk = np.cumsum(leaving[::-1], axis=0)[::-1].astype(float)
     event_rows = deaths.sum(axis=1) > 0
     at_risk, deaths = at_risk[event_rows], deaths[event_rows]
@@ -959,17 +987,25 @@ def _logrank_chisq(observed: np.ndarray, expected: np.ndarray, variance: np.ndar
 def _stratified_logrank(
     duration_values: np.ndarray, event_values: np.ndarray, codes: np.ndarray, labels: list,
     strata_values: np.ndarray, n_dropped_strata: int, n_dropped: int = 0, stratified: bool = True,
+    n_leaving: np.ndarray | None = None,
 ) -> LogrankResult:
     """Log-rank test summed over the strata of ``strata_values`` (validated, tie-merged data); one stratum
-    when not ``stratified`` (``n_strata`` is then 0, as for a test without strata)."""
+    when not ``stratified`` (``n_strata`` is then 0, as for a test without strata).
+
+    Rows are patients (``n_leaving`` None; ``event_values`` 0/1) or counted cells (``n_leaving`` patients
+    leaving the risk set at that time, ``event_values`` of them with an event).
+    """
     n_groups = len(labels)
+    if n_leaving is None:
+        n_leaving = np.ones(duration_values.size)
     stratum_codes, stratum_labels = _encode_groups(strata_values)
     observed = np.zeros(n_groups)
     expected = np.zeros(n_groups)
     variance = np.zeros((n_groups, n_groups))
     for code in range(len(stratum_labels)):  # loop over strata, not patients
         members = stratum_codes == code
-        o, e, v = _logrank_components(duration_values[members], event_values[members], codes[members], n_groups)
+        o, e, v = _logrank_tally_components(duration_values[members], n_leaving[members], event_values[members],
+                                            codes[members], n_groups)
         observed += o
         expected += e
         variance += v
@@ -978,7 +1014,7 @@ def _stratified_logrank(
         table = pd.DataFrame(
             {
                 "group": labels,
-                "n": np.bincount(codes, minlength=n_groups),
+                "n": np.rint(np.bincount(codes, weights=n_leaving, minlength=n_groups)).astype(np.int64),
                 "observed": observed,
                 "expected": expected,
                 "oe2_over_e": (observed - expected) ** 2 / expected,
@@ -1009,3 +1045,233 @@ def logrank_test(durations: Any, events: Any, groups: Any, strata: Any = None) -
     """
     result = logrank_table(durations, events, groups, strata=strata)
     return LogrankPair(result.statistic, result.p_value, result.n_dropped)
+
+
+
+# --------------------------------------------------------------------------- #
+# Count-based entry points (a database counts, analysis stays exact)
+# --------------------------------------------------------------------------- #
+#: Columns of a survival count table: one row per (group, stratum, time) with patients leaving the risk set.
+SURVIVAL_COUNT_COLUMNS = ("group", "stratum", "time", "n_event", "n_censor")
+
+
+def survival_counts(durations: Any, events: Any, groups: Any = None, strata: Any = None) -> pd.DataFrame:
+    """Events and censorings per distinct (group, stratum, time): the table a database ``GROUP BY`` gives.
+
+    Rows with a missing time or event are counted on a row with a missing
+    time (the count functions drop them as R ``na.omit`` and report them);
+    missing groups and strata stay missing.
+
+    Parameters
+    ----------
+    durations, events : array-like
+        As in :func:`kaplan_meier` (not validated here; the count functions validate the counts).
+    groups, strata : array-like, optional
+        Group and stratum per patient; None gives a single value (``"All"`` / 0).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`SURVIVAL_COUNT_COLUMNS`.
+
+    Examples
+    --------
+    >>> survival_counts([1, 2, 2], [1, 0, 1])[["time", "n_event", "n_censor"]].to_numpy().tolist()
+    [[1.0, 1.0, 0.0], [2.0, 1.0, 1.0]]
+    """
+    time = pd.to_numeric(pd.Series(_as_1d(durations, "durations")), errors="raise").astype(float)
+    event = pd.to_numeric(pd.Series(_as_1d(events, "events")).astype(object), errors="raise").astype(float)
+    n = time.size
+    frame = pd.DataFrame({
+        "group": pd.Series(_as_1d(groups, "groups", dtype=object) if groups is not None else ["All"] * n,
+                           dtype=object),
+        "stratum": pd.Series(_as_1d(strata, "strata", dtype=object) if strata is not None else [0] * n,
+                             dtype=object),
+        "time": time.where(event.notna()).to_numpy(),
+        "n_event": event.fillna(0).to_numpy(),
+    })
+    frame["n_censor"] = 1.0 - frame["n_event"]
+    counted = frame.groupby(["group", "stratum", "time"], dropna=False, sort=False)[["n_event", "n_censor"]].sum()
+    return counted.reset_index()[list(SURVIVAL_COUNT_COLUMNS)]
+
+
+def _checked_counts(counts: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, int]:
+    """Validated count rows with at least one patient, and the patients of rows left out for a missing
+    time, group or stratum (R ``na.omit``)."""
+    if not isinstance(counts, pd.DataFrame):
+        raise ValueError("counts must be a DataFrame with columns " + ", ".join(columns))
+    missing_columns = [c for c in columns if c not in counts.columns]
+    if missing_columns:
+        raise ValueError(f"counts lack the column(s) {missing_columns}")
+    frame = counts[list(columns)]
+    tallies = frame[["n_event", "n_censor"]].to_numpy(dtype=float)
+    if np.isnan(tallies).any() or (tallies < 0).any() or np.any(tallies != np.rint(tallies)):
+        raise ValueError("n_event and n_censor must be non-negative whole numbers")
+    time = pd.to_numeric(frame["time"], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(time[pd.notna(frame["time"]).to_numpy()]).any():
+        raise ValueError("count times must be numeric")
+    incomplete = np.isnan(time)
+    for key in (c for c in columns if c in ("group", "stratum")):
+        incomplete |= pd.isna(frame[key]).to_numpy()
+    patients = tallies.sum(axis=1)
+    n_dropped = int(patients[incomplete].sum())
+    keep = ~incomplete & (patients > 0)
+    if not keep.any():
+        raise ValueError("no patient left: the counts hold no complete row" if n_dropped == 0 else
+                         f"no patient left: all {n_dropped} patients have a missing time, event or group")
+    kept = frame[keep].copy()
+    kept["time"] = time[keep]
+    if not np.all(np.isfinite(kept["time"])):
+        raise ValueError("durations contain infinite values")
+    if (kept["time"] < 0).any():
+        raise ValueError("durations must be non-negative")
+    kept["n_event"] = tallies[keep, 0].astype(np.int64)
+    kept["n_censor"] = tallies[keep, 1].astype(np.int64)
+    return kept, n_dropped
+
+
+def _tallies(times: np.ndarray, n_event: np.ndarray, n_censor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Counts summed per distinct time, times sorted."""
+    distinct, index = np.unique(times, return_inverse=True)
+    events = np.bincount(index, weights=n_event, minlength=distinct.size)
+    censored = np.bincount(index, weights=n_censor, minlength=distinct.size)
+    return distinct, np.rint(events).astype(np.int64), np.rint(censored).astype(np.int64)
+
+
+def kaplan_meier_from_counts(
+    time: Any, n_event: Any, n_censor: Any, conf_type: str = "log", alpha: float = 0.05, timefix: bool = True,
+) -> KaplanMeierResult:
+    """Kaplan-Meier curve from events and censorings per time, the same fit as :func:`kaplan_meier`.
+
+    Parameters
+    ----------
+    time : array-like of float
+        Times; may repeat (rows are summed per time). A missing time holds
+        patients with a missing time or event (left out as R ``na.omit``,
+        counted in ``n_dropped``).
+    n_event, n_censor : array-like of int
+        Events and censorings at each time.
+    conf_type, alpha, timefix
+        As in :func:`kaplan_meier`; near-tied times are merged over the
+        distinct times, which is what R's ``aeqSurv`` looks at.
+
+    Returns
+    -------
+    KaplanMeierResult
+        Equal to ``kaplan_meier`` on the patients the counts describe.
+
+    References
+    ----------
+    .. [1] Kaplan EL, Meier P. J Am Stat Assoc 53 (1958): 457-481.
+    .. [2] Therneau T. survival: Survival Analysis, R package, ``survfit``.
+       https://CRAN.R-project.org/package=survival
+
+    Examples
+    --------
+    >>> kaplan_meier_from_counts([1, 2, 3], [1, 1, 1], [0, 1, 0]).median
+    2.5
+    """
+    _check_conf_type(conf_type)
+    _z_value(alpha)
+    counts, n_dropped = _checked_counts(
+        pd.DataFrame({"time": _as_1d(time, "time"), "n_event": _as_1d(n_event, "n_event"),
+                      "n_censor": _as_1d(n_censor, "n_censor")}), ("time", "n_event", "n_censor"))
+    times = counts["time"].to_numpy(dtype=float)
+    if timefix:
+        times = _merge_near_ties(times)
+    fit = _kaplan_meier_tallies(*_tallies(times, counts["n_event"].to_numpy(), counts["n_censor"].to_numpy()),
+                                conf_type, alpha)
+    if n_dropped:
+        object.__setattr__(fit, "n_dropped", n_dropped)
+    return fit
+
+
+def kaplan_meier_by_group_from_counts(
+    counts: pd.DataFrame, conf_type: str = "log", alpha: float = 0.05, landmarks: Sequence[float] = (),
+    timefix: bool = True,
+) -> GroupedKaplanMeier:
+    """Kaplan-Meier curve per group from a count table, the same result as :func:`kaplan_meier_by_group`.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        Columns ``group, time, n_event, n_censor`` (e.g. :func:`survival_counts`
+        or a database ``GROUP BY``); other columns are summed over. Rows with
+        a missing time or group are left out and their patients counted in
+        ``n_dropped`` (R ``na.omit``).
+    conf_type, alpha, landmarks, timefix
+        As in :func:`kaplan_meier_by_group` (near ties merged over all groups).
+
+    Returns
+    -------
+    GroupedKaplanMeier
+        Equal to ``kaplan_meier_by_group`` on the patients the counts describe.
+
+    References
+    ----------
+    .. [1] Kaplan EL, Meier P. J Am Stat Assoc 53 (1958): 457-481.
+    .. [2] Therneau T. survival: Survival Analysis, R package, ``survfit``.
+       https://CRAN.R-project.org/package=survival
+    """
+    _check_conf_type(conf_type)
+    _z_value(alpha)
+    rows, n_dropped = _checked_counts(counts, ("group", "time", "n_event", "n_censor"))
+    codes, labels = _encode_groups(rows["group"].to_numpy(dtype=object))
+    times = rows["time"].to_numpy(dtype=float)
+    if timefix:
+        times = _merge_near_ties(times)
+    landmark_times = [float(t) for t in np.atleast_1d(np.asarray(landmarks, dtype=float))]
+    n_event, n_censor = rows["n_event"].to_numpy(), rows["n_censor"].to_numpy()
+    fits = {}
+    for code, label in enumerate(labels):  # loop over groups, not times
+        members = codes == code
+        fits[label] = _kaplan_meier_tallies(*_tallies(times[members], n_event[members], n_censor[members]),
+                                            conf_type, alpha)
+    return _grouped_result(fits, landmark_times, n_dropped)
+
+
+def logrank_table_from_counts(counts: pd.DataFrame, timefix: bool = True, stratified: bool | None = None) -> LogrankResult:
+    """Log-rank test from a count table, the same result as :func:`logrank_table`.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        Columns ``group, time, n_event, n_censor`` and, for the stratified
+        test, ``stratum``. Rows with a missing time or group are left out
+        (``n_dropped``); with ``stratum``, rows with a missing stratum are
+        left out first (``n_dropped_strata``), as :func:`logrank_table`.
+    timefix : bool
+        As in :func:`logrank_table`.
+    stratified : bool, optional
+        Default: stratified when ``counts`` has a ``stratum`` column.
+
+    Returns
+    -------
+    LogrankResult
+
+    References
+    ----------
+    .. [1] Mantel N. Cancer Chemother Rep 50 (1966): 163-170.
+    .. [2] Therneau T. survival: Survival Analysis, R package, ``survdiff``.
+       https://CRAN.R-project.org/package=survival
+    """
+    stratified = "stratum" in counts.columns if stratified is None else stratified
+    n_dropped_strata = 0
+    frame = counts
+    if stratified:
+        missing_stratum = pd.isna(frame["stratum"]).to_numpy()
+        n_dropped_strata = int(frame.loc[missing_stratum, ["n_event", "n_censor"]].to_numpy(dtype=float).sum())
+        frame = frame[~missing_stratum]
+    columns = ("group",) + (("stratum",) if stratified else ()) + ("time", "n_event", "n_censor")
+    rows, n_dropped = _checked_counts(frame, columns)
+    codes, labels = _encode_groups(rows["group"].to_numpy(dtype=object))
+    if len(labels) < 2:
+        raise ValueError("log-rank test needs at least two groups; only one was given")
+    times = rows["time"].to_numpy(dtype=float)
+    if timefix:
+        times = _merge_near_ties(times)
+    n_event = rows["n_event"].to_numpy(dtype=float)
+    leaving = n_event + rows["n_censor"].to_numpy(dtype=float)
+    strata_values = rows["stratum"].to_numpy(dtype=object) if stratified else np.zeros(len(rows), dtype=np.int64)
+    return _stratified_logrank(times, n_event, codes, labels, strata_values, n_dropped_strata, n_dropped,
+                               stratified=stratified, n_leaving=leaving)

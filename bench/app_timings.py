@@ -77,12 +77,13 @@ RESULT_JS = """() => {
 }"""
 
 
-def _start_server(port: int) -> tuple[subprocess.Popen, float]:
+def _start_server(port: int, env: dict | None = None) -> tuple[subprocess.Popen, float]:
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=None if env is None else {**os.environ, **env})
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:

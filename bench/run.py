@@ -240,20 +240,28 @@ def r_available() -> tuple[bool, str]:
     return True, ""
 
 
+R_COLUMNS = ["pfs_months", "pfs_event", "histology_group", "pazopanib", "ecog", "prior_lines",
+             "primary_site_group", "sex", "age", "stage"]
+
+
 def r_timings(analysable: pd.DataFrame, repeats: int, grid: np.ndarray,
               min_repeat_seconds: float = MIN_REPEAT_SECONDS) -> dict:
     """Run bench/r_timings.R on `analysable`; {"time": {task: [s...]}, "check": {...}, ...}."""
-    columns = ["pfs_months", "pfs_event", "histology_group", "pazopanib", "ecog", "prior_lines",
-               "primary_site_group", "sex", "age", "stage"]
-    frame = analysable[columns].copy()
+    frame = analysable[R_COLUMNS].copy()
     frame["pazopanib"] = frame["pazopanib"].astype("Int8")  # 0/1/empty
     with tempfile.TemporaryDirectory(prefix="sarcoma-bench-") as tmp:
         path = Path(tmp) / "cohort.csv"
         frame.to_csv(path, index=False, na_rep="", float_format="%.17g")
-        command = ["Rscript", str(R_SCRIPT), str(path), str(repeats),
-                   ",".join(f"{t:.17g}" for t in LANDMARKS), ",".join(f"{t:.17g}" for t in grid),
-                   ",".join(UNIVARIATE), ",".join(MULTIVARIABLE), f"{min_repeat_seconds:g}"]
-        completed = subprocess.run(command, capture_output=True, text=True)
+        return r_timings_from_csv(path, repeats, grid, min_repeat_seconds)
+
+
+def r_timings_from_csv(path: Path, repeats: int, grid: np.ndarray,
+                       min_repeat_seconds: float = MIN_REPEAT_SECONDS) -> dict:
+    """Run bench/r_timings.R on a CSV with the columns :data:`R_COLUMNS` (see :func:`r_timings`)."""
+    command = ["Rscript", str(R_SCRIPT), str(path), str(repeats),
+               ",".join(f"{t:.17g}" for t in LANDMARKS), ",".join(f"{t:.17g}" for t in grid),
+               ",".join(UNIVARIATE), ",".join(MULTIVARIABLE), f"{min_repeat_seconds:g}"]
+    completed = subprocess.run(command, capture_output=True, text=True)
     if completed.returncode != 0:
         raise RuntimeError(f"bench/r_timings.R failed:\n{completed.stderr[-2000:]}")
     result: dict = {"time": {}, "inner": {}, "check": {}, "read": None, "version": ""}

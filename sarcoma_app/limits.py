@@ -79,3 +79,17 @@ RATIO_CHECK_MIN_BYTES = 1 << 20
 def limits_markdown() -> str:
     """The limits as a Markdown list (Upload page and README): '- size of each uploaded file: at most 10 MB'."""
     return "\n".join(f"- {limit.text[0].upper()}{limit.text[1:]}" for limit in LIMITS.all())
+
+
+@dataclass(frozen=True)
+class ScaleLimits:
+    """How much of a data source a page may hold in the server's memory.
+
+    Above ``patients_loaded`` patients, pages that need only counts (Survival: Kaplan-Meier, risk table,
+    log-rank) get them from a DuckDB ``GROUP BY`` over the filtered rows instead of loading the patients.
+    """
+
+    patients_loaded: Limit = Limit(200_000, "patients", "patients a page loads into the server's memory")
+
+
+SCALE = ScaleLimits()

@@ -40,8 +40,9 @@ from sarcoma_app.exports import deck
 from sarcoma_app.viewstate.state import DECK_KEY, NOTICES_KEY, current_state, set_state
 from sarcoma_app.text import escape_markdown
 from sarcoma_app.viewstate.url_state import (
-    DEFAULT_SOURCE, SIMULATED_SOURCES, UPLOADED_SOURCE, AllowedValues, Notice, parse_query, to_query,
+    DEFAULT_SOURCE, REGISTRY_SOURCE, SIMULATED_SOURCES, UPLOADED_SOURCE, AllowedValues, Notice, parse_query, to_query,
 )
+from sarcoma_app.sources import registry_files
 
 ACTIVE_KEY = "_active_source"
 UPLOAD_KEY = "_uploaded_cohort"
@@ -156,6 +157,24 @@ def simulated_connection(source: str) -> duckdb.DuckDBPyConnection:
     return create_cohort_database(patients, adverse_events, study_record(patients))
 
 
+@st.cache_resource(show_spinner="Opening the registry…")
+def registry_connection(path: str) -> duckdb.DuckDBPyConnection:
+    """The configured registry, read in place through DuckDB (views over its files; shared by all sessions)."""
+    return registry_files.open_registry(path)
+
+
+def registry_path() -> str | None:
+    """The registry the server is configured to read (:data:`registry_files.REGISTRY_ENV`), if any."""
+    path = registry_files.configured_path()
+    return str(path) if path is not None else None
+
+
+@st.cache_resource(show_spinner=False)
+def registry_size(path: str) -> int:
+    """Patients in the configured registry."""
+    return registry_files.patient_count(registry_connection(path))
+
+
 # --------------------------------------------------------------------------- #
 # The session's upload
 # --------------------------------------------------------------------------- #
@@ -253,7 +272,8 @@ def source_token(source: str | None = None) -> str:
 def available_sources() -> tuple[str, ...]:
     """Sources this session may select, in menu order."""
     upload = (UPLOADED_SOURCE,) if uploaded_cohort() is not None else ()
-    return (DEFAULT_SOURCE,) + upload + SIMULATED_SOURCES
+    registry = (REGISTRY_SOURCE,) if registry_path() is not None else ()
+    return (DEFAULT_SOURCE,) + upload + registry + SIMULATED_SOURCES
 
 
 def activate(source: str) -> None:
@@ -277,6 +297,11 @@ def is_bundled() -> bool:
 def is_simulated(source: str | None = None) -> bool:
     """True for a simulated registry source."""
     return (source or active_source()) in SIMULATED_SOURCES
+
+
+def is_registry(source: str | None = None) -> bool:
+    """True for the registry the server reads in place."""
+    return (source or active_source()) == REGISTRY_SOURCE and registry_path() is not None
 
 
 def has_published_tables() -> bool:
@@ -321,6 +346,8 @@ def _query_connection(source: str) -> tuple[duckdb.DuckDBPyConnection, str]:
         return cohort.connection, upload_token(cohort)
     if source in SIMULATED_SIZES:
         return simulated_connection(source), source
+    if source == REGISTRY_SOURCE and registry_path() is not None:
+        return registry_connection(registry_path()), source
     raise LookupError(f"unknown data source {source!r}")
 
 
@@ -338,7 +365,18 @@ def shared_result(source: str, sql: str, parameters: tuple = ()) -> pd.DataFrame
     hands out a copy unless its caller only reads it (``copy=False``), and a
     test runs every page and checks the frame is unchanged.
     """
-    cursor = simulated_connection(source).cursor()
+    cursor = _query_connection(source)[0].cursor()
+    try:
+        return cursor.execute(sql, list(parameters)).df()
+    finally:
+        cursor.close()
+
+
+def run_uncached(sql: str, parameters: tuple = ()) -> pd.DataFrame:
+    """Run a constant SQL statement on the active non-bundled source without keeping the result (a large one:
+    up to :data:`sarcoma_app.limits.SCALE` patients, which no cache should hold many of)."""
+    con, _ = _query_connection(active_source())
+    cursor = con.cursor()
     try:
         return cursor.execute(sql, list(parameters)).df()
     finally:
@@ -355,7 +393,7 @@ def run_query(sql: str, parameters: tuple = (), copy: bool = True) -> pd.DataFra
     new frame).
     """
     source = active_source()
-    if source in SIMULATED_SIZES:
+    if source in SIMULATED_SIZES or source == REGISTRY_SOURCE:  # not user data: shared by all sessions
         frame = shared_result(source, sql, tuple(parameters))
         return frame.copy() if copy else frame
     con, token = _query_connection(source)
@@ -387,6 +425,8 @@ def source_label(source: str) -> str:
         return f"Your upload: {cohort.name} ({cohort.n_patients:,} patients)" if cohort else "Your upload"
     if source in SIMULATED_SIZES:
         return f"Simulated {source.removeprefix('simulated-')} — not real"
+    if source == REGISTRY_SOURCE and registry_path() is not None:
+        return f"Registry ({registry_size(registry_path()):,} patients)"
     return source
 
 
@@ -399,6 +439,8 @@ def source_description(source: str | None = None) -> str:
         cohort = uploaded_cohort()
         name = cohort.name if cohort else "uploaded cohort"
         return f"uploaded cohort “{name}” (this browser session only)"
+    if source == REGISTRY_SOURCE and registry_path() is not None:
+        return f"registry of {registry_size(registry_path()):,} patients read in place (server configuration)"
     return (f"SIMULATED registry of {SIMULATED_SIZES.get(source, 0):,} patients (data/simulate.py, seed "
             f"{DEFAULT_SEED}) — not real patients")
 

@@ -18,7 +18,8 @@ import pandas as pd
 import streamlit as st
 
 from data import build
-from sarcoma_app.sources import cohort, filter_sql
+from sarcoma_app import limits
+from sarcoma_app.sources import cohort, count_sql, filter_sql
 from analysis.reconcile import reconcile
 from data import registry
 from sarcoma_app.viewstate.url_state import DATA_DRIVEN_FILTERS, UNKNOWN, AllowedValues, FilterState
@@ -135,6 +136,11 @@ def load_patients(filters: FilterState) -> pd.DataFrame:
     100,000-patient filter change then costs milliseconds, not a conversion
     of every text column).
     """
+    if not cohort.is_bundled() and is_large():  # filter in DuckDB, never read the whole table
+        n_selected = count_patients(filters)
+        if n_selected > limits.SCALE.patients_loaded.value:
+            refuse_large_selection(n_selected)
+        return cohort.run_uncached(*filter_sql.patients_sql(filters, hide_simulated=_hide_simulated()))
     everyone = query(filter_sql.ALL_PATIENTS_SQL, copy=False)  # read only: a new frame is built below
     sql, parameters = filter_sql.patient_rows_sql(filters, hide_simulated=_hide_simulated())
     if sql is None:
@@ -144,6 +150,15 @@ def load_patients(filters: FilterState) -> pd.DataFrame:
     selected.index = pd.RangeIndex(len(selected))  # in place: cheaper than reset_index / iloc with columns
     del selected["row_id"]
     return selected
+
+
+def refuse_large_selection(n_selected: int) -> None:
+    """Stop a page that needs each patient when the selection is larger than a page may load (says why)."""
+    st.warning(f"**This page needs each patient, and the selection has {n_selected:,}** — more than the "
+               f"{limits.SCALE.patients_loaded.amount} a page may load into the server's memory. Filter the "
+               "patients in the sidebar (e.g. by study or histology), or open **Survival** or **Adverse events**, "
+               "which the database counts at any size.", icon=":material/database:")
+    st.stop()
 
 
 def count_patients(filters: FilterState) -> int:
@@ -252,3 +267,39 @@ def load_assessments(filters: FilterState) -> pd.DataFrame:
         f"WHERE m.patient_id IN (SELECT patient_id FROM patients {where}) ORDER BY m.patient_id, m.time_months"
     )
     return query(sql, parameters)
+
+
+def is_large() -> bool:
+    """True when the active source has more patients than a page may load (:data:`limits.SCALE`)."""
+    return count_all_patients() > limits.SCALE.patients_loaded.value
+
+
+def survival_counts(filters: FilterState, endpoint: str, grouping: str = "none",
+                    stratify_by_study: bool = False) -> pd.DataFrame:
+    """Events and censorings per (group, stratum, time) of the filtered patients, counted by DuckDB.
+
+    Columns ``group`` (raw value), ``stratum``, ``time``, ``n_event``, ``n_censor``: the input of
+    :func:`analysis.survival.kaplan_meier_by_group_from_counts` and ``logrank_table_from_counts``.
+    """
+    sql, parameters = count_sql.survival_counts_sql(filters, endpoint, grouping, stratify_by_study,
+                                                    hide_simulated=_hide_simulated())
+    return query(sql, parameters, copy=False)
+
+
+def response_counts(filters: FilterState, grouping: str = "none") -> pd.DataFrame:
+    """Patients per (group, best response) of the filtered patients: ``group, best_response, n``."""
+    sql, parameters = count_sql.response_counts_sql(filters, grouping, hide_simulated=_hide_simulated())
+    return query(sql, parameters, copy=False)
+
+
+def count_studies(filters: FilterState) -> int:
+    """Studies among the patients matching ``filters``."""
+    where, parameters = filter_sql.where_clause(filters, hide_simulated=_hide_simulated())
+    return int(query(f"SELECT count(DISTINCT study_id) AS n FROM patients {where}", parameters)["n"].iloc[0])
+
+
+def adverse_event_counts(filters: FilterState) -> dict[str, pd.DataFrame]:
+    """Counts for :func:`analysis.adverse_events.ae_table_from_counts` over the filtered patients (all together),
+    and ``bars``: AE records per term and grade (one query, :func:`count_sql.adverse_event_counts_sql`)."""
+    sql, parameters = count_sql.adverse_event_counts_sql(filters, hide_simulated=_hide_simulated())
+    return count_sql.split_ae_counts(query(sql, parameters, copy=False))

@@ -130,8 +130,12 @@ def _total_columns(chart_rows: pd.DataFrame) -> str:
 
 def patient_counts(patients: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     """Patients with at least one event of each term at each CTCAE grade (and any grade), wide: a row per term."""
-    counts = ae_table(events.assign(grade=events["grade"].astype(float)), patients[["patient_id"]],
-                      grade_bands=GRADE_BANDS_SINGLE, include_any_grade=True)
+    return wide_counts(ae_table(events.assign(grade=events["grade"].astype(float)), patients[["patient_id"]],
+                                grade_bands=GRADE_BANDS_SINGLE, include_any_grade=True))
+
+
+def wide_counts(counts: pd.DataFrame) -> pd.DataFrame:
+    """An AE table (:func:`analysis.adverse_events.ae_table`, single grades) as shown: a row per term."""
     counts = counts[(counts["group"] == "All") & (counts["n_patients"] > 0)]
     wide = counts.pivot(index="term", columns="band", values="n_patients").fillna(0).astype(int)
     band_columns = [b for b in ["1", "2", "3", "4", "5", "Any grade"] if b in wide.columns]

@@ -110,16 +110,21 @@ def follow_up_note(analysable: pd.DataFrame, spec: registry.Endpoint) -> Note:
                                          "follow-up.", kind="markdown")
 
 
-def _curves_view(patients, analysable, result, spec, endpoint, grouping, conf_type, landmarks, n_events,
-                 risk_table="kmunicate") -> View:
-    groups = [str(g) for g in result.fits]
-    grid = prepare.risk_grid(float(analysable["time"].max()))
+def km_chart(result, spec: registry.Endpoint, max_time: float, risk_table: str):
+    """The KM chart of ``result`` with its risk table, and the curve, censor-mark and risk frames behind it."""
+    grid = prepare.risk_grid(max_time)
     curve_points, censor_marks = prepare.km_curve_frame(result.fits), prepare.km_censor_frame(result.fits)
     risk = prepare.km_kmunicate_frame(result.fits, grid)
-    kmunicate = risk_table == "kmunicate"
-    chart = charts.kaplan_meier_plot(curve_points, censor_marks, risk, groups,
+    chart = charts.kaplan_meier_plot(curve_points, censor_marks, risk, [str(g) for g in result.fits],
                                      time_label="Months since start of treatment", y_label=spec.label,
                                      risk_table=risk_table)
+    return chart, curve_points, censor_marks, risk
+
+
+def _curves_view(patients, analysable, result, spec, endpoint, grouping, conf_type, landmarks, n_events,
+                 risk_table="kmunicate") -> View:
+    chart, curve_points, censor_marks, risk = km_chart(result, spec, float(analysable["time"].max()), risk_table)
+    kmunicate = risk_table == "kmunicate"
     parts = [Heading(f"Kaplan–Meier curves of {spec.label.lower()}"),
              Chart(chart, f"km-{endpoint}-by-{grouping}", title=f"{spec.label} (Kaplan–Meier)",
                    caption=f"{len(analysable)} patients, {n_events} events. Step = KM estimate; band = pointwise 95% "
@@ -259,22 +264,28 @@ def _pairwise_blocks(patients, analysable, spec, endpoint, grouping, n_events, m
                  code=snippets.pairwise_logrank(grouping, p_adjust.value, endpoint=endpoint), result=pairs)]
 
 
+def logrank_shown(test, n: int, n_events: int, thousands: str = "") -> tuple[Note, pd.DataFrame]:
+    """The log-rank verdict line and the observed / expected table as shown (``thousands=","`` for large n)."""
+    if math.isnan(test.p_value):
+        verdict = Note("The log-rank test cannot be computed: there is no event in the compared groups.", kind="info")
+    else:
+        verdict = Note(f"χ² = {test.statistic:.2f} on {test.df} df, **p = {fmt_p(test.p_value)}** "
+                       f"({n:{thousands}} patients, {n_events:{thousands}} events).", kind="markdown")
+    shown = pd.DataFrame({
+        "Group": test.table["group"].astype(str), "Patients": test.table["n"], "Observed events": test.table["observed"],
+        "Expected events": test.table["expected"].map(lambda v: f"{v:.2f}"),
+        "(O−E)²/V": test.table["oe2_over_v"].map(lambda v: f"{v:.3f}"),
+    })
+    return verdict, shown
+
+
 def _logrank_blocks(patients, analysable, spec, endpoint, grouping, n_events, n_groups,
                     stratified=False) -> list[Block]:
     if n_groups < 2:
         return [Note("Choose a grouping ('Curves by') to compare groups with the log-rank test.")]
     test = logrank_table(analysable["time"], analysable["event"], analysable["group"],
                          strata=analysable["study_id"] if stratified else None)
-    if math.isnan(test.p_value):
-        verdict = Note("The log-rank test cannot be computed: there is no event in the compared groups.", kind="info")
-    else:
-        verdict = Note(f"χ² = {test.statistic:.2f} on {test.df} df, **p = {fmt_p(test.p_value)}** "
-                       f"({len(analysable)} patients, {n_events} events).", kind="markdown")
-    shown = pd.DataFrame({
-        "Group": test.table["group"].astype(str), "Patients": test.table["n"], "Observed events": test.table["observed"],
-        "Expected events": test.table["expected"].map(lambda v: f"{v:.2f}"),
-        "(O−E)²/V": test.table["oe2_over_v"].map(lambda v: f"{v:.3f}"),
-    })
+    verdict, shown = logrank_shown(test, len(analysable), n_events)
     parts = [Heading("Log-rank test"), verdict,
              Table(shown, f"logrank-by-{grouping}",
                    caption=(common.stratified_text(analysable) + "observed and expected events summed over the "

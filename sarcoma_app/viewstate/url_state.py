@@ -80,7 +80,9 @@ STREAMLIT_RESERVED = ("embed", "embed_options")
 DEFAULT_SOURCE = "bundled"
 UPLOADED_SOURCE = "uploaded"
 SIMULATED_SOURCES = ("simulated-1k", "simulated-10k", "simulated-100k")
-SOURCES = (DEFAULT_SOURCE, UPLOADED_SOURCE) + SIMULATED_SOURCES
+#: A registry the server is configured to read in place (Parquet or DuckDB; offered only when configured).
+REGISTRY_SOURCE = "registry"
+SOURCES = (DEFAULT_SOURCE, UPLOADED_SOURCE) + SIMULATED_SOURCES + (REGISTRY_SOURCE,)
 
 
 def _is_default(self) -> bool:

@@ -1,0 +1,107 @@
+"""Pure SQL building for the count tables the analyses take (no streamlit, no connection).
+
+A page that needs only counts lets DuckDB count over the filtered rows and
+gets back a table that grows with the distinct times and patterns, not with
+the patients: events and censorings per (group, stratum, time) for
+Kaplan-Meier and the log-rank test, patients per (group, best response) for
+the response tables. The analyses (:func:`analysis.survival.kaplan_meier_by_group_from_counts`,
+:func:`analysis.survival.logrank_table_from_counts`,
+:func:`analysis.response.response_table` with ``count_col``) are exact on them.
+
+As in :mod:`sarcoma_app.sources.filter_sql`, every SQL fragment is a constant
+of this package or of :mod:`data.registry`; user choices only travel as ``?``
+parameters.
+"""
+from __future__ import annotations
+
+from data import registry
+from sarcoma_app.sources import filter_sql
+from sarcoma_app.viewstate.url_state import FilterState
+
+#: Grouping key -> patients column (the registry's groupings; "none" = one group).
+GROUPING_COLUMNS = {g.key: g.variable for g in registry.GROUPING_LIST}
+NO_GROUPING = "none"
+
+
+def _grouping_sql(grouping: str) -> str:
+    if grouping == NO_GROUPING:
+        return "'All patients'"
+    if grouping not in GROUPING_COLUMNS:
+        raise ValueError(f"unknown grouping {grouping!r}")
+    return GROUPING_COLUMNS[grouping]
+
+
+def survival_counts_sql(filters: FilterState, endpoint: str, grouping: str = NO_GROUPING,
+                        stratify_by_study: bool = False, hide_simulated: bool = True) -> tuple[str, tuple]:
+    """Events and censorings per (group, stratum, time) of the filtered patients.
+
+    Columns ``"group", stratum, time, n_event, n_censor`` (the raw group value,
+    NULL when not recorded; the stratum is the study or 0). Patients whose
+    time or event is not recorded are counted on a row with a NULL time, so
+    the count functions report them as left out (R ``na.omit``).
+    """
+    spec = registry.ENDPOINTS[endpoint]
+    where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
+    group = _grouping_sql(grouping)
+    stratum = "study_id" if stratify_by_study else "0"
+    sql = (
+        f'SELECT {group} AS "group", {stratum} AS stratum, '
+        f"CASE WHEN {spec.event} IS NULL THEN NULL ELSE {spec.time} END AS time, "
+        f"CAST(count(*) FILTER (WHERE {spec.event} = 1 AND {spec.time} IS NOT NULL) AS BIGINT) AS n_event, "
+        f"CAST(count(*) FILTER (WHERE {spec.event} IS DISTINCT FROM 1 OR {spec.time} IS NULL) AS BIGINT) AS n_censor "
+        f"FROM patients {where} GROUP BY ALL ORDER BY 1, 2, 3"
+    )
+    return sql, parameters
+
+
+def response_counts_sql(filters: FilterState, grouping: str = NO_GROUPING,
+                        hide_simulated: bool = True) -> tuple[str, tuple]:
+    """Patients per (group, best response) of the filtered patients: ``"group", best_response, n``."""
+    where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
+    group = _grouping_sql(grouping)
+    sql = (f'SELECT {group} AS "group", best_response, CAST(count(*) AS BIGINT) AS n FROM patients {where} '
+           "GROUP BY ALL ORDER BY 1, 2")
+    return sql, parameters
+
+
+def adverse_event_counts_sql(filters: FilterState, grouping: str = NO_GROUPING,
+                             hide_simulated: bool = True) -> tuple[str, tuple]:
+    """One query for :func:`analysis.adverse_events.ae_table_from_counts` and the AE bars of the filtered patients.
+
+    One join of the events with the filtered patients; its rows have a ``part`` (see :func:`split_ae_counts`):
+    ``term_masks`` (``"group", term, grade_mask, n``), ``any_masks`` (``"group", grade_mask, n``),
+    ``denominators`` (``"group", n``) and ``bars`` (AE records per ``term`` and ``grade``, 'not stated' when
+    missing). A patient's grade mask for a term is ``bit_or(1 << grade)`` over their events of the term, bit 0
+    for an unknown grade.
+    """
+    where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
+    group = _grouping_sql(grouping)
+    sql = (
+        f'WITH population AS (SELECT patient_id, {group} AS "group" FROM patients {where}), '
+        'events AS MATERIALIZED (SELECT p.patient_id, p."group", a.term, a.grade FROM adverse_events a '
+        "JOIN population p ON a.patient_id = p.patient_id), "
+        'pairs AS MATERIALIZED (SELECT patient_id, "group", term, bit_or(1 << coalesce(grade, 0)) AS grade_mask '
+        "FROM events GROUP BY ALL) "
+        """SELECT 'term_masks' AS part, "group", term, grade_mask, CAST(NULL AS VARCHAR) AS grade, """
+        "CAST(count(*) AS BIGINT) AS n FROM pairs GROUP BY ALL "
+        """UNION ALL SELECT 'any_masks', "group", NULL, grade_mask, NULL, count(*) FROM (SELECT patient_id, "group", """
+        "bit_or(grade_mask) AS grade_mask FROM pairs GROUP BY ALL) GROUP BY ALL "
+        """UNION ALL SELECT 'denominators', "group", NULL, NULL, NULL, count(*) FROM population GROUP BY ALL """
+        "UNION ALL SELECT 'bars', NULL, term, NULL, CASE WHEN grade IS NULL THEN 'not stated' ELSE "
+        "CAST(grade AS VARCHAR) END, count(*) FROM events WHERE term IS NOT NULL GROUP BY ALL"
+    )
+    return sql, parameters
+
+
+#: Columns of each part of :func:`adverse_event_counts_sql`.
+AE_COUNT_PARTS = {"term_masks": ["group", "term", "grade_mask", "n"], "any_masks": ["group", "grade_mask", "n"],
+                  "denominators": ["group", "n"], "bars": ["term", "grade", "n"]}
+
+
+def split_ae_counts(frame) -> dict:
+    """The parts of an :func:`adverse_event_counts_sql` result, each with its columns (``bars``: term, grade,
+    value; sorted by term and grade)."""
+    parts = {name: frame.loc[frame["part"] == name, columns].reset_index(drop=True)
+             for name, columns in AE_COUNT_PARTS.items()}
+    parts["bars"] = (parts["bars"].rename(columns={"n": "value"}).sort_values(["term", "grade"], ignore_index=True))
+    return parts

@@ -1,0 +1,53 @@
+"""A registry above limits.SCALE read in place (SARCOMA_REGISTRY): Survival and Adverse events pages counted
+by the database, in a real Chromium. Screenshots go to tests/artifacts/screenshots/registry-*.png."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from data.simulate import simulate_cohort, write_cohort
+from sarcoma_app import limits
+from sarcoma_app.sources import registry_files
+from tests.browser.conftest import ROOT, STARTUP_TIMEOUT_S, free_port, screenshot, wait_healthy, wait_until_idle
+
+pytestmark = pytest.mark.browser
+N = limits.SCALE.patients_loaded.value + 1_000
+
+
+@pytest.fixture(scope="module")
+def registry_url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("registry")
+    patients, events = simulate_cohort(N, seed=12, time_decimals=2)
+    write_cohort(patients, events, folder, "parquet")
+    del patients, events
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env={**os.environ, registry_files.REGISTRY_ENV: str(folder)})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process, STARTUP_TIMEOUT_S)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("survival?source=registry&km_by=pazopanib", "Log-rank test"),
+    ("adverse-events?source=registry&pazopanib=yes", "Patients with at least one event"),
+])
+def test_large_registry_pages_are_counted_by_the_database(page, registry_url, path, expected):
+    page.goto(f"{registry_url}/{path}")
+    wait_until_idle(page, timeout_ms=120_000)
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_text("Large source: counted by the database", exact=False).first.wait_for(timeout=60_000)
+    main.get_by_text(expected, exact=False).first.wait_for(timeout=60_000)
+    assert not page.locator('[data-testid="stException"]').count()
+    screenshot(page, f"registry-{path.split('?')[0]}")
