@@ -19,7 +19,6 @@ import pytest
 
 from analysis.survival import kaplan_meier
 from sarcoma_app.exports import formats as exports
-from sarcoma_app.ingest import formats
 from sarcoma_app.ingest.formats import base, detect_format, prepare_standard, read_standard, suggested_mappings
 from sarcoma_app.limits import LIMITS, Limit
 

@@ -27,9 +27,9 @@ from pathlib import PurePath
 import numpy as np
 import pandas as pd
 
-from sarcoma_app.ingest.formats.base import (UNIT_MONTHS, UNIT_WORDS, Choice, FormatResult, Mapped, app_layout,
-                                             examples, number_text, numbers, patients_word, quoted_list, read_any,
-                                             table)
+from sarcoma_app.ingest.formats.base import (Choice, FormatResult, Mapped, UNIT_MONTHS, UNIT_WORDS, app_layout,
+                                             examples, number_text, numbers, patients_have, patients_word, quoted_list,
+                                             read_any, table)
 from sarcoma_app.ingest.formats.checks import duplicate_records, endpoint_checks, missing_from
 
 FORMAT = "CDISC ADaM"
@@ -289,7 +289,7 @@ def _after_cutoff(result, short, rows, months, ids, cutoff) -> None:
         return
     after = when.notna() & their_cut.notna() & (when > their_cut)
     if after.any():
-        result.find("warning", "after cut-off", f"{short}: {patients_word(int(after.sum()))} have an event or "
+        result.find("warning", "after cut-off", f"{short}: {patients_have(int(after.sum()))} an event or "
                     f"censoring date after the data cut-off DCUTDT of ADSL ({examples(subject[after])}): these times "
                     "reach beyond the cut-off; check the analysis dataset.")
 
@@ -315,7 +315,7 @@ def _response(result, adrs, ids, all_known, derived, chosen) -> None:
     read = value.map(codes)
     outside = read.isna() & value.ne("")
     if outside.any():
-        result.find("error", "response outside RECIST", f"Best response: {patients_word(int(outside.sum()))} have "
+        result.find("error", "response outside RECIST", f"Best response: {patients_have(int(outside.sum()))} "
                     f"AVALC {quoted_list(rows['AVALC'][outside].unique())} in {adrs.file}, not a RECIST response "
                     f"(CR, PR, SD, NON-CR/NON-PD, PD, NE, MISSING; {examples(subject[outside])}).")
     by_id = pd.Series(read.fillna("").to_numpy(), index=subject.to_numpy())

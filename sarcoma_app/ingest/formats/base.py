@@ -274,3 +274,8 @@ def app_layout(file: str, derived: dict[str, list], rest: pd.DataFrame | None, r
                 columns[name] = [str(v) for v in rest[name].tolist()]
     frame = pd.DataFrame(columns, dtype=object)
     return RawTable(file, frame, np.asarray(row_numbers, dtype=np.int64), description, [])
+
+
+def patients_have(n: int) -> str:
+    """'1 patient has', '3 patients have'."""
+    return f"{patients_word(n)} {'has' if n == 1 else 'have'}"

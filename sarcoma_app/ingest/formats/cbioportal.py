@@ -23,8 +23,8 @@ import re
 
 import pandas as pd
 
-from sarcoma_app.ingest.formats.base import (Choice, FormatResult, Mapped, app_layout, examples, number_text,
-                                             numbers, patients_word, quoted_list, read_any, strip_comment_rows)
+from sarcoma_app.ingest.formats.base import (Choice, FormatResult, Mapped, app_layout, examples, number_text, numbers,
+                                             patients_have, patients_word, quoted_list, read_any, strip_comment_rows)
 from sarcoma_app.ingest.formats.checks import duplicate_records, endpoint_checks
 from sarcoma_app.ingest.values import MISSING_TOKENS
 
@@ -129,16 +129,16 @@ def read_cbioportal(files: list[tuple[str, bytes]], chosen: dict[str, str] | Non
         months = numbers(frame[time_column]).where(~_empty(frame[time_column]))
         bad_time = months.isna() & ~_empty(frame[time_column])
         if bad_time.any():
-            result.find("error", "unreadable time", f"{short}: {patients_word(int(bad_time.sum()))} have a "
+            result.find("error", "unreadable time", f"{short}: {patients_have(int(bad_time.sum()))} a "
                         f"{time_column} that is not a number ({examples(ids[bad_time])}).")
         event, contradicts = status_values(frame[status_column])
         bad = event.isna() & ~_empty(frame[status_column])
         if bad.any():
-            result.find("error", "unreadable status", f"{short}: {patients_word(int(bad.sum()))} have a "
+            result.find("error", "unreadable status", f"{short}: {patients_have(int(bad.sum()))} a "
                         f"{status_column} read neither as 0 (censored) nor 1 (event) "
                         f"({examples(ids[bad])}; values {quoted_list(frame[status_column][bad].unique())}).")
         if contradicts.any():
-            result.find("error", "inverted status", f"{short}: {patients_word(int(contradicts.sum()))} have a "
+            result.find("error", "inverted status", f"{short}: {patients_have(int(contradicts.sum()))} a "
                         f"{status_column} whose label contradicts its number "
                         f"({quoted_list(frame[status_column][contradicts].unique())}; {examples(ids[contradicts])}): "
                         "the indicator looks inverted (cBioPortal: 1 = event, 0 = censored). Fix the file.")
@@ -213,11 +213,11 @@ def _sample_histology(result: FormatResult, sample, patient, ids: pd.Series, cho
     differ = samples.assign(_v=values).groupby("PATIENT_ID")["_v"].nunique()
     differ_ids = differ[differ > 1].index
     if len(several):
-        result.find("warning", "several samples", f"{patients_word(len(several))} have several samples in "
+        result.find("warning", "several samples", f"{patients_have(len(several))} several samples in "
                     f"{sample.file} ({examples(several)}); {len(differ_ids)} of them with different {source} "
                     f"({examples(differ_ids) if len(differ_ids) else 'none'}). Rule: {rule}.")
     if rule == SAMPLE_RULES[2] and len(differ_ids):
-        result.find("error", "several samples", f"{patients_word(len(differ_ids))} have samples of different "
+        result.find("error", "several samples", f"{patients_have(len(differ_ids))} samples of different "
                     f"histology ({examples(differ_ids)}), and the rule chosen refuses them.")
     if rule == SAMPLE_RULES[1] and "SAMPLE_TYPE" in samples.columns:
         primary = samples["SAMPLE_TYPE"].astype(str).str.strip().str.lower().str.startswith("primary")

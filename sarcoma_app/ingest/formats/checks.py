@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sarcoma_app.ingest.formats.base import FormatResult, examples, patients_word
+from sarcoma_app.ingest.formats.base import FormatResult, examples, patients_have, patients_word
 
 #: Censored patients without a time, at least this share of them, and ...
 DIFFERENTIAL_MIN_SHARE = 0.2
@@ -52,14 +52,14 @@ def endpoint_checks(result: FormatResult, short: str, ids: pd.Series, months: pd
     no_status = months.notna() & events.isna()
     if no_status.any():
         result.find("warning", "time without status",
-                    f"{short}: {patients_word(int(no_status.sum()))} have a time but no status in {where} "
+                    f"{short}: {patients_have(int(no_status.sum()))} a time but no status in {where} "
                     f"({examples(ids[no_status])}): they are left out of the {short} analyses.")
     keep = True
     if no_time.any():
         censored, event = events.eq(0), events.eq(1)
         share_censored = float((no_time & censored).sum()) / max(int(censored.sum()), 1)
         share_event = float((no_time & event).sum()) / max(int(event.sum()), 1)
-        message = (f"{short}: {patients_word(int(no_time.sum()))} have a status but no time in {where} "
+        message = (f"{short}: {patients_have(int(no_time.sum()))} a status but no time in {where} "
                    f"({examples(ids[no_time])}): {int((no_time & censored).sum())} of {int(censored.sum())} censored "
                    f"({share_censored:.0%}) and {int((no_time & event).sum())} of {int(event.sum())} with an event "
                    f"({share_event:.0%}).")
@@ -73,11 +73,11 @@ def endpoint_checks(result: FormatResult, short: str, ids: pd.Series, months: pd
             result.find("warning", "status without time", message + f" They are left out of the {short} analyses.")
     negative = months < 0
     if negative.any():
-        result.find("error", "negative time", f"{short}: {patients_word(int(negative.sum()))} have a negative time "
+        result.find("error", "negative time", f"{short}: {patients_have(int(negative.sum()))} a negative time "
                     f"in {where} ({examples(ids[negative])}): a time to event cannot be negative.")
     zero = months.eq(0)
     if zero.any():
-        result.find("warning", "zero time", f"{short}: {patients_word(int(zero.sum()))} have a time of 0 in {where} "
+        result.find("warning", "zero time", f"{short}: {patients_have(int(zero.sum()))} a time of 0 in {where} "
                     f"({examples(ids[zero])}): an event or censoring on the day treatment started; check them.")
     known = months[months > 0]
     if len(known) >= 3:
@@ -96,7 +96,7 @@ def duplicate_records(result: FormatResult, what: str, ids: pd.Series, where: st
     ids = pd.Series(ids).astype(str)
     repeated = ids[ids.duplicated(keep=False)]
     if len(repeated):
-        result.find("error", "several records", f"{what}: {patients_word(repeated.nunique())} have several records "
+        result.find("error", "several records", f"{what}: {patients_have(repeated.nunique())} several records "
                     f"in {where} ({examples(repeated)}): keep one record per patient (or choose another parameter).")
     return set(repeated)
 

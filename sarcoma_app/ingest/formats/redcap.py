@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from sarcoma_app.ingest.columns import SPECS, mapping_dict, normalise_name, suggest_mapping
-from sarcoma_app.ingest.formats.base import (Choice, FormatResult, Mapped, examples, patients_word, quoted_list,
-                                             read_any)
+from sarcoma_app.ingest.formats.base import (Choice, FormatResult, Mapped, examples, patients_have, patients_word,
+                                             quoted_list, read_any)
 from sarcoma_app.ingest.tables import RawTable
 
 FORMAT = "REDCap"
@@ -208,7 +208,7 @@ def _collapse(result: FormatResult, frame: pd.DataFrame, record: str, rule: str,
     value_columns = [c for c in frame.columns if c not in (record, EVENT, REPEAT, INSTANCE, "redcap_data_access_group")]
     several = ids[ids.duplicated(keep=False)].unique()
     if len(several):
-        result.find("warning", "several rows", f"{patients_word(len(several))} have several rows in {data.file} "
+        result.find("warning", "several rows", f"{patients_have(len(several))} several rows in {data.file} "
                     f"(events or repeating instruments; {examples(several)}). Rule: {rule}.")
     values = frame[value_columns].astype(str).apply(lambda c: c.str.strip())
     values = values.where(values.ne(""))
@@ -225,7 +225,7 @@ def _collapse(result: FormatResult, frame: pd.DataFrame, record: str, rule: str,
     rows.update({c: kept[c].fillna("").tolist() for c in value_columns})
     for column, pids in conflicts.items():
         severity = "error" if rule == COLLAPSE_RULES[2] else "warning"
-        result.find(severity, "several rows", f"{column}: {patients_word(len(pids))} have different values in "
+        result.find(severity, "several rows", f"{column}: {patients_have(len(pids))} different values in "
                     f"different rows ({examples(pids)}); " + ("the rule chosen refuses them." if severity == "error"
                                                               else f"kept by the rule: {rule}."))
     result.recognised.append(Mapped(f"{data.file}: {len(frame):,} rows", f"{len(order):,} patients", rule))
