@@ -26,7 +26,7 @@ tables = upload.standard_tables(standard) if standard else upload.read_files(fil
 if tables is None:
     st.stop()
 mappings = upload.column_matching(tables)
-cohort_name = upload.cohort_name_input(standard[0] if standard else files["patients"])
+cohort_name = upload.cohort_name_input(standard or files["patients"])
 prepared = upload.checked_cohort(files, tables, mappings, cohort_name)
 if not upload.check_results(prepared):
     st.stop()

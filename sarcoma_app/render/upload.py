@@ -218,10 +218,19 @@ def column_matching(tables: dict[str, RawTable]) -> dict[str, dict[str, str]]:
 
 
 def cohort_name_input(patients_file) -> str:
-    """The cohort's name, suggested by the patients file's name (cleaned for labels)."""
-    patients_key = hashlib.sha256(str(patients_file.file_id).encode()).hexdigest()[:10]
+    """The cohort's name, suggested by the patients file's name (cleaned for labels).
+
+    ``patients_file`` may be the list of a standard-format upload: the name is then the format's
+    ("CDISC ADaM cohort").
+    """
+    if isinstance(patients_file, list):
+        patients_key = _choice_prefix(patients_file)
+        suggested = f"{_read_standard(patients_file).format} cohort"
+    else:
+        patients_key = hashlib.sha256(str(patients_file.file_id).encode()).hexdigest()[:10]
+        suggested = default_cohort_name(patients_file.name)
     return clean_cohort_name(st.text_input(
-        "Cohort name", value=clean_cohort_name(default_cohort_name(patients_file.name)), max_chars=60,
+        "Cohort name", value=clean_cohort_name(suggested), max_chars=60,
         key=f"upload_cohort_name_{patients_key}",
         help="Shown as the study of these patients on every page (unless the file has a study column)."))
 
@@ -358,7 +367,9 @@ def standard_tables(uploaded: list) -> dict[str, RawTable] | None:
     ui.show_table(mapping_rows(result), "upload-format-mapping", key="upload_format_mapping",
                   caption="What the app recognised in the files and the app variable each becomes. Change the "
                           "choices below, or the column matching in step 3.",
-                  column_config={"Rule": st.column_config.TextColumn(width="large")})
+                  column_config={"In the files": st.column_config.TextColumn(width="medium"),
+                                 "App variable": st.column_config.TextColumn(width="small"),
+                                 "Rule": st.column_config.TextColumn(width="large")})
     if result.choices:
         prefix = _choice_prefix(uploaded)
         grid = st.columns(3)

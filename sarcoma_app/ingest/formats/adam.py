@@ -174,8 +174,8 @@ def _population(result: FormatResult, frame: pd.DataFrame, ids: pd.Series, file:
         values = frame[arm][not_treated].unique()
         options.append(f"leave out {arm} = {', '.join(map(str, values))[:60]} ({int(not_treated.sum()):,} subjects)")
         result.find("warning", "population", f"{patients_word(int(not_treated.sum()))} of {file} have {arm} "
-                    f"{quoted_list(values)} ({examples(ids[not_treated])}): they are included unless you choose a "
-                    "population below.")
+                    f"{quoted_list(values)} ({examples(ids[not_treated])}): they are included unless you choose "
+                    "another Population.")
     choice = result.choose(Choice("adam_population", "Population", tuple(options),
                                   "ADSL subjects to analyse. Nothing is left out unless you choose it."), chosen)
     if choice == ALL_SUBJECTS:

@@ -83,11 +83,12 @@ def endpoint_checks(result: FormatResult, short: str, ids: pd.Series, months: pd
     if len(known) >= 3:
         if unit in ("months", "years") and float(known.median()) > MONTHS_TOO_LONG:
             result.find("warning", "unit", f"{short}: the median time in {where} is {known.median():,.0f} months "
-                        f"read as {unit}: these look like days. Choose the unit of the times below.")
+                        f"read as {unit}: these look like days. Check the unit of the times (ADaM: choose the "
+                        "unit of AVAL).")
         if unit == "days" and float(known.max()) < DAYS_TOO_SHORT:
             result.find("warning", "unit", f"{short}: every time in {where} is below {DAYS_TOO_SHORT:g} read as "
                         f"days (largest {known.max() * 30.4375:,.1f} days): these look like months. Choose the unit "
-                        "of the times below.")
+                        "of the times (ADaM: choose the unit of AVAL).")
     return keep
 
 
