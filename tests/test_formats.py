@@ -332,6 +332,8 @@ def test_damaged_files_and_zip_bombs_are_messages():
     damaged = b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!" + b"\x00" * 200
     result = read_standard([("adsl.xpt", damaged)])
     assert result.problems and "adsl.xpt" in result.problems[0].text
+    result = read_standard([("adsl.sas7bdat", b"\x00" * 1024)])
+    assert result.problems and "not a readable SAS data file" in result.problems[0].message
     result = read_standard([("adsl.parquet", b"PAR1 not really")])
     assert result.problems and "Parquet" in result.problems[0].message
     buffer = io.BytesIO()
@@ -339,6 +341,30 @@ def test_damaged_files_and_zip_bombs_are_messages():
         archive.writestr("adsl.csv", b"USUBJID\n" + b"A\n" * (LIMITS.uncompressed_mb.value << 19))
     result = read_standard([("delivery.zip", buffer.getvalue())])
     assert result.problems and "unpacks to" in result.problems[0].message
+
+
+def test_a_cnsr_column_in_the_apps_own_layout_is_read_as_censored():
+    from sarcoma_app.ingest.cohort import prepare_cohort
+    from sarcoma_app.ingest.read import read_table
+
+    data = b"patient_id,histology,best_response,pfs_months,CNSR\nA,LMS,PR,3,1\nB,LMS,SD,5,0\n"
+    table = read_table(data, "own.csv").table
+    prepared = prepare_cohort(table, {"patient_id": "patient_id", "histology": "histology",
+                                      "best_response": "best_response", "pfs_months": "pfs_months",
+                                      "pfs_event": "CNSR"})
+    assert list(prepared.patients.pfs_event) == [0, 1]  # CNSR = 1 means censored
+
+
+@pytest.mark.parametrize("name", ["adsl.xpt", "adsl.sas7bdat", "adsl.parquet", "data_clinical_patient.txt",
+                                  "export.csv", "delivery.zip"])
+def test_garbage_never_raises(name):
+    rng = np.random.default_rng(len(name))
+    for size in (1, 17, 4096):
+        data = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
+        for prefix in (b"", b"HEADER RECORD*******LIBRARY HEADER RECORD", b"PAR1", b"PK\x03\x04", b"#"):
+            result = read_standard([(name, prefix + data)])
+            assert result.problems or result.findings or result.tables
+            assert not prepare_standard(result).ok or result.tables
 
 
 def test_a_zip_of_a_delivery_reads_like_its_files():

@@ -51,6 +51,8 @@ def test_each_format_loads_and_every_page_runs_on_it(name):
         at.switch_page(page).run()
         assert not at.exception, (page, [e.value for e in at.exception])
         assert caption(at) == f"Showing {n} of {n} patients"
+    labels = {b.label for b in at.get("download_button")}  # the Patients page, last: the format exports
+    assert {"cBioPortal patient file", "ADSL-like CSV", "ADTTE-like CSV"} <= labels
 
 
 def test_a_population_choice_changes_what_is_loaded():
