@@ -328,6 +328,15 @@ def test_sas_and_parquet_are_bounded_by_rows_before_reading(monkeypatch):
     assert table is None and "more than 10 rows" in problems[0].message
 
 
+def test_sas_and_parquet_are_bounded_by_cells_before_reading(monkeypatch):
+    small = replace(LIMITS, binary_cells=Limit(100, "cells", "cells (rows × columns) of a SAS or Parquet file"))
+    monkeypatch.setattr(base, "LIMITS", small)
+    table, problems = base.read_any("adtte.parquet", (FIXTURES / "adam_parquet" / "adtte.parquet").read_bytes())
+    assert table is None and "60 rows × 10 columns" in problems[0].message and "at most 100 cells" in problems[0].message
+    table, problems = base.read_any("adtte.xpt", (FIXTURES / "adam" / "adtte.xpt").read_bytes())
+    assert table is None and "more than 10 rows × 10 columns" in problems[0].message  # XPORT: bounded as read
+
+
 def test_damaged_files_and_zip_bombs_are_messages():
     damaged = b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!" + b"\x00" * 200
     result = read_standard([("adsl.xpt", damaged)])

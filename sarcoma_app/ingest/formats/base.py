@@ -26,7 +26,7 @@ import pandas as pd
 
 from sarcoma_app.ingest.columns import DAYS_PER_MONTH
 from sarcoma_app.ingest.read import read_table
-from sarcoma_app.ingest.tables import (MAX_TEXT_LENGTH, Problem, RawTable, clean_cell, over_limit, quoted,
+from sarcoma_app.ingest.tables import (CONTROL_CHARACTERS, MAX_TEXT_LENGTH, Problem, RawTable, clean_cell, over_limit, quoted,
                                        short_text, too_many_columns, too_many_rows)
 from sarcoma_app.limits import LIMITS
 
@@ -134,6 +134,32 @@ def _cell_text(value: object) -> str:
     return clean_cell(str(value))
 
 
+def _column_text(values: pd.Series) -> pd.Series:
+    """A column read from a binary file as CSV-like text, vectorised ('' = missing)."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.map({True: "true", False: "false"}).fillna("").astype(object)
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        finite = np.isfinite(numbers)
+        whole = finite & (np.floor(np.where(finite, numbers, 0)) == numbers) & (np.abs(numbers) < 1e15)
+        text = np.full(len(numbers), "", dtype=object)
+        text[whole] = list(map(str, numbers[whole].astype(np.int64).tolist()))
+        rest = finite & ~whole
+        text[rest] = list(map(repr, numbers[rest].tolist()))  # shortest round-trip text, as number_text
+        return pd.Series(text, index=values.index, dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        stamps = pd.to_datetime(values)
+        midnight = stamps.dropna().dt.normalize().eq(stamps.dropna()).all()
+        text = stamps.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M:%S")
+        return text.fillna("").astype(object)
+    first = next((v for v in values if v is not None and v is not pd.NaT and not (isinstance(v, float)
+                                                                                  and math.isnan(v))), None)
+    if isinstance(first, (_dt.date, _dt.datetime, pd.Timestamp)):
+        return values.map(_cell_text).astype(object)
+    text = values.astype(object).where(values.notna(), "").astype(str)
+    return text.str.replace(CONTROL_CHARACTERS, "", regex=True).str.strip().astype(object)
+
+
 def frame_to_table(file: str, frame: pd.DataFrame, description: str) -> tuple[RawTable | None, list[Problem]]:
     """A DataFrame read from a binary file as a :class:`RawTable` of text cells (cell lengths checked)."""
     columns = [clean_cell(str(c)) for c in frame.columns]
@@ -141,14 +167,22 @@ def frame_to_table(file: str, frame: pd.DataFrame, description: str) -> tuple[Ra
         return None, [too_many_columns(file, 1, len(columns))]
     if not len(frame):
         return None, [Problem(file, None, None, "the file has no data rows")]
-    text = pd.DataFrame({name: [_cell_text(v) for v in frame.iloc[:, i].tolist()] for i, name in enumerate(columns)},
+    text = pd.DataFrame({name: _column_text(frame.iloc[:, i]).to_numpy() for i, name in enumerate(columns)},
                         dtype=object)
-    lengths = text.apply(lambda col: col.str.len()).to_numpy()
-    if lengths.size and lengths.max() > MAX_TEXT_LENGTH:
-        row, col = np.argwhere(lengths > MAX_TEXT_LENGTH)[0]
-        return None, [Problem(file, int(row) + 2, columns[col], f"text of {int(lengths[row, col]):,} characters "
-                                                               f"(at most {MAX_TEXT_LENGTH})")]
+    for name in columns:
+        lengths = text[name].str.len()
+        if len(lengths) and lengths.max() > MAX_TEXT_LENGTH:
+            row = int(np.argmax(lengths.to_numpy() > MAX_TEXT_LENGTH))
+            return None, [Problem(file, row + 2, name, f"text of {int(lengths.iloc[row]):,} characters "
+                                                        f"(at most {MAX_TEXT_LENGTH})")]
     return RawTable(file, text, np.arange(2, len(text) + 2, dtype=np.int64), description, []), []
+
+
+def _too_many_cells(file: str, rows: int, columns: int) -> Problem | None:
+    """The cells a SAS or Parquet file declares, against the limit (checked before it is read)."""
+    if rows * columns > LIMITS.binary_cells.value:
+        return Problem(file, None, None, over_limit(LIMITS.binary_cells, f"{rows:,} rows × {columns:,} columns"))
+    return None
 
 
 def _sas(file: str, data: bytes, max_rows: int, kind: str) -> tuple[RawTable | None, list[Problem]]:
@@ -164,6 +198,12 @@ def _sas(file: str, data: bytes, max_rows: int, kind: str) -> tuple[RawTable | N
         return None, [too_many_columns(file, 1, meta.number_columns)]
     if meta.number_rows is not None and meta.number_rows > max_rows:  # transport files do not declare rows
         return None, [too_many_rows(file, max_rows)]
+    width = max(int(meta.number_columns or 1), 1)
+    problem = _too_many_cells(file, int(meta.number_rows), width) if meta.number_rows is not None else None
+    if problem:
+        return None, [problem]
+    row_limit = max_rows
+    max_rows = min(max_rows, LIMITS.binary_cells.value // width)  # an XPORT file's rows are bounded as read
     try:
         try:
             frame, meta = reader(io.BytesIO(data), row_limit=max_rows + 1)
@@ -172,7 +212,9 @@ def _sas(file: str, data: bytes, max_rows: int, kind: str) -> tuple[RawTable | N
     except Exception as error:  # noqa: BLE001
         return None, [Problem(file, None, None, f"the SAS file could not be read ({type(error).__name__})")]
     if len(frame) > max_rows:
-        return None, [too_many_rows(file, max_rows)]
+        return None, [too_many_rows(file, max_rows) if max_rows == row_limit else
+                      Problem(file, None, None, over_limit(LIMITS.binary_cells, f"more than {max_rows:,} rows × "
+                                                                                f"{width:,} columns"))]
     name = f", dataset {meta.table_name}" if getattr(meta, "table_name", None) else ""
     return frame_to_table(file, frame, ("SAS transport (XPORT)" if kind == "xpt" else "SAS data set") + name)
 
@@ -189,6 +231,9 @@ def _parquet(file: str, data: bytes, max_rows: int) -> tuple[RawTable | None, li
         return None, [too_many_columns(file, 1, declared_columns)]
     if declared_rows > max_rows:
         return None, [too_many_rows(file, max_rows)]
+    problem = _too_many_cells(file, declared_rows, declared_columns)
+    if problem:
+        return None, [problem]
     try:
         frame = parquet.read().to_pandas()
     except Exception as error:  # noqa: BLE001
