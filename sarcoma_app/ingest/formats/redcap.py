@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from sarcoma_app.ingest.columns import SPECS, mapping_dict, normalise_name, suggest_mapping
-from sarcoma_app.ingest.formats.base import (Choice, FormatResult, Mapped, examples, patients_have, patients_word,
+from sarcoma_app.ingest.formats.base import (Choice, FormatResult, Mapped, examples, patients_have,
                                              quoted_list, read_any)
 from sarcoma_app.ingest.tables import RawTable
 
