@@ -54,6 +54,8 @@ def test_each_format_draws_the_numbers_R_draws(browser, app_url, name):
         expected = fmt_median_ci(pfs["median"], pfs["median_lower"] if pfs["median_lower"] is not None else float("nan"),
                                  pfs["median_upper"] if pfs["median_upper"] is not None else float("nan"))
         page.get_by_text(expected, exact=False).first.wait_for(state="attached")  # a data-grid cell
+        landmark = fmt_rate_ci(pfs["s6"], pfs["s6_lower"], pfs["s6_upper"])  # S(6 months), a default landmark
+        page.get_by_text(landmark, exact=False).first.wait_for(state="attached")
         assert page.locator('[data-testid="stException"]').count() == 0
         screenshot(page, f"formats-{name}-2-survival")
 
