@@ -212,6 +212,21 @@ def test_missing_times_among_events_and_censored_alike_are_only_shown():
     assert "os_months" in result.tables["patients"].columns
 
 
+def test_the_apps_own_layout_refuses_a_curve_of_informatively_missing_times():
+    from sarcoma_app.ingest.cohort import prepare_cohort
+    from sarcoma_app.ingest.columns import mapping_dict, suggest_mapping
+    from sarcoma_app.ingest.read import read_table
+
+    rows = [f"P{i},LMS,SD,{'' if i < 8 else 5 + i},0,{10 + i},0" for i in range(20)]
+    rows += [f"E{i},LMS,PD,{3 + i},1,{8 + i},1" for i in range(10)]
+    data = ("patient_id,histology,best_response,pfs_months,pfs_event,os_months,os_event\n" + "\n".join(rows)).encode()
+    table = read_table(data, "own.csv").table
+    prepared = prepare_cohort(table, mapping_dict(suggest_mapping(table.columns)))
+    assert prepared.ok and prepared.patients.pfs_months.isna().all()  # the PFS curve is refused ...
+    assert prepared.patients.os_months.notna().all()  # ... OS is not
+    assert any("the PFS curve is refused" in note and "P0" in note for note in prepared.notes)
+
+
 def test_cbioportal_status_whose_label_contradicts_its_number_is_inverted():
     result = read_standard(cbio([("A", 3, "1:LIVING", "PD"), ("B", 5, "0:DECEASED", "SD"), ("C", 7, "1:DECEASED", "SD")]))
     assert "looks inverted" in messages(result, "error") and "A" in messages(result, "error")

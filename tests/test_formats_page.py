@@ -71,3 +71,18 @@ def test_a_refused_delivery_loads_nothing():
     body = text_of(at)
     assert "nothing was loaded" in body and "P-001" in body.replace("\\", "")
     assert not [b for b in at.button if b.key == "upload_load"]
+
+
+def test_a_refused_curve_leaves_the_other_endpoint_and_every_page_working():
+    rows = [f"P{i},LMS,SD,{'' if i < 8 else 5 + i},0,{10 + i},0" for i in range(20)]
+    rows += [f"E{i},LMS,PD,{3 + i},1,{8 + i},1" for i in range(10)]
+    data = ("patient_id,histology,best_response,pfs_months,pfs_event,os_months,os_event\n" + "\n".join(rows)).encode()
+    at = run_app(page="pages/upload.py")
+    next(u for u in at.file_uploader if u.label == "Patients (required)").upload("biased.csv", data, "text/csv")
+    at.run()
+    assert "the PFS curve is refused" in "\n".join(i.value for i in at.info)
+    next(b for b in at.button if b.key == "upload_load").click().run()
+    for page in ("pages/survival.py", "pages/hazard_ratios.py", "pages/overview.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert caption(at) == "Showing 30 of 30 patients"
