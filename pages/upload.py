@@ -18,15 +18,15 @@ upload.status(current)
 upload.preparation()
 
 files = upload.uploaders()
-if files["patients"] is None:
+standard = upload.standard_uploader()
+if files["patients"] is None and not standard:
     upload.ask_for_patients_file(files)
     st.stop()
-tables = upload.read_files(files)
+tables = upload.standard_tables(standard) if standard else upload.read_files(files)
 if tables is None:
     st.stop()
-
 mappings = upload.column_matching(tables)
-cohort_name = upload.cohort_name_input(files["patients"])
+cohort_name = upload.cohort_name_input(standard or files["patients"])
 prepared = upload.checked_cohort(files, tables, mappings, cohort_name)
 if not upload.check_results(prepared):
     st.stop()

@@ -60,6 +60,7 @@ class UploadLimits:
     time_months: Limit = Limit(1_200, "months (100 years)", "a time (PFS or assessment)")
     count: Limit = Limit(10_000, "", "a count without a range of its own (AEs, cycles, weeks)")
     percent_change: Limit = Limit(10_000, "%", "a change of the target lesions")
+    binary_cells: Limit = Limit(1_000_000, "cells", "cells (rows × columns) of a SAS or Parquet file")
 
     def rows(self, role: str) -> Limit:
         """Row limit of a file by role (``patients``, ``adverse_events``, ``assessments``)."""

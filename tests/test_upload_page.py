@@ -67,7 +67,7 @@ def test_upload_page_before_a_file_offers_the_templates():
     assert any("Choose a patients file" in i.value for i in at.info)
     labels = {b.label for b in at.get("download_button")}
     assert {"Template (XLSX)", "Patients (CSV)", "AEs (CSV)", "Scans (CSV)"} <= labels
-    assert len(at.main.file_uploader) == 3  # (the sidebar has the deck-file uploader)
+    assert len(at.main.file_uploader) == 4  # 3 files + standard formats (the sidebar has the deck-file uploader)
 
 
 def test_a_bad_file_names_file_row_and_column_and_loads_nothing():
@@ -320,7 +320,7 @@ def test_removing_the_upload_removes_its_slides_tables_and_files():
     assert [slide.origin for slide in at.session_state[DECK_KEY]] == ["bundled"]
     for key in (cohort.UPLOAD_KEY, cohort.READ_KEY, cohort.PREPARED_KEY, cohort.MEMO_KEY):
         assert key not in at.session_state, key
-    assert all(u.value is None for u in at.file_uploader)  # the uploaders are empty
+    assert all(u.value in (None, []) for u in at.file_uploader)  # the uploaders are empty
     assert any("Choose a patients file" in i.value for i in at.info)
 
 

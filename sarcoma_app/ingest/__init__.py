@@ -10,5 +10,7 @@ One module per step, in the order an upload goes through them:
 * :mod:`.values` - the cells of one column as the app's values, and the words recognised;
 * :mod:`.cohort` - the checks across columns and files, and the checked cohort
   (:func:`~.cohort.prepare_cohort`);
-* :mod:`.templates` - the data dictionary, the templates, and problems and recognitions as tables.
+* :mod:`.templates` - the data dictionary, the templates, and problems and recognitions as tables;
+* :mod:`.formats` - standard formats (CDISC ADaM, cBioPortal, REDCap) read into the app's own layout,
+  with their checks, before the steps above.
 """

@@ -106,6 +106,27 @@ def _check_distinct(table: RawTable, values: pd.DataFrame, mapping: dict[str, st
                                                                     "values") + ": is this the right column?")
 
 
+def _endpoint_usable(table: RawTable, out: pd.DataFrame, mapping: dict[str, str], endpoint, notes: list[str]) -> bool:
+    """The checks of :func:`sarcoma_app.ingest.formats.checks.endpoint_checks` on an endpoint of the app's layout.
+
+    Censored patients lacking times far more often than events refuse the
+    endpoint (its times and events are emptied, with a note saying why); zero
+    times and times that look like days are notes.
+    """
+    from sarcoma_app.ingest.formats.base import FormatResult
+    from sarcoma_app.ingest.formats.checks import endpoint_checks
+
+    scratch = FormatResult("own layout", (table.file,))
+    keep = endpoint_checks(scratch, endpoint.short, out["patient_id"], out[endpoint.time].astype(float),
+                           out[endpoint.event].astype(float),
+                           f"{table.file} ({mapping[endpoint.time]}, {mapping[endpoint.event]})", "months")
+    notes.extend(f.message for f in scratch.findings if f.severity == "endpoint" or f.check in ("zero time", "unit"))
+    if not keep:
+        out[endpoint.time] = np.nan
+        out[endpoint.event] = pd.array([pd.NA] * len(out), dtype="Int32")
+    return keep
+
+
 def clean_cohort_name(name: str, default: str = "Uploaded cohort") -> str:
     """A cohort name fit for labels: no control characters, at most 60 characters."""
     text = " ".join(CONTROL_CHARACTERS.sub(" ", str(name or "")).split())[:60]
@@ -235,6 +256,8 @@ def _prepare(table, mapping, ae_table, ae_mapping, assessment_table, assessment_
                      "(reason: no best response in the uploaded file).")
     for endpoint in registry.ENDPOINT_LIST:
         if endpoint.time not in out or endpoint.event not in out or out[endpoint.time].isna().all():
+            continue
+        if not _endpoint_usable(table, out, mapping, endpoint, notes):
             continue
         n_missing = int((out[endpoint.time].isna() | out[endpoint.event].isna()).sum())
         if n_missing:

@@ -55,9 +55,9 @@ class ColumnSpec:
 REQUIRED_PATIENT_COLUMNS = ("patient_id", "histology", "best_response")
 #: Time-to-event endpoints (registry): a file needs the time and the event of at least one.
 ENDPOINT_COLUMNS = tuple((e.time, e.event) for e in registry.ENDPOINT_LIST)
-#: Header words meaning the event column is coded the other way round (1 = censored).
+#: Header words meaning the event column is coded the other way round (1 = censored; ADaM's CNSR too).
 INVERTED_EVENT_HEADERS = frozenset({"censored", "censor", "pfs censored", "pfs censor", "censoring", "os censored",
-                                    "os censor"})
+                                    "os censor", "cnsr", "pfs cnsr", "os cnsr"})
 
 
 def _patient_specs() -> tuple[ColumnSpec, ...]:

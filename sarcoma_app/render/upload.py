@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pandas as pd
 import streamlit as st
 
 import charts
@@ -16,6 +17,7 @@ from sarcoma_app.ingest.cohort import (Prepared, clean_cohort_name, count_parts,
                                        prepared_counts)
 from sarcoma_app.ingest.columns import (REQUIRED_PATIENT_COLUMNS, ROLE_LABELS, ROLES, SPECS, column_help,
                                         duplicated_file_columns, mapping_dict, renamed_matches, suggest_mapping)
+from sarcoma_app.ingest.formats import FormatResult, read_standard
 from sarcoma_app.ingest.read import read_problems, read_table, with_workbook_sheets
 from sarcoma_app.ingest.tables import Problem, RawTable, ReadResult
 from sarcoma_app.ingest.templates import data_dictionary, problems_frame, recognitions_frame, template_csv, template_xlsx
@@ -27,6 +29,9 @@ from sarcoma_app.views import prepare
 
 NOT_IN_FILE = "— not in the file —"
 FILE_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls"]
+STANDARD_TYPES = ["xpt", "sas7bdat", "parquet", "csv", "tsv", "txt", "zip"]
+STANDARD_KEY = "standard"
+SEVERITY_LABELS = {"error": "refused", "endpoint": "endpoint refused", "warning": "check"}
 READ_KEY = data_source.READ_KEY
 PREPARED_KEY = data_source.PREPARED_KEY
 ERROR_KEY = data_source.LOAD_ERROR_KEY
@@ -213,10 +218,19 @@ def column_matching(tables: dict[str, RawTable]) -> dict[str, dict[str, str]]:
 
 
 def cohort_name_input(patients_file) -> str:
-    """The cohort's name, suggested by the patients file's name (cleaned for labels)."""
-    patients_key = hashlib.sha256(str(patients_file.file_id).encode()).hexdigest()[:10]
+    """The cohort's name, suggested by the patients file's name (cleaned for labels).
+
+    ``patients_file`` may be the list of a standard-format upload: the name is then the format's
+    ("CDISC ADaM cohort").
+    """
+    if isinstance(patients_file, list):
+        patients_key = _choice_prefix(patients_file)
+        suggested = f"{_read_standard(patients_file).format} cohort"
+    else:
+        patients_key = hashlib.sha256(str(patients_file.file_id).encode()).hexdigest()[:10]
+        suggested = default_cohort_name(patients_file.name)
     return clean_cohort_name(st.text_input(
-        "Cohort name", value=clean_cohort_name(default_cohort_name(patients_file.name)), max_chars=60,
+        "Cohort name", value=clean_cohort_name(suggested), max_chars=60,
         key=f"upload_cohort_name_{patients_key}",
         help="Shown as the study of these patients on every page (unless the file has a study column)."))
 
@@ -224,9 +238,11 @@ def cohort_name_input(patients_file) -> str:
 def checked_cohort(files: dict, tables: dict[str, RawTable], mappings: dict[str, dict[str, str]],
                    cohort_name: str) -> Prepared:
     """The cohort checked (once per files, matching and name: kept in this session for the load button)."""
-    signature = (tuple((role, table.file, len(table.frame)) for role, table in tables.items()),
+    signature = (tuple((role, table.file, len(table.frame), int(pd.util.hash_pandas_object(table.frame).sum()))
+                       for role, table in tables.items()),
                  tuple((role, tuple(sorted(m.items()))) for role, m in mappings.items()), cohort_name,
-                 tuple(files[role].file_id if files.get(role) is not None else "" for role in ROLES))
+                 tuple(files[role].file_id if files.get(role) is not None else "" for role in ROLES
+                       if not isinstance(files.get(role), list)))
     memo = st.session_state.get(PREPARED_KEY)
     if memo is not None and memo[0] == signature:
         return memo[1]
@@ -299,3 +315,75 @@ def downloads_note() -> None:
     """How downloads of an upload are made safe."""
     st.caption("Downloads (CSV, PNG, SVG) of an uploaded cohort are made for your session only; in CSV files, cells "
                "a spreadsheet would run as formulas (starting with =, +, − or @) are neutralised.")
+
+
+# --------------------------------------------------------------------------- #
+# Standard formats: CDISC ADaM, cBioPortal, REDCap
+# --------------------------------------------------------------------------- #
+def standard_uploader() -> list:
+    """The uploader of a standard-format delivery (several files, or a ZIP of them); the files chosen."""
+    generation = data_source.uploader_generation()
+    with st.expander("Or a standard format: CDISC ADaM, cBioPortal or REDCap (several files at once)",
+                     expanded=False):
+        st.caption("CDISC ADaM: ADSL + ADTTE (optionally ADRS, ADAE, ADTR) as .xpt, .sas7bdat, CSV or Parquet. "
+                   "cBioPortal: data_clinical_patient.txt (+ data_clinical_sample.txt). REDCap: the data export CSV "
+                   "(raw codes or labels), with or without the data dictionary CSV. Or a ZIP of them.")
+        files = st.file_uploader("Standard-format files", type=STANDARD_TYPES, accept_multiple_files=True,
+                                 key=f"upload_standard_{generation}", max_upload_size=LIMITS.file_mb.value,
+                                 help=f"Each file at most {LIMITS.file_mb.amount}.")
+    return list(files or [])
+
+
+def _choice_prefix(uploaded: list) -> str:
+    return "fmt_" + hashlib.sha256("|".join(str(f.file_id) for f in uploaded).encode()).hexdigest()[:10] + "_"
+
+
+def _read_standard(uploaded: list) -> FormatResult:
+    """The delivery read with the choices made so far (kept in this session only)."""
+    prefix = _choice_prefix(uploaded)
+    chosen = {key[len(prefix):]: value for key, value in st.session_state.items()
+              if isinstance(key, str) and key.startswith(prefix)}
+    cache = st.session_state.setdefault(READ_KEY, {})
+    key = (prefix, tuple(sorted(chosen.items())))
+    if cache.get(STANDARD_KEY, (None, None))[0] != key:
+        cache[STANDARD_KEY] = (key, read_standard([(f.name, f.getvalue()) for f in uploaded], chosen))
+    return cache[STANDARD_KEY][1]
+
+
+def mapping_rows(result: FormatResult) -> pd.DataFrame:
+    """What was recognised, as a table."""
+    return pd.DataFrame({"In the files": [m.source for m in result.recognised],
+                         "App variable": [m.variable for m in result.recognised],
+                         "Rule": [m.rule for m in result.recognised]})
+
+
+def standard_tables(uploaded: list) -> dict[str, RawTable] | None:
+    """Step 2b: the format recognised, how it maps, the choices and the checks; its tables, or None when refused."""
+    result = _read_standard(uploaded)
+    if result.problems:
+        show_problems(result.problems, len(result.problems), "the uploaded files")
+        return None
+    st.markdown(f"**Recognised: {ui.text(result.format)}** — {ui.text(', '.join(result.files))}")
+    ui.show_table(mapping_rows(result), "upload-format-mapping", key="upload_format_mapping",
+                  caption="What the app recognised in the files and the app variable each becomes. Change the "
+                          "choices below, or the column matching in step 3.",
+                  column_config={"In the files": st.column_config.TextColumn(width="medium"),
+                                 "App variable": st.column_config.TextColumn(width="small"),
+                                 "Rule": st.column_config.TextColumn(width="large")})
+    if result.choices:
+        prefix = _choice_prefix(uploaded)
+        grid = st.columns(3)
+        for index, choice in enumerate(result.choices):
+            grid[index % 3].selectbox(choice.label, choice.options, key=prefix + choice.key, help=choice.help or None)
+    for finding in result.findings:
+        text = f"**{SEVERITY_LABELS[finding.severity].capitalize()} ({ui.text(finding.check)}):** {ui.text(finding.message)}"
+        if finding.severity == "warning":
+            st.warning(text, icon=":material/warning:")
+        else:
+            st.error(text, icon=":material/error:")
+    blocking = [f for f in result.findings if f.blocking]
+    if blocking or "patients" not in result.tables:
+        st.error(f"**{len(blocking)} check{'s' if len(blocking) != 1 else ''} refused the files: nothing was "
+                 "loaded.** Fix the files (or the choices above) and upload them again.", icon=":material/error:")
+        return None
+    return dict(result.tables)
