@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 import altair as alt
 import pandas as pd
@@ -41,6 +42,114 @@ def chart_spec(chart: alt.TopLevelMixin) -> str:
 def chart_png(chart: alt.TopLevelMixin, scale: float = PNG_SCALE) -> bytes:
     """PNG of ``chart`` rendered by vl-convert (``scale`` 2 for slides)."""
     return bytes(vl_convert.vegalite_to_png(chart_spec(chart), scale=scale))
+
+
+#: Keys of a Vega-Lite spec holding a font size (config, marks, titles, axes, legends, headers).
+_FONT_KEY = "fontsize"
+#: A slide chart is widened at most this much towards the slide's shape.
+MAX_WIDEN = 1.8
+#: Fonts of a slide chart are scaled at most this much (a taller chart than a slide holds stays smaller).
+MAX_FONT_SCALE = 2.5
+#: Fixed plot heights of a slide chart are lowered at most to this fraction (for a slide's wide shape).
+MIN_HEIGHT_SCALE = 0.6
+
+
+class SlideChart(NamedTuple):
+    """A chart rendered for a slide."""
+
+    png: bytes
+    font_scale: float
+    smallest_pt: float
+
+
+def _font_sizes(node: object) -> list[float]:
+    """Every font size in a Vega-Lite spec (dict/list tree)."""
+    found: list[float] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key.lower().endswith(_FONT_KEY) and isinstance(value, (int, float)) and not isinstance(value, bool):
+                found.append(float(value))
+            else:
+                found.extend(_font_sizes(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_font_sizes(item))
+    return found
+
+
+def _scaled(node: object, font: float, width: float, row: float = 0.0, height: float = 1.0) -> object:
+    """A copy of a spec tree with every font size times ``font``, every fixed view width times ``width`` and
+    height times ``height``, and each band step at least ``row`` pixels (rows of text keep their line)."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if number and key.lower().endswith(_FONT_KEY):
+                out[key] = round(value * font, 2)
+            elif number and key == "width":
+                out[key] = round(value * width, 1)
+            elif number and key == "height":
+                out[key] = round(value * height, 1)
+            elif number and key.lower().endswith("limit"):  # label limits: room for the bigger text
+                out[key] = round(value * font, 1)
+            elif number and key == "step":  # rows of text (risk table, forest plot) hold their bigger font
+                out[key] = round(max(value, row), 1)
+            elif key in ("data", "datasets"):
+                out[key] = value
+            else:
+                out[key] = _scaled(value, font, width, row, height)
+        return out
+    if isinstance(node, list):
+        return [_scaled(item, font, width, row, height) for item in node]
+    return node
+
+
+def slide_chart_png(chart: alt.TopLevelMixin, box_w_in: float, box_h_in: float, min_pt: float = 14.0,
+                    scale: float = PNG_SCALE) -> "SlideChart":
+    """PNG of ``chart`` for a slide box of ``box_w_in`` x ``box_h_in`` inches, the factor its font sizes
+    were multiplied by, and its smallest text in points at the size the slide shows it (below ``min_pt``
+    only for a chart taller than a slide holds at that size).
+
+    A chart narrower than the box's shape is widened (its fixed widths, at most :data:`MAX_WIDEN` times), then
+    every font size is scaled so that the smallest text (tick labels included) is at least ``min_pt`` once
+    the picture is fitted in the box (a few renders: bigger labels enlarge the picture).
+    """
+    import json
+
+    spec = json.loads(chart_spec(chart))
+    sizes = _font_sizes(spec) or [11.0]  # Vega's default label size when none is set
+    smallest = min(sizes)
+    w, h = _svg_size(spec)
+    # towards the box's shape: wider (at most MAX_WIDEN) and, for a tall chart, fixed heights lower
+    ratio = (box_w_in / box_h_in) / (w / h)
+    widen = min(max(ratio, 1.0), MAX_WIDEN)
+    lower = max(min(1.0, widen / ratio), MIN_HEIGHT_SCALE)
+
+    def scaled(font: float) -> dict:
+        return _scaled(spec, font, widen, row=smallest * font * 1.35, height=lower)
+
+    font, best = 1.0, (0.0, 1.0)
+    for _ in range(5):
+        w, h = _svg_size(scaled(font))
+        shown = smallest * font * min(box_w_in * 72 / w, box_h_in * 72 / h)
+        best = max(best, (shown, font))
+        if shown >= min_pt - 1e-6 or font >= MAX_FONT_SCALE:
+            break
+        # text rows (risk table) grow with the font: a chart taller than the slide stops at the cap
+        font = min(font * min_pt * 1.04 / shown, MAX_FONT_SCALE)
+    shown, font = best
+    return SlideChart(bytes(vl_convert.vegalite_to_png(scaled(font), scale=scale)), font, shown)
+
+
+def _svg_size(spec: dict) -> tuple[float, float]:
+    """Width and height in CSS pixels of the rendered spec (from its SVG, cheaper than a PNG)."""
+    svg = vl_convert.vegalite_to_svg(spec)
+    match = re.search(r'<svg[^>]*?width="([0-9.]+)"[^>]*?height="([0-9.]+)"', svg)
+    return float(match.group(1)), float(match.group(2))
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
 def chart_svg(chart: alt.TopLevelMixin) -> bytes:

@@ -7,6 +7,7 @@ building files from it is pure (:mod:`sarcoma_app.exports.deck`). Snippets come 
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import altair as alt
@@ -98,21 +99,27 @@ def _signature(view_key: str, state: ViewState, table: pd.DataFrame | None) -> s
 
 def _add_slide(signature: str, title: str, chart: alt.TopLevelMixin | None, table: pd.DataFrame | None,
                n_text: str, methods_text: str | None, source_text: str, caption: str) -> None:
-    """Callback of 'Add to deck': render the chart and append the slide."""
-    png = None
-    if chart is not None:
-        try:
-            png = downloads.chart_png(chart)
-        except Exception:  # noqa: BLE001 - keep the table slide even if rendering fails
-            st.toast("The chart could not be rendered; the slide has its table only.", icon=":material/warning:")
+    """Callback of 'Add to deck': render the chart (its text >= 14 pt at its size on the slide) and append
+    the slide."""
     state = current_state()
     spec = deck.SlideSpec(
-        title=title, page=st.session_state.get(PAGE_TITLE_KEY, ""), chart_png=png,
+        title=title, page=st.session_state.get(PAGE_TITLE_KEY, ""),
         table=None if table is None else table.reset_index(drop=True).copy(),
         filters=deck.describe_filters(state.filters), n=n_text,
-        methods=methods_text if methods_text is not None else deck.describe_methods(state.methods),
+        methods=methods_text if methods_text is not None else deck.describe_methods(
+            state.methods, deck.methods_of_view(signature.rsplit(":", 1)[0])),
         source=source_text, caption=caption, key=signature, origin=cohort.source_token(),
     )
+    if chart is not None:
+        try:
+            rendered = downloads.slide_chart_png(chart, *deck.chart_box(spec), min_pt=deck.MIN_TEXT_PT)
+            spec = dataclasses.replace(spec, chart_png=rendered.png)
+            if rendered.smallest_pt < deck.MIN_TEXT_PT - 0.5:
+                st.toast(f"This chart is taller than a slide holds at {deck.MIN_TEXT_PT} pt: its smallest text is "
+                         f"{rendered.smallest_pt:.0f} pt on the slide. Fewer groups (or the plain risk table) "
+                         "make it readable.", icon=":material/warning:")
+        except Exception:  # noqa: BLE001 - keep the table slide even if rendering fails
+            st.toast("The chart could not be rendered; the slide has its table only.", icon=":material/warning:")
     slides = deck.add(current_deck(), spec)
     _set_deck(slides)
     st.toast(f"Added “{escape_markdown(title)}” to the slide deck ({len(slides)} slide{'s' if len(slides) != 1 else ''}; "

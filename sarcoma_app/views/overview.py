@@ -110,6 +110,9 @@ def build(patients: pd.DataFrame, methods: MethodState, studies: pd.DataFrame,
                        [Heading("Headline numbers"), Table(headline, "overview-headline", caption=caption)],
                        patients=patients, code=snippets.per_study(methods.denominator, methods.ci, methods.conf_type,
                                                           published=own),
+                       methods_text=f"95% CI of rates {ci_text}; denominator: " + "; ".join(
+                           f"{study_label(s)} {DENOMINATOR_LABELS[d]}" for s, d in denominators.items())
+                       + f"; median PFS Kaplan–Meier, CI {CONF_TYPE_LABELS[methods.conf_type]}, R median rule",
                        result=summaries))
     blocks.append(Heading("Cohorts"))
     blocks.append(Table(_cohort_table(studies), "cohorts",
