@@ -34,6 +34,57 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     return safe.to_csv(index=False).encode("utf-8-sig")
 
 
+_NUMBER = r"-?\d[\d,]*(?:\.\d+)?"
+#: '60.0% (14.7–94.7)', '2.25 (1.80–NR)', '0.20 (0.06–0.70)': an estimate with its CI.
+_ESTIMATE_CI = re.compile(rf"^({_NUMBER}|NR)%? \(({_NUMBER}|NR)%?\s*[–-]\s*({_NUMBER}|NR)%?\)$")
+#: '7/28': a count of a denominator.
+_COUNT = re.compile(r"^(\d[\d,]*)/(\d[\d,]*)$")
+#: A number printed as text: '28', '0.012', '1,234'.
+_PLAIN = re.compile(rf"^{_NUMBER}%?$")
+#: Cells that mean "no number" in a shown table (not reported, not reached, not estimable).
+_NO_NUMBER = {"", "–", "-", "NR", "not estimable", "not reported", "nan", "None"}
+
+
+def _to_number(text: str) -> float:
+    return float("nan") if text in _NO_NUMBER else float(text.replace(",", "").rstrip("%"))
+
+
+def with_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the numbers of its formatted text columns beside them, for a CSV a spreadsheet or R
+    reads as numbers.
+
+    A text column whose every cell (missing ones aside) is an estimate with its CI gets ``<column>:
+    estimate``, ``: lower`` and ``: upper`` (in the unit shown, e.g. percent; NR = empty); a column of
+    ``k/n`` counts gets ``<column>: n`` and ``: N`` (integers); a column of numbers printed as text becomes
+    numbers. The numbers are those shown (rounded as printed); the view's code has them unrounded.
+    """
+    out = frame.copy()
+    for column in list(frame.columns):
+        series = frame[column]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        text = series.map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v).strip())
+        present = text[~text.isin(_NO_NUMBER)]
+        if present.empty:
+            continue
+        at = list(out.columns).index(column) + 1
+        if present.map(lambda t: bool(_ESTIMATE_CI.match(t))).all():
+            parts = text.map(lambda t: _ESTIMATE_CI.match(t).groups() if _ESTIMATE_CI.match(t) else ("", "", ""))
+            for offset, name in enumerate(("estimate", "lower", "upper")):
+                out.insert(at + offset, f"{column}: {name}", parts.map(lambda g, i=offset: _to_number(g[i])))
+        elif present.map(lambda t: bool(_COUNT.match(t))).all():
+            parts = text.map(lambda t: _COUNT.match(t).groups() if _COUNT.match(t) else ("", ""))
+            for offset, name in enumerate(("n", "N")):
+                out.insert(at + offset, f"{column}: {name}",
+                           parts.map(lambda g, i=offset: _to_number(g[i])).astype("Int64"))
+        elif present.map(lambda t: bool(_PLAIN.match(t))).all() and not present.str.endswith("%").any():
+            numbers = text.map(_to_number)
+            whole = numbers.dropna()
+            out[column] = numbers.astype("Int64") if len(whole) and (whole == whole.round()).all() \
+                and not present.str.contains(r"\.").any() else numbers
+    return out
+
+
 def chart_spec(chart: alt.TopLevelMixin) -> str:
     """Vega-Lite JSON of ``chart`` with the house theme merged in."""
     return chart.to_json()

@@ -132,10 +132,12 @@ def show_table(frame: pd.DataFrame, name: str, key: str, caption: str | None = N
     if caption:
         left.caption(caption)
     right.download_button(
-        "CSV", data=(lambda: downloads.csv_bytes(full)) if len(full) > LAZY_CSV_ROWS else downloads.csv_bytes(full),
+        "CSV", data=(lambda: downloads.csv_bytes(downloads.with_numbers(full))) if len(full) > LAZY_CSV_ROWS
+        else downloads.csv_bytes(downloads.with_numbers(full)),
         file_name=f"{downloads.safe_file_stem(name)}.csv",
         mime="text/csv", key=f"{key}_csv", icon=":material/download:", on_click="ignore",
-        help="Download this table as CSV", width="stretch",
+        help="Download this table as CSV: the text as shown, with its numbers (estimate, CI, counts) in "
+             "columns of their own", width="stretch",
     )
 
 
