@@ -5,11 +5,13 @@ sync, then the selected page. Run with ``streamlit run app.py``.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 st.set_page_config(
     page_title="Sarcoma response & survival explorer",
-    page_icon=":material/monitoring:",
+    page_icon=str(Path(__file__).parent / "sarcoma_app" / "assets" / "icon.png"),  # local: no network needed
     layout="wide",
     initial_sidebar_state="expanded",
     menu_items={"About": "Open-source explorer of published sarcoma immunotherapy cohorts. "

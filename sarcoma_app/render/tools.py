@@ -230,7 +230,9 @@ def render_sidebar_deck() -> None:
         pptx_column.download_button(
             "PPTX", data=lambda: deck.build_pptx(frozen), file_name="tumour-board.pptx", mime=PPTX_MIME,
             key="deck_pptx", icon=":material/slideshow:", on_click="ignore", disabled=not slides, width="stretch",
-            help="PowerPoint, one slide per view: chart, editable table, footnote.",
+            help="PowerPoint, 16:9, every text at least 14 pt: each chart over the slide's width, its editable table "
+                 "under it or on slides of its own (long tables go on over slides), a footnote with filters, n, "
+                 "methods and source.",
         )
         html_column.download_button(
             "HTML", data=lambda: deck.build_html(frozen).encode("utf-8"), file_name="tumour-board-report.html",
@@ -243,6 +245,9 @@ def render_sidebar_deck() -> None:
             width="stretch", help="The deck as a file to keep: load it again below, in this or a later session "
                                   "(the deck lives in this browser session only; a reload empties it).",
         )
+        if slides:
+            st.caption(":orange[:material/warning: A reload or a closed tab empties the deck (and an uploaded "
+                       "cohort): save the deck file to keep it.]")
         st.button("Clear deck", key="deck_clear", icon=":material/delete_sweep:", on_click=_clear,
                   disabled=not slides, width="stretch")
         st.file_uploader("Load a deck file", type=["json"], key=f"deck_upload_{_deck_upload_generation()}",
