@@ -8,7 +8,7 @@ import pandas as pd
 
 import charts
 from analysis.follow_up import FollowUp, median_follow_up
-from analysis.methods import CONF_TYPES, RISK_TABLES
+from analysis.methods import BANDS, BANDS_LABELS, CONF_TYPES, MAX_CURVES_WITH_BANDS, RISK_TABLES
 from analysis.pairwise import pairwise_logrank
 from analysis.rmst import rmst_by_group, rmst_contrast
 from analysis.survival import kaplan_meier_by_group, logrank_table
@@ -42,6 +42,9 @@ def choices(patients: pd.DataFrame, methods: MethodState) -> list[Choice]:
         common.selected("risk_table", "Risk table", RISK_TABLES, methods.risk_table, RISK_TABLE_LABELS.get,
                         help="Under the curves: the number at risk, cumulative events and cumulative censored at "
                              "each time (KMunicate, Morris et al. 2019), or the number at risk only."),
+        common.selected("bands", "CI bands", BANDS, methods.bands, BANDS_LABELS.get,
+                        help=f"The pointwise 95% CI bands around the curves: for up to {MAX_CURVES_WITH_BANDS} "
+                             "curves (more overlapping bands hide the curves), always, or never."),
         Choice("landmarks", "Landmark times (months)", kind="text", value=methods.landmarks,
                to_text=lambda values: ", ".join(f"{v:g}" for v in values), parse=parse_landmarks_text,
                help=f"Up to {MAX_LANDMARKS} times, comma-separated, e.g. 4, 6.",
@@ -67,7 +70,7 @@ def build(patients: pd.DataFrame, methods: MethodState) -> list[Block]:
                                    conf_type=conf_type, landmarks=landmarks)
     n_events = int(analysable["event"].sum())
     blocks.append(_curves_view(patients, analysable, result, spec, endpoint, grouping, conf_type, landmarks,
-                               n_events, risk_table=methods.risk_table))
+                               n_events, risk_table=methods.risk_table, bands=methods.bands))
     no_events = [f"{escape_markdown(group)} ({fit.n})" for group, fit in result.fits.items()
                  if fit.n_events == 0]
     single = [escape_markdown(group) for group, fit in result.fits.items() if fit.n == 1 and fit.n_events > 0]
@@ -110,20 +113,29 @@ def follow_up_note(analysable: pd.DataFrame, spec: registry.Endpoint) -> Note:
                                          "follow-up.", kind="markdown")
 
 
+def bands_shown(bands: str, n_curves: int) -> bool:
+    """Whether the CI bands are drawn: ``"on"``, ``"off"``, or ``"auto"`` for up to
+    :data:`analysis.methods.MAX_CURVES_WITH_BANDS` curves."""
+    return bands == "on" or (bands == "auto" and n_curves <= MAX_CURVES_WITH_BANDS)
+
+
 def _curves_view(patients, analysable, result, spec, endpoint, grouping, conf_type, landmarks, n_events,
-                 risk_table="kmunicate") -> View:
+                 risk_table="kmunicate", bands="auto") -> View:
     groups = [str(g) for g in result.fits]
+    show_bands = bands_shown(bands, len(groups))
     grid = prepare.risk_grid(float(analysable["time"].max()))
     curve_points, censor_marks = prepare.km_curve_frame(result.fits), prepare.km_censor_frame(result.fits)
     risk = prepare.km_kmunicate_frame(result.fits, grid)
     kmunicate = risk_table == "kmunicate"
     chart = charts.kaplan_meier_plot(curve_points, censor_marks, risk, groups,
                                      time_label="Months since start of treatment", y_label=spec.label,
-                                     risk_table=risk_table)
+                                     risk_table=risk_table, show_bands=show_bands)
     parts = [Heading(f"Kaplan–Meier curves of {spec.label.lower()}"),
              Chart(chart, f"km-{endpoint}-by-{grouping}", title=f"{spec.label} (Kaplan–Meier)",
-                   caption=f"{len(analysable)} patients, {n_events} events. Step = KM estimate; band = pointwise 95% "
-                           f"CI ({CONF_TYPE_LABELS[conf_type]}); + = censored. "
+                   caption=f"{len(analysable):,} patients, {n_events:,} events. Step = KM estimate; "
+                           + (f"band = pointwise 95% CI ({CONF_TYPE_LABELS[conf_type]}); " if show_bands else
+                              f"CI bands hidden ({len(groups)} curves; switch them on with CI bands); ")
+                           + "+ = censored. "
                            + ("Under the plot: numbers at risk, and events and censored up to each time "
                               "(KMunicate)." if kmunicate else "Numbers at risk under the plot."))]
     if n_events == len(analysable):

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field, fields, make_dataclass, replace
 from typing import Iterable, Mapping, Sequence
 
-from analysis.methods import CI_METHODS, CONF_TYPES, RISK_TABLES, STRATIFY_METHODS, TIES_METHODS
+from analysis.methods import BANDS, CI_METHODS, CONF_TYPES, RISK_TABLES, STRATIFY_METHODS, TIES_METHODS
 from analysis.methods import P_ADJUST_METHODS as _P_ADJUST_ALIASES
 from data import registry
 
@@ -112,6 +112,7 @@ class MethodState:
     rmst_tau: float = 0.0
     stratify: str = "study"
     risk_table: str = "kmunicate"
+    bands: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ _CHOICES = {
     "survival_endpoint": SURVIVAL_ENDPOINTS,
     "stratify": STRATIFY,
     "risk_table": RISK_TABLES,
+    "bands": BANDS,
 }
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
