@@ -5,7 +5,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from charts.theme import LABEL_SIZE, OKABE_ITO, RESPONSE_ORDER, response_scale
+from charts.theme import LABEL_SIZE, OKABE_ITO, RESPONSE_ORDER, response_scale, text_panel_width
 
 #: Width of one digit of a bold segment label, in pixels (at LABEL_SIZE).
 LABEL_PX_PER_DIGIT = 9
@@ -49,7 +49,7 @@ def best_response_bars(counts: pd.DataFrame, width: int = 720) -> alt.Chart:
     # dark text on the light colours (PR sky blue, SD orange), white on the dark ones
     frame["label_colour"] = frame["response"].map(lambda r: "#111111" if r in ("PR", "SD") else "white")
     totals = frame.groupby(["study", "histology"])["n"].transform("sum")
-    frame["histology_total"] = frame["histology"] + " (" + totals.astype(str) + ")"
+    frame["histology_total"] = frame["histology"] + " (" + totals.map("{:,}".format) + ")"
     frame = frame.sort_values(["study", "n"], ascending=[True, False])
     order = (
         frame.groupby(["study", "histology_total"])["n"].sum().reset_index()
@@ -59,7 +59,7 @@ def best_response_bars(counts: pd.DataFrame, width: int = 720) -> alt.Chart:
     # a count is printed only where its segment is wide enough for its digits (large cohorts: thin segments);
     # judged at the narrowest width the app may draw the plot (it shrinks to fit a narrow page)
     segment_px = frame["n"] / max_total * min(width, NARROWEST_PLOT_PX)
-    frame["label"] = [str(n) if px >= LABEL_PX_PER_DIGIT * len(str(n)) + 6 else ""
+    frame["label"] = [f"{n:,}" if px >= LABEL_PX_PER_DIGIT * len(f"{n:,}") + 6 else ""
                       for n, px in zip(frame["n"], segment_px)]
 
     # no data on the layers: the facet (or the layer) supplies it, so each panel gets its own rows
@@ -68,7 +68,8 @@ def best_response_bars(counts: pd.DataFrame, width: int = 720) -> alt.Chart:
     )
     bars = base.mark_bar(stroke="white", strokeWidth=1.5).encode(
         x=alt.X("x_start:Q", title="Patients", scale=alt.Scale(domain=[0, max_total]),
-                axis=alt.Axis(tickMinStep=1, format="d")),
+                axis=alt.Axis(tickMinStep=1, format=",d", labelOverlap="greedy", labelSeparation=8,
+                              tickCount=min(max_total, 8))),
         x2="x_end:Q",
         color=alt.Color("response:N", scale=response_scale(), title="Best response",
                         legend=alt.Legend(columns=5, orient="top", direction="horizontal")),
@@ -157,5 +158,5 @@ def rate_forest(rates: pd.DataFrame, overall: float | None = None, endpoint_labe
     plot = alt.layer(*layers).properties(width=width, height=alt.Step(30))
     text = base.mark_text(align="left", fontSize=LABEL_SIZE).encode(
         text="estimate_text:N", x=alt.value(4),
-    ).properties(width=210, height=alt.Step(30))
+    ).properties(width=text_panel_width(frame["estimate_text"], 210), height=alt.Step(30))
     return alt.hconcat(plot, text.encode(y=alt.Y("row_label:N", sort=order, axis=None)), spacing=8).resolve_scale(y="shared")

@@ -54,3 +54,14 @@ def test_response_table_download_has_the_rates_as_numbers():
     numeric = [c for c in back.columns if c.endswith(": estimate")]
     assert numeric and all(pd.api.types.is_float_dtype(back[c]) for c in numeric)
     assert any(c.endswith(": n") and pd.api.types.is_integer_dtype(back[c]) for c in back.columns)
+
+
+def test_table_columns_are_wide_enough_for_their_header_and_short_cells():
+    from sarcoma_app.render.ui import MAX_COLUMN_PX, column_widths
+    frame = pd.DataFrame({"p adjusted (BH)": ["0.17"], "DCR % (95% CI)": ["50.0% (30.6–69.4)"],
+                          "Why": ["x" * 300], "n": [1]})
+    config = column_widths(frame, {"n": {"width": "small"}})
+    assert config["n"] == {"width": "small"}  # a width the view chose is kept
+    assert config["p adjusted (BH)"]["width"] >= len("p adjusted (BH)") * 8
+    assert config["DCR % (95% CI)"]["width"] >= len("50.0% (30.6–69.4)") * 7
+    assert 400 <= config["Why"]["width"] <= MAX_COLUMN_PX  # long text: wide, the rest on hover

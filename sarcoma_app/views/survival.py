@@ -159,8 +159,8 @@ def _curves_view(patients, analysable, result, spec, endpoint, grouping, conf_ty
                             "`summary(fit, times, extend = TRUE)$n.risk`)" + ("; events and censored = cumulative counts up to and including the time "
                                           "(KMunicate, Morris et al., BMJ Open 2019)." if kmunicate else "."))]
     return View("survival_km", f"{spec.label} (Kaplan–Meier)", parts, patients=patients,
-                n_text=f"{len(analysable)} of {len(patients)} selected patients with {spec.short} recorded, "
-                       f"{n_events} events",
+                n_text=f"{len(analysable):,} of {len(patients):,} selected patients with {spec.short} recorded, "
+                       f"{n_events:,} events",
                 code=snippets.survival(grouping, conf_type, landmarks, endpoint=endpoint), result=result)
 
 
@@ -173,7 +173,7 @@ def median_table(result, spec: registry.Endpoint, landmarks: list[float]) -> pd.
         at_times = fit.survival_at_times(landmarks) if landmarks else pd.DataFrame()
         for t_row in at_times.itertuples():
             row[f"{spec.short} at {t_row.time:g} mo (95% CI) · at risk"] = (
-                f"{fmt_rate_ci(t_row.survival, t_row.lower, t_row.upper)} · {int(t_row.n_risk)} at risk")
+                f"{fmt_rate_ci(t_row.survival, t_row.lower, t_row.upper)} · {int(t_row.n_risk):,} at risk")
         rows.append(row)
     return pd.DataFrame(rows)
 
