@@ -89,21 +89,19 @@ def best_response_bars(counts: pd.DataFrame, width: int = 720) -> alt.Chart:
 
 
 def size_legend_values(denominators: pd.Series, most: int = 3) -> list[int]:
-    """Round denominators (1-2-5 steps) within the plotted range for the square-size legend.
+    """Denominators of the data for the square-size legend: all of them when few, else the smallest, a middle
+    one and the largest (real n, so a reader can match a square to a row).
 
-    A 28-patient cohort gets e.g. [5, 10, 20], a registry e.g. [5000, 20000, 50000].
+    A 28-patient cohort gets e.g. [3, 12, 28], a registry e.g. [3000, 45000, 100000].
     """
     values = pd.to_numeric(denominators, errors="coerce").dropna()
-    values = values[values > 0]
-    if values.empty:
+    values = sorted({int(v) for v in values if v > 0})
+    if not values:
         return [1]
-    low, high = float(values.min()), float(values.max())
-    steps = [m * 10 ** e for e in range(0, 8) for m in (1, 2, 5)]
-    inside = [v for v in steps if low <= v <= high]
-    if len(inside) <= most:
-        return inside or [int(high)]
-    picks = np.unique(np.round(np.linspace(0, len(inside) - 1, most)).astype(int))
-    return [inside[i] for i in picks]
+    if len(values) <= most:
+        return values
+    picks = np.unique(np.round(np.linspace(0, len(values) - 1, most)).astype(int))
+    return [values[i] for i in picks]
 
 
 def rate_forest(rates: pd.DataFrame, overall: float | None = None, endpoint_label: str = "ORR",
@@ -145,7 +143,7 @@ def rate_forest(rates: pd.DataFrame, overall: float | None = None, endpoint_labe
     points = base.mark_point(shape="square", filled=True, color=OKABE_ITO["blue"]).encode(
         x=alt.X("rate:Q", scale=x_scale),
         size=alt.Size("n:Q", title="Denominator (patients)", scale=alt.Scale(range=[60, 400], zero=True),
-                      legend=alt.Legend(orient="bottom", direction="horizontal",
+                      legend=alt.Legend(orient="bottom", direction="horizontal", format=",d",
                                         values=size_legend_values(frame["n"]))),
         tooltip=tooltip,
     )

@@ -200,7 +200,8 @@ def test_file_stems_are_safe():
 
 
 @pytest.mark.parametrize("denominators, expected", [
-    ([3, 7, 12, 28], [5, 10, 20]), ([3000, 45_000, 100_000], [5000, 20_000, 100_000]), ([1], [1]), ([6, 7], [7]),
+    ([3, 7, 12, 28], [3, 12, 28]), ([3000, 45_000, 100_000], [3000, 45_000, 100_000]), ([1], [1]), ([6, 7], [6, 7]),
+    ([5, 5, 28, 28, 9], [5, 9, 28]),
 ])
 def test_forest_size_legend_shows_denominators_of_the_data(denominators, expected):
     from charts.response import size_legend_values
