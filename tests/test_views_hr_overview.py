@@ -319,7 +319,7 @@ def test_overview_numbers_equal_the_papers(bundled, reconciliation):
         if paper["ci_lower"] == paper["ci_lower"]:  # published CI
             assert (round(rates[f"{name}_lower"], 3), round(rates[f"{name}_upper"], 3)) == (
                 paper["ci_lower"], paper["ci_upper"])
-    # seed 000 publishes no ORR: it is shown with the paper's denominator (evaluable), 0 responders
+    # seed 000 publishes no ORR: it is shown with the paper's denominator of its DCR (evaluable): 3/24
     assert headline.result[nivo]["rates"]["denominator"] == 24
     table = headline.table.frame.set_index("Per study")
     assert table.loc["DCR, both denominators", study_label(nivo)] == "12/24 evaluable = 50.0%; 12/28 all treated = 42.9%"
@@ -338,3 +338,11 @@ def test_overview_without_published_tables_uses_the_chosen_denominator(bundled):
     (headline,) = views_of(blocks)
     assert headline.result["nivolumab_pazopanib"]["rates"]["denominator"] == 28
     assert "as the paper reports" not in blocks_text(blocks)
+
+
+def test_overview_cohorts_are_one_column_per_study(bundled, reconciliation):
+    blocks = overview.build(bundled, MethodState(), read_table("studies"), reconciliation)
+    (cohorts,) = [b for b in blocks if isinstance(b, Table) and b.name == "cohorts"]
+    frame = cohorts.frame.set_index("Per study")
+    assert sorted(frame.columns) == sorted([study_label(NAB), study_label("nivolumab_pazopanib")])
+    assert "Dose and schedule" in frame.index and frame.loc["Treated", study_label(NAB)] == "28"

@@ -92,8 +92,8 @@ MIN_COLUMN_PX, MAX_COLUMN_PX = 60, 460
 
 
 def column_widths(frame: pd.DataFrame, column_config: dict | None = None) -> dict:
-    """``column_config`` with a width for every column it leaves unsized: wide enough for the whole header
-    (never "p adjuste") and for cells of up to :data:`WIDE_CELL_CHARS` characters."""
+    """``column_config`` with a width for every unsized column whose header is longer than its cells (the grid
+    sizes a column to its cells and cuts the header: "p adjuste"): wide enough for the whole header."""
     config = dict(column_config or {})
     sample = frame.head(300)
     for column in frame.columns:
@@ -103,6 +103,8 @@ def column_widths(frame: pd.DataFrame, column_config: dict | None = None) -> dic
         label = str(given.get("label", column)) if isinstance(given, dict) else str(column)
         cells = sample[column].map(lambda v: len(str(v)) if v is not None else 0)
         longest = int(cells.max()) if len(cells) else 0
+        if len(label) * HEADER_CHAR_PX <= min(longest, WIDE_CELL_CHARS) * CELL_CHAR_PX:
+            continue  # the grid sizes a column to its cells: only a header longer than them gets cut
         width = max(len(label) * HEADER_CHAR_PX, min(longest, WIDE_CELL_CHARS) * CELL_CHAR_PX) + COLUMN_PADDING_PX
         config[column] = {**(given or {}), "width": int(min(max(width, MIN_COLUMN_PX), MAX_COLUMN_PX))}
     return config

@@ -215,9 +215,11 @@ def _per_patient_pfs_text(reconciliation: pd.DataFrame) -> str:
 
 
 def _cohort_table(studies: pd.DataFrame) -> pd.DataFrame:
-    table = studies.reindex(columns=list(COHORT_COLUMNS)).reset_index(names="study_id")
-    table.insert(0, "Study", table.pop("study_id").map(study_label))
-    return table.rename(columns=COHORT_COLUMNS)
+    """One column per study, one row per characteristic (long regimen and dose texts stay readable)."""
+    table = studies.reindex(columns=list(COHORT_COLUMNS)).rename(columns=COHORT_COLUMNS)
+    table.index = [study_label(s) for s in table.index]
+    shown = table.T.map(lambda v: "–" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
+    return shown.reset_index(names="Per study")
 
 
 def _reconciliation_table(comparison: pd.DataFrame) -> Table:
