@@ -99,13 +99,13 @@ SHORT_GROUP_LABELS = {"all": "all", "total": "total", "on_pazopanib": "on paz.",
 
 
 def _short_headers(table: pd.DataFrame) -> dict:
-    """Column configs giving the grade-band columns short headers ('G1-2 on paz. (18)', full name on hover), so
+    """Column configs giving the grade-band columns short headers ('1-2 on paz. (18)', full name on hover), so
     every arm fits the page; the table's column names stay as printed."""
     config = {}
     for band, group, denominator in dict.fromkeys(zip(table["grade_band"], table["group"], table["denominator"])):
         full = f"Grade {band} · {GROUP_LABELS.get(group, group)} (N = {int(denominator)})"
-        config[full] = {"label": f"G{band} {SHORT_GROUP_LABELS.get(group, group)} ({int(denominator)})",
-                        "help": full, "width": 125}
+        config[full] = {"label": f"{band} {SHORT_GROUP_LABELS.get(group, group)} ({int(denominator)})",
+                        "help": full, "width": 115}
     config["Note"] = {"width": "large"}
     return config
 
@@ -122,7 +122,7 @@ def _published_blocks(published: pd.DataFrame) -> list[Block]:
             f"ae_published_{study_id}", f"Adverse events as published — {study_label(study_id)}",
             [Note(f"**{escape_markdown(study_label(study_id))}** — {escape_markdown(source)}", kind="markdown"),
              Table(wide, f"published-ae-{study_id}", column_config=_short_headers(table),
-                   caption="Columns: CTCAE grade band · arm (N); hover a header for its full name. Rows in the "
+                   caption="Columns: CTCAE grade band, arm (N); hover a header for its full name. Rows in the "
                            "paper's order.")],
             patients=table, n_text=f"{int(table['denominator'].max())} patients (whole published cohort)",
             methods_text=PUBLISHED_AE_METHODS, result=wide))

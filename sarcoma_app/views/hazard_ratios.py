@@ -142,16 +142,16 @@ def _screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_ad
                             strata="study_id" if stratified else None)
     screen["label"] = [term_label(r.covariate, r.level, r.reference) for r in screen.itertuples()]
     screen["p_adjusted"] = adjust_pvalues(screen["p"].astype(float).to_numpy(), p_adjust)
-    shown = pd.DataFrame({
+    shown = pd.DataFrame({  # the estimates first: they stay on screen beside the characteristic
         "Characteristic": screen["label"],
+        "HR (95% CI)": _hr_texts(screen),
+        "p (Wald)": screen["p"].map(fmt_p),
+        f"p adjusted ({p_adjust})": pd.Series(screen["p_adjusted"]).map(fmt_p),
         "Patients": screen["n"], "Events": screen["events"],
         "In level (events)": _in_level(screen),
         "Reference (events)": [f"{reference_label(c, ref)}: {int(a)} ({int(b)})" if pd.notna(a) else "–"
                                for c, ref, a, b in zip(screen["covariate"], screen["reference"], screen["reference_n"],
                                                        screen["reference_events"])],
-        "HR (95% CI)": _hr_texts(screen),
-        "p (Wald)": screen["p"].map(fmt_p),
-        f"p adjusted ({p_adjust})": pd.Series(screen["p_adjusted"]).map(fmt_p),
         "Note": [r.note or r.warnings or "" for r in screen.itertuples()],
     })
     title = f"Univariate hazard ratios for {spec.short} (95% CI)"
