@@ -100,10 +100,10 @@ def follow_up_text(follow: FollowUp) -> str:
         return (lead + "not estimable: no patient is censored (every follow-up ended with an event), so the "
                        "reverse curve never drops.")
     if math.isnan(follow.median):
-        return (lead + f"not reached: the reverse curve stays above 0.5 ({follow.n_censored} of {follow.n} "
+        return (lead + f"not reached: the reverse curve stays above 0.5 ({follow.n_censored:,} of {follow.n:,} "
                        "patients censored).")
     return (lead + f"{fmt_time(follow.median)} months (95% CI {fmt_time(follow.lower)}–{fmt_time(follow.upper)}); "
-                   f"{follow.n} patients, {follow.n_censored} censored. NR = not reached.")
+                   f"{follow.n:,} patients, {follow.n_censored:,} censored. NR = not reached.")
 
 
 def follow_up_note(analysable: pd.DataFrame, spec: registry.Endpoint) -> Note:
