@@ -104,6 +104,10 @@ def size_legend_values(denominators: pd.Series, most: int = 3) -> list[int]:
     return [values[i] for i in picks]
 
 
+#: Part of the 0–100% range left empty beyond each end of a rate forest plot.
+RATE_MARGIN = 0.06
+
+
 def rate_forest(rates: pd.DataFrame, overall: float | None = None, endpoint_label: str = "ORR",
                 width: int = 420) -> alt.Chart:
     """Forest plot of response rates by subgroup.
@@ -129,8 +133,9 @@ def rate_forest(rates: pd.DataFrame, overall: float | None = None, endpoint_labe
     """
     frame = rates.copy()
     order = frame["row_label"].tolist()
-    y = alt.Y("row_label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360))
-    x_scale = alt.Scale(domain=[0, 1])
+    y = alt.Y("row_label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360, labelPadding=6))
+    # room either side of 0% and 100%: a square at a zero rate stays clear of the row labels
+    x_scale = alt.Scale(domain=[-RATE_MARGIN, 1 + RATE_MARGIN], nice=False, zero=False)
     base = alt.Chart(frame).encode(y=y)
     tooltip = [alt.Tooltip("subgroup:N", title="Subgroup"), alt.Tooltip("row_label:N", title="Level"),
                alt.Tooltip("estimate_text:N", title=endpoint_label)]

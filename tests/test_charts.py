@@ -236,3 +236,12 @@ def test_hazard_ratio_forest_names_the_sides_and_keeps_its_text_inside():
     assert "← longer PFS" in texts and "shorter PFS →" in texts
     text_panel = chart.to_dict()["hconcat"][1]
     assert text_panel["width"] >= len(rows["estimate_text"].iloc[0]) * 8
+
+
+def test_rate_forest_leaves_room_for_a_square_at_zero_or_one():
+    rates = pd.DataFrame({"row_label": ["ORR", "DCR"], "subgroup": "s", "rate": [0.0, 1.0], "lower": [0.0, 0.6],
+                          "upper": [0.8, 1.0], "n": [2, 7], "k": [0, 7], "estimate_text": ["0.0%", "100.0%"]})
+    layer = charts.rate_forest(rates).to_dict()["hconcat"][0]["layer"][0]
+    low, high = layer["encoding"]["x"]["scale"]["domain"]
+    assert low < 0 and high > 1  # the squares at 0% and 100% do not sit on the row labels or the edge
+    assert layer["encoding"]["x"]["axis"]["values"] == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
