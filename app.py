@@ -50,6 +50,7 @@ cohort.render_source_picker(sources)
 sidebar.render_sidebar(allowed)
 state.write_url()
 tools.render_sidebar_deck()  # tumour-board slide deck (Add to deck under each view)
+tools.guard_reload()  # the browser asks before a reload empties the deck or an upload
 tools.render_presentation_controls()  # ?present=1: projector view, or the sidebar toggle to enter it
 st.sidebar.divider()
 st.sidebar.caption(f"Data: {escape_markdown(cohort.source_description())}. Abbreviations and methods: "

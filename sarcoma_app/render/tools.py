@@ -200,6 +200,36 @@ def _code_expander(key: str, code: Snippet, patients: pd.DataFrame | None, data_
 
 
 # --------------------------------------------------------------------------- #
+# Reload guard
+# --------------------------------------------------------------------------- #
+#: The browser asks before a reload or a closed tab loses the deck or an upload (``beforeunload``). Constant
+#: script (no data in it), run in a component frame of the app's own origin; ``__ON__`` is true or false.
+RELOAD_GUARD_JS = """<script>
+const app = window.parent;
+if (!app.__sarcomaReloadGuard) {
+  app.__sarcomaReloadGuard = true;
+  app.addEventListener("beforeunload", (event) => {
+    if (app.__sarcomaGuardOn) { event.preventDefault(); event.returnValue = ""; }
+  });
+}
+app.__sarcomaGuardOn = __ON__;
+</script>"""
+GUARD_KEY = "_reload_guard_on"
+
+
+def guard_reload() -> None:
+    """While the session holds a deck or an uploaded cohort, the browser asks before a reload empties them
+    (nothing is drawn before; once, to switch the question off, after)."""
+    needed = bool(current_deck()) or cohort.uploaded_cohort() is not None
+    if needed or st.session_state.get(GUARD_KEY):
+        import streamlit.components.v1 as components
+
+        with st.sidebar:
+            components.html(RELOAD_GUARD_JS.replace("__ON__", "true" if needed else "false"), height=0)
+        st.session_state[GUARD_KEY] = needed
+
+
+# --------------------------------------------------------------------------- #
 # Sidebar deck
 # --------------------------------------------------------------------------- #
 def render_sidebar_deck() -> None:
@@ -246,7 +276,7 @@ def render_sidebar_deck() -> None:
                                   "(the deck lives in this browser session only; a reload empties it).",
         )
         if slides:
-            st.caption(":orange[:material/warning: A reload or a closed tab empties the deck (and an uploaded "
+            st.caption(":orange[A reload or a closed tab empties the deck (and an uploaded "
                        "cohort): save the deck file to keep it.]")
         st.button("Clear deck", key="deck_clear", icon=":material/delete_sweep:", on_click=_clear,
                   disabled=not slides, width="stretch")

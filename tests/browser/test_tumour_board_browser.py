@@ -194,3 +194,18 @@ def test_screenshot_readable_charts_and_tables(page, app_url):
     screenshot(page, "11-response-100k")
     open_view(page, app_url, "survival?source=simulated-100k", None)
     screenshot(page, "11-survival-100k")
+
+
+def test_a_reload_with_a_deck_asks_first(page, app_url):
+    """With a slide in the deck the browser asks before leaving (beforeunload); without one it does not."""
+    open_view(page, app_url, f"survival?study={NAB}", "Showing 28 of 56 patients")
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    main_button(page, "Add to deck").click()
+    wait_until_idle(page, "Showing 28 of 56 patients")
+    page.locator('[data-testid="stSidebar"]').get_by_text("Slide deck (1)").wait_for()
+    page.wait_for_timeout(1000)  # the guard's frame runs
+    assert page.evaluate("() => window.__sarcomaGuardOn === true")
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(1500)
+    assert asked == ["beforeunload"]
