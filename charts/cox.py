@@ -60,9 +60,9 @@ def hazard_ratio_forest(rows: pd.DataFrame, width: int = 420, outcome: str | Non
                                                                                   "higher hazard →")
     sides = alt.layer(
         alt.Chart(pd.DataFrame({"x": [domain[0]], "label": [left]})).mark_text(
-            align="left", baseline="bottom", dy=-6, fontSize=LABEL_SIZE - 1, color="#444444"),
+            align="left", baseline="bottom", dy=-6, fontSize=LABEL_SIZE, color="#444444"),
         alt.Chart(pd.DataFrame({"x": [domain[1]], "label": [right]})).mark_text(
-            align="right", baseline="bottom", dy=-6, fontSize=LABEL_SIZE - 1, color="#444444"),
+            align="right", baseline="bottom", dy=-6, fontSize=LABEL_SIZE, color="#444444"),
     ).encode(x=alt.X("x:Q", scale=x_scale), y=alt.value(0), text="label:N")
     plot = alt.layer(rows_axis, reference, intervals, points, sides).properties(width=width, height=alt.Step(32))
     text = alt.Chart(frame).mark_text(align="left", fontSize=LABEL_SIZE).encode(

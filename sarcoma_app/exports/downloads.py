@@ -133,12 +133,14 @@ def _scaled(node: object, font: float, width: float, row: float = 0.0, height: f
     height times ``height``, and each band step at least ``row`` pixels (rows of text keep their line)."""
     if isinstance(node, dict):
         out = {}
+        mark = node.get("mark")
+        text_view = mark == "text" or (isinstance(mark, dict) and mark.get("type") == "text")
         for key, value in node.items():
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
             if number and key.lower().endswith(_FONT_KEY):
                 out[key] = round(value * font, 2)
-            elif number and key == "width":
-                out[key] = round(value * width, 1)
+            elif number and key == "width":  # a panel of text (beside a forest plot) grows with its font
+                out[key] = round(value * width * (font if text_view else 1.0), 1)
             elif number and key == "height":
                 out[key] = round(value * height, 1)
             elif number and key.lower().endswith("limit"):  # label limits: room for the bigger text
@@ -170,26 +172,34 @@ def slide_chart_png(chart: alt.TopLevelMixin, box_w_in: float, box_h_in: float, 
     spec = json.loads(chart_spec(chart))
     sizes = _font_sizes(spec) or [11.0]  # Vega's default label size when none is set
     smallest = min(sizes)
+    box_ratio = box_w_in / box_h_in
     w, h = _svg_size(spec)
     # towards the box's shape: wider (at most MAX_WIDEN) and, for a tall chart, fixed heights lower
-    ratio = (box_w_in / box_h_in) / (w / h)
+    ratio = box_ratio / (w / h)
     widen = min(max(ratio, 1.0), MAX_WIDEN)
     lower = max(min(1.0, widen / ratio), MIN_HEIGHT_SCALE)
 
-    def scaled(font: float) -> dict:
-        return _scaled(spec, font, widen, row=smallest * font * 1.35, height=lower)
+    def scaled(font: float, widen: float) -> dict:
+        return _scaled(spec, font, widen, row=smallest * font * 1.2, height=lower)
 
-    font, best = 1.0, (0.0, 1.0)
-    for _ in range(5):
-        w, h = _svg_size(scaled(font))
+    font, tried = 1.0, []
+    for _ in range(8):
+        w, h = _svg_size(scaled(font, widen))
         shown = smallest * font * min(box_w_in * 72 / w, box_h_in * 72 / h)
-        best = max(best, (shown, font))
-        if shown >= min_pt - 1e-6 or font >= MAX_FONT_SCALE:
+        readable = shown >= min_pt - 1e-6
+        fill = min(w / h, box_ratio) / box_ratio  # 1 = the chart uses the box's whole width
+        # the best: readable and filling the width most; else the largest text reached
+        tried.append(((readable, fill if readable else shown), shown, font, widen))
+        if readable and fill > 0.98:
             break
-        # text rows (risk table) grow with the font: a chart taller than the slide stops at the cap
-        font = min(font * min_pt * 1.04 / shown, MAX_FONT_SCALE)
-    shown, font = best
-    return SlideChart(bytes(vl_convert.vegalite_to_png(scaled(font), scale=scale)), font, shown)
+        if not readable:
+            if font >= MAX_FONT_SCALE and widen <= 1.0:
+                break  # text rows (risk table) grow with the font: a chart taller than the slide stops here
+            font = min(font * min_pt * 1.04 / shown, MAX_FONT_SCALE)
+        # keep the chart's shape near the box's: wider while the height limits it, narrower when the width does
+        widen = min(max(widen * box_ratio / (w / h), 1.0), MAX_WIDEN)
+    _, shown, font, widen = max(tried, key=lambda t: t[0])
+    return SlideChart(bytes(vl_convert.vegalite_to_png(scaled(font, widen), scale=scale)), font, shown)
 
 
 def _svg_size(spec: dict) -> tuple[float, float]:
