@@ -5,11 +5,13 @@ sync, then the selected page. Run with ``streamlit run app.py``.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 st.set_page_config(
     page_title="Sarcoma response & survival explorer",
-    page_icon=":material/monitoring:",
+    page_icon=str(Path(__file__).parent / "sarcoma_app" / "assets" / "icon.png"),  # local: no network needed
     layout="wide",
     initial_sidebar_state="expanded",
     menu_items={"About": "Open-source explorer of published sarcoma immunotherapy cohorts. "
@@ -48,6 +50,7 @@ cohort.render_source_picker(sources)
 sidebar.render_sidebar(allowed)
 state.write_url()
 tools.render_sidebar_deck()  # tumour-board slide deck (Add to deck under each view)
+tools.guard_reload()  # the browser asks before a reload empties the deck or an upload
 tools.render_presentation_controls()  # ?present=1: projector view, or the sidebar toggle to enter it
 st.sidebar.divider()
 st.sidebar.caption(f"Data: {escape_markdown(cohort.source_description())}. Abbreviations and methods: "

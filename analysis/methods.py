@@ -21,6 +21,13 @@ CONF_TYPES = tuple(CONF_TYPE_LABELS)
 #: or the number at risk only (analysis.survival.KaplanMeierResult.risk_table).
 RISK_TABLE_LABELS = {"kmunicate": "at risk, events, censored (KMunicate)", "at_risk": "number at risk only"}
 RISK_TABLES = tuple(RISK_TABLE_LABELS)
+#: Pointwise CI bands of Kaplan-Meier curves: drawn, hidden, or drawn for up to 3 curves (many overlapping
+#: bands hide the curves).
+BANDS_LABELS = {"auto": "for up to 3 curves", "on": "always", "off": "never"}
+BANDS = tuple(BANDS_LABELS)
+#: Curves up to which "auto" draws the CI bands.
+MAX_CURVES_WITH_BANDS = 3
+__all__ += ["BANDS_LABELS", "BANDS", "MAX_CURVES_WITH_BANDS"]
 #: Handling of tied event times in Cox models, as R coxph ``ties``.
 TIES_LABELS = {"efron": "Efron (R default)", "breslow": "Breslow"}
 TIES_METHODS = tuple(TIES_LABELS)

@@ -7,12 +7,12 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from charts.theme import LABEL_SIZE, OKABE_ITO
+from charts.theme import LABEL_SIZE, OKABE_ITO, text_panel_width
 
 LOG_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
 
 
-def hazard_ratio_forest(rows: pd.DataFrame, width: int = 420) -> alt.HConcatChart:
+def hazard_ratio_forest(rows: pd.DataFrame, width: int = 420, outcome: str | None = None) -> alt.HConcatChart:
     """Hazard ratios with 95% CIs on a log axis, reference line at 1.
 
     Parameters
@@ -23,6 +23,9 @@ def hazard_ratio_forest(rows: pd.DataFrame, width: int = 420) -> alt.HConcatChar
         HR is not estimable (NaN/inf) appear with their text only.
     width : int
         Width of the plotting area.
+    outcome : str, optional
+        The endpoint's short name (e.g. ``"PFS"``): the sides of the axis read "← longer PFS" (HR < 1) and
+        "shorter PFS →" (HR > 1); without it, lower and higher hazard.
 
     Returns
     -------
@@ -53,10 +56,18 @@ def hazard_ratio_forest(rows: pd.DataFrame, width: int = 420) -> alt.HConcatChar
     )
     # an invisible layer keeps every row (also the not estimable ones) on the axis
     rows_axis = alt.Chart(frame).mark_point(opacity=0).encode(y=y, x=alt.value(0))
-    plot = alt.layer(rows_axis, reference, intervals, points).properties(width=width, height=alt.Step(32))
+    left, right = (f"← longer {outcome}", f"shorter {outcome} →") if outcome else ("← lower hazard",
+                                                                                  "higher hazard →")
+    sides = alt.layer(
+        alt.Chart(pd.DataFrame({"x": [domain[0]], "label": [left]})).mark_text(
+            align="left", baseline="bottom", dy=-6, fontSize=LABEL_SIZE, color="#444444"),
+        alt.Chart(pd.DataFrame({"x": [domain[1]], "label": [right]})).mark_text(
+            align="right", baseline="bottom", dy=-6, fontSize=LABEL_SIZE, color="#444444"),
+    ).encode(x=alt.X("x:Q", scale=x_scale), y=alt.value(0), text="label:N")
+    plot = alt.layer(rows_axis, reference, intervals, points, sides).properties(width=width, height=alt.Step(32))
     text = alt.Chart(frame).mark_text(align="left", fontSize=LABEL_SIZE).encode(
         y=alt.Y("row_label:N", sort=order, axis=None), text="estimate_text:N", x=alt.value(4),
-    ).properties(width=240, height=alt.Step(32))
+    ).properties(width=text_panel_width(frame["estimate_text"], 240), height=alt.Step(32))
     return alt.hconcat(plot, text, spacing=8).resolve_scale(y="shared")
 
 

@@ -5,7 +5,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from charts.theme import LABEL_SIZE, OKABE_ITO, RESPONSE_ORDER, response_scale
+from charts.theme import LABEL_SIZE, OKABE_ITO, RESPONSE_ORDER, response_scale, text_panel_width
 
 #: Width of one digit of a bold segment label, in pixels (at LABEL_SIZE).
 LABEL_PX_PER_DIGIT = 9
@@ -49,7 +49,7 @@ def best_response_bars(counts: pd.DataFrame, width: int = 720) -> alt.Chart:
     # dark text on the light colours (PR sky blue, SD orange), white on the dark ones
     frame["label_colour"] = frame["response"].map(lambda r: "#111111" if r in ("PR", "SD") else "white")
     totals = frame.groupby(["study", "histology"])["n"].transform("sum")
-    frame["histology_total"] = frame["histology"] + " (" + totals.astype(str) + ")"
+    frame["histology_total"] = frame["histology"] + " (" + totals.map("{:,}".format) + ")"
     frame = frame.sort_values(["study", "n"], ascending=[True, False])
     order = (
         frame.groupby(["study", "histology_total"])["n"].sum().reset_index()
@@ -59,7 +59,7 @@ def best_response_bars(counts: pd.DataFrame, width: int = 720) -> alt.Chart:
     # a count is printed only where its segment is wide enough for its digits (large cohorts: thin segments);
     # judged at the narrowest width the app may draw the plot (it shrinks to fit a narrow page)
     segment_px = frame["n"] / max_total * min(width, NARROWEST_PLOT_PX)
-    frame["label"] = [str(n) if px >= LABEL_PX_PER_DIGIT * len(str(n)) + 6 else ""
+    frame["label"] = [f"{n:,}" if px >= LABEL_PX_PER_DIGIT * len(f"{n:,}") + 6 else ""
                       for n, px in zip(frame["n"], segment_px)]
 
     # no data on the layers: the facet (or the layer) supplies it, so each panel gets its own rows
@@ -68,7 +68,8 @@ def best_response_bars(counts: pd.DataFrame, width: int = 720) -> alt.Chart:
     )
     bars = base.mark_bar(stroke="white", strokeWidth=1.5).encode(
         x=alt.X("x_start:Q", title="Patients", scale=alt.Scale(domain=[0, max_total]),
-                axis=alt.Axis(tickMinStep=1, format="d")),
+                axis=alt.Axis(tickMinStep=1, format=",d", labelOverlap="greedy", labelSeparation=8,
+                              tickCount=min(max_total, 8))),
         x2="x_end:Q",
         color=alt.Color("response:N", scale=response_scale(), title="Best response",
                         legend=alt.Legend(columns=5, orient="top", direction="horizontal")),
@@ -88,21 +89,23 @@ def best_response_bars(counts: pd.DataFrame, width: int = 720) -> alt.Chart:
 
 
 def size_legend_values(denominators: pd.Series, most: int = 3) -> list[int]:
-    """Round denominators (1-2-5 steps) within the plotted range for the square-size legend.
+    """Denominators of the data for the square-size legend: all of them when few, else the smallest, a middle
+    one and the largest (real n, so a reader can match a square to a row).
 
-    A 28-patient cohort gets e.g. [5, 10, 20], a registry e.g. [5000, 20000, 50000].
+    A 28-patient cohort gets e.g. [3, 12, 28], a registry e.g. [3000, 45000, 100000].
     """
     values = pd.to_numeric(denominators, errors="coerce").dropna()
-    values = values[values > 0]
-    if values.empty:
+    values = sorted({int(v) for v in values if v > 0})
+    if not values:
         return [1]
-    low, high = float(values.min()), float(values.max())
-    steps = [m * 10 ** e for e in range(0, 8) for m in (1, 2, 5)]
-    inside = [v for v in steps if low <= v <= high]
-    if len(inside) <= most:
-        return inside or [int(high)]
-    picks = np.unique(np.round(np.linspace(0, len(inside) - 1, most)).astype(int))
-    return [inside[i] for i in picks]
+    if len(values) <= most:
+        return values
+    picks = np.unique(np.round(np.linspace(0, len(values) - 1, most)).astype(int))
+    return [values[i] for i in picks]
+
+
+#: Part of the 0–100% range left empty beyond each end of a rate forest plot.
+RATE_MARGIN = 0.06
 
 
 def rate_forest(rates: pd.DataFrame, overall: float | None = None, endpoint_label: str = "ORR",
@@ -130,8 +133,9 @@ def rate_forest(rates: pd.DataFrame, overall: float | None = None, endpoint_labe
     """
     frame = rates.copy()
     order = frame["row_label"].tolist()
-    y = alt.Y("row_label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360))
-    x_scale = alt.Scale(domain=[0, 1])
+    y = alt.Y("row_label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360, labelPadding=6))
+    # room either side of 0% and 100%: a square at a zero rate stays clear of the row labels
+    x_scale = alt.Scale(domain=[-RATE_MARGIN, 1 + RATE_MARGIN], nice=False, zero=False)
     base = alt.Chart(frame).encode(y=y)
     tooltip = [alt.Tooltip("subgroup:N", title="Subgroup"), alt.Tooltip("row_label:N", title="Level"),
                alt.Tooltip("estimate_text:N", title=endpoint_label)]
@@ -144,7 +148,7 @@ def rate_forest(rates: pd.DataFrame, overall: float | None = None, endpoint_labe
     points = base.mark_point(shape="square", filled=True, color=OKABE_ITO["blue"]).encode(
         x=alt.X("rate:Q", scale=x_scale),
         size=alt.Size("n:Q", title="Denominator (patients)", scale=alt.Scale(range=[60, 400], zero=True),
-                      legend=alt.Legend(orient="bottom", direction="horizontal",
+                      legend=alt.Legend(orient="bottom", direction="horizontal", format=",d",
                                         values=size_legend_values(frame["n"]))),
         tooltip=tooltip,
     )
@@ -157,7 +161,7 @@ def rate_forest(rates: pd.DataFrame, overall: float | None = None, endpoint_labe
     plot = alt.layer(*layers).properties(width=width, height=alt.Step(30))
     text = base.mark_text(align="left", fontSize=LABEL_SIZE).encode(
         text="estimate_text:N", x=alt.value(4),
-    ).properties(width=210, height=alt.Step(30))
+    ).properties(width=text_panel_width(frame["estimate_text"], 210), height=alt.Step(30))
     return alt.hconcat(plot, text.encode(y=alt.Y("row_label:N", sort=order, axis=None)), spacing=8).resolve_scale(y="shared")
 
 

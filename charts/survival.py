@@ -101,7 +101,7 @@ def kaplan_meier_plot(
     plot = alt.layer(*layers).properties(width=width, height=400)
 
     # the count at time 0 is centred on the axis: leave room for half of its digits (100000 at risk is wide)
-    digits = len(str(int(at_risk["n_risk"].max()))) if len(at_risk) else 1
+    digits = len(f"{int(at_risk['n_risk'].max()):,}") if len(at_risk) else 1
     label_padding = max(18, 8 + 5 * digits)
     rows, row_order, risk_title = at_risk.assign(row=at_risk["group"], value=at_risk["n_risk"]), list(groups), \
         "Number at risk"
@@ -115,7 +115,7 @@ def kaplan_meier_plot(
         x=alt.X("time:Q", scale=x_scale, axis=None),
         y=alt.Y("row:N", sort=row_order, title=None,
                 axis=alt.Axis(domain=False, ticks=False, labelLimit=260, labelPadding=label_padding)),
-        text="value:Q",
+        text=alt.Text("value:Q", format=",d"),  # 100,000 at risk, not 100000
         color=alt.Color("group:N", scale=group_colour_scale(groups)),
     ).properties(width=width, height=alt.Step(26 if risk_table != "kmunicate" else 20),
                  title=alt.TitleParams(risk_title, fontSize=LABEL_SIZE, fontWeight="normal"))

@@ -47,6 +47,17 @@ LABEL_SIZE = 15
 TITLE_SIZE = 17
 
 
+#: Pixels per character of text at the house label size (the text panel beside a forest plot).
+TEXT_PX_PER_CHAR = 8.2
+
+
+def text_panel_width(texts, minimum: int = 200) -> int:
+    """Width in pixels of a text panel holding the longest of ``texts`` (a pandas Series) at the label size,
+    so annotations never run off the chart's right edge."""
+    longest = int(texts.astype(str).str.len().max()) if len(texts) else 0
+    return int(max(minimum, longest * TEXT_PX_PER_CHAR + 12))
+
+
 def response_scale() -> alt.Scale:
     """Colour scale with the fixed RECIST colours."""
     return alt.Scale(domain=list(RESPONSE_ORDER), range=[RESPONSE_COLOURS[r] for r in RESPONSE_ORDER])

@@ -117,8 +117,8 @@ def fmt_p(value: float) -> str:
 
 
 def fmt_count(k: int, n: int) -> str:
-    """'7/28'."""
-    return f"{int(k)}/{int(n)}"
+    """'7/28'; '1,098/5,114' for a registry."""
+    return f"{int(k):,}/{int(n):,}"
 
 
 #: Every line break :meth:`str.splitlines` knows, tabs and other control characters.

@@ -194,3 +194,10 @@ def test_exported_figures_say_the_filters_in_words(monkeypatch):
     assert "nab_paclitaxel_sintilimab" not in subtitle and "km_by" not in subtitle
     monkeypatch.setattr(ui, "current_state", lambda: ViewState())
     assert ui.filter_summary() == "Patients: none (all patients)"
+
+
+@pytest.mark.parametrize("max_time, expected", [(15.0, [0, 3, 6, 9, 12, 15]), (10.2, [0, 3, 6, 9, 12]),
+                                                (40.0, [0, 6, 12, 18, 24, 30, 36, 42]), (5.0, [0, 1, 2, 3, 4, 5]),
+                                                (120.0, [0, 24, 48, 72, 96, 120])])
+def test_risk_grid_is_whole_round_months(max_time, expected):
+    assert prepare.risk_grid(max_time).tolist() == expected

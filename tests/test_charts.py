@@ -59,7 +59,7 @@ def test_best_response_bars_print_only_counts_that_fit_their_segment():
     rows = spec["datasets"][spec["data"]["name"]] if "name" in spec.get("data", {}) else next(
         iter(spec["datasets"].values()))
     labels = {(row["histology"], row["response"]): row["label"] for row in rows}
-    assert labels[("Leiomyosarcoma", "SD")] == "4500" and labels[("Angiosarcoma", "SD")] == "996"
+    assert labels[("Leiomyosarcoma", "SD")] == "4,500" and labels[("Angiosarcoma", "SD")] == "996"
     assert labels[("Leiomyosarcoma", "PR")] == ""  # 84 of 6,254 is ~10 px wide: no room for two digits
     texts = svg_texts(charts.best_response_bars(response_counts()))
     assert texts.count("4") >= 1 and texts.count("2") >= 1  # small cohorts keep every count
@@ -200,7 +200,8 @@ def test_file_stems_are_safe():
 
 
 @pytest.mark.parametrize("denominators, expected", [
-    ([3, 7, 12, 28], [5, 10, 20]), ([3000, 45_000, 100_000], [5000, 20_000, 100_000]), ([1], [1]), ([6, 7], [7]),
+    ([3, 7, 12, 28], [3, 12, 28]), ([3000, 45_000, 100_000], [3000, 45_000, 100_000]), ([1], [1]), ([6, 7], [6, 7]),
+    ([5, 5, 28, 28, 9], [5, 9, 28]),
 ])
 def test_forest_size_legend_shows_denominators_of_the_data(denominators, expected):
     from charts.response import size_legend_values
@@ -212,3 +213,35 @@ def test_forest_size_legend_shows_denominators_of_the_data(denominators, expecte
     legends = [layer["encoding"]["size"]["legend"]["values"] for layer in spec["hconcat"][0]["layer"]
                if "size" in layer.get("encoding", {})]
     assert legends == [expected]
+
+
+def test_response_axis_of_a_large_cohort_has_separated_labels_that_do_not_collide():
+    """100,000 patients: axis labels '80,000', never '80009000' (collided labels without separators)."""
+    counts = pd.DataFrame({"study": "Registry", "histology": ["Leiomyosarcoma", "Leiomyosarcoma", "Angiosarcoma"],
+                           "response": ["PR", "PD", "SD"], "n": [30_000, 60_000, 10_000]})
+    texts = svg_texts(charts.best_response_bars(counts))
+    ticks = [t for t in texts if t.replace(",", "").isdigit()]
+    assert ticks and all(int(t.replace(",", "")) < 1000 or "," in t for t in ticks)
+    assert "Leiomyosarcoma (90,000)" in texts
+    axis = charts.best_response_bars(counts).to_dict()["layer"][0]["encoding"]["x"]["axis"]
+    assert axis["format"] == ",d" and axis["labelOverlap"]  # labels that would touch are dropped, not overlaid
+
+
+def test_hazard_ratio_forest_names_the_sides_and_keeps_its_text_inside():
+    rows = pd.DataFrame({"row_label": ["Angiosarcoma vs other subtypes", "ECOG 1 or more vs 0"], "hr": [0.2, 1.5],
+                         "lower": [0.06, 0.7], "upper": [0.7, 3.1],
+                         "estimate_text": ["0.20 (0.06–0.70) p 0.012 · 12,345 pts, 10,001 ev", "1.50 (0.70–3.10) p 0.3 · 1 pt, 1 ev"]})
+    chart = charts.hazard_ratio_forest(rows, outcome="PFS")
+    texts = svg_texts(chart)
+    assert "← longer PFS" in texts and "shorter PFS →" in texts
+    text_panel = chart.to_dict()["hconcat"][1]
+    assert text_panel["width"] >= len(rows["estimate_text"].iloc[0]) * 8
+
+
+def test_rate_forest_leaves_room_for_a_square_at_zero_or_one():
+    rates = pd.DataFrame({"row_label": ["ORR", "DCR"], "subgroup": "s", "rate": [0.0, 1.0], "lower": [0.0, 0.6],
+                          "upper": [0.8, 1.0], "n": [2, 7], "k": [0, 7], "estimate_text": ["0.0%", "100.0%"]})
+    layer = charts.rate_forest(rates).to_dict()["hconcat"][0]["layer"][0]
+    low, high = layer["encoding"]["x"]["scale"]["domain"]
+    assert low < 0 and high > 1  # the squares at 0% and 100% do not sit on the row labels or the edge
+    assert layer["encoding"]["x"]["axis"]["values"] == [0, 0.2, 0.4, 0.6, 0.8, 1.0]

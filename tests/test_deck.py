@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
+import json
 import io
 import re
 
@@ -57,18 +59,18 @@ def table_values(shape) -> list[list[str]]:
     return [[table.cell(r, c).text for c in range(len(table.columns))] for r in range(len(table.rows))]
 
 
-def test_pptx_has_one_slide_per_view_with_titles(png):
+def test_pptx_has_a_slide_per_view_and_the_table_of_a_tall_chart_on_its_own(png):
     slides = make_slides(png)
     presentation = open_pptx(deck.build_pptx(slides))
-    assert len(presentation.slides) == 3
-    assert [s.shapes.title.text for s in presentation.slides] == [s.title for s in slides]
+    assert [s.shapes.title.text for s in presentation.slides] == [
+        "ORR by histology", "Progression-free survival", "Progression-free survival — table", "Chart only"]
     assert presentation.slide_width / presentation.slide_height == pytest.approx(16 / 9, rel=1e-3)
 
 
 def test_pptx_tables_are_native_tables_with_the_cells(png):
     slides = make_slides(png)
     presentation = open_pptx(deck.build_pptx(slides))
-    first, second, third = presentation.slides
+    first, second, second_table, third = presentation.slides
     tables = [shape for shape in first.shapes if shape.has_table]
     assert len(tables) == 1  # a real, editable table, not a picture
     assert not [shape for shape in first.shapes if shape.shape_type == 13]  # no picture on a table-only slide
@@ -78,7 +80,8 @@ def test_pptx_tables_are_native_tables_with_the_cells(png):
         [HOSTILE, "1", "100.0% (2.5–100.0)"],  # data text stays text in PowerPoint
         ["All", "10", "10.0% (0.3–44.5)"],
     ]
-    medians = [shape for shape in second.shapes if shape.has_table]
+    assert not [shape for shape in second.shapes if shape.has_table]  # the chart has the whole slide
+    medians = [shape for shape in second_table.shapes if shape.has_table]
     assert table_values(medians[0]) == [["Group", "Median, months (95% CI)", "Events", "Note"],
                                         ["All patients", "2.25 (1.80–3.00)", "28", "–"]]
     assert len(shapes_named(second, "Chart")) == 1
@@ -100,7 +103,7 @@ def test_pptx_chart_is_the_png(png):
 def test_pptx_footnote_has_filters_n_methods_and_source(png):
     slides = make_slides(png)
     presentation = open_pptx(deck.build_pptx(slides))
-    for spec, slide in zip(slides, presentation.slides):
+    for spec, slide in zip([slides[0], slides[1], slides[1], slides[2]], presentation.slides):
         footnote = shapes_named(slide, "Footnote")
         assert len(footnote) == 1
         text = footnote[0].text_frame.text
@@ -113,16 +116,92 @@ def test_pptx_footnote_has_filters_n_methods_and_source(png):
     assert "Wilson score" in first and "log-log" in first and "Breslow" in first and "print.survfit" in first
 
 
-def test_long_table_is_cut_on_the_slide_and_says_so(png):
+def test_long_table_goes_on_over_slides_with_every_row(png):
     frame = pd.DataFrame({"Patient": [f"P{i:02d}" for i in range(80)], "Value": range(80)})
     presentation = open_pptx(deck.build_pptx([deck.SlideSpec("Long", table=frame)]))
-    slide = presentation.slides[0]
-    table = [shape for shape in slide.shapes if shape.has_table][0]
-    kept = len(table.table.rows) - 1
-    assert 10 < kept < 80
-    assert [table.table.cell(r, 0).text for r in (1, kept)] == ["P00", f"P{kept - 1:02d}"]
-    note = shapes_named(slide, "Table note")[0].text_frame.text
-    assert f"first {kept} of 80 rows" in note
+    shown = []
+    for slide in presentation.slides:
+        (table,) = [shape for shape in slide.shapes if shape.has_table]
+        rows = table_values(table)
+        assert rows[0] == ["Patient", "Value"]  # the header on every slide
+        shown += rows[1:]
+    assert shown == [[f"P{i:02d}", str(i)] for i in range(80)]
+    assert len(presentation.slides) > 1
+    assert presentation.slides[1].shapes.title.text.startswith("Long — table (2 of ")
+    assert "Rows 1–" in shapes_named(presentation.slides[0], "Table note")[0].text_frame.text
+
+
+def test_wide_table_is_split_by_columns_with_the_label_column_repeated():
+    frame = pd.DataFrame({"Adverse event": ["Fatigue", "Nausea"],
+                          **{f"Grade {g} in study {s} (n = 28)": ["3 (10.7%)", "1 (3.6%)"] for g in range(1, 5)
+                             for s in "ABCD"}})
+    presentation = open_pptx(deck.build_pptx([deck.SlideSpec("Wide", table=frame)]))
+    columns = []
+    for slide in presentation.slides:
+        (table,) = [shape for shape in slide.shapes if shape.has_table]
+        rows = table_values(table)
+        assert rows[0][0] == "Adverse event" and [r[0] for r in rows[1:]] == ["Fatigue", "Nausea"]
+        columns += rows[0][1:]
+    assert columns == list(frame.columns[1:]) and len(presentation.slides) > 1
+
+
+def all_runs(slide):
+    for shape in slide.shapes:
+        frames = ([cell.text_frame for row in shape.table.rows for cell in row.cells] if shape.has_table
+                  else [shape.text_frame] if shape.has_text_frame else [])
+        for frame in frames:
+            for paragraph in frame.paragraphs:
+                yield from paragraph.runs
+
+
+def test_every_text_on_every_slide_is_at_least_14_pt(png):
+    frame = pd.DataFrame({"Group": [f"Group {i}" for i in range(30)], "n": range(30),
+                          "Median (95% CI)": ["2.25 (1.80–3.00)"] * 30})
+    slides = make_slides(png) + [deck.SlideSpec("Long", table=frame, caption="What the table shows.",
+                                                filters="none", n="30", methods=deck.describe_methods(MethodState()))]
+    presentation = open_pptx(deck.build_pptx(slides))
+    sizes = [run.font.size.pt for slide in presentation.slides for run in all_runs(slide)]
+    assert sizes and min(sizes) >= deck.MIN_TEXT_PT
+
+
+def survival_chart() -> alt.TopLevelMixin:
+    """The Survival page's KM chart of PFS by pazopanib co-treatment (3 groups with its KMunicate risk table)."""
+    from sarcoma_app.views import survival
+    from sarcoma_app.views.blocks import views_of
+    from tests.test_snippets import load_patients
+    view = views_of(survival.build(load_patients(FilterState()), MethodState(km_by="pazopanib")))[0]
+    return view.chart.chart
+
+
+def test_km_chart_fills_the_slide_width_with_text_of_at_least_14_pt():
+    chart = survival_chart()
+    spec = deck.SlideSpec("PFS by histology", table=pd.DataFrame({"Group": ["a"], "n": [1]}), filters="none",
+                          n="56 patients", methods=deck.describe_methods(MethodState(), ("km",)))
+    box_w, box_h = deck.chart_box(spec)
+    png, font, smallest_pt = downloads.slide_chart_png(chart, box_w, box_h)
+    presentation = open_pptx(deck.build_pptx([dataclasses.replace(spec, chart_png=png)]))
+    (picture,) = shapes_named(presentation.slides[0], "Chart")
+    assert picture.image.blob == png
+    assert picture.width >= 0.75 * presentation.slide_width
+    # the smallest font of the chart (tick labels included), at the size the slide shows the picture
+    points_per_px = picture.width / 12700 / (deck.png_size(png)[0] / downloads.PNG_SCALE)  # 12700 EMU per pt
+    smallest_px = min(downloads._font_sizes(json.loads(downloads.chart_spec(chart))))
+    assert smallest_px * font * points_per_px >= 14
+    assert smallest_pt == pytest.approx(smallest_px * font * points_per_px, rel=0.02)
+    # the plain export placed as large would show it smaller: the scaling did the work
+    plain_w, plain_h = (v / downloads.PNG_SCALE for v in deck.png_size(downloads.chart_png(chart)))
+    assert smallest_px * min(box_w * 72 / plain_w, box_h * 72 / plain_h) < 14
+
+
+def test_footnote_lists_only_the_methods_of_the_view():
+    methods = MethodState(ci="wilson", ties="breslow")
+    km = deck.describe_methods(methods, deck.methods_of_view("survival_km"))
+    assert "Kaplan–Meier" in km and "Wilson" not in km and "Cox" not in km
+    cox = deck.describe_methods(methods, deck.methods_of_view("cox_univariate"))
+    assert "Breslow" in cox and "Kaplan–Meier" not in cox
+    rates = deck.describe_methods(methods, deck.methods_of_view("response_table"))
+    assert "Wilson" in rates and "Cox" not in rates
+    assert "no estimate" in deck.describe_methods(methods, deck.methods_of_view("response_bars"))
 
 
 @pytest.mark.parametrize("n_rows, with_chart", [(3, True), (9, True), (20, True), (20, False)])
@@ -134,13 +213,14 @@ def test_content_stays_above_the_footnote(png, n_rows, with_chart):
         "Note": ["only 4.0 events per covariate term (28 events, 7 terms); fewer than 10"] * n_rows,
     })
     spec = deck.SlideSpec("Fit", table=frame, chart_png=png if with_chart else None, filters="none")
-    slide = open_pptx(deck.build_pptx([spec])).slides[0]
-    footnote_top = shapes_named(slide, "Footnote")[0].top
-    for shape in slide.shapes:
-        if shape.name in ("Chart", "Table", "Table note"):
-            height = sum(row.height for row in shape.table.rows) if shape.has_table else shape.height
-            assert shape.top + height <= footnote_top, shape.name
-            assert shape.left + shape.width <= open_pptx(deck.build_pptx([spec])).slide_width
+    presentation = open_pptx(deck.build_pptx([spec]))
+    for slide in presentation.slides:
+        footnote_top = shapes_named(slide, "Footnote")[0].top
+        for shape in slide.shapes:
+            if shape.name in ("Chart", "Table", "Table note"):
+                height = sum(row.height for row in shape.table.rows) if shape.has_table else shape.height
+                assert shape.top + height <= footnote_top, shape.name
+                assert shape.left + shape.width <= presentation.slide_width
 
 
 def test_empty_deck_gives_a_valid_file():

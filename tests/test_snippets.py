@@ -225,6 +225,26 @@ def test_per_study_snippet_gives_the_overview_numbers(filters, tmp_path, monkeyp
             assert "median_pfs" not in table or pd.isna(table.at[study_id, "median_pfs"])
 
 
+def test_per_study_snippet_gives_the_overview_numbers_with_each_papers_denominator(tmp_path, monkeypatch):
+    """Bundled papers: the headline uses each study's published denominator; ``both`` has the other one too."""
+    patients = load_patients(FilterState())
+    studies = read_table("studies")
+    published = reconcile(read_table("published_results"), patients, studies=studies,
+                          assumptions=read_table("patient_value_sources"))
+    (headline,) = views_of(overview_view.build(patients, MethodState(), studies, published))
+    namespace = run_python(headline.code, tmp_path, monkeypatch, {snippets.PATIENTS_CSV: patients})
+    table, both = namespace["table"].set_index("study"), namespace["both"]
+    for study_id, shown in headline.result.items():
+        for column in ("orr", "orr_lower", "orr_upper", "dcr", "dcr_lower", "dcr_upper", "denominator"):
+            assert close(table.at[study_id, column], shown["rates"][column]), (study_id, column)
+        other = both[(both["study"] == study_id) & ~both["headline"]].iloc[0]
+        if shown["other_rates"] is not None:
+            for column in ("dcr", "dcr_lower", "dcr_upper", "denominator"):
+                assert close(other[column], shown["other_rates"][column]), (study_id, column)
+    assert table.at["nivolumab_pazopanib", "population"] == "evaluable"
+    assert table.at[NAB, "population"] == "all treated"
+
+
 @pytest.mark.parametrize("chosen, pooled", [("group:Leiomyosarcoma", False), ("group:Angiosarcoma", True),
                                             ("histology:Pleomorphic liposarcoma", False)])
 def test_per_study_snippet_gives_the_subtype_page_numbers(chosen, pooled, tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sarcoma_app.viewstate.url_state import (
+    BANDS,
     AE_COUNT_VALUES, CI_METHODS, CONF_TYPES, COX_TERMS, DENOMINATORS, ENDPOINTS, GROUPINGS, MAX_LANDMARKS,
     P_ADJUST_METHODS, PAZOPANIB_VALUES, RESPONSE_VALUES, RISK_TABLES, TIES, UNKNOWN, AllowedValues, FilterState, MethodState,
     ViewState, parse_landmarks_text, parse_query, to_query,
@@ -25,7 +26,8 @@ ALLOWED = AllowedValues(
 )
 MULTI_FILTERS = [f.name for f in fields(FilterState) if f.name != "evaluable_only"]
 CHOICES = {"ci": CI_METHODS, "conf_type": CONF_TYPES, "ties": TIES, "response_by": GROUPINGS, "km_by": GROUPINGS,
-           "denominator": DENOMINATORS, "endpoint": ENDPOINTS, "p_adjust": P_ADJUST_METHODS, "risk_table": RISK_TABLES}
+           "denominator": DENOMINATORS, "endpoint": ENDPOINTS, "p_adjust": P_ADJUST_METHODS, "risk_table": RISK_TABLES,
+           "bands": BANDS}
 
 
 def subsets(values):

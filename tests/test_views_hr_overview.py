@@ -301,3 +301,48 @@ def test_stratify_is_offered_only_when_the_analysable_patients_span_several_stud
     assert "stratify" not in [c.field for c in hazard_ratios.choices(bundled, MethodState())]
     two_studies = upload_like(40).assign(study_id=["a", "b"] * 20)
     assert "stratify" in [c.field for c in hazard_ratios.choices(two_studies, MethodState())]
+
+
+def test_overview_numbers_equal_the_papers(bundled, reconciliation):
+    """Each study's ORR and DCR as its paper reports them, with the paper's denominator (seed 000: 12 of 24
+    evaluable, 50%; seed 002: ORR 7/28 = 25.0%, DCR 14/28 = 50.0% of all treated), and the other denominator
+    beside it where its count differs (seed 000: 12/28 treated)."""
+    blocks = overview.build(bundled, MethodState(), read_table("studies"), reconciliation)
+    (headline,) = views_of(blocks)
+    published = read_table("published_results").set_index("result_id")
+    nivo = "nivolumab_pazopanib"
+    for study_id, result_id, name in ((NAB, "nab_orr", "orr"), (NAB, "nab_dcr", "dcr"), (nivo, "nivo_cbr", "dcr")):
+        paper, rates = published.loc[result_id], headline.result[study_id]["rates"]
+        assert rates["denominator_label"] == paper["population"]
+        assert (rates[f"{name}_count"], rates["denominator"]) == (paper["numerator"], paper["denominator"])
+        assert round(rates[name], 3) == paper["estimate"]
+        if paper["ci_lower"] == paper["ci_lower"]:  # published CI
+            assert (round(rates[f"{name}_lower"], 3), round(rates[f"{name}_upper"], 3)) == (
+                paper["ci_lower"], paper["ci_upper"])
+    # seed 000 publishes no ORR: it is shown with the paper's denominator of its DCR (evaluable): 3/24
+    assert headline.result[nivo]["rates"]["denominator"] == 24
+    table = headline.table.frame.set_index("Per study")
+    assert table.loc["DCR, both denominators", study_label(nivo)] == "12/24 evaluable = 50.0%; 12/28 all treated = 42.9%"
+    assert table.loc["DCR, both denominators", study_label(NAB)] == "14/28 all treated = 50.0%"
+    assert table.loc["DCR % (95% CI)", study_label(nivo)].startswith("50.0%")
+    assert table.loc["ORR n/N", study_label(NAB)] == "7/28"
+    (cards,) = [b for b in blocks if isinstance(b, Cards)]
+    nivo_card = {m.label: m for m in cards.cards[1].metrics}
+    assert nivo_card["DCR"].value == "50.0%"
+    assert "12/24 evaluable" in nivo_card["DCR"].caption and "12/28 all treated = 42.9%" in nivo_card["DCR"].caption
+    assert "as the paper reports" in blocks_text(blocks)
+
+
+def test_overview_without_published_tables_uses_the_chosen_denominator(bundled):
+    blocks = overview.build(bundled, MethodState(denominator="all"), read_table("studies"))
+    (headline,) = views_of(blocks)
+    assert headline.result["nivolumab_pazopanib"]["rates"]["denominator"] == 28
+    assert "as the paper reports" not in blocks_text(blocks)
+
+
+def test_overview_cohorts_are_one_column_per_study(bundled, reconciliation):
+    blocks = overview.build(bundled, MethodState(), read_table("studies"), reconciliation)
+    (cohorts,) = [b for b in blocks if isinstance(b, Table) and b.name == "cohorts"]
+    frame = cohorts.frame.set_index("Per study")
+    assert sorted(frame.columns) == sorted([study_label(NAB), study_label("nivolumab_pazopanib")])
+    assert "Dose and schedule" in frame.index and frame.loc["Treated", study_label(NAB)] == "28"

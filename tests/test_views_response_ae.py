@@ -289,3 +289,25 @@ def test_study_names_in_markdown_are_escaped():
     warnings = [b.text for b in blocks if isinstance(b, Note) and b.kind == "warning"]
     assert warnings and warnings[0].startswith(f"In *{escape_markdown('my*study_[x]')}*, 1 events of 1 patients")
     assert "my*study" not in warnings[0]
+
+
+def test_published_ae_tables_follow_the_papers_order_without_an_empty_category():
+    """Rows in the source file's order (the paper's); a paper without categories has no Category column."""
+    import csv
+    from pathlib import Path
+    from sarcoma_app.sources import db
+    # the order the app reads the table in (sarcoma_app.sources.db.read_table)
+    published = sql(f"SELECT * FROM published_adverse_events ORDER BY {db.READABLE_TABLES['published_adverse_events']}")
+    with open(Path("data/sources/published_adverse_events.csv"), encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    blocks = adverse_events.build(load_patients(FilterState()), *load_events(load_patients(FilterState())),
+                                  published=published)
+    views = by_key(blocks)
+    for study_id in sorted(published["study_id"].unique()):
+        frame = views[f"ae_published_{study_id}"].table.frame
+        paper_order = list(dict.fromkeys(r["term"] for r in rows if r["study_id"] == study_id))
+        assert frame["Term"].tolist() == paper_order
+        categories = [r["category"] for r in rows if r["study_id"] == study_id]
+        assert ("Category" in frame) == any(categories)
+        config = views[f"ae_published_{study_id}"].table.column_config
+        assert all(config[c]["help"] == c and len(config[c]["label"]) < 20 for c in frame if c.startswith("Grade"))

@@ -230,3 +230,15 @@ def test_patients_on_an_upload_without_optional_columns(tables):
     assert table.frame["Patient ID"].tolist() == [f"P{i}" for i in range(6)]
     assert (table.frame["Derived values"] == "").all()
     assert "Per-value provenance" in blocks[-1].text and patients_view.PROVENANCE_KEY not in picks_of(blocks)
+
+
+def test_subtype_defaults_to_the_most_patients_and_lists_few_patients_instead_of_a_curve(everyone, tables):
+    blocks = subtype_blocks(everyone, tables, chosen=None)
+    sizes = everyone.groupby("histology_group").size()
+    assert picks_of(blocks)[subtype.CHOICE_KEY].value == f"group:{sizes.idxmax()}"
+    km = {view.key: view for view in views_of(blocks)}["subtype_km"]  # leiomyosarcoma: 2 patients with PFS
+    assert km.chart is None and km.table.frame["Patient"].nunique() == 2
+    assert "listed instead of a Kaplan–Meier curve" in blocks_text(blocks)
+    # enough patients: a curve
+    angio = {view.key: view for view in views_of(subtype_blocks(everyone, tables, chosen="group:Angiosarcoma"))}
+    assert angio["subtype_km"].chart is not None

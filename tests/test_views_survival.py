@@ -74,3 +74,27 @@ def test_a_grouping_with_too_many_levels_shows_all_patients_and_says_why():
     blocks = survival.build(patients, MethodState(km_by="histology"))
     assert any(isinstance(b, Note) and "90 levels" in b.text for b in blocks)
     assert list(km_view(blocks).result.fits) == ["All patients"]
+
+
+def _has_band(view) -> bool:
+    chart = next(p for p in view.parts if isinstance(p, Chart)).chart.to_dict()
+    return "'area'" in str(chart) or '"area"' in str(chart)
+
+
+@pytest.mark.parametrize("bands, km_by, drawn", [("auto", "none", True), ("auto", "histology_group", False),
+                                                 ("on", "histology_group", True), ("off", "none", False)])
+def test_ci_bands_follow_the_choice_and_the_number_of_curves(bands, km_by, drawn):
+    patients = load_patients(FilterState())
+    choice = {c.field: c for c in survival.choices(patients, MethodState(bands=bands))}["bands"]
+    assert choice.value == bands and choice.options == ("auto", "on", "off")
+    view = km_view(survival.build(patients, MethodState(km_by=km_by, bands=bands)))
+    assert _has_band(view) == drawn
+    caption = next(p for p in view.parts if isinstance(p, Chart)).caption
+    assert ("band = pointwise 95% CI" in caption) == drawn and ("CI bands hidden" in caption) == (not drawn)
+
+
+def test_km_time_axis_ticks_are_whole_round_months():
+    view = km_view(survival.build(load_patients(FilterState()), MethodState()))
+    spec = next(p for p in view.parts if isinstance(p, Chart)).chart.to_dict()
+    values = spec["vconcat"][0]["layer"][0]["encoding"]["x"]["axis"]["values"]
+    assert values == [0, 3, 6, 9, 12, 15]

@@ -17,7 +17,7 @@ import base64
 import html
 import io
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import pandas as pd
@@ -30,8 +30,6 @@ from sarcoma_app.text import (
 from sarcoma_app.viewstate.url_state import FilterState, MethodState
 
 MISSING_TEXT = "–"
-#: Rows and columns of a table that fit one slide legibly (the HTML report has the whole table).
-MAX_SLIDE_COLUMNS = 12
 MAX_DECK_SLIDES = 40
 #: Charts are rendered at 2x (sarcoma_app.exports.downloads.PNG_SCALE); the HTML report shows them at 1x size.
 PNG_PIXEL_RATIO = 2
@@ -42,7 +40,6 @@ SLIDE_WIDTH_IN, SLIDE_HEIGHT_IN = 13.333, 7.5
 MARGIN_IN = 0.4
 TITLE_TOP_IN, TITLE_HEIGHT_IN = 0.25, 0.8
 CONTENT_TOP_IN = 1.15
-FOOTNOTE_HEIGHT_IN = 0.95
 HEADER_FILL = "1F3A5F"
 STRIPE_FILL = "EEF3F8"
 
@@ -113,12 +110,30 @@ def describe_filters(filters: FilterState) -> str:
     return "; ".join(parts) if parts else "none (all patients)"
 
 
-def describe_methods(methods: MethodState) -> str:
-    """CI method, KM confidence type, Cox ties, median rule and denominator of the view."""
+#: The method families a view may use, for its footnote.
+METHOD_FAMILIES = ("rates", "km", "cox")
+#: View key prefix -> the methods its numbers use (first match wins); other views list every family.
+VIEW_METHODS = (("overview", ("rates", "km")), ("response_measurements", ()), ("response_bars", ()),
+                ("response", ("rates",)), ("subtype_km", ("km",)), ("subtype_bars", ()), ("subtype", ("rates", "km")),
+                ("survival", ("km",)), ("cox", ("cox",)))
+
+
+def methods_of_view(key: str) -> tuple[str, ...]:
+    """The method families behind view ``key`` (its footnote lists only those)."""
+    return next((uses for prefix, uses in VIEW_METHODS if key.startswith(prefix)), METHOD_FAMILIES)
+
+
+def describe_methods(methods: MethodState, uses: tuple[str, ...] = METHOD_FAMILIES) -> str:
+    """The methods of ``uses`` (``rates``: CI method and denominator; ``km``: Kaplan–Meier CI type, median
+    rule and landmarks; ``cox``: ties and Wald CI), or "counts only" when a view uses none."""
     landmarks = ", ".join(f"{t:g}" for t in methods.landmarks) or "none"
-    return (f"95% CI of rates {CI_METHOD_LABELS[methods.ci]}, denominator {DENOMINATOR_LABELS[methods.denominator]}; "
-            f"Kaplan–Meier CI {CONF_TYPE_LABELS[methods.conf_type]}, {MEDIAN_RULE}, landmarks {landmarks} months; "
-            f"Cox ties {TIES_LABELS[methods.ties]}, Wald CI")
+    parts = {
+        "rates": f"95% CI of rates {CI_METHOD_LABELS[methods.ci]}, denominator "
+                 f"{DENOMINATOR_LABELS[methods.denominator]}",
+        "km": f"Kaplan–Meier CI {CONF_TYPE_LABELS[methods.conf_type]}, {MEDIAN_RULE}, landmarks {landmarks} months",
+        "cox": f"Cox ties {TIES_LABELS[methods.ties]}, Wald CI",
+    }
+    return "; ".join(parts[use] for use in uses) if uses else "counts of patients as recorded (no estimate)"
 
 
 # --------------------------------------------------------------------------- #
@@ -158,14 +173,32 @@ def _fit(image_w: float, image_h: float, box_w: float, box_h: float) -> tuple[fl
     return image_w * scale, image_h * scale
 
 
-FONT_SIZES = (14, 12, 11, 10, 9, 8)
+#: Table font sizes tried, largest first: never below 14 pt (read from the back of a tumour-board room).
+FONT_SIZES = (16, 14)
+#: Smallest text anywhere on a slide (tables, captions, footnotes, the chart's tick labels), points.
+MIN_TEXT_PT = 14
+TITLE_PT = 28
 NOTE_HEIGHT_IN = 0.3
 CELL_MARGIN_IN = 0.05
+GAP_IN = 0.15
+#: A view's table is spread over at most this many slides (the HTML report has the rest).
+MAX_TABLE_SLIDES = 12
+#: Average character width as a fraction of the font size, for wrapping estimates (generous: LibreOffice
+#: draws Calibri as the wider Carlito or DejaVu Sans).
+CHAR_EM = 0.6
 
 
 def _line_height(size: float) -> float:
     """Height in inches of one line of table text at ``size`` points (with the cell's margins)."""
     return size * 1.25 / 72
+
+
+def _minimum_width(title: str, cells: list[str], size: float) -> float:
+    """Narrowest a column may be: its header's longest word (bold) and cells of up to 18 characters."""
+    char = size * CHAR_EM / 72
+    longest_cell = max([len(cell) for cell in cells] + [0])
+    longest_word = max((len(word) for word in title.split()), default=1)
+    return max((longest_word + 1) * char * 1.15, min(longest_cell, 18) * char) + 2 * CELL_MARGIN_IN
 
 
 def _column_widths(header: list[str], body: list[list[str]], size: float, width: float) -> list[float]:
@@ -177,14 +210,13 @@ def _column_widths(header: list[str], body: list[list[str]], size: float, width:
     wrap. When the wants exceed ``width``, only the room above the minimum
     is shrunk.
     """
-    char = size * 0.55 / 72
+    char = size * CHAR_EM / 72
     minimums, wants = [], []
     for index, title in enumerate(header):
-        longest_cell = max([len(row[index]) for row in body] + [0])
-        longest_word = max((len(word) for word in title.split()), default=1)
-        # short values (rates with CIs, counts) do not wrap; long text columns absorb the shrinking
-        minimum = max((longest_word + 1) * char * 1.15, min(longest_cell, 18) * char) + 2 * CELL_MARGIN_IN
+        cells = [row[index] for row in body]
+        minimum = _minimum_width(title, cells, size)
         minimums.append(minimum)
+        longest_cell = max([len(cell) for cell in cells] + [0])
         wants.append(max(min(max(longest_cell, len(title)), 36) * char + 2 * CELL_MARGIN_IN, minimum))
     if sum(wants) <= width:
         return [width * want / sum(wants) for want in wants]
@@ -196,61 +228,111 @@ def _column_widths(header: list[str], body: list[list[str]], size: float, width:
 
 
 def _lines(text: str, width: float, size: float) -> int:
-    """Estimated number of wrapped lines of ``text`` in a cell ``width`` inches wide."""
-    per_line = max(int((width - 2 * CELL_MARGIN_IN) / (size * 0.55 / 72)), 1)
-    return max(1, -(-len(text) // per_line))
+    """Estimated number of wrapped lines of ``text`` in a box ``width`` inches wide (2 cell margins): words
+    wrap whole; a word longer than a line breaks."""
+    per_line = max(int((width - 2 * CELL_MARGIN_IN) / (size * CHAR_EM / 72)), 1)
+    lines = 0
+    for part in text.split("\n"):
+        lines += 1
+        used = 0
+        for word in part.split():
+            need = len(word) + (1 if used else 0)
+            if used and used + need > per_line:
+                lines += 1
+                used, need = 0, len(word)
+            if need > per_line:  # broken inside the word
+                lines += (need - 1) // per_line
+                need = need % per_line or per_line
+            used += need
+    return max(lines, 1)
 
 
 @dataclass(frozen=True)
 class TableFit:
-    """How a table is drawn on a slide: font size, column widths, row heights, rows kept, note."""
+    """How (a part of) a table is drawn on a slide: font size, column widths, row heights (header first),
+    the body rows and columns shown, and the note under it."""
 
     size: int
     widths: list[float]
     heights: list[float]
-    n_body_rows: int
-    note: str
+    rows: tuple[int, int]
+    columns: tuple[int, ...]
+    note: str = ""
+
+    @property
+    def n_body_rows(self) -> int:
+        return self.rows[1] - self.rows[0]
 
     @property
     def height(self) -> float:
         return sum(self.heights) + (NOTE_HEIGHT_IN if self.note else 0)
 
 
-def fit_table(frame: pd.DataFrame, width: float, height: float, min_size: int = FONT_SIZES[-1],
-              allow_cut: bool = True) -> TableFit | None:
-    """Largest font (14 down to ``min_size`` pt) at which ``frame`` fits the box, cutting rows at the
-    smallest size when ``allow_cut``; None when it cannot fit."""
-    frame = frame.iloc[:, :MAX_SLIDE_COLUMNS]
+def column_groups(header: list[str], body: list[list[str]], width: float, size: int = MIN_TEXT_PT) -> list[tuple[int, ...]]:
+    """Columns per slide: as many as fit ``width`` at ``size`` pt, the first (label) column repeated on each."""
+    minimums = [_minimum_width(title, [row[i] for row in body], size) for i, title in enumerate(header)]
+    groups: list[list[int]] = [[0]]
+    for index in range(1, len(header)):
+        if len(groups[-1]) > 1 and sum(minimums[i] for i in groups[-1]) + minimums[index] > width:
+            groups.append([0])
+        groups[-1].append(index)
+    return [tuple(group) for group in groups]
+
+
+def fit_table(frame: pd.DataFrame, width: float, height: float) -> list[TableFit]:
+    """``frame`` laid out in ``width`` x ``height`` inches, over as many slides as it needs: the largest
+    font of :data:`FONT_SIZES` at which it fits one slide, else 14 pt with the rows (and, when too wide,
+    the columns) split, the header repeated on each slide. Every row is shown (up to
+    :data:`MAX_TABLE_SLIDES` slides)."""
     header, body = table_cells(frame)
-    for size in (s for s in FONT_SIZES if s >= min_size):
+    groups = column_groups(header, body, width)
+    for size in FONT_SIZES:
+        if len(column_groups(header, body, width, size)) > 1:
+            continue
         widths = _column_widths(header, body, size, width)
         heights = [max(_lines(cell, w, size) for cell, w in zip(row, widths)) * _line_height(size) + 0.06
                    for row in [header, *body]]
         if sum(heights) <= height:
-            return TableFit(size, widths, heights, len(body), _cut_note(frame, len(body)))
-    if not allow_cut:
-        return None
-    kept = 0
-    while kept < len(body) and sum(heights[: kept + 2]) + NOTE_HEIGHT_IN <= height:
-        kept += 1
-    kept = max(kept, 1)
-    return TableFit(size, widths, heights[: kept + 1], kept, _cut_note(frame, kept))
+            return [TableFit(size, widths, heights, (0, len(body)), tuple(range(len(header))))]
+    size = MIN_TEXT_PT
+    pages: list[TableFit] = []
+    for group in groups:
+        sub_header = [header[i] for i in group]
+        sub_body = [[row[i] for i in group] for row in body]
+        widths = _column_widths(sub_header, sub_body, size, width)
+        heights = [max(_lines(cell, w, size) for cell, w in zip(row, widths)) * _line_height(size) + 0.06
+                   for row in [sub_header, *sub_body]]
+        start = 0
+        while start < len(body) or (start == 0 and not body):
+            used, stop = heights[0], start
+            while stop < len(body) and used + heights[stop + 1] + NOTE_HEIGHT_IN <= height:
+                used += heights[stop + 1]
+                stop += 1
+            stop = max(stop, start + 1) if body else 0
+            pages.append(TableFit(size, widths, [heights[0], *heights[start + 1: stop + 1]], (start, stop), group))
+            if not body:
+                break
+            start = stop
+    shown = pages[:MAX_TABLE_SLIDES]
+    notes = [_page_note(frame, fit, len(groups)) for fit in shown]
+    if len(pages) > len(shown):
+        notes[-1] += f" The table goes on over {len(pages) - len(shown)} more slides: the HTML report has it all."
+    return [replace(fit, note=note) for fit, note in zip(shown, notes)]
 
 
-def _cut_note(frame: pd.DataFrame, kept: int) -> str:
-    parts = []
-    if kept < len(frame):
-        parts.append(f"first {kept} of {len(frame)} rows")
-    if frame.shape[1] > MAX_SLIDE_COLUMNS:
-        parts.append(f"first {MAX_SLIDE_COLUMNS} of {frame.shape[1]} columns")
-    return ("Table shows the " + " and ".join(parts) + "; the HTML report has it all.") if parts else ""
+def _page_note(frame: pd.DataFrame, fit: TableFit, n_groups: int) -> str:
+    parts = [f"Rows {fit.rows[0] + 1}–{fit.rows[1]} of {len(frame)}"] if fit.n_body_rows < len(frame) else []
+    if n_groups > 1:
+        parts.append(f"columns {fit.columns[1] + 1}–{fit.columns[-1] + 1} of {frame.shape[1]}")
+    return "; ".join(parts) + "." if parts else ""
 
 
 def _add_table(slide, frame: pd.DataFrame, left: float, top: float, width: float, fit: TableFit):
     from pptx.dml.color import RGBColor
     from pptx.util import Inches, Pt
 
-    header, body = table_cells(frame.iloc[: fit.n_body_rows, :MAX_SLIDE_COLUMNS])
+    part = frame.iloc[fit.rows[0]: fit.rows[1], list(fit.columns)]
+    header, body = table_cells(part)
     n_rows, n_columns = len(body) + 1, len(header)
     shape = slide.shapes.add_table(n_rows, n_columns, Inches(left), Inches(top), Inches(width),
                                    Inches(sum(fit.heights)))
@@ -279,28 +361,63 @@ def _add_table(slide, frame: pd.DataFrame, left: float, top: float, width: float
             cell.fill.fore_color.rgb = RGBColor.from_string(
                 HEADER_FILL if row_index == 0 else (STRIPE_FILL if row_index % 2 == 0 else "FFFFFF"))
     if fit.note:
-        box = slide.shapes.add_textbox(Inches(left), Inches(top + sum(fit.heights) + 0.02), Inches(width),
-                                       Inches(NOTE_HEIGHT_IN - 0.02))
-        box.name = "Table note"
-        box.text_frame.text = fit.note
-        for run in box.text_frame.paragraphs[0].runs:
-            run.font.size = Pt(9)
-            run.font.italic = True
+        _text_box(slide, "Table note", fit.note, left, top + sum(fit.heights) + 0.02, width,
+                  NOTE_HEIGHT_IN - 0.02, italic=True)
     return shape
+
+
+def _text_box(slide, name: str, text: str, left: float, top: float, width: float, height: float,
+              size: int = MIN_TEXT_PT, italic: bool = False):
+    from pptx.util import Inches, Pt
+
+    box = slide.shapes.add_textbox(Inches(left), Inches(top), Inches(width), Inches(height))
+    box.name = name
+    box.text_frame.word_wrap = True
+    box.text_frame.text = text
+    for paragraph in box.text_frame.paragraphs:
+        for run in paragraph.runs:
+            run.font.size = Pt(size)
+            run.font.italic = italic
+    return box
+
+
+def _text_height(text: str, width: float, size: int = MIN_TEXT_PT) -> float:
+    """Height in inches of wrapped ``text`` at ``size`` pt in a text box ``width`` inches wide."""
+    return _lines(text, width - 0.2, size) * size * 1.2 / 72 + 0.1 if text else 0.0
+
+
+def footnote_height(spec: SlideSpec) -> float:
+    """Height of the slide's footnote (one paragraph per part, 14 pt)."""
+    return _text_height("\n".join(f"{label}: {text}" for label, text in spec.footnote_parts()), CONTENT_WIDTH_IN)
+
+
+CONTENT_WIDTH_IN = SLIDE_WIDTH_IN - 2 * MARGIN_IN
+
+
+def content_box(spec: SlideSpec) -> tuple[float, float]:
+    """Top and height (inches) of the room between the title (and caption) and the footnote."""
+    top = CONTENT_TOP_IN + (_text_height(spec.caption, CONTENT_WIDTH_IN) if spec.caption else 0)
+    bottom = SLIDE_HEIGHT_IN - footnote_height(spec) - 0.15
+    return top, max(bottom - top, 1.0)
+
+
+def chart_box(spec: SlideSpec) -> tuple[float, float]:
+    """Width and height (inches) a chart of ``spec`` gets on its slide: the whole content area (a table
+    that does not fit under the chart goes on slides of its own)."""
+    return CONTENT_WIDTH_IN, content_box(spec)[1]
 
 
 def _add_footnote(slide, spec: SlideSpec) -> None:
     from pptx.dml.color import RGBColor
     from pptx.util import Inches, Pt
 
-    top = SLIDE_HEIGHT_IN - FOOTNOTE_HEIGHT_IN - 0.1
-    box = slide.shapes.add_textbox(Inches(MARGIN_IN), Inches(top), Inches(SLIDE_WIDTH_IN - 2 * MARGIN_IN),
-                                   Inches(FOOTNOTE_HEIGHT_IN))
+    height = footnote_height(spec)
+    box = slide.shapes.add_textbox(Inches(MARGIN_IN), Inches(SLIDE_HEIGHT_IN - height - 0.1),
+                                   Inches(CONTENT_WIDTH_IN), Inches(height))
     box.name = "Footnote"
     frame = box.text_frame
     frame.word_wrap = True
-    parts = spec.footnote_parts()
-    for index, (label, text) in enumerate(parts):
+    for index, (label, text) in enumerate(spec.footnote_parts()):
         paragraph = frame.paragraphs[0] if index == 0 else frame.add_paragraph()
         bold = paragraph.add_run()
         bold.text = f"{label}: "
@@ -308,64 +425,62 @@ def _add_footnote(slide, spec: SlideSpec) -> None:
         plain = paragraph.add_run()
         plain.text = text
         for run in (bold, plain):
-            run.font.size = Pt(9)
+            run.font.size = Pt(MIN_TEXT_PT)
             run.font.color.rgb = RGBColor.from_string("444444")
 
 
-def _add_slide(presentation, spec: SlideSpec) -> None:
+def _new_slide(presentation, spec: SlideSpec, title: str):
+    """A slide with its title, caption and footnote; returns (slide, content top, content height)."""
     from pptx.util import Inches, Pt
 
     slide = presentation.slides.add_slide(presentation.slide_layouts[5])  # "Title Only"
-    title = slide.shapes.title
-    title.left, title.top = Inches(MARGIN_IN), Inches(TITLE_TOP_IN)
-    title.width, title.height = Inches(SLIDE_WIDTH_IN - 2 * MARGIN_IN), Inches(TITLE_HEIGHT_IN)
-    title.text = spec.title
-    for paragraph in title.text_frame.paragraphs:
+    shape = slide.shapes.title
+    shape.left, shape.top = Inches(MARGIN_IN), Inches(TITLE_TOP_IN)
+    shape.width, shape.height = Inches(CONTENT_WIDTH_IN), Inches(TITLE_HEIGHT_IN)
+    shape.text = title
+    size = TITLE_PT if _lines(title, CONTENT_WIDTH_IN, TITLE_PT * 1.1) == 1 else TITLE_PT * 3 // 4  # one line
+    for paragraph in shape.text_frame.paragraphs:
         paragraph.alignment = 1  # left
         for run in paragraph.runs:
-            run.font.size = Pt(28)
+            run.font.size = Pt(size)
             run.font.bold = True
-
-    left, top = MARGIN_IN, CONTENT_TOP_IN
-    width = SLIDE_WIDTH_IN - 2 * MARGIN_IN
-    height = SLIDE_HEIGHT_IN - FOOTNOTE_HEIGHT_IN - 0.2 - top
     if spec.caption:
-        box = slide.shapes.add_textbox(Inches(left), Inches(top - 0.1), Inches(width), Inches(0.35))
-        box.name = "Caption"
-        box.text_frame.word_wrap = True
-        box.text_frame.text = spec.caption
-        for run in box.text_frame.paragraphs[0].runs:
-            run.font.size = Pt(11)
-        top += 0.35
-        height -= 0.35
-
-    has_table = spec.table is not None and not spec.table.empty
-    if spec.chart_png and has_table:
-        _chart_and_table(slide, spec.chart_png, spec.table, left, top, width, height)
-    elif spec.chart_png:
-        _add_picture(slide, spec.chart_png, left, top, width, height)
-    elif has_table:
-        _add_table(slide, spec.table, left, top, width, fit_table(spec.table, width, height))
+        _text_box(slide, "Caption", spec.caption, MARGIN_IN, CONTENT_TOP_IN - 0.1, CONTENT_WIDTH_IN,
+                  _text_height(spec.caption, CONTENT_WIDTH_IN))
     _add_footnote(slide, spec)
     slide.notes_slide.notes_text_frame.text = "\n".join(f"{label}: {text}" for label, text in spec.footnote_parts())
+    top, height = content_box(spec)
+    return slide, top, height
 
 
-def _chart_and_table(slide, png: bytes, frame: pd.DataFrame, left: float, top: float, width: float,
-                     height: float) -> None:
-    """Chart beside the table when the chart is not wide and the table fits the rest at >= 10 pt;
-    otherwise the table under the chart, taking at most 45% of the height."""
-    gap = 0.25
-    image_w, image_h = png_size(png)
-    chart_w = min(height * image_w / image_h, width * 0.62)
-    beside = fit_table(frame, width - chart_w - gap, height, min_size=10, allow_cut=False)
-    if beside is not None and image_w / image_h < 1.6:
-        _add_picture(slide, png, left, top, chart_w, height)
-        _add_table(slide, frame, left + chart_w + gap, top, width - chart_w - gap, beside)
+def _add_slide(presentation, spec: SlideSpec) -> None:
+    """The slides of one view: the chart over the whole width, its table under it when the table fits
+    there at 14 pt, otherwise on slides of its own (split by rows and columns, header repeated)."""
+    has_table = spec.table is not None and not spec.table.empty
+    slide, top, height = _new_slide(presentation, spec, spec.title)
+    width = CONTENT_WIDTH_IN
+    if spec.chart_png:
+        image_w, image_h = png_size(spec.chart_png)
+        full_width_h = width * image_h / image_w
+        room = height - full_width_h - GAP_IN
+        under = fit_table(spec.table, width, room) if has_table and room > 0.5 else []
+        if len(under) == 1 and not under[0].note and under[0].height <= room:
+            _add_picture(slide, spec.chart_png, MARGIN_IN, top, width, full_width_h)
+            _add_table(slide, spec.table, MARGIN_IN, top + full_width_h + GAP_IN, width, under[0])
+            return
+        _add_picture(slide, spec.chart_png, MARGIN_IN, top, width, height)
+        if not has_table:
+            return
+        slide = None
+    if not has_table:
         return
-    below = fit_table(frame, width, height * 0.45)
-    chart_h = height - below.height - 0.1
-    _add_picture(slide, png, left, top, width, chart_h)
-    _add_table(slide, frame, left, top + chart_h + 0.1, width, below)
+    pages = fit_table(spec.table, width, height)
+    for number, fit in enumerate(pages, start=1):
+        if slide is None:
+            suffix = f" ({number} of {len(pages)})" if len(pages) > 1 else ""
+            slide, top, height = _new_slide(presentation, spec, f"{spec.title} — table{suffix}")
+        _add_table(slide, spec.table, MARGIN_IN, top, width, fit)
+        slide = None
 
 
 def _add_picture(slide, png: bytes, left: float, top: float, box_w: float, box_h: float) -> None:

@@ -405,22 +405,47 @@ def missing_labels(groupings) -> list[str]:
 
 
 def per_study(denominator: str, ci: str, conf_type: str, csv_path: str = PATIENTS_CSV,
-              title: str = "Per study: response rates and median PFS (never pooled across regimens)") -> Snippet:
-    """ORR, DCR and median PFS per study (Overview and subtype-across-studies tables)."""
+              title: str = "Per study: response rates and median PFS (never pooled across regimens)",
+              published: dict[str, str] | None = None) -> Snippet:
+    """ORR, DCR and median PFS per study (Overview and subtype-across-studies tables).
+
+    ``published``: study id -> the denominator of its paper's rates (the Overview's headline); other studies
+    use ``denominator``. With it, ``table`` holds each study's headline rates and ``both`` the rates with
+    each denominator (the Overview shows both where the counts differ).
+    """
     _check(denominator, DENOMINATORS, "denominator")
     _check(ci, CI_METHODS, "CI method")
     _check(conf_type, CONF_TYPES, "conf type")
     rate_columns = ["denominator", "orr_count", "orr", "orr_lower", "orr_upper", "dcr_count", "dcr", "dcr_lower",
                     "dcr_upper"]
+    if published is None:
+        rates_code = (
+            f"    rates = response_table(cohort, denominator={json.dumps(denominator)}, "
+            f"method={json.dumps(ci)}).iloc[-1]\n"
+            "    row = {\"study\": study_id, \"patients\": len(cohort)}\n"
+            f"{_py_list('    for name in ', rate_columns, ':')}\n"
+            "        row[name] = rates[name]\n")
+        head = ""
+    else:
+        pairs = ", ".join(f"{py_string(k)}: {py_string(_check(v, DENOMINATORS, 'denominator'))}"
+                          for k, v in sorted(published.items()))
+        head = ("\n# each study's own published denominator (its paper's population); other studies: "
+                f"{json.dumps(denominator)}\nown_denominator = {{{pairs}}}\n"
+                f"{_py_list('shown = ', rate_columns)}\nboth = []\n")
+        rates_code = (
+            f"    own = own_denominator.get(study_id, {json.dumps(denominator)})\n"
+            "    row = {\"study\": study_id, \"patients\": len(cohort)}\n"
+            "    for used in dict.fromkeys([own, \"all\", \"evaluable\"]):\n"
+            f"        rates = response_table(cohort, denominator=used, method={json.dumps(ci)}).iloc[-1]\n"
+            "        both.append({\"study\": study_id, \"population\": rates[\"denominator_label\"],\n"
+            "                     \"headline\": used == own, **rates[shown].to_dict()})\n"
+            "        if used == own:  # the headline: the paper's own denominator\n"
+            "            row.update(rates[shown].to_dict(), population=rates[\"denominator_label\"])\n")
     code = _py_read(csv_path, "from analysis.response import response_table\n"
-                              "from analysis.survival import kaplan_meier", title) + (
+                              "from analysis.survival import kaplan_meier", title) + head + (
         "\nrows = []\n"
         "for study_id, cohort in patients.groupby(\"study_id\"):\n"
-        f"    rates = response_table(cohort, denominator={json.dumps(denominator)}, "
-        f"method={json.dumps(ci)}).iloc[-1]\n"
-        "    row = {\"study\": study_id, \"patients\": len(cohort)}\n"
-        f"{_py_list('    for name in ', rate_columns, ':')}\n"
-        "        row[name] = rates[name]\n"
+        + rates_code +
         "    # per-patient PFS is not published for every study\n"
         "    with_pfs = cohort.dropna(subset=[\"pfs_months\", \"pfs_event\"])\n"
         "    if len(with_pfs):\n"
@@ -431,7 +456,9 @@ def per_study(denominator: str, ci: str, conf_type: str, csv_path: str = PATIENT
         "                   median_lower=km.median_ci[0], median_upper=km.median_ci[1])\n"
         "    rows.append(row)\n"
         "table = pd.DataFrame(rows)\n"
-        "print(table.to_string(index=False))\n")
+        "print(table.to_string(index=False))\n"
+        + ("both = pd.DataFrame(both)  # every study with each denominator\n"
+           "print(both.to_string(index=False))\n" if published is not None else ""))
     return Snippet(code)
 
 

@@ -7,6 +7,7 @@ building files from it is pure (:mod:`sarcoma_app.exports.deck`). Snippets come 
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import altair as alt
@@ -98,21 +99,27 @@ def _signature(view_key: str, state: ViewState, table: pd.DataFrame | None) -> s
 
 def _add_slide(signature: str, title: str, chart: alt.TopLevelMixin | None, table: pd.DataFrame | None,
                n_text: str, methods_text: str | None, source_text: str, caption: str) -> None:
-    """Callback of 'Add to deck': render the chart and append the slide."""
-    png = None
-    if chart is not None:
-        try:
-            png = downloads.chart_png(chart)
-        except Exception:  # noqa: BLE001 - keep the table slide even if rendering fails
-            st.toast("The chart could not be rendered; the slide has its table only.", icon=":material/warning:")
+    """Callback of 'Add to deck': render the chart (its text >= 14 pt at its size on the slide) and append
+    the slide."""
     state = current_state()
     spec = deck.SlideSpec(
-        title=title, page=st.session_state.get(PAGE_TITLE_KEY, ""), chart_png=png,
+        title=title, page=st.session_state.get(PAGE_TITLE_KEY, ""),
         table=None if table is None else table.reset_index(drop=True).copy(),
         filters=deck.describe_filters(state.filters), n=n_text,
-        methods=methods_text if methods_text is not None else deck.describe_methods(state.methods),
+        methods=methods_text if methods_text is not None else deck.describe_methods(
+            state.methods, deck.methods_of_view(signature.rsplit(":", 1)[0])),
         source=source_text, caption=caption, key=signature, origin=cohort.source_token(),
     )
+    if chart is not None:
+        try:
+            rendered = downloads.slide_chart_png(chart, *deck.chart_box(spec), min_pt=deck.MIN_TEXT_PT)
+            spec = dataclasses.replace(spec, chart_png=rendered.png)
+            if rendered.smallest_pt < deck.MIN_TEXT_PT - 0.5:
+                st.toast(f"This chart is taller than a slide holds at {deck.MIN_TEXT_PT} pt: its smallest text is "
+                         f"{rendered.smallest_pt:.0f} pt on the slide. Fewer groups (or the plain risk table) "
+                         "make it readable.", icon=":material/warning:")
+        except Exception:  # noqa: BLE001 - keep the table slide even if rendering fails
+            st.toast("The chart could not be rendered; the slide has its table only.", icon=":material/warning:")
     slides = deck.add(current_deck(), spec)
     _set_deck(slides)
     st.toast(f"Added “{escape_markdown(title)}” to the slide deck ({len(slides)} slide{'s' if len(slides) != 1 else ''}; "
@@ -193,6 +200,36 @@ def _code_expander(key: str, code: Snippet, patients: pd.DataFrame | None, data_
 
 
 # --------------------------------------------------------------------------- #
+# Reload guard
+# --------------------------------------------------------------------------- #
+#: The browser asks before a reload or a closed tab loses the deck or an upload (``beforeunload``). Constant
+#: script (no data in it), run in a component frame of the app's own origin; ``__ON__`` is true or false.
+RELOAD_GUARD_JS = """<script>
+const app = window.parent;
+if (!app.__sarcomaReloadGuard) {
+  app.__sarcomaReloadGuard = true;
+  app.addEventListener("beforeunload", (event) => {
+    if (app.__sarcomaGuardOn) { event.preventDefault(); event.returnValue = ""; }
+  });
+}
+app.__sarcomaGuardOn = __ON__;
+</script>"""
+GUARD_KEY = "_reload_guard_on"
+
+
+def guard_reload() -> None:
+    """While the session holds a deck or an uploaded cohort, the browser asks before a reload empties them
+    (nothing is drawn before; once, to switch the question off, after)."""
+    needed = bool(current_deck()) or cohort.uploaded_cohort() is not None
+    if needed or st.session_state.get(GUARD_KEY):
+        import streamlit.components.v1 as components
+
+        with st.sidebar:
+            components.html(RELOAD_GUARD_JS.replace("__ON__", "true" if needed else "false"), height=0)
+        st.session_state[GUARD_KEY] = needed
+
+
+# --------------------------------------------------------------------------- #
 # Sidebar deck
 # --------------------------------------------------------------------------- #
 def render_sidebar_deck() -> None:
@@ -223,7 +260,9 @@ def render_sidebar_deck() -> None:
         pptx_column.download_button(
             "PPTX", data=lambda: deck.build_pptx(frozen), file_name="tumour-board.pptx", mime=PPTX_MIME,
             key="deck_pptx", icon=":material/slideshow:", on_click="ignore", disabled=not slides, width="stretch",
-            help="PowerPoint, one slide per view: chart, editable table, footnote.",
+            help="PowerPoint, 16:9, every text at least 14 pt: each chart over the slide's width, its editable table "
+                 "under it or on slides of its own (long tables go on over slides), a footnote with filters, n, "
+                 "methods and source.",
         )
         html_column.download_button(
             "HTML", data=lambda: deck.build_html(frozen).encode("utf-8"), file_name="tumour-board-report.html",
@@ -236,6 +275,9 @@ def render_sidebar_deck() -> None:
             width="stretch", help="The deck as a file to keep: load it again below, in this or a later session "
                                   "(the deck lives in this browser session only; a reload empties it).",
         )
+        if slides:
+            st.caption(":orange[A reload or a closed tab empties the deck (and an uploaded "
+                       "cohort): save the deck file to keep it.]")
         st.button("Clear deck", key="deck_clear", icon=":material/delete_sweep:", on_click=_clear,
                   disabled=not slides, width="stretch")
         st.file_uploader("Load a deck file", type=["json"], key=f"deck_upload_{_deck_upload_generation()}",

@@ -84,6 +84,44 @@ def filter_summary() -> str:
     return text if cohort.is_bundled() else f"{text} · Data: {cohort.source_description()}"
 
 
+#: Column widths (pixels) the renderer gives a table's columns: room for the header and cells up to
+#: :data:`WIDE_CELL_CHARS` characters; longer text gets :data:`MAX_COLUMN_PX` (the cell shows it on hover).
+HEADER_CHAR_PX, CELL_CHAR_PX, COLUMN_PADDING_PX = 8.5, 7.5, 30
+WIDE_CELL_CHARS = 56
+MIN_COLUMN_PX, MAX_COLUMN_PX = 60, 460
+
+
+def column_widths(frame: pd.DataFrame, column_config: dict | None = None) -> dict:
+    """``column_config`` with a width for every unsized column whose header is longer than its cells (the grid
+    sizes a column to its cells and cuts the header: "p adjuste"): wide enough for the whole header."""
+    config = dict(column_config or {})
+    sample = frame.head(300)
+    for column in frame.columns:
+        given = config.get(column)
+        if isinstance(given, dict) and given.get("width") is not None or (given is not None and not isinstance(given, dict)):
+            continue
+        label = str(given.get("label", column)) if isinstance(given, dict) else str(column)
+        cells = sample[column].map(lambda v: len(str(v)) if v is not None else 0)
+        longest = int(cells.max()) if len(cells) else 0
+        if len(label) * HEADER_CHAR_PX <= min(longest, WIDE_CELL_CHARS) * CELL_CHAR_PX:
+            continue  # the grid sizes a column to its cells: only a header longer than them gets cut
+        width = max(len(label) * HEADER_CHAR_PX, min(longest, WIDE_CELL_CHARS) * CELL_CHAR_PX) + COLUMN_PADDING_PX
+        config[column] = {**(given or {}), "width": int(min(max(width, MIN_COLUMN_PX), MAX_COLUMN_PX))}
+    return config
+
+
+def _with_thousands(frame: pd.DataFrame, config: dict) -> dict:
+    """Integer columns reaching 1,000 shown with thousands separators (the browser's locale)."""
+    for column in frame.columns:
+        series = frame[column]
+        if (pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series) and len(series)
+                and series.abs().max() >= 1000 and isinstance(config.get(column), dict)):
+            given = config[column]
+            config[column] = st.column_config.NumberColumn(given.get("label"), width=given.get("width"),
+                                                           help=given.get("help"), format="localized")
+    return config
+
+
 def show_table(frame: pd.DataFrame, name: str, key: str, caption: str | None = None,
                column_config: dict | None = None, height: int | str = "auto", styler=None,
                download_frame: pd.DataFrame | None = None, fold: bool = True) -> None:
@@ -126,16 +164,19 @@ def show_table(frame: pd.DataFrame, name: str, key: str, caption: str | None = N
     # presentation mode (?present=1): secondary tables folded, so each chart and its key table get the screen
     folded = current_state().present and fold
     target = st.expander("Show the table", icon=":material/table:") if folded else st.container()
-    target.dataframe(styler if styler is not None else frame, hide_index=True, column_config=column_config,
+    target.dataframe(styler if styler is not None else frame, hide_index=True,
+                     column_config=_with_thousands(frame, column_widths(frame, column_config)),
                      height=height, width="stretch", placeholder=MISSING_TEXT)
     left, right = target.columns([4, 1], vertical_alignment="top")
     if caption:
         left.caption(caption)
     right.download_button(
-        "CSV", data=(lambda: downloads.csv_bytes(full)) if len(full) > LAZY_CSV_ROWS else downloads.csv_bytes(full),
+        "CSV", data=(lambda: downloads.csv_bytes(downloads.with_numbers(full))) if len(full) > LAZY_CSV_ROWS
+        else downloads.csv_bytes(downloads.with_numbers(full)),
         file_name=f"{downloads.safe_file_stem(name)}.csv",
         mime="text/csv", key=f"{key}_csv", icon=":material/download:", on_click="ignore",
-        help="Download this table as CSV", width="stretch",
+        help="Download this table as CSV: the text as shown, with its numbers (estimate, CI, counts) in "
+             "columns of their own", width="stretch",
     )
 
 

@@ -31,7 +31,7 @@ READABLE_TABLES = {
     "published_results": "study_id, result_id",
     "published_characteristics": "study_id",
     "published_response_by_histology": "study_id",
-    "published_adverse_events": "study_id",
+    "published_adverse_events": "study_id, rowid",  # the paper's row order (the source file follows the paper)
     "source_conflicts": "conflict_id",
     "patient_value_sources": "study_id, patient_id, field",
     "data_dictionary": None,  # keep the file's order

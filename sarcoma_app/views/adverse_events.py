@@ -86,11 +86,28 @@ def published_table(table: pd.DataFrame) -> pd.DataFrame:
     wide = table.pivot(index="row", columns="column", values="cell")[columns]
     row_order = list(dict.fromkeys(table["row"]))
     wide = wide.loc[row_order].reset_index()
-    wide.insert(0, "Category", wide["row"].str.split("|").str[0].replace("", "–"))
-    wide.insert(1, "Term", wide.pop("row").str.split("|").str[1])
+    categories = wide["row"].str.split("|").str[0]
+    if categories.ne("").any():  # a paper without categories: no empty column
+        wide.insert(0, "Category", categories.replace("", "–"))
+    wide.insert(1 if "Category" in wide else 0, "Term", wide.pop("row").str.split("|").str[1])
     notes = table.dropna(subset=["note"]).groupby("term")["note"].apply(lambda s: " ".join(dict.fromkeys(s)))
     wide["Note"] = wide["Term"].map(notes).fillna("")
     return wide
+
+
+SHORT_GROUP_LABELS = {"all": "all", "total": "total", "on_pazopanib": "on paz.", "no_pazopanib": "no paz."}
+
+
+def _short_headers(table: pd.DataFrame) -> dict:
+    """Column configs giving the grade-band columns short headers ('1-2 on paz. (18)', full name on hover), so
+    every arm fits the page; the table's column names stay as printed."""
+    config = {}
+    for band, group, denominator in dict.fromkeys(zip(table["grade_band"], table["group"], table["denominator"])):
+        full = f"Grade {band} · {GROUP_LABELS.get(group, group)} (N = {int(denominator)})"
+        config[full] = {"label": f"{band} {SHORT_GROUP_LABELS.get(group, group)} ({int(denominator)})",
+                        "help": full, "width": 115}
+    config["Note"] = {"width": "large"}
+    return config
 
 
 def _published_blocks(published: pd.DataFrame) -> list[Block]:
@@ -104,7 +121,9 @@ def _published_blocks(published: pd.DataFrame) -> list[Block]:
         blocks.append(View(
             f"ae_published_{study_id}", f"Adverse events as published — {study_label(study_id)}",
             [Note(f"**{escape_markdown(study_label(study_id))}** — {escape_markdown(source)}", kind="markdown"),
-             Table(wide, f"published-ae-{study_id}")],
+             Table(wide, f"published-ae-{study_id}", column_config=_short_headers(table),
+                   caption="Columns: CTCAE grade band, arm (N); hover a header for its full name. Rows in the "
+                           "paper's order.")],
             patients=table, n_text=f"{int(table['denominator'].max())} patients (whole published cohort)",
             methods_text=PUBLISHED_AE_METHODS, result=wide))
     chart_rows = published[published["group"].isin(["total", "all"])]

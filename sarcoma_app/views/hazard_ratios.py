@@ -61,10 +61,8 @@ def terms_choice(keys: list[str], wanted: tuple[str, ...]) -> Choice:
 
 def estimate_text(row) -> str:
     """HR (CI), p and the patients/events behind the term, for the forest plot."""
-    if pd.notna(row.level_n):
-        counts = f"{int(row.level_n)} pts, {int(row.level_events)} ev"
-    else:
-        counts = f"{int(row.n)} pts, {int(row.events)} ev" if pd.notna(row.n) else ""
+    n, events = (row.level_n, row.level_events) if pd.notna(row.level_n) else (row.n, row.events)
+    counts = (f"{int(n):,} pt{'s' if int(n) != 1 else ''}, {int(events):,} ev" if pd.notna(n) else "")
     if not row.estimable:
         return f"not estimable · {counts}"
     return f"{fmt_ratio_ci(row.hr, row.hr_lower, row.hr_upper)} p {fmt_p(row.p)} · {counts}"
@@ -78,8 +76,8 @@ def _hr_texts(terms: pd.DataFrame) -> list[str]:
     return [fmt_ratio_ci(r.hr, r.hr_lower, r.hr_upper) if r.estimable else "not estimable" for r in terms.itertuples()]
 
 
-def _forest(terms: pd.DataFrame):
-    return charts.hazard_ratio_forest(pd.DataFrame({
+def _forest(terms: pd.DataFrame, outcome: str | None = None):
+    return charts.hazard_ratio_forest(outcome=outcome, rows=pd.DataFrame({
         "row_label": terms["label"], "hr": terms["hr"].astype(float), "lower": terms["hr_lower"].astype(float),
         "upper": terms["hr_upper"].astype(float), "estimate_text": [estimate_text(r) for r in terms.itertuples()],
     }))
@@ -144,16 +142,16 @@ def _screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_ad
                             strata="study_id" if stratified else None)
     screen["label"] = [term_label(r.covariate, r.level, r.reference) for r in screen.itertuples()]
     screen["p_adjusted"] = adjust_pvalues(screen["p"].astype(float).to_numpy(), p_adjust)
-    shown = pd.DataFrame({
+    shown = pd.DataFrame({  # the estimates first: they stay on screen beside the characteristic
         "Characteristic": screen["label"],
+        "HR (95% CI)": _hr_texts(screen),
+        "p (Wald)": screen["p"].map(fmt_p),
+        f"p adjusted ({p_adjust})": pd.Series(screen["p_adjusted"]).map(fmt_p),
         "Patients": screen["n"], "Events": screen["events"],
         "In level (events)": _in_level(screen),
         "Reference (events)": [f"{reference_label(c, ref)}: {int(a)} ({int(b)})" if pd.notna(a) else "–"
                                for c, ref, a, b in zip(screen["covariate"], screen["reference"], screen["reference_n"],
                                                        screen["reference_events"])],
-        "HR (95% CI)": _hr_texts(screen),
-        "p (Wald)": screen["p"].map(fmt_p),
-        f"p adjusted ({p_adjust})": pd.Series(screen["p_adjusted"]).map(fmt_p),
         "Note": [r.note or r.warnings or "" for r in screen.itertuples()],
     })
     title = f"Univariate hazard ratios for {spec.short} (95% CI)"
@@ -162,8 +160,8 @@ def _screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_ad
                            + f"Cox proportional hazards, {TIES_LABELS[ties]} ties, Wald 95% CI and p (R `coxph`). "
                            f"HR < 1 = longer {spec.short}. Each row is its own model on the patients with that "
                            "characteristic known."),
-             Chart(_forest(screen), "cox-univariate-forest", title=title,
-                   caption="Log scale; dashed line = HR 1 (no difference); pts/ev = patients and events in the level. "
+             Chart(_forest(screen, spec.short), "cox-univariate-forest", title=title,
+                   caption="Log scale; dashed line = HR 1 (no difference); pt(s)/ev = patients and events in the level. "
                            "Not estimable terms are listed without a bar. " + reference_note(screen))]
     return View("cox_univariate", title, parts, patients=patients,
                 n_text=f"{len(analysable)} patients with {spec.short} recorded, "
@@ -289,7 +287,7 @@ def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties, stratified
                             + f"Adjusted hazard ratios, {TIES_LABELS[ties]} ties. Not estimable = no events in a level "
                             "or perfect separation (the maximum-likelihood HR is 0 or infinite). "
                             + reference_note(model)),
-              Chart(_forest(model), "cox-multivariable-forest", title=title)]
+              Chart(_forest(model, spec.short), "cox-multivariable-forest", title=title)]
     blocks.append(View("cox_multivariable", title, parts, patients=patients,
                        n_text=f"{attrs['n']} patients, {attrs['events']} events, {n_terms} term(s)",
                        code=snippets.cox_multivariable(terms, ties, snippets.factor_references(data[[T, E, *terms]]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.follow_up import median_follow_up
-from analysis.response import response_table
+from analysis.response import DENOMINATORS, response_table
 from analysis.survival import kaplan_meier
 from sarcoma_app.exports import snippets
 from sarcoma_app.text import (
@@ -32,15 +32,33 @@ def choices(patients: pd.DataFrame, methods: MethodState) -> list[Choice]:
     return []
 
 
-def study_summary(cohort: pd.DataFrame, methods: MethodState) -> dict:
-    """One study's response rates (the overall row of :func:`response_table`), its KM fit of PFS (None when
-    no patient records PFS) and why patients are left out of it."""
-    rates = response_table(cohort, denominator=methods.denominator, method=methods.ci).iloc[-1]
+def published_denominators(reconciliation: pd.DataFrame | None) -> dict[str, str]:
+    """Each published study's own denominator of its response rates (``"all"`` or ``"evaluable"``), read
+    from the population of its published overall ORR/DCR; empty without published tables."""
+    if reconciliation is None or "population" not in reconciliation:
+        return {}
+    by_label = {label: key for key, label in DENOMINATORS.items()}
+    rows = reconciliation[reconciliation["endpoint"].isin(("orr", "dcr"))
+                          & reconciliation["subgroup"].fillna("All").eq("All")
+                          & reconciliation["population"].isin(list(by_label))]
+    return {study_id: by_label[population] for study_id, population
+            in rows.drop_duplicates("study_id")[["study_id", "population"]].itertuples(index=False)}
+
+
+def study_summary(cohort: pd.DataFrame, methods: MethodState, denominator: str | None = None) -> dict:
+    """One study's response rates (the overall row of :func:`response_table`) with ``denominator`` (default
+    the chosen one), the rates with the other denominator when its count differs (else None), its KM fit of
+    PFS (None when no patient records PFS) and why patients are left out of it."""
+    denominator = denominator or methods.denominator
+    rates = response_table(cohort, denominator=denominator, method=methods.ci).iloc[-1]
+    other = response_table(cohort, denominator=next(d for d in DENOMINATORS if d != denominator),
+                           method=methods.ci).iloc[-1]
     analysable, excluded = prepare.endpoint_data(cohort, ENDPOINT)
     km = kaplan_meier(analysable["time"], analysable["event"], conf_type=methods.conf_type) if len(analysable) else None
     follow = median_follow_up(analysable["time"], analysable["event"].astype(int)) if len(analysable) else None
     reasons = excluded["reason"].value_counts()
-    return {"rates": rates, "km": km, "reason": str(reasons.index[0]) if len(reasons) else "", "follow_up": follow}
+    return {"rates": rates, "other_rates": other if other["denominator"] != rates["denominator"] else None,
+            "km": km, "reason": str(reasons.index[0]) if len(reasons) else "", "follow_up": follow}
 
 
 def _known(value: object) -> str:
@@ -68,13 +86,16 @@ def build(patients: pd.DataFrame, methods: MethodState, studies: pd.DataFrame,
     bundled = reconciliation is not None
     studies = studies.set_index("study_id") if "study_id" in studies else studies
     ci_text = CI_METHOD_LABELS[methods.ci]
+    own = published_denominators(reconciliation)
+    cohorts = dict(tuple(patients.groupby("study_id", sort=True)))
+    denominators = {study_id: own.get(study_id, methods.denominator) for study_id in cohorts}
     blocks: list[Block] = [Note(
         f"Each study is summarised on its own: the regimens differ, so nothing here is pooled across studies. "
-        f"Rates use {DENOMINATOR_LABELS[methods.denominator]} as denominator with 95% {ci_text} CIs; "
+        f"{_denominator_text(denominators, own)} Rates have 95% {ci_text} CIs; "
         f"PFS medians are Kaplan–Meier (R rule) with {CONF_TYPE_LABELS[methods.conf_type]} CIs. "
-        f"Change the denominator and methods on the Response and Survival pages.")]
-    cohorts = dict(tuple(patients.groupby("study_id", sort=True)))
-    summaries = {study_id: study_summary(cohort, methods) for study_id, cohort in cohorts.items()}
+        f"Change the CI methods on the Response and Survival pages.")]
+    summaries = {study_id: study_summary(cohort, methods, denominators[study_id])
+                 for study_id, cohort in cohorts.items()}
     info = {study_id: studies.loc[study_id] if study_id in studies.index else pd.Series(dtype=object)
             for study_id in summaries}
     blocks.append(Cards([_card(study_id, cohorts[study_id], info[study_id], summaries[study_id])
@@ -87,7 +108,11 @@ def build(patients: pd.DataFrame, methods: MethodState, studies: pd.DataFrame,
         caption += _per_patient_pfs_text(reconciliation)
     blocks.append(View("overview_headline", "Headline numbers per study",
                        [Heading("Headline numbers"), Table(headline, "overview-headline", caption=caption)],
-                       patients=patients, code=snippets.per_study(methods.denominator, methods.ci, methods.conf_type),
+                       patients=patients, code=snippets.per_study(methods.denominator, methods.ci, methods.conf_type,
+                                                          published=own),
+                       methods_text=f"95% CI of rates {ci_text}; denominator: " + "; ".join(
+                           f"{study_label(s)} {DENOMINATOR_LABELS[d]}" for s, d in denominators.items())
+                       + f"; median PFS Kaplan–Meier, CI {CONF_TYPE_LABELS[methods.conf_type]}, R median rule",
                        result=summaries))
     blocks.append(Heading("Cohorts"))
     blocks.append(Table(_cohort_table(studies), "cohorts",
@@ -101,8 +126,26 @@ def build(patients: pd.DataFrame, methods: MethodState, studies: pd.DataFrame,
     return blocks
 
 
+def _denominator_text(denominators: dict[str, str], own: dict[str, str]) -> str:
+    """Which denominator each study's rates use, and why (the paper's own, or the chosen one)."""
+    if not own:
+        return (f"Rates use {DENOMINATOR_LABELS[next(iter(denominators.values()))]} as denominator (change it "
+                f"on the Response page); where the other denominator gives a different count, both are shown.")
+    parts = [f"{escape_markdown(study_label(s))}: {DENOMINATOR_LABELS[d]}"
+             + (" (as the paper reports)" if s in own else " (the chosen denominator)")
+             for s, d in denominators.items()]
+    return ("Rates use each study's own published denominator, so they can be set beside the paper — "
+            + "; ".join(parts) + ". Where the other denominator gives a different count, both are shown.")
+
+
+def rate_words(rates: pd.Series, name: str) -> str:
+    """'12/24 evaluable = 50.0%'."""
+    return f"{fmt_count(rates[f'{name}_count'], rates['denominator'])} {rates['denominator_label']} = " \
+           f"{fmt_percent(rates[name])}"
+
+
 def _card(study_id, cohort: pd.DataFrame, info: pd.Series, summary: dict) -> Card:
-    rates, km = summary["rates"], summary["km"]
+    rates, km, other = summary["rates"], summary["km"], summary["other_rates"]
     metrics = [Metric("Patients", f"{len(cohort)}",
                       f"of {_count(info.get('n_treated'))} treated  \n{int(rates['n_evaluable'])} evaluable")]
     if rates["denominator"] > 0:
@@ -110,7 +153,8 @@ def _card(study_id, cohort: pd.DataFrame, info: pd.Series, summary: dict) -> Car
             metrics.append(Metric(label, fmt_percent(rates[name]), help=GLOSSARY[label],
                                   caption=f"{fmt_count(rates[f'{name}_count'], rates['denominator'])} "
                                           f"{rates['denominator_label']}  \nCI {100 * rates[f'{name}_lower']:.1f}–"
-                                          f"{fmt_percent(rates[f'{name}_upper'])}"))
+                                          f"{fmt_percent(rates[f'{name}_upper'])}"
+                                          + (f"  \n{rate_words(other, name)}" if other is not None else "")))
     else:
         metrics += [Metric("ORR", "–", escape_markdown(rates["note"])), Metric("DCR", "–")]
     if km is not None:
@@ -134,8 +178,8 @@ def _follow_up_notes(summaries: dict) -> list[Block]:
 
 
 def _headline_row(study_id, cohort: pd.DataFrame, info: pd.Series, summary: dict) -> dict:
-    rates, km = summary["rates"], summary["km"]
-    return {
+    rates, km, other = summary["rates"], summary["km"], summary["other_rates"]
+    row = {
         "Study": study_label(study_id),
         "Regimen": _known(info.get("regimen")),
         "Patients selected": len(cohort),
@@ -144,12 +188,20 @@ def _headline_row(study_id, cohort: pd.DataFrame, info: pd.Series, summary: dict
         "Denominator": f"{rates['denominator']} {rates['denominator_label']}",
         "ORR n/N": fmt_count(rates["orr_count"], rates["denominator"]),
         "ORR % (95% CI)": fmt_rate_ci(rates["orr"], rates["orr_lower"], rates["orr_upper"]),
+        "ORR, both denominators": _both(rates, other, "orr"),
         "DCR n/N": fmt_count(rates["dcr_count"], rates["denominator"]),
         "DCR % (95% CI)": fmt_rate_ci(rates["dcr"], rates["dcr_lower"], rates["dcr_upper"]),
+        "DCR, both denominators": _both(rates, other, "dcr"),
         "PFS n (events)": f"{km.n} ({km.n_events})" if km is not None else "–",
         "Median PFS, months (95% CI)": fmt_median_ci(km.median, *km.median_ci) if km is not None else summary["reason"],
         "Note": "–" if km is not None else "PFS not published per patient for this study",
     }
+    return row
+
+
+def _both(rates: pd.Series, other: pd.Series | None, name: str) -> str:
+    """'12/24 evaluable = 50.0%; 12/28 all treated = 42.9%' (one part when the denominators agree)."""
+    return "; ".join(rate_words(r, name) for r in (rates, other) if r is not None and r["denominator"] > 0) or "–"
 
 
 def _per_patient_pfs_text(reconciliation: pd.DataFrame) -> str:
@@ -163,9 +215,11 @@ def _per_patient_pfs_text(reconciliation: pd.DataFrame) -> str:
 
 
 def _cohort_table(studies: pd.DataFrame) -> pd.DataFrame:
-    table = studies.reindex(columns=list(COHORT_COLUMNS)).reset_index(names="study_id")
-    table.insert(0, "Study", table.pop("study_id").map(study_label))
-    return table.rename(columns=COHORT_COLUMNS)
+    """One column per study, one row per characteristic (long regimen and dose texts stay readable)."""
+    table = studies.reindex(columns=list(COHORT_COLUMNS)).rename(columns=COHORT_COLUMNS)
+    table.index = [study_label(s) for s in table.index]
+    shown = table.T.map(lambda v: "–" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
+    return shown.reset_index(names="Per study")
 
 
 def _reconciliation_table(comparison: pd.DataFrame) -> Table:

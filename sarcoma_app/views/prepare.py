@@ -204,13 +204,21 @@ def evenly_spaced_rows(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
     return frame.iloc[positions]
 
 
+#: Steps of the time axis and the risk table, in months: whole, round months (quarters, half-years, years)
+#: once the follow-up is over a few months.
+MONTH_STEPS = (0.25, 0.5, 1, 3, 6, 12, 24, 36, 60, 120, 240, 600)
+
+
 def risk_grid(max_time: float, n_ticks: int = 8) -> np.ndarray:
-    """Round time points from 0 to at least ``max_time`` for the number-at-risk table."""
+    """Round time points from 0 to at least ``max_time`` (months) for the axis and the number-at-risk table:
+    the smallest step of :data:`MONTH_STEPS` giving at most ``n_ticks`` + 1 points (0, 3, 6, 9 … or 0, 6,
+    12 … by the range)."""
     if not math.isfinite(max_time) or max_time <= 0:
         return np.array([0.0])
     raw_step = max_time / n_ticks
-    magnitude = 10 ** math.floor(math.log10(raw_step))
-    step = next(m * magnitude for m in (1, 2, 2.5, 3, 5, 10) if m * magnitude >= raw_step)
+    step = next((m for m in MONTH_STEPS if m >= raw_step), None)
+    if step is None:  # beyond 50 years of follow-up: decades of months
+        step = 10 ** math.ceil(math.log10(raw_step))
     return np.arange(0, max_time + step * 0.999, step)
 
 

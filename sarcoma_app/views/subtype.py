@@ -28,7 +28,8 @@ TITLE = "Subtype across studies"
 QUESTION = "How did patients with one histology do in each study, side by side?"
 #: Keys of the page's own controls (the histology menu and the pooled column).
 CHOICE_KEY, POOLED_KEY = "w_subtype", "subtype_pooled"
-DEFAULT_CHOICE = "group:Leiomyosarcoma"
+#: Below this many patients with PFS the page lists them instead of drawing a Kaplan–Meier curve.
+MIN_CURVE_PATIENTS = 5
 
 POOLED_LABEL = "Pooled across different regimens — descriptive only"
 LEVELS = {"group": ("histology_group", "histology group"), "histology": ("histology", "specific histology")}
@@ -268,8 +269,8 @@ def menu(every_patient: pd.DataFrame, wanted: str | None) -> tuple[Pick | None, 
     sizes = choice_sizes(every_patient)  # one group-by per level, not one scan of the cohort per option
     choices = {choice.key: choice for choice in largest(every_choice, sizes)}
     labels = choice_labels(list(choices.values()), sizes)
-    if wanted not in choices:
-        wanted = DEFAULT_CHOICE if DEFAULT_CHOICE in choices else next(iter(choices))
+    if wanted not in choices:  # the default: the subtype with the most patients (the menu's order breaks ties)
+        wanted = max(choices, key=lambda key: sizes.get(key, (0, 0))[0])
     pick = Pick(CHOICE_KEY, "Histology or histology group", tuple(choices), wanted, labels.__getitem__,
                 help="Groups (e.g. Chondrosarcoma) gather related subtypes across studies; a specific histology is "
                      "the subtype exactly as published. Groups present in both studies come first.")
@@ -396,10 +397,22 @@ def _pfs_blocks(patients, methods, choice, table, every_patient) -> list[Block]:
     result = kaplan_meier_by_group(analysable["time"], analysable["event"], analysable["group"],
                                    conf_type=methods.conf_type, landmarks=list(methods.landmarks))
     grid = prepare.risk_grid(float(analysable["time"].max()))
+    n_events = int(analysable["event"].sum())
+    if len(analysable) < MIN_CURVE_PATIENTS:
+        listed = pd.DataFrame({"Study": analysable["group"].astype(str), "Patient": analysable["patient_id"],
+                               "PFS, months": analysable["time"],
+                               "Status": analysable["event"].map({1: "progressed or died", 0: "censored"})})
+        parts = [heading, Note(f"Only {len(analysable)} patient{'s' if len(analysable) != 1 else ''} with published "
+                               f"PFS: listed instead of a Kaplan–Meier curve (a curve of fewer than "
+                               f"{MIN_CURVE_PATIENTS} patients says little)."),
+                 Table(listed.reset_index(drop=True), f"subtype-{choice.value}-pfs-patients")]
+        return [View("subtype_km", f"{choice.value}: progression-free survival", parts, patients=patients,
+                     n_text=f"{len(analysable)} patients with PFS, {n_events} events",
+                     code=snippets.survival("study", methods.conf_type, methods.landmarks), result=result,
+                     slide_table=table[["Study", "PFS patients (events)", "Median PFS, months (95% CI)"]])]
     km = charts.kaplan_meier_plot(prepare.km_curve_frame(result.fits), prepare.km_censor_frame(result.fits),
                                   prepare.km_risk_frame(result.fits, grid), [str(g) for g in result.fits],
                                   time_label="Months since start of treatment")
-    n_events = int(analysable["event"].sum())
     parts = [heading,
              Chart(km, f"subtype-{choice.value}-pfs", title=f"PFS (Kaplan–Meier): {choice.value}",
                    caption=f"{len(analysable)} patients, {n_events} events"

@@ -8,7 +8,7 @@ import pandas as pd
 
 import charts
 from analysis.follow_up import FollowUp, median_follow_up
-from analysis.methods import CONF_TYPES, RISK_TABLES
+from analysis.methods import BANDS, BANDS_LABELS, CONF_TYPES, MAX_CURVES_WITH_BANDS, RISK_TABLES
 from analysis.pairwise import pairwise_logrank
 from analysis.rmst import rmst_by_group, rmst_contrast
 from analysis.survival import kaplan_meier_by_group, logrank_table
@@ -42,6 +42,9 @@ def choices(patients: pd.DataFrame, methods: MethodState) -> list[Choice]:
         common.selected("risk_table", "Risk table", RISK_TABLES, methods.risk_table, RISK_TABLE_LABELS.get,
                         help="Under the curves: the number at risk, cumulative events and cumulative censored at "
                              "each time (KMunicate, Morris et al. 2019), or the number at risk only."),
+        common.selected("bands", "CI bands", BANDS, methods.bands, BANDS_LABELS.get,
+                        help=f"The pointwise 95% CI bands around the curves: for up to {MAX_CURVES_WITH_BANDS} "
+                             "curves (more overlapping bands hide the curves), always, or never."),
         Choice("landmarks", "Landmark times (months)", kind="text", value=methods.landmarks,
                to_text=lambda values: ", ".join(f"{v:g}" for v in values), parse=parse_landmarks_text,
                help=f"Up to {MAX_LANDMARKS} times, comma-separated, e.g. 4, 6.",
@@ -67,7 +70,7 @@ def build(patients: pd.DataFrame, methods: MethodState) -> list[Block]:
                                    conf_type=conf_type, landmarks=landmarks)
     n_events = int(analysable["event"].sum())
     blocks.append(_curves_view(patients, analysable, result, spec, endpoint, grouping, conf_type, landmarks,
-                               n_events, risk_table=methods.risk_table))
+                               n_events, risk_table=methods.risk_table, bands=methods.bands))
     no_events = [f"{escape_markdown(group)} ({fit.n})" for group, fit in result.fits.items()
                  if fit.n_events == 0]
     single = [escape_markdown(group) for group, fit in result.fits.items() if fit.n == 1 and fit.n_events > 0]
@@ -97,10 +100,10 @@ def follow_up_text(follow: FollowUp) -> str:
         return (lead + "not estimable: no patient is censored (every follow-up ended with an event), so the "
                        "reverse curve never drops.")
     if math.isnan(follow.median):
-        return (lead + f"not reached: the reverse curve stays above 0.5 ({follow.n_censored} of {follow.n} "
+        return (lead + f"not reached: the reverse curve stays above 0.5 ({follow.n_censored:,} of {follow.n:,} "
                        "patients censored).")
     return (lead + f"{fmt_time(follow.median)} months (95% CI {fmt_time(follow.lower)}–{fmt_time(follow.upper)}); "
-                   f"{follow.n} patients, {follow.n_censored} censored. NR = not reached.")
+                   f"{follow.n:,} patients, {follow.n_censored:,} censored. NR = not reached.")
 
 
 def follow_up_note(analysable: pd.DataFrame, spec: registry.Endpoint) -> Note:
@@ -110,25 +113,36 @@ def follow_up_note(analysable: pd.DataFrame, spec: registry.Endpoint) -> Note:
                                          "follow-up.", kind="markdown")
 
 
-def km_chart(result, spec: registry.Endpoint, max_time: float, risk_table: str):
+def bands_shown(bands: str, n_curves: int) -> bool:
+    """Whether the CI bands are drawn: ``"on"``, ``"off"``, or ``"auto"`` for up to
+    :data:`analysis.methods.MAX_CURVES_WITH_BANDS` curves."""
+    return bands == "on" or (bands == "auto" and n_curves <= MAX_CURVES_WITH_BANDS)
+
+
+def km_chart(result, spec: registry.Endpoint, max_time: float, risk_table: str, show_bands: bool = True):
     """The KM chart of ``result`` with its risk table, and the curve, censor-mark and risk frames behind it."""
     grid = prepare.risk_grid(max_time)
     curve_points, censor_marks = prepare.km_curve_frame(result.fits), prepare.km_censor_frame(result.fits)
     risk = prepare.km_kmunicate_frame(result.fits, grid)
     chart = charts.kaplan_meier_plot(curve_points, censor_marks, risk, [str(g) for g in result.fits],
                                      time_label="Months since start of treatment", y_label=spec.label,
-                                     risk_table=risk_table)
+                                     risk_table=risk_table, show_bands=show_bands)
     return chart, curve_points, censor_marks, risk
 
 
 def _curves_view(patients, analysable, result, spec, endpoint, grouping, conf_type, landmarks, n_events,
-                 risk_table="kmunicate") -> View:
-    chart, curve_points, censor_marks, risk = km_chart(result, spec, float(analysable["time"].max()), risk_table)
+                 risk_table="kmunicate", bands="auto") -> View:
+    groups = [str(g) for g in result.fits]
+    show_bands = bands_shown(bands, len(groups))
+    chart, curve_points, censor_marks, risk = km_chart(result, spec, float(analysable["time"].max()), risk_table,
+                                                       show_bands)
     kmunicate = risk_table == "kmunicate"
     parts = [Heading(f"Kaplan–Meier curves of {spec.label.lower()}"),
              Chart(chart, f"km-{endpoint}-by-{grouping}", title=f"{spec.label} (Kaplan–Meier)",
-                   caption=f"{len(analysable)} patients, {n_events} events. Step = KM estimate; band = pointwise 95% "
-                           f"CI ({CONF_TYPE_LABELS[conf_type]}); + = censored. "
+                   caption=f"{len(analysable):,} patients, {n_events:,} events. Step = KM estimate; "
+                           + (f"band = pointwise 95% CI ({CONF_TYPE_LABELS[conf_type]}); " if show_bands else
+                              f"CI bands hidden ({len(groups)} curves; switch them on with CI bands); ")
+                           + "+ = censored. "
                            + ("Under the plot: numbers at risk, and events and censored up to each time "
                               "(KMunicate)." if kmunicate else "Numbers at risk under the plot."))]
     if n_events == len(analysable):
@@ -152,8 +166,8 @@ def _curves_view(patients, analysable, result, spec, endpoint, grouping, conf_ty
                             "`summary(fit, times, extend = TRUE)$n.risk`)" + ("; events and censored = cumulative counts up to and including the time "
                                           "(KMunicate, Morris et al., BMJ Open 2019)." if kmunicate else "."))]
     return View("survival_km", f"{spec.label} (Kaplan–Meier)", parts, patients=patients,
-                n_text=f"{len(analysable)} of {len(patients)} selected patients with {spec.short} recorded, "
-                       f"{n_events} events",
+                n_text=f"{len(analysable):,} of {len(patients):,} selected patients with {spec.short} recorded, "
+                       f"{n_events:,} events",
                 code=snippets.survival(grouping, conf_type, landmarks, endpoint=endpoint), result=result)
 
 
@@ -166,7 +180,7 @@ def median_table(result, spec: registry.Endpoint, landmarks: list[float]) -> pd.
         at_times = fit.survival_at_times(landmarks) if landmarks else pd.DataFrame()
         for t_row in at_times.itertuples():
             row[f"{spec.short} at {t_row.time:g} mo (95% CI) · at risk"] = (
-                f"{fmt_rate_ci(t_row.survival, t_row.lower, t_row.upper)} · {int(t_row.n_risk)} at risk")
+                f"{fmt_rate_ci(t_row.survival, t_row.lower, t_row.upper)} · {int(t_row.n_risk):,} at risk")
         rows.append(row)
     return pd.DataFrame(rows)
 

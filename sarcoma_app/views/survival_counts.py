@@ -90,7 +90,7 @@ def build(counts: pd.DataFrame, n_selected: int, methods: MethodState, grouping:
     result = kaplan_meier_by_group_from_counts(grouped, conf_type=conf_type, landmarks=landmarks)
     n_events = int(grouped["n_event"].sum())
     blocks.append(_curves_view(grouped, result, spec, endpoint, grouping, conf_type, landmarks, n_events,
-                               methods.risk_table))
+                               methods.risk_table, methods.bands))
     last = float(grouped["time"].max())
     if landmarks and last < max(landmarks):
         blocks.append(Note(f"Landmarks after {last:g} months (the last follow-up) carry the last estimate "
@@ -106,14 +106,18 @@ def build(counts: pd.DataFrame, n_selected: int, methods: MethodState, grouping:
     return blocks
 
 
-def _curves_view(grouped, result, spec, endpoint, grouping, conf_type, landmarks, n_events, risk_table) -> View:
+def _curves_view(grouped, result, spec, endpoint, grouping, conf_type, landmarks, n_events, risk_table,
+                 bands) -> View:
     n = int(grouped[["n_event", "n_censor"]].to_numpy().sum())
-    chart, _, _, risk = survival.km_chart(result, spec, float(grouped["time"].max()), risk_table)
+    show_bands = survival.bands_shown(bands, len(result.fits))
+    chart, _, _, risk = survival.km_chart(result, spec, float(grouped["time"].max()), risk_table, show_bands)
     kmunicate = risk_table == "kmunicate"
     parts = [Heading(f"Kaplan–Meier curves of {spec.label.lower()}"),
              Chart(chart, f"km-{endpoint}-by-{grouping}", title=f"{spec.label} (Kaplan–Meier)",
-                   caption=f"{n:,} patients, {n_events:,} events. Step = KM estimate; band = pointwise 95% CI "
-                           f"({CONF_TYPE_LABELS[conf_type]}). Curves drawn at the resolution of the screen; every "
+                   caption=f"{n:,} patients, {n_events:,} events. Step = KM estimate"
+                           + (f"; band = pointwise 95% CI ({CONF_TYPE_LABELS[conf_type]})" if show_bands else
+                              f"; CI bands hidden ({len(result.fits)} curves; switch them on with CI bands)")
+                           + ". Curves drawn at the resolution of the screen; every "
                            "number in the tables uses all patients."),
              Heading(f"Median {spec.short} and landmark rates"),
              Table(survival.median_table(result, spec, landmarks), f"{endpoint}-medians-by-{grouping}",

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field, fields, make_dataclass, replace
 from typing import Iterable, Mapping, Sequence
 
 from analysis.methods import (
-    BORROWING_MODELS, CI_METHODS, CONF_TYPES, HETEROGENEITY_PRIORS, RISK_TABLES, STRATIFY_METHODS, TIES_METHODS,
+    BANDS, BORROWING_MODELS, CI_METHODS, CONF_TYPES, HETEROGENEITY_PRIORS, RISK_TABLES, STRATIFY_METHODS,
+    TIES_METHODS,
 )
 from analysis.methods import P_ADJUST_METHODS as _P_ADJUST_ALIASES
 from data import registry
@@ -124,6 +125,7 @@ class MethodState:
     borrow_threshold: float = 20.0
     heterogeneity: str = "moderate"
     borrow_model: str = "ex"
+    bands: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,7 @@ _CHOICES = {
     "borrow_endpoint": ENDPOINTS,
     "heterogeneity": HETEROGENEITY_PRIORS,
     "borrow_model": BORROWING_MODELS,
+    "bands": BANDS,
 }
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 

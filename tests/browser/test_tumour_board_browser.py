@@ -50,12 +50,14 @@ def test_add_two_views_to_the_deck_and_download_the_pptx(page, app_url, tmp_path
     download = download_info.value
     assert download.suggested_filename == "tumour-board.pptx"
     presentation = Presentation(open(download.path(), "rb"))
-    assert len(presentation.slides) == 2
-    assert [s.shapes.title.text for s in presentation.slides] == [
-        "Progression-free survival (Kaplan–Meier)", "Log-rank test by histology group"]
-    km_slide, logrank_slide = presentation.slides
+    titles = [s.shapes.title.text for s in presentation.slides]
+    # the KM chart has a slide of its own (the whole width), its table follows; then the log-rank test
+    assert titles[0] == "Progression-free survival (Kaplan–Meier)"
+    assert titles[1].startswith("Progression-free survival (Kaplan–Meier) — table")
+    assert titles[-1] == "Log-rank test by histology group"
+    km_slide, km_table_slide, logrank_slide = presentation.slides[0], presentation.slides[1], presentation.slides[-1]
     assert len([s for s in km_slide.shapes if s.shape_type == 13]) == 1  # the chart as a picture
-    table = [s for s in km_slide.shapes if s.has_table][0].table
+    table = [s for s in km_table_slide.shapes if s.has_table][0].table
     header = [table.cell(0, c).text for c in range(len(table.columns))]
     assert header[:4] == ["Group", "Patients", "Events", "Median, months (95% CI)"]
     groups = {table.cell(r, 0).text: table.cell(r, 3).text for r in range(1, len(table.rows))}
@@ -171,3 +173,39 @@ def test_screenshot_the_new_pages(page, app_url):
     page.locator('[data-testid="stMain"] [data-testid="stCode"]').first.wait_for()
     page.wait_for_timeout(1000)
     screenshot(page, "8-survival-show-the-code")
+
+
+def test_screenshot_readable_charts_and_tables(page, app_url):
+    """Issue 17 (charts and tables that read well): the Overview with each paper's denominator, KM by histology
+    (whole-month ticks, bands off for 8 curves), hazard ratios (sides named, text inside), adverse events as
+    published (every arm on the page), Response at 100,000 patients (separated axis labels)."""
+    open_view(page, app_url, "", "Showing 56 of 56 patients")
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_text("12/24 evaluable = 50.0%; 12/28 all treated = 42.9%").first.wait_for(state="attached")  # a grid cell
+    screenshot(page, "11-overview-published-denominators")
+    open_view(page, app_url, "survival?km_by=histology_group", "Showing 56 of 56 patients")
+    main.get_by_text("CI bands hidden", exact=False).first.wait_for()
+    screenshot(page, "11-survival-by-histology")
+    open_view(page, app_url, f"hazard-ratios?study={NAB}", "Showing 28 of 56 patients")
+    screenshot(page, "11-hazard-ratios")
+    open_view(page, app_url, "adverse-events", "Showing 56 of 56 patients")
+    screenshot(page, "11-adverse-events")
+    open_view(page, app_url, "response?source=simulated-100k", None)
+    screenshot(page, "11-response-100k")
+    open_view(page, app_url, "survival?source=simulated-100k", None)
+    screenshot(page, "11-survival-100k")
+
+
+def test_a_reload_with_a_deck_asks_first(page, app_url):
+    """With a slide in the deck the browser asks before leaving (beforeunload); without one it does not."""
+    open_view(page, app_url, f"survival?study={NAB}", "Showing 28 of 56 patients")
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    main_button(page, "Add to deck").click()
+    wait_until_idle(page, "Showing 28 of 56 patients")
+    page.locator('[data-testid="stSidebar"]').get_by_text("Slide deck (1)").wait_for()
+    page.wait_for_timeout(1000)  # the guard's frame runs
+    assert page.evaluate("() => window.__sarcomaGuardOn === true")
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(1500)
+    assert asked == ["beforeunload"]
