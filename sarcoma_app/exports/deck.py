@@ -22,7 +22,7 @@ from datetime import date
 
 import pandas as pd
 
-from sarcoma_app.limits import LIMITS
+from sarcoma_app.limits import LIMITS, MAX_DECK_SLIDES
 from sarcoma_app.sources.filter_sql import DIMENSIONS
 from sarcoma_app.text import (
     CI_METHOD_LABELS, CONF_TYPE_LABELS, DENOMINATOR_LABELS, TIES_LABELS, option_label,
@@ -30,7 +30,6 @@ from sarcoma_app.text import (
 from sarcoma_app.viewstate.url_state import FilterState, MethodState
 
 MISSING_TEXT = "–"
-MAX_DECK_SLIDES = 40
 #: Charts are rendered at 2x (sarcoma_app.exports.downloads.PNG_SCALE); the HTML report shows them at 1x size.
 PNG_PIXEL_RATIO = 2
 MEDIAN_RULE = "median by R's print.survfit rule (midpoint where S(t) = 0.5 over an interval; NR = not reached)"
