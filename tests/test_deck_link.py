@@ -93,8 +93,8 @@ def test_tampered_values_are_dropped_and_named():
     assert len(refs) == 2
     texts = [f"{n.value}: {n.reason}" for n in notices]
     assert all(n.parameter == DECK_PARAM for n in notices)
-    assert any("slide 1 “KM” (survival / survival_km)" in t and "study = zqx'; DROP TABLE" in t for t in texts)
-    assert any("slide 1" in t and "km_by = zqx: not an allowed value" in t for t in texts)
+    assert any("slide 1 “KM” (survival / survival_km)" in t and "study = “zqx'; DROP TABLE” ignored: not an allowed value" in t for t in texts)
+    assert any("slide 1" in t and "km_by = “zqx” ignored: not an allowed value" in t for t in texts)
     assert any(t.startswith("slide 2: left out: the page “nowhere”") for t in texts)
     assert any(t.startswith("slide 3: left out: the view “Not a key!”") for t in texts)
     assert any(t.startswith("slide 4: left out: its parameter “study” is not text") for t in texts)

@@ -11,7 +11,7 @@ from sarcoma_app.exports import deck, downloads
 from sarcoma_app.render.sidebar import applicability_notes
 from sarcoma_app.viewstate.state import SESSION_NOTICE, current_state, url_notices
 from sarcoma_app.text import escape_markdown
-from sarcoma_app.viewstate.url_state import UPLOADED_SOURCE, allowed_for
+from sarcoma_app.viewstate.url_state import DECK_PARAM, UPLOADED_SOURCE, allowed_for
 
 
 ROW_HEIGHT_PX = 35
@@ -67,6 +67,11 @@ def show_view_notices() -> None:
         if notice.parameter == "source" and notice.value.strip().lower() == UPLOADED_SOURCE:
             st.warning(UPLOAD_MISSING_TEXT, icon=":material/cloud_off:")
             st.page_link("pages/upload.py", label="Upload a cohort", icon=":material/upload_file:")
+            continue
+        if notice.parameter == DECK_PARAM:  # a slide of the link's deck: named with its number and title
+            where = f", {escape_markdown(notice.value)}" if notice.value else ""
+            st.warning(f"**Deck of the link**{where}: {escape_markdown(notice.reason)}.",
+                       icon=":material/slideshow:")
             continue
         allowed_values = allowed_for(notice.parameter, allowed)
         hint = f" Allowed: {escape_markdown(', '.join(allowed_values))}." if allowed_values else ""

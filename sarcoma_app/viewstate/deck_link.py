@@ -176,7 +176,8 @@ def _slide(record: object, allowed: AllowedValues, pages: Sequence[str], number:
     state, ignored = parse_query(query, allowed)
     title = shorten(title, MAX_TITLE_CHARS)  # control characters out
     notices.extend(Notice(DECK_PARAM, f"slide {number} " + (f"“{title}” " if title else "") + f"({page} / {view})",
-                          f"{notice.parameter}{' = ' + notice.value if notice.value else ''}: {notice.reason}")
+                          f"{notice.parameter}{' = “' + notice.value + '”' if notice.value else ''} ignored: "
+                          f"{notice.reason}")
                    for notice in ignored)
     return SlideRef(page, view, replace(state, present=False, source=source), picks, title)
 
