@@ -75,6 +75,40 @@ def test_add_two_views_to_the_deck_and_download_the_pptx(page, app_url, tmp_path
     assert len(pd.read_html(io.StringIO(report))) == 2
 
 
+def test_a_shared_link_carries_the_deck(page, app_url, browser):
+    """Two slides added in one browser; the page's URL opened in a new browser context shows the same deck."""
+    open_view(page, app_url, f"survival?study={NAB}&km_by=histology_group", "Showing 28 of 56 patients")
+    page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]').first.wait_for(state="visible")
+    main_button(page, "Add to deck").click()  # the Kaplan–Meier view
+    wait_until_idle(page, "Showing 28 of 56 patients")
+    page.locator('[data-testid="stSidebar"]').get_by_text("Slide deck (1)").wait_for()
+    main_button(page, "Add to deck").click()  # the log-rank test
+    wait_until_idle(page, "Showing 28 of 56 patients")
+    page.locator('[data-testid="stSidebar"]').get_by_text("Slide deck (2)").wait_for()
+    page.wait_for_function("() => new URL(location.href).searchParams.has('deck')")
+    link = page.url
+    assert parse_qs(urlparse(link).query)["deck"][0].startswith("1.") and len(link) < 2_000
+
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})  # another browser: nothing shared
+    context.set_default_timeout(45_000)
+    try:
+        other = context.new_page()
+        other.goto(link)
+        wait_until_idle(other, "Showing 28 of 56 patients")
+        sidebar = other.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text("Slide deck (2)").wait_for(timeout=60_000)
+        wait_until_idle(other, "Showing 28 of 56 patients")
+        assert sidebar.get_by_text("Progression-free survival (Kaplan–Meier)").first.is_visible()
+        assert sidebar.get_by_text("Log-rank test by histology group").first.is_visible()
+        assert sidebar.get_by_text("The page's link (the address bar) carries this deck").first.is_visible()
+        assert other.locator('[data-testid="stMain"] [data-testid="stButton"]').filter(
+            has_text="In deck").count() == 2  # the same views in the same state
+        assert parse_qs(urlparse(other.url).query)["deck"] == parse_qs(urlparse(link).query)["deck"]
+        screenshot(other, "12-deck-from-shared-link")
+    finally:
+        context.close()
+
+
 def test_a_deck_survives_a_reload_through_its_file(page, app_url, tmp_path):
     open_view(page, app_url, f"survival?study={NAB}", "Showing 28 of 56 patients")
     page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]').first.wait_for(state="visible")
