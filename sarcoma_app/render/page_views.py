@@ -21,7 +21,7 @@ from sarcoma_app.views import (
     adverse_events, adverse_events_counts, common, hazard_ratios, overview, patients as patients_view, published,
     response, subtype, survival, survival_counts,
 )
-from sarcoma_app.views.blocks import Block, Choice, Columns, Expander, Tabs, View
+from sarcoma_app.views.blocks import Block, Choice, Columns, Expander, Pick, Tabs, View
 from sarcoma_app.viewstate.url_state import FilterState, MethodState, ViewState
 
 Controls = Callable[[Sequence[Choice]], MethodState]
@@ -134,15 +134,26 @@ def page_id(title: str) -> str | None:
     return next((page for page, views in PAGES.items() if views.title == title), None)
 
 
-def find_view(blocks: Sequence[Block], key: str) -> View | None:
-    """The :class:`View` keyed ``key`` among ``blocks`` (in expanders, columns and tabs too)."""
+def _walk(blocks: Sequence[Block]):
+    """Every block of ``blocks``, those in expanders, columns and tabs too, in order."""
     for block in blocks:
-        if isinstance(block, View) and block.key == key:
-            return block
-        nested = (block.blocks if isinstance(block, Expander) else
-                  [b for column in block.columns for b in column] if isinstance(block, Columns) else
-                  [b for _, tab in block.tabs for b in tab] if isinstance(block, Tabs) else ())
-        found = find_view(nested, key) if nested else None
-        if found is not None:
-            return found
-    return None
+        yield block
+        if isinstance(block, Expander):
+            yield from _walk(block.blocks)
+        elif isinstance(block, Columns):
+            for column in block.columns:
+                yield from _walk(column)
+        elif isinstance(block, Tabs):
+            for _, tab in block.tabs:
+                yield from _walk(tab)
+
+
+def find_view(blocks: Sequence[Block], key: str) -> View | None:
+    """The :class:`View` keyed ``key`` among ``blocks``."""
+    return next((block for block in _walk(blocks) if isinstance(block, View) and block.key == key), None)
+
+
+def shown_picks(blocks: Sequence[Block], keys: Sequence[str]) -> tuple[tuple[str, str | bool], ...]:
+    """The values the page's own controls ``keys`` show in ``blocks`` (as resolved by the builder)."""
+    return tuple((block.key, block.value) for block in _walk(blocks)
+                 if isinstance(block, Pick) and block.key in keys and isinstance(block.value, (str, bool)))

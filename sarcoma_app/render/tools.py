@@ -2,7 +2,9 @@
 the slide deck in the sidebar, and presentation mode.
 
 The deck is a list of :class:`sarcoma_app.exports.deck.SlideSpec` in ``st.session_state``;
-building files from it is pure (:mod:`sarcoma_app.exports.deck`). Snippets come from
+building files from it is pure (:mod:`sarcoma_app.exports.deck`). The URL carries it as view references
+(:mod:`sarcoma_app.viewstate.deck_link`): a link opened in a new session rebuilds each slide through its
+page's function (:mod:`sarcoma_app.render.page_views`) and :func:`make_slide`, as "Add to deck" does. Snippets come from
 :mod:`sarcoma_app.exports.snippets`.
 """
 from __future__ import annotations
@@ -196,14 +198,17 @@ def _add_slide(*inputs) -> None:
 # --------------------------------------------------------------------------- #
 # The deck of a shared link
 # --------------------------------------------------------------------------- #
-def rebuild_slide(ref: deck_link.SlideRef, built: dict | None = None) -> tuple[deck.SlideSpec | None, str]:
-    """The slide ``ref`` points to, rebuilt by its page's function on the active data; or None and why not.
+def rebuild_slide(ref: deck_link.SlideRef, built: dict | None = None
+                  ) -> tuple[deck.SlideSpec | None, deck_link.SlideRef | str]:
+    """The slide ``ref`` points to, rebuilt by its page's function on the active data, with its reference as
+    rebuilt (the page's picks as resolved, the slide's title); or None and why not.
 
     ``built`` caches the page's blocks per (page, state, picks) across the slides of one deck.
     """
     page = page_views.PAGES.get(ref.page)
     if page is None:
         return None, "its page has no slides"
+    ref = dataclasses.replace(ref, picks=tuple((key, value) for key, value in ref.picks if key in page.picks))
     if ref.state.source != cohort.active_source():
         return None, (f"it was built from {cohort.source_description(ref.state.source)}, and this link opens "
                       f"{cohort.source_description()}")
@@ -220,7 +225,7 @@ def rebuild_slide(ref: deck_link.SlideRef, built: dict | None = None) -> tuple[d
         spec, _ = make_slide(*slide_inputs(view, ref.state), state=ref.state, page=page.title)
     except Exception as error:  # noqa: BLE001 - one slide that fails must not cost the others (or the page)
         return None, f"it could not be rebuilt ({type(error).__name__})"
-    return spec, ""
+    return spec, dataclasses.replace(ref, picks=page_views.shown_picks(built[cache_key], page.picks), title=spec.title)
 
 
 def restore_deck_from_link() -> None:
@@ -238,13 +243,13 @@ def restore_deck_from_link() -> None:
     if refs:
         with st.sidebar, st.spinner(f"Rebuilding the {len(refs)} slide{'s' if len(refs) != 1 else ''} of the link…"):
             for number, ref in enumerate(refs, start=1):
-                spec, problem = rebuild_slide(ref, built)
+                spec, outcome = rebuild_slide(ref, built)
                 if spec is None:
                     notices.append(Notice(DECK_PARAM, f"slide {number} {shorten(ref.label, 120)}",
-                                          f"not rebuilt: {problem}"))
+                                          f"not rebuilt: {outcome}"))
                 elif all(slide.key != spec.key for slide in slides):
                     slides.append(spec)
-                    known[spec.key] = ref
+                    known[spec.key] = outcome
     st.session_state[DECK_REFS_KEY] = known
     _set_deck(slides)
     write_url()
@@ -352,8 +357,9 @@ def render_sidebar_deck() -> None:
     with sidebar.expander(label, icon=":material/slideshow:", expanded=bool(slides)):
         if not slides:
             st.caption("Empty. Press **Add to deck** under a chart or table to collect views for a tumour board, "
-                       "then download them here as PowerPoint or as an HTML report. The deck lives in this browser "
-                       "session: save it as a deck file to load it again after a reload or on another day.")
+                       "then download them here as PowerPoint or as an HTML report. The page's link carries the deck "
+                       "(its views, filters and methods) to share it; a deck of an uploaded cohort is kept only by its "
+                       "deck file.")
         for index, slide in enumerate(slides):
             kind = ("chart + table" if slide.chart_png and slide.table is not None
                     else "chart" if slide.chart_png else "table")
