@@ -389,3 +389,24 @@ def test_a_slide_that_cannot_be_rebuilt_is_named():
     assert "(survival / survival_no_such_view): not rebuilt: this view does not exist for these data" in warnings
     assert "slide 2 “Simulated KM” (survival / survival_km): not rebuilt: it was built from SIMULATED registry" in warnings
     assert "deck" in at.query_params  # the URL now carries the one slide rebuilt
+
+
+def test_the_link_follows_the_deck_when_slides_move_or_go():
+    from sarcoma_app.render.page_views import PAGES
+    from sarcoma_app.viewstate.deck_link import decode_deck
+
+    def linked(at: AppTest) -> list[str]:
+        refs, notices = decode_deck(at.query_params.get("deck", ""), AllowedValues(study=(NAB, NIVO)), tuple(PAGES))
+        assert notices == []
+        return [ref.view for ref in refs]
+
+    at = run_app({"study": NAB, "km_by": "histology_group"}, page="pages/survival.py")
+    at.button(key="survival_km_deck").click().run()
+    at.button(key="survival_logrank_deck").click().run()
+    assert linked(at) == ["survival_km", "survival_logrank"]
+    at.button(key="deck_down_0").click().run()
+    assert linked(at) == ["survival_logrank", "survival_km"]
+    at.button(key="deck_remove_0").click().run()
+    assert linked(at) == ["survival_km"]
+    at.button(key="deck_clear").click().run()
+    assert "deck" not in at.query_params and at.query_params.get("study") == NAB

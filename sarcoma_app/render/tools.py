@@ -225,7 +225,9 @@ def rebuild_slide(ref: deck_link.SlideRef, built: dict | None = None
         spec, _ = make_slide(*slide_inputs(view, ref.state), state=ref.state, page=page.title)
     except Exception as error:  # noqa: BLE001 - one slide that fails must not cost the others (or the page)
         return None, f"it could not be rebuilt ({type(error).__name__})"
-    return spec, dataclasses.replace(ref, picks=page_views.shown_picks(built[cache_key], page.picks), title=spec.title)
+    # the picks the link named, as the page resolved them (a pick not named stays at the page's default)
+    named = tuple(key for key, _ in ref.picks)
+    return spec, dataclasses.replace(ref, picks=page_views.shown_picks(built[cache_key], named), title=spec.title)
 
 
 def restore_deck_from_link() -> None:
