@@ -125,3 +125,15 @@ def test_wrong_version_and_garbage_are_named():
 def test_the_link_parser_leaves_the_deck_to_its_own_reader():
     state, notices = parse_query({"deck": "1.whatever", "pazopanib": "yes"}, ALLOWED)
     assert notices == [] and state.filters == FilterState(pazopanib=("yes",))
+
+
+def test_the_deck_link_is_pure():
+    """Like the URL parser: no streamlit, no database, nothing slow (it runs before a link's slides are rebuilt)."""
+    from pathlib import Path
+
+    from tests.test_architecture import imported_modules
+
+    path = Path(__file__).resolve().parents[1] / "sarcoma_app" / "viewstate" / "deck_link.py"
+    assert not imported_modules(path) & {"streamlit", "duckdb", "numpy", "pandas", "scipy"}
+    assert not [name for name in imported_modules(path, full=True) if name.startswith(("sarcoma_app.render",
+                                                                                       "sarcoma_app.sources"))]
