@@ -121,8 +121,10 @@ def test_a_deck_survives_a_reload_through_its_file(page, app_url, tmp_path):
     saved = tmp_path / download_info.value.suggested_filename
     download_info.value.save_as(saved)
     assert saved.name == "tumour-board.deck.json"
-    page.reload()  # a new browser session: the deck is empty...
+    page.reload()  # a new browser session: its link brings the deck back...
     wait_until_idle(page, "Showing 28 of 56 patients")
+    sidebar.get_by_text("Slide deck (1)").wait_for(timeout=60_000)
+    open_view(page, app_url, f"survival?study={NAB}", "Showing 28 of 56 patients")  # ...a link without it does not
     sidebar.get_by_text("Slide deck (0)").wait_for()
     sidebar.get_by_text("Slide deck (0)").click()
     sidebar.locator('input[type="file"]').set_input_files(str(saved))  # ...until its file is loaded
