@@ -138,23 +138,9 @@ def _published_blocks(published: pd.DataFrame) -> list[Block]:
                           "of the bars. Grades 1–2 and 3–4 as banded in the papers.")
     blocks.append(View("ae_published_chart", "Patients with each adverse event (published tables)", [chart],
                        patients=published, n_text="whole published cohorts", methods_text=PUBLISHED_AE_METHODS,
-                       result=chart_data, slide_fallback=SlideFallback(
-                           None, chart_table(chart_data), "table", AE_SLIDE_NOTE)))
+                       result=chart_data,
+                       slide_fallback=SlideFallback(charts.adverse_event_bars(chart_data, side_by_side=True))))
     return blocks
-
-
-AE_SLIDE_NOTE = ("On the slides the bars' numbers are a table: the chart has too many rows to show them at 14 pt "
-                 "on a slide.")
-
-
-def chart_table(chart_data: pd.DataFrame) -> pd.DataFrame:
-    """The numbers of the published AE bars as a table: a row per study and term in the chart's order, a column
-    of patients per grade band ('not reported' where the paper leaves the cell blank)."""
-    frame = chart_data.assign(cell=chart_data["value"].map(lambda v: "not reported" if pd.isna(v) else f"{int(v)}"))
-    wide = frame.pivot_table(index=["panel", "term"], columns="grade", values="cell", aggfunc="first", sort=False)
-    wide = wide.reindex(columns=sorted(wide.columns, key=str)).fillna("–").reset_index()
-    wide.columns = ["Study", "Term", *(f"Grade {band}" for band in wide.columns[2:])]
-    return wide
 
 
 def _total_columns(chart_rows: pd.DataFrame) -> str:

@@ -82,14 +82,14 @@ Part = Union[Heading, Note, Chart, Table, Pick]
 class SlideFallback:
     """What a view's slide shows when its chart cannot have all its text at 14 pt on a slide.
 
-    ``chart`` (or None: no chart) replaces the view's chart; ``table`` goes on slides of its own, headed
-    ``name`` (the slide's table when the view has none); ``note`` says so on the slide.
+    ``chart`` (or None: no chart) replaces the view's chart; ``table``, if any, goes on slides of its own,
+    headed ``name`` (the slide's table when the view has none); ``note``, if any, says so on the slide.
     """
 
     chart: alt.TopLevelMixin | None
-    table: pd.DataFrame
-    name: str
-    note: str
+    table: pd.DataFrame | None = None
+    name: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True)
