@@ -112,7 +112,7 @@ def _show_view(view: View) -> None:
     tools.view_tools(view.key, view.title, chart=chart.chart if chart else None, table=slide_table,
                      code=view.code, patients=view.patients, n_text=view.n_text, methods_text=view.methods_text,
                      caption=view.caption or (chart.caption if chart else table.caption if table else ""),
-                     data_files=view.data_files)
+                     data_files=view.data_files, slide_fallback=view.slide_fallback)
 
 
 def _kept(key: str) -> str:

@@ -7,7 +7,6 @@ building files from it is pure (:mod:`sarcoma_app.exports.deck`). Snippets come 
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 
 import altair as alt
@@ -98,7 +97,7 @@ def _signature(view_key: str, state: ViewState, table: pd.DataFrame | None) -> s
 
 
 def _add_slide(signature: str, title: str, chart: alt.TopLevelMixin | None, table: pd.DataFrame | None,
-               n_text: str, methods_text: str | None, source_text: str, caption: str) -> None:
+               n_text: str, methods_text: str | None, source_text: str, caption: str, fallback=None) -> None:
     """Callback of 'Add to deck': render the chart (its text >= 14 pt at its size on the slide) and append
     the slide."""
     state = current_state()
@@ -112,11 +111,10 @@ def _add_slide(signature: str, title: str, chart: alt.TopLevelMixin | None, tabl
     )
     if chart is not None:
         try:
-            rendered = downloads.slide_chart_png(chart, *deck.chart_box(spec), min_pt=deck.MIN_TEXT_PT)
-            spec = dataclasses.replace(spec, chart_png=rendered.png)
-            if rendered.smallest_pt < deck.MIN_TEXT_PT - 0.5:
+            spec, smallest_pt = deck.with_chart(spec, chart, fallback)
+            if smallest_pt < deck.MIN_TEXT_PT - 0.5:
                 st.toast(f"This chart is taller than a slide holds at {deck.MIN_TEXT_PT} pt: its smallest text is "
-                         f"{rendered.smallest_pt:.0f} pt on the slide. Fewer groups (or the plain risk table) "
+                         f"{smallest_pt:.0f} pt on the slide. Fewer groups (or the plain risk table) "
                          "make it readable.", icon=":material/warning:")
         except Exception:  # noqa: BLE001 - keep the table slide even if rendering fails
             st.toast("The chart could not be rendered; the slide has its table only.", icon=":material/warning:")
@@ -132,7 +130,7 @@ def _add_slide(signature: str, title: str, chart: alt.TopLevelMixin | None, tabl
 def view_tools(key: str, title: str, *, chart: alt.TopLevelMixin | None = None, table: pd.DataFrame | None = None,
                code: Snippet | None = None, patients: pd.DataFrame | None = None, n_text: str | None = None,
                methods_text: str | None = None, caption: str = "",
-               data_files: dict[str, pd.DataFrame] | None = None) -> None:
+               data_files: dict[str, pd.DataFrame] | None = None, slide_fallback=None) -> None:
     """'Show the code' and 'Add to deck' for one view (nothing in presentation mode).
 
     Parameters
@@ -153,6 +151,9 @@ def view_tools(key: str, title: str, *, chart: alt.TopLevelMixin | None = None, 
         Plain-text caption for the slide.
     data_files : dict, optional
         File name -> table, for snippets reading other files than the filtered patients.
+    slide_fallback : SlideFallback, optional
+        The slide's chart and table when ``chart`` cannot reach 14 pt on a slide (see
+        :func:`sarcoma_app.exports.deck.with_chart`).
     """
     state = current_state()
     if state.present:
@@ -171,7 +172,8 @@ def view_tools(key: str, title: str, *, chart: alt.TopLevelMixin | None = None, 
         "Add this view (chart, table and a footnote with filters, n, methods and source) to the slide deck "
         "in the sidebar; download the deck as PowerPoint or HTML.",
         on_click=_add_slide,
-        args=(signature, title, chart, table, n_text, methods_text, data_source_text(patients), caption),
+        args=(signature, title, chart, table, n_text, methods_text, data_source_text(patients), caption,
+              slide_fallback),
     )
 
 
