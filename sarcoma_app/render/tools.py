@@ -130,10 +130,11 @@ def _signature(view_key: str, state: ViewState, table: pd.DataFrame | None) -> s
 
 
 def make_slide(signature: str, title: str, chart: alt.TopLevelMixin | None, table: pd.DataFrame | None,
-               n_text: str, methods_text: str | None, source_text: str, caption: str, *, state: ViewState,
-               page: str) -> tuple[deck.SlideSpec, list[str]]:
-    """The slide of one view: its chart rendered (text >= 14 pt at its size on the slide), its table and footnote;
-    and warnings to show (a chart too tall to be readable, a chart that could not be rendered)."""
+               n_text: str, methods_text: str | None, source_text: str, caption: str, fallback=None, *,
+               state: ViewState, page: str) -> tuple[deck.SlideSpec, list[str]]:
+    """The slide of one view: its chart rendered (text >= 14 pt at its size on the slide, else ``fallback``:
+    see :func:`sarcoma_app.exports.deck.with_chart`), its table and footnote; and warnings to show (a chart too
+    tall to be readable, a chart that could not be rendered)."""
     spec = deck.SlideSpec(
         title=title, page=page,
         table=None if table is None else table.reset_index(drop=True).copy(),
@@ -145,12 +146,11 @@ def make_slide(signature: str, title: str, chart: alt.TopLevelMixin | None, tabl
     warnings = []
     if chart is not None:
         try:
-            rendered = downloads.slide_chart_png(chart, *deck.chart_box(spec), min_pt=deck.MIN_TEXT_PT)
-            spec = dataclasses.replace(spec, chart_png=rendered.png)
-            if rendered.smallest_pt < deck.MIN_TEXT_PT - 0.5:
+            spec, smallest_pt = deck.with_chart(spec, chart, fallback)
+            if smallest_pt < deck.MIN_TEXT_PT - 0.5:
                 warnings.append(f"This chart is taller than a slide holds at {deck.MIN_TEXT_PT} pt: its smallest "
-                                f"text is {rendered.smallest_pt:.0f} pt on the slide. Fewer groups (or the plain "
-                                "risk table) make it readable.")
+                                f"text is {smallest_pt:.0f} pt on the slide. Fewer groups (or the plain risk "
+                                "table) make it readable.")
         except Exception:  # noqa: BLE001 - keep the table slide even if rendering fails
             warnings.append("The chart could not be rendered; the slide has its table only.")
     return spec, warnings
@@ -165,7 +165,7 @@ def slide_inputs(view: View, state: ViewState) -> tuple:
     n_text = view.n_text if view.n_text is not None else (f"{len(patients)} patients" if patients is not None else "")
     caption = view.caption or (chart.caption if chart else table.caption if table else "")
     return (_signature(view.key, state, slide_table), view.title, chart.chart if chart else None, slide_table,
-            n_text, view.methods_text, data_source_text(patients), caption)
+            n_text, view.methods_text, data_source_text(patients), caption, view.slide_fallback)
 
 
 def _reference(view_key: str, state: ViewState, page_title: str, title: str) -> deck_link.SlideRef | None:

@@ -119,8 +119,10 @@ def _with_thousands(frame: pd.DataFrame, config: dict) -> dict:
     """Integer columns reaching 1,000 shown with thousands separators (the browser's locale)."""
     for column in frame.columns:
         series = frame[column]
-        if (pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series) and len(series)
-                and series.abs().max() >= 1000 and isinstance(config.get(column), dict)):
+        if not (pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series)):
+            continue
+        largest = series.abs().max()  # NA for an empty or all-missing nullable column
+        if pd.notna(largest) and largest >= 1000 and isinstance(config.get(column), dict):
             given = config[column]
             config[column] = st.column_config.NumberColumn(given.get("label"), width=given.get("width"),
                                                            help=given.get("help"), format="localized")
