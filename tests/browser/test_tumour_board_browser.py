@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pandas as pd
 from pptx import Presentation
 
+from sarcoma_app.exports import deck
 from tests.browser.conftest import IDLE_JS, screenshot, wait_until_idle
 
 NAB = "nab_paclitaxel_sintilimab"
@@ -68,11 +69,22 @@ def test_add_two_views_to_the_deck_and_download_the_pptx(page, app_url, tmp_path
     assert "Methods:" in footnote and "Data: Nab-paclitaxel + sintilimab (published; 002_" in footnote
     assert [s for s in logrank_slide.shapes if s.has_table]
 
+    # the slides of the deck's own layout: the deck's content (its file) laid out by build_pptx gives these titles
+    with page.expect_download() as download_info:
+        sidebar_download(page, "Deck file").click()
+    slides, problems = deck.read_deck_file(open(download_info.value.path(), "rb").read())
+    assert problems == [] and [s.title for s in slides] == ["Progression-free survival (Kaplan–Meier)",
+                                                            "Log-rank test by histology group"]
+    laid_out = Presentation(io.BytesIO(deck.build_pptx(slides)))
+    assert titles == [s.shapes.title.text for s in laid_out.slides]
+
     with page.expect_download() as download_info:
         sidebar_download(page, "HTML").click()
     report = open(download_info.value.path(), encoding="utf-8").read()
     assert report.count("data:image/png;base64,") == 1 and "Log-rank test by histology group" in report
-    assert len(pd.read_html(io.StringIO(report))) == 2
+    # every table of every added view (the KM view's risk table among them when it goes on slides of its own)
+    n_tables = sum((s.table is not None and not s.table.empty) + len(s.tables) for s in slides)
+    assert n_tables >= 2 and len(pd.read_html(io.StringIO(report))) == n_tables
 
 
 def test_a_shared_link_carries_the_deck(page, app_url, browser):
