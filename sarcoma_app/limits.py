@@ -102,6 +102,8 @@ class DeckLimits:
 
     slides: Limit = Limit(40, "slides", "slides of the deck (in the session, a deck file or a link)")
     link_chars: Limit = Limit(8_000, "characters", "the deck in a link (its deck= parameter)")
+    #: Each slide of a link is a page build and a chart render on the server (about 1 s of CPU each).
+    link_slides: Limit = Limit(10, "slides", "slides a shared link carries and rebuilds")
     #: What the link's compressed deck may unpack to, checked while it is unpacked (a small link cannot
     #: unpack to a large text).
     link_unpacked_bytes: Limit = Limit(64 * 1024, "bytes", "the deck of a link once unpacked")

@@ -71,7 +71,7 @@ def _set_deck(slides: list[deck.SlideSpec]) -> None:
     refs = {slide.key: refs[slide.key] for slide in slides if slide.key in refs}
     st.session_state[DECK_REFS_KEY] = refs
     shared = [refs[slide.key] for slide in slides if slide.key in refs and deck_link.shareable(refs[slide.key])]
-    encoded = deck_link.encode_deck(shared)
+    encoded = deck_link.encode_deck(shared[:DECK.link_slides.value])
     st.session_state[DECK_LINK_KEY] = encoded if len(encoded) <= DECK.link_chars.value else ""
 
 
@@ -83,8 +83,12 @@ def _link_status(slides: list[deck.SlideSpec]) -> str:
     if shared and not st.session_state.get(DECK_LINK_KEY):
         return (f":orange[This deck is too large for a link (more than {DECK.link_chars.amount}): save the deck "
                 "file to share it.]")
-    text = (f"The page's link (the address bar) carries {'this deck' if not left_out else f'{len(shared)} of its slides'}"
+    carried = min(len(shared), DECK.link_slides.value)
+    text = (f"The page's link (the address bar) carries "
+            f"{'this deck' if carried == len(slides) else f'{carried} of its {len(slides)} slides'}"
             ": copy it to share the deck, or to open it again after a reload." if shared else "")
+    if len(shared) > carried:
+        text += (f" A link carries at most {DECK.link_slides.amount}; the deck file keeps them all.")
     if left_out:
         text += (f" {left_out} slide{'s' if left_out != 1 else ''} (from an uploaded cohort or a deck file) cannot be "
                  "rebuilt from a link: the deck file keeps them.")

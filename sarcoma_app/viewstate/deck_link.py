@@ -197,7 +197,7 @@ def decode_deck(raw: object, allowed: AllowedValues, pages: Sequence[str]) -> tu
     Returns
     -------
     (list of SlideRef, list of Notice)
-        At most :data:`MAX_DECK_SLIDES` slides, in order.
+        At most ``DECK.link_slides`` slides (and :data:`MAX_DECK_SLIDES`), in order.
     """
     values = raw if isinstance(raw, (list, tuple)) else [raw]
     text = str(values[-1]).strip() if values and values[-1] is not None else ""
@@ -213,11 +213,13 @@ def decode_deck(raw: object, allowed: AllowedValues, pages: Sequence[str]) -> tu
     if not isinstance(records, list):
         return [], [Notice(DECK_PARAM, shorten(text, 30), "not a list of slides; the deck of the link was ignored")]
     notices: list[Notice] = []
-    if len(records) > MAX_DECK_SLIDES:
+    kept = min(MAX_DECK_SLIDES, DECK.link_slides.value)
+    if len(records) > kept:
         notices.append(Notice(DECK_PARAM, f"{len(records):,} slides",
-                              f"a deck holds at most {DECK.slides.amount}; the first {MAX_DECK_SLIDES} were kept"))
+                              f"a link rebuilds at most {kept} slides; the first {kept} were kept (a deck file "
+                              "keeps them all)"))
     refs = []
-    for number, record in enumerate(records[:MAX_DECK_SLIDES], start=1):
+    for number, record in enumerate(records[:kept], start=1):
         try:
             ref = _slide(record, allowed, pages, number, notices)
         except ValueError as error:
