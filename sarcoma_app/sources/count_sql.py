@@ -64,6 +64,22 @@ def response_counts_sql(filters: FilterState, grouping: str = NO_GROUPING,
     return sql, parameters
 
 
+def pattern_counts_sql(filters: FilterState, columns, hide_simulated: bool = True) -> tuple[str, tuple]:
+    """Patients per pattern of patient ``columns`` (registry names) of the filtered patients: the columns, ``n``.
+
+    A missing value is its own pattern (NULL), as on the patient path.
+    """
+    columns = list(dict.fromkeys(columns))
+    unknown = [c for c in columns if c not in filter_sql.PATIENT_COLUMNS]
+    if unknown or not columns:
+        raise ValueError(f"not patient columns: {unknown or columns!r}")
+    where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
+    listed = ", ".join(columns)
+    sql = (f"SELECT {listed}, CAST(count(*) AS BIGINT) AS n FROM patients {where} GROUP BY ALL "
+           f"ORDER BY {listed}")
+    return sql, parameters
+
+
 def adverse_event_counts_sql(filters: FilterState, grouping: str = NO_GROUPING,
                              hide_simulated: bool = True) -> tuple[str, tuple]:
     """One query for :func:`analysis.adverse_events.ae_table_from_counts` and the AE bars of the filtered patients.
