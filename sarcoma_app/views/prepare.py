@@ -119,9 +119,14 @@ def endpoint_data(patients: pd.DataFrame, endpoint: str = registry.DEFAULT_ENDPO
     analysable["time"] = time[known].astype(float)
     analysable["event"] = event[known].astype(int)
     excluded = patients[~known].copy()
-    excluded["reason"] = np.where(time[~known].isna(), f"{spec.short} time not recorded",
-                                  f"{spec.short} event status not recorded")
+    excluded["reason"] = exclusion_reasons(time[~known].isna().to_numpy(), endpoint)
     return analysable, excluded
+
+
+def exclusion_reasons(time_missing: np.ndarray, endpoint: str) -> np.ndarray:
+    """Why each patient left out of ``endpoint`` is left out: its time, else its event, is not recorded."""
+    spec = registry.ENDPOINTS[endpoint]
+    return np.where(time_missing, f"{spec.short} time not recorded", f"{spec.short} event status not recorded")
 
 
 def exclusion_summary(excluded: pd.DataFrame) -> pd.DataFrame:
