@@ -1,5 +1,5 @@
-"""A registry above limits.SCALE read in place (SARCOMA_REGISTRY): Survival and Adverse events pages counted
-by the database, in a real Chromium. Screenshots go to tests/artifacts/screenshots/registry-*.png."""
+"""A registry above limits.SCALE read in place (SARCOMA_REGISTRY): Survival, Adverse events, Response and
+Overview pages counted by the database, in a real Chromium. Screenshots go to tests/artifacts/screenshots/registry-*.png."""
 from __future__ import annotations
 
 import os
@@ -42,6 +42,8 @@ def registry_url(tmp_path_factory):
 @pytest.mark.parametrize("path, expected", [
     ("survival?source=registry&km_by=pazopanib", "Log-rank test"),
     ("adverse-events?source=registry&pazopanib=yes", "Patients with at least one event"),
+    ("response?source=registry&response_by=pazopanib", "Do the rates differ between groups?"),
+    ("overview?source=registry", "Headline numbers"),
 ])
 def test_large_registry_pages_are_counted_by_the_database(page, registry_url, path, expected):
     page.goto(f"{registry_url}/{path}")
