@@ -40,17 +40,33 @@ def survival_counts_sql(filters: FilterState, endpoint: str, grouping: str = NO_
     time or event is not recorded are counted on a row with a NULL time, so
     the count functions report them as left out (R ``na.omit``).
     """
-    spec = registry.ENDPOINTS[endpoint]
     where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
     group = _grouping_sql(grouping)
     stratum = "study_id" if stratify_by_study else "0"
-    sql = (
-        f'SELECT {group} AS "group", {stratum} AS stratum, '
-        f"CASE WHEN {spec.event} IS NULL THEN NULL ELSE {spec.time} END AS time, "
-        f"CAST(count(*) FILTER (WHERE {spec.event} = 1 AND {spec.time} IS NOT NULL) AS BIGINT) AS n_event, "
-        f"CAST(count(*) FILTER (WHERE {spec.event} IS DISTINCT FROM 1 OR {spec.time} IS NULL) AS BIGINT) AS n_censor "
-        f"FROM patients {where} GROUP BY ALL ORDER BY 1, 2, 3"
-    )
+    sql = (f'SELECT {group} AS "group", {stratum} AS stratum, {_event_counts(endpoint)} '
+           f"FROM patients {where} GROUP BY ALL ORDER BY 1, 2, 3")
+    return sql, parameters
+
+
+def _event_counts(endpoint: str) -> str:
+    """``time, n_event, n_censor`` of a grouped query (time NULL where the time or the event is missing)."""
+    spec = registry.ENDPOINTS[endpoint]
+    return (f"CASE WHEN {spec.event} IS NULL THEN NULL ELSE {spec.time} END AS time, "
+            f"CAST(count(*) FILTER (WHERE {spec.event} = 1 AND {spec.time} IS NOT NULL) AS BIGINT) AS n_event, "
+            f"CAST(count(*) FILTER (WHERE {spec.event} IS DISTINCT FROM 1 OR {spec.time} IS NULL) AS BIGINT) "
+            "AS n_censor")
+
+
+def cox_counts_sql(filters: FilterState, endpoint: str, variables, hide_simulated: bool = True) -> tuple[str, tuple]:
+    """Events and censorings per (covariate variables, time) of the filtered patients, for
+    :func:`analysis.cox.fit_cox_from_counts`: the ``variables`` (patient columns), ``time, n_event, n_censor``."""
+    variables = list(dict.fromkeys(variables))
+    unknown = [c for c in variables if c not in filter_sql.PATIENT_COLUMNS]
+    if unknown or not variables:
+        raise ValueError(f"not patient columns: {unknown or variables!r}")
+    where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
+    listed = ", ".join(variables)
+    sql = f"SELECT {listed}, {_event_counts(endpoint)} FROM patients {where} GROUP BY ALL ORDER BY ALL"
     return sql, parameters
 
 
