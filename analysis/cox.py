@@ -1638,7 +1638,10 @@ def fit_cox_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time"
     The risk-set sums are made over the covariate patterns as in :class:`_PatternRiskSets` (whatever the
     number of patterns), with each row weighted by its patients: the log partial likelihood, its
     derivatives and so every output equal those of the patients' rows up to rounding (tests compare to
-    1e-10). Memory grows with the rows of ``counts`` and the events, not the censored patients.
+    1e-10). Memory grows with the rows of ``counts`` and the events, not the censored patients. When the
+    patterns do not pay (many patterns and death times, :func:`_patterns_pay`), the counts are spread into
+    one design row per patient (the rows path of :func:`fit_cox`: memory of the design, not of the patients'
+    records).
 
     References
     ----------
@@ -1684,6 +1687,19 @@ def fit_cox_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time"
     row_weight = patients.astype(float)
     means, scale = _centring(design.x[order], plain, row_weight)
     pattern, n_patterns = _design_patterns(design, indicator, len(design.time))
+    if _RISK_SETS == "rows" or (_RISK_SETS == "auto" and not _patterns_pay(n_patterns, len(design.terms), n,
+                                                                             timeline.block_size.size)):
+        # many patterns: one design row per patient (as fit_cox's rows path; no patient record is read)
+        each = np.repeat(np.arange(time.size), patients)
+        starts = np.cumsum(patients) - patients
+        event = (np.arange(each.size) - starts[each]) < n_event[each]  # a row's events first, then censored
+        rows_timeline = _Timeline(each, time[each], event)
+        x = design.x[order][each]
+        rows = _Rows(x, None, event)
+        risk_sets = _RiskSets(rows_timeline.time, event, (x - means) * scale, ties, rows_timeline.risk_start)
+        extremes = _at_risk_set_extremes(x, rows_timeline.deaths, rows_timeline.risk_start)
+        return _fitted_table(design, risk_sets, means, scale, rows, indicator, extremes, n,
+                             int(rows_timeline.deaths.size), covariates, ties, alpha)
     representative = np.empty(n_patterns, dtype=np.intp)
     representative[pattern] = np.arange(pattern.size)
     pattern = pattern[order]
