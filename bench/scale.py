@@ -262,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
                          f"NULL) TO '{path}' (HEADER, NULL '')")
         grid = risk_grid(float(exporter.execute(f"SELECT max(pfs_months) FROM {source}").fetchone()[0]))
         r = r_timings_from_csv(path, args.r_repeats, grid)
-        r_cox = subprocess.run(["Rscript", "-e", R_COX, str(path), ",".join(COUNTED_COX), str(args.r_repeats)],
+        script = Path(tmp) / "cox.R"
+        script.write_text(R_COX)
+        r_cox = subprocess.run(["Rscript", str(script), str(path), ",".join(COUNTED_COX), str(args.r_repeats)],
                                capture_output=True, text=True, check=True).stdout
     print(f"R ({r['version']}), same patients, read in {r['read']:.1f} s (not timed):")
     for task, times in r["time"].items():
