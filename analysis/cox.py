@@ -1639,19 +1639,15 @@ def fit_cox_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time"
     number of patterns), with each row weighted by its patients: the log partial likelihood, its
     derivatives and so every output equal those of the patients' rows up to rounding (tests compare to
     1e-10). Memory grows with the rows of ``counts`` and the events, not the censored patients. When the
-    patterns do not pay (many patterns and death times, :func:`_patterns_pay`), the counts are spread into
-    one design row per patient (the rows path of :func:`fit_cox`: memory of the design, not of the patients'
-    records).
+    patterns do not pay (more than ``_MAX_PATTERNS``, or slower by :func:`_patterns_pay`), the counts are
+    spread into one design row per patient (the rows path of :func:`fit_cox`: memory of the design, not of
+    the patients' records).
 
     References
     ----------
-    .. [1] Cox DR. Regression models and life-tables. J R Stat Soc B. 1972;34:187-220.
-    .. [2] Efron B. The efficiency of Cox's likelihood function for censored
-       data. J Am Stat Assoc. 1977;72:557-565.
-    .. [3] Breslow NE. Covariance analysis of censored survival data.
-       Biometrics. 1974;30:89-99.
-    .. [4] Therneau TM, Grambsch PM. Modeling Survival Data: Extending the Cox
-       Model. Springer; 2000.
+    .. [1] Cox DR (1972), Efron B (1977), Breslow NE (1974): as :func:`fit_cox`.
+    .. [2] Therneau TM, Grambsch PM. Modeling Survival Data: Extending the Cox Model. Springer; 2000
+       (risk-set sums as weighted means and covariances, which counts of patients weight exactly).
     """
     covariates = _as_list(covariates)
     _check_arguments(counts, time_col, event_col, covariates, ties, alpha)
@@ -1687,8 +1683,8 @@ def fit_cox_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time"
     row_weight = patients.astype(float)
     means, scale = _centring(design.x[order], plain, row_weight)
     pattern, n_patterns = _design_patterns(design, indicator, len(design.time))
-    if _RISK_SETS == "rows" or (_RISK_SETS == "auto" and not _patterns_pay(n_patterns, len(design.terms), n,
-                                                                             timeline.block_size.size)):
+    if _RISK_SETS == "rows" or (_RISK_SETS == "auto" and (n_patterns > _MAX_PATTERNS or not _patterns_pay(
+            n_patterns, len(design.terms), n, timeline.block_size.size))):
         # many patterns: one design row per patient (as fit_cox's rows path; no patient record is read)
         each = np.repeat(np.arange(time.size), patients)
         starts = np.cumsum(patients) - patients

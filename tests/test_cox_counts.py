@@ -1,7 +1,6 @@
 """Cox from events and censorings per (covariate pattern, time) equals Cox on the patients (1e-10)."""
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,22 +8,15 @@ import pytest
 from analysis import cox
 from analysis.cox import InsufficientDataError, fit_cox, fit_cox_from_counts
 from data import registry
-from data.build import ensure_database
-from data.simulate import simulate_cohort
 from sarcoma_app.sources import count_sql, filter_sql
 from sarcoma_app.views.covariates import COVARIATES
 from sarcoma_app.viewstate.url_state import FilterState
+from tests.conftest import count_source
 
 
 @pytest.fixture(scope="module", params=["bundled", "simulated"])
 def con(request):
-    if request.param == "bundled":
-        connection = duckdb.connect(str(ensure_database()), read_only=True)
-    else:
-        connection = duckdb.connect(":memory:")
-        frame = simulate_cohort(5_000, seed=6, time_decimals=2)[0]
-        connection.register("frame", frame)
-        connection.execute("CREATE TABLE patients AS SELECT * FROM frame")
+    connection = count_source(request.param, seed=6)
     yield connection
     connection.close()
 

@@ -3,28 +3,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
-from data.build import ensure_database
-from data.simulate import simulate_cohort
 from sarcoma_app.sources import count_sql, filter_sql
 from sarcoma_app.views import response, response_counts
 from sarcoma_app.views.blocks import Table, views_of
 from sarcoma_app.viewstate.url_state import FilterState, MethodState
+from tests.conftest import count_source
 
 
 @pytest.fixture(scope="module", params=["bundled", "simulated"])
 def con(request):
-    if request.param == "bundled":
-        connection = duckdb.connect(str(ensure_database()), read_only=True)
-    else:
-        connection = duckdb.connect(":memory:")
-        frame = simulate_cohort(5_000, seed=4, time_decimals=2)[0]
-        connection.register("frame", frame)
-        connection.execute("CREATE TABLE patients AS SELECT * FROM frame")
+    connection = count_source(request.param, seed=4)
     yield connection
     connection.close()
 

@@ -57,15 +57,20 @@ def _event_counts(endpoint: str) -> str:
             "AS n_censor")
 
 
+def _patient_columns(columns) -> str:
+    """``columns`` (each a patient column of the registry, else ValueError) listed once each for SQL."""
+    columns = list(dict.fromkeys(columns))
+    unknown = [c for c in columns if c not in filter_sql.PATIENT_COLUMNS]
+    if unknown or not columns:
+        raise ValueError(f"not patient columns: {unknown or columns!r}")
+    return ", ".join(columns)
+
+
 def cox_counts_sql(filters: FilterState, endpoint: str, variables, hide_simulated: bool = True) -> tuple[str, tuple]:
     """Events and censorings per (covariate variables, time) of the filtered patients, for
     :func:`analysis.cox.fit_cox_from_counts`: the ``variables`` (patient columns), ``time, n_event, n_censor``."""
-    variables = list(dict.fromkeys(variables))
-    unknown = [c for c in variables if c not in filter_sql.PATIENT_COLUMNS]
-    if unknown or not variables:
-        raise ValueError(f"not patient columns: {unknown or variables!r}")
+    listed = _patient_columns(variables)
     where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
-    listed = ", ".join(variables)
     sql = f"SELECT {listed}, {_event_counts(endpoint)} FROM patients {where} GROUP BY ALL ORDER BY ALL"
     return sql, parameters
 
@@ -85,12 +90,8 @@ def pattern_counts_sql(filters: FilterState, columns, hide_simulated: bool = Tru
 
     A missing value is its own pattern (NULL), as on the patient path.
     """
-    columns = list(dict.fromkeys(columns))
-    unknown = [c for c in columns if c not in filter_sql.PATIENT_COLUMNS]
-    if unknown or not columns:
-        raise ValueError(f"not patient columns: {unknown or columns!r}")
+    listed = _patient_columns(columns)
     where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
-    listed = ", ".join(columns)
     sql = (f"SELECT {listed}, CAST(count(*) AS BIGINT) AS n FROM patients {where} GROUP BY ALL "
            f"ORDER BY {listed}")
     return sql, parameters
