@@ -52,6 +52,8 @@ from sarcoma_app.viewstate.url_state import FilterState, MethodState  # noqa: E4
 FILTERS = FilterState()
 #: The counted Cox model: the multivariable model without age (a number with many values has no compact count).
 COUNTED_COX = tuple(c for c in MULTIVARIABLE if c != "age")
+#: A counted Cox model with few covariate patterns (within the patterns path of analysis/cox.py).
+COUNTED_COX_FEW = ("histology_group", "pazopanib")
 #: R coxph of the counted model on the same patients (one warm-up, then timed repeats; prints coefficients).
 R_COX = """suppressPackageStartupMessages(library(survival))
 a <- commandArgs(trailingOnly = TRUE); d <- read.csv(a[1], na.strings = "", stringsAsFactors = FALSE)
@@ -140,8 +142,13 @@ def counted_cox_tasks(con) -> dict:
     def fit():
         return fit_cox_from_counts(counts(), list(COUNTED_COX))
 
+    def few():
+        return fit_cox_from_counts(fetch(con, *count_sql.cox_counts_sql(FILTERS, "pfs", COUNTED_COX_FEW,
+                                                                        hide_simulated=False)), list(COUNTED_COX_FEW))
+
     return {"Cox counted: count query": lambda: len(counts()),
-            f"Cox counted: count query + fit ({', '.join(COUNTED_COX)})": fit}
+            f"Cox counted: count query + fit ({', '.join(COUNTED_COX)})": fit,
+            f"Cox counted: count query + fit ({', '.join(COUNTED_COX_FEW)}; few patterns)": few}
 
 
 def other_page_tasks(con) -> dict:
@@ -237,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     patient_fit = fit_cox(frame, "pfs_months", "pfs_event", list(COUNTED_COX))
     cox[f"Cox patient-level ({', '.join(COUNTED_COX)})"] = lambda: fit_cox(frame, "pfs_months", "pfs_event",
                                                                          list(COUNTED_COX))
+    cox[f"Cox patient-level ({', '.join(COUNTED_COX_FEW)})"] = lambda: fit_cox(frame, "pfs_months", "pfs_event",
+                                                                             list(COUNTED_COX_FEW))
     gap = float((counted_fit["coef"] - patient_fit["coef"]).abs().max())
     print(f"Cox counted vs patient-level: largest coefficient difference {gap:.1e}")
     ours = {}
