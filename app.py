@@ -9,6 +9,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from sarcoma_app.viewstate import state
+
+state.remember_link()  # first: a page click during a cold start (even the icon's loading) must not lose the link
+
 st.set_page_config(
     page_title="Sarcoma response & survival explorer",
     page_icon=str(Path(__file__).parent / "sarcoma_app" / "assets" / "icon.png"),  # local: no network needed
@@ -17,10 +21,6 @@ st.set_page_config(
     menu_items={"About": "Open-source explorer of published sarcoma immunotherapy cohorts. "
                          "Numbers follow R `survival` conventions; see Data & methods."},
 )
-
-from sarcoma_app.viewstate import state  # noqa: E402
-
-state.remember_link()  # before anything slow: a page click during a cold start must not lose the link's filters
 
 import charts  # noqa: E402,F401  (registers the house chart theme once)
 from dataclasses import replace  # noqa: E402

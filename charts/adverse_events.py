@@ -18,7 +18,8 @@ GRADE_COLOURS = {
 }
 
 
-def adverse_event_bars(counts: pd.DataFrame, value_title: str = "Patients", width: int = 560) -> alt.Chart:
+def adverse_event_bars(counts: pd.DataFrame, value_title: str = "Patients", width: int = 560,
+                       side_by_side: bool = False) -> alt.Chart:
     """Horizontal bars per AE term, stacked by grade (band), one panel per panel label.
 
     Parameters
@@ -32,6 +33,8 @@ def adverse_event_bars(counts: pd.DataFrame, value_title: str = "Patients", widt
         Axis title.
     width : int
         Width of each panel.
+    side_by_side : bool
+        Panels in a row (for a slide's wide shape) instead of one under the other.
 
     Returns
     -------
@@ -52,13 +55,16 @@ def adverse_event_bars(counts: pd.DataFrame, value_title: str = "Patients", widt
         x=alt.X("x_start:Q", title=value_title, axis=alt.Axis(tickMinStep=1, format="d")),
         x2="x_end:Q",
         color=alt.Color("grade:N", title="CTCAE grade",
-                        scale=alt.Scale(domain=grades, range=[GRADE_COLOURS[g] for g in grades])),
+                        scale=alt.Scale(domain=grades, range=[GRADE_COLOURS[g] for g in grades]),
+                        # titleLimit: the title scales with the fonts of a slide (Vega's default limit cuts it)
+                        legend=alt.Legend(orient="right", titleLimit=200) if side_by_side else
+                        alt.Legend(titleLimit=200)),
         tooltip=[alt.Tooltip("panel:N", title="Table"), alt.Tooltip("term:N", title="Term"),
                  alt.Tooltip("grade:N", title="Grade"), alt.Tooltip("value:Q", title=value_title)],
     ).properties(width=width, height=alt.Step(24))
     if frame["panel"].nunique() > 1:
-        return chart.facet(
-            row=alt.Row("panel:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelAnchor="start",
-                                                                 labelOrient="top")),
-        ).resolve_scale(y="independent")
+        header = alt.Header(labelAngle=0, labelAlign="left", labelAnchor="start", labelOrient="top")
+        panels = alt.Column("panel:N", title=None, header=header) if side_by_side else \
+            alt.Row("panel:N", title=None, header=header)
+        return chart.facet(**{"column" if side_by_side else "row": panels}).resolve_scale(y="independent")
     return chart

@@ -23,7 +23,8 @@ def kaplan_meier_plot(
     width: int = 600,
     show_bands: bool = True,
     risk_table: str = "at_risk",
-) -> alt.VConcatChart:
+    with_risk_table: bool = True,
+) -> alt.VConcatChart | alt.LayerChart:
     """Step KM curves with pointwise CI bands, censor marks and numbers at risk.
 
     Parameters
@@ -48,11 +49,14 @@ def kaplan_meier_plot(
     risk_table : {"at_risk", "kmunicate"}
         One row per group with the number at risk, or three (at risk, cumulative events, cumulative
         censored) as KMunicate (Morris et al., BMJ Open 2019).
+    with_risk_table : bool
+        False for the curves alone (a slide whose risk table goes on slides of its own, as a table); the
+        time axis keeps the risk table's ticks.
 
     Returns
     -------
-    altair.VConcatChart
-        The curves above the number-at-risk table, sharing the time axis.
+    altair.VConcatChart or altair.LayerChart
+        The curves above the number-at-risk table, sharing the time axis (the curves alone without it).
     """
     max_time = float(max(curves["time"].max(), at_risk["time"].max() if len(at_risk) else 0.0))
     x_scale = alt.Scale(domain=[0, max_time], nice=False)
@@ -99,6 +103,8 @@ def kaplan_meier_plot(
             )
         )
     plot = alt.layer(*layers).properties(width=width, height=400)
+    if not with_risk_table:
+        return plot
 
     # the count at time 0 is centred on the axis: leave room for half of its digits (100000 at risk is wide)
     digits = len(f"{int(at_risk['n_risk'].max()):,}") if len(at_risk) else 1

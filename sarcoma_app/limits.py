@@ -94,3 +94,19 @@ class ScaleLimits:
 
 
 SCALE = ScaleLimits()
+
+
+@dataclass(frozen=True)
+class DeckLimits:
+    """How large the tumour-board deck may grow, and how much of it a shared link may carry."""
+
+    slides: Limit = Limit(40, "slides", "slides of the deck (in the session, a deck file or a link)")
+    link_chars: Limit = Limit(8_000, "characters", "the deck in a link (its deck= parameter)")
+    #: What the link's compressed deck may unpack to, checked while it is unpacked (a small link cannot
+    #: unpack to a large text).
+    link_unpacked_bytes: Limit = Limit(64 * 1024, "bytes", "the deck of a link once unpacked")
+
+
+DECK = DeckLimits()
+#: Slides a deck holds at most (the oldest are dropped beyond it).
+MAX_DECK_SLIDES = DECK.slides.value

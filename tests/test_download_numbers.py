@@ -64,3 +64,13 @@ def test_table_columns_are_wide_enough_for_their_header_and_short_cells():
     assert config["n"] == {"width": "small"}  # a width the view chose is kept
     assert config["p adjusted (BH)"]["width"] >= len("p adjusted (BH)") * 8
     assert "DCR % (95% CI)" not in config and "Why" not in config  # cells longer than the header: sized by the grid
+
+
+def test_thousands_format_skips_empty_and_all_missing_integer_columns():
+    """A nullable integer column with no value (an upload's unrecorded ages) has NA as its maximum."""
+    from sarcoma_app.render.ui import _with_thousands
+    frame = pd.DataFrame({"age": pd.array([None, None], dtype="Int64"), "n": pd.array([1200, None], dtype="Int64")})
+    config = _with_thousands(frame, {"age": {"label": "Age"}, "n": {"label": "n"}})
+    assert config["age"] == {"label": "Age"}
+    assert _with_thousands(frame.iloc[:0], {"n": {"label": "n"}}) == {"n": {"label": "n"}}
+    assert config["n"] != {"label": "n"}  # 1,200 is shown with a separator

@@ -235,9 +235,12 @@ def test_add_two_views_then_reorder_remove_and_clear():
     # the PPTX of this deck (what the download button serves)
     pptx = Presentation(io.BytesIO(deck.build_pptx(slides)))
     titles = [s.shapes.title.text for s in pptx.slides]
-    # the KM chart has its slide; its table follows on slides of its own
+    # the KM chart has its slide (the 8 curves alone: with their risk table they would not reach 14 pt); its
+    # medians, then its risk table, follow on slides of their own
     assert titles[0] == slides[0].title and titles[-1] == slides[1].title
-    assert all(t.startswith(f"{slides[0].title} — table") for t in titles[1:-1]) and len(titles) > 2
+    kinds = [t.split(" — ")[-1].split(" (")[0] for t in titles[1:-1]]
+    assert kinds == sorted(kinds, key=["table", "risk table"].index) and kinds[0] == "table" and "risk table" in kinds
+    assert [name for name, _ in slides[0].tables] == ["risk table"]
     table = [shape for shape in pptx.slides[1].shapes if shape.has_table][0].table
     medians = frame_with_column(at, "Median, months (95% CI)")
     assert table.cell(1, 0).text == medians["Group"].iloc[0]
@@ -350,3 +353,63 @@ def table_recomputed(at, what: str) -> str:
     tables = [plain(d.value) for d in at.dataframe if "Recomputed from patients" in plain(d.value).columns]
     rows = pd.concat(tables)
     return rows.loc[rows["What"] == what, "Recomputed from patients"].iloc[0]
+
+
+def test_a_link_with_a_deck_rebuilds_its_slides_in_a_new_session():
+    """The URL carries the deck as view references; a new session rebuilds each slide with its page's builder."""
+    at = run_app({"study": NAB, "km_by": "histology_group"}, page="pages/survival.py")
+    at.button(key="survival_km_deck").click().run()
+    at.switch_page("pages/subtype.py").run()
+    at.button(key="subtype_table_deck").click().run()
+    at.switch_page("pages/response.py").run()
+    assert "deck" in at.query_params  # kept across page switches
+    original = at.session_state["_deck"]
+    link = dict(at.query_params)
+    # the link opened in a new session, on another page, with other filters of its own
+    fresh = run_app({**link, "study": NIVO, "km_by": "none"}, page="pages/overview.py")
+    rebuilt = fresh.session_state["_deck"]
+    assert [s.title for s in rebuilt] == [s.title for s in original]
+    assert [s.key for s in rebuilt] == [s.key for s in original]  # same view, state and table
+    assert [s.page for s in rebuilt] == ["Survival", "Subtype across studies"]
+    assert [s.filters for s in rebuilt] == [s.filters for s in original]
+    assert rebuilt[0].chart_png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert rebuilt[1].table.astype(str).values.tolist() == original[1].table.astype(str).values.tolist()
+    assert any(e.label == "Slide deck (2)" for e in fresh.sidebar.expander)
+    assert not [w for w in fresh.warning if "deck" in w.value]
+    assert fresh.query_params["deck"] == link["deck"]
+
+
+def test_a_slide_that_cannot_be_rebuilt_is_named():
+    from sarcoma_app.viewstate.deck_link import SlideRef, encode_deck
+
+    gone = SlideRef("survival", "survival_no_such_view", title="A view of an older version")
+    other = SlideRef("survival", "survival_km", ViewState(source="simulated-1k"), title="Simulated KM")
+    kept = SlideRef("response", "response_table", title="Best response")
+    at = run_app({"deck": encode_deck([gone, other, kept])}, page="pages/overview.py")
+    assert [s.page for s in at.session_state["_deck"]] == ["Response"]
+    warnings = " ".join(w.value for w in at.warning).replace("\\", "")  # without the Markdown escapes
+    assert "**Deck of the link**, slide 1 “A view of an older version” (survival / survival_no_such_view)" in warnings
+    assert "(survival / survival_no_such_view): not rebuilt: this view does not exist for these data" in warnings
+    assert "slide 2 “Simulated KM” (survival / survival_km): not rebuilt: it was built from SIMULATED registry" in warnings
+    assert "deck" in at.query_params  # the URL now carries the one slide rebuilt
+
+
+def test_the_link_follows_the_deck_when_slides_move_or_go():
+    from sarcoma_app.render.page_views import PAGES
+    from sarcoma_app.viewstate.deck_link import decode_deck
+
+    def linked(at: AppTest) -> list[str]:
+        refs, notices = decode_deck(at.query_params.get("deck", ""), AllowedValues(study=(NAB, NIVO)), tuple(PAGES))
+        assert notices == []
+        return [ref.view for ref in refs]
+
+    at = run_app({"study": NAB, "km_by": "histology_group"}, page="pages/survival.py")
+    at.button(key="survival_km_deck").click().run()
+    at.button(key="survival_logrank_deck").click().run()
+    assert linked(at) == ["survival_km", "survival_logrank"]
+    at.button(key="deck_down_0").click().run()
+    assert linked(at) == ["survival_logrank", "survival_km"]
+    at.button(key="deck_remove_0").click().run()
+    assert linked(at) == ["survival_km"]
+    at.button(key="deck_clear").click().run()
+    assert "deck" not in at.query_params and at.query_params.get("study") == NAB

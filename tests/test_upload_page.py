@@ -312,6 +312,15 @@ def test_removing_the_upload_removes_its_slides_tables_and_files():
     next(b for b in at.button if b.label == "Add to deck").click().run()
     origins = [slide.origin for slide in at.session_state[DECK_KEY]]
     assert origins[1] == "bundled" and origins[0].startswith("uploaded:"), origins
+    # the link carries the bundled slide only, and the deck says why the other is not in it
+    from sarcoma_app.render.page_views import PAGES
+    from sarcoma_app.viewstate.deck_link import decode_deck
+    from sarcoma_app.viewstate.url_state import AllowedValues
+
+    refs, _ = decode_deck(at.query_params["deck"], AllowedValues(), tuple(PAGES))
+    assert [(ref.page, ref.state.source) for ref in refs] == [("response", "bundled")]
+    assert any("1 slide (from an uploaded cohort or a deck file) cannot be rebuilt from a link" in c.value
+               for c in at.sidebar.caption)
     at.switch_page("pages/upload.py").run()
     upload_files(at, patients="good_patients.csv")  # a new file on the page, not loaded
     assert cohort.READ_KEY in at.session_state

@@ -22,7 +22,7 @@ from datetime import date
 
 import pandas as pd
 
-from sarcoma_app.limits import LIMITS
+from sarcoma_app.limits import LIMITS, MAX_DECK_SLIDES
 from sarcoma_app.sources.filter_sql import DIMENSIONS
 from sarcoma_app.text import (
     CI_METHOD_LABELS, CONF_TYPE_LABELS, DENOMINATOR_LABELS, TIES_LABELS, option_label,
@@ -30,7 +30,6 @@ from sarcoma_app.text import (
 from sarcoma_app.viewstate.url_state import FilterState, MethodState
 
 MISSING_TEXT = "–"
-MAX_DECK_SLIDES = 40
 #: Charts are rendered at 2x (sarcoma_app.exports.downloads.PNG_SCALE); the HTML report shows them at 1x size.
 PNG_PIXEL_RATIO = 2
 MEDIAN_RULE = "median by R's print.survfit rule (midpoint where S(t) = 0.5 over an interval; NR = not reached)"
@@ -70,6 +69,9 @@ class SlideSpec:
         The data the slide was built from (``"bundled"``, a simulated source,
         or ``"uploaded:<token>"`` of one upload): removing an upload removes
         its slides (:func:`without_origin`).
+    tables : tuple of (str, pandas.DataFrame)
+        Further tables, each on slides of its own headed ``<title> — <name>``
+        (e.g. the numbers at risk of a KM plot with many curves).
     """
 
     title: str
@@ -84,6 +86,7 @@ class SlideSpec:
     key: str = ""
     extra: dict = field(default_factory=dict)
     origin: str = ""
+    tables: tuple[tuple[str, pd.DataFrame], ...] = ()
 
     def footnote_parts(self) -> list[tuple[str, str]]:
         """(label, text) pairs of the footnote, in order, empty ones left out."""
@@ -453,34 +456,101 @@ def _new_slide(presentation, spec: SlideSpec, title: str):
     return slide, top, height
 
 
+#: A table's column of per-row notes. On a slide, notes longer than :data:`NOTE_INLINE_CHARS` are replaced by
+#: their numbers and listed on slides of their own, so the table stays compact.
+NOTE_COLUMN = "Note"
+NOTE_INLINE_CHARS = 30
+
+
+def split_notes(frame: pd.DataFrame | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """``frame`` with its per-row notes (column :data:`NOTE_COLUMN`) replaced by numbers "1", "2", … (a note
+    repeated keeps its number; a row without a note stays empty), and the notes as a table ("No.", "Note");
+    ``frame`` unchanged and None when it has no note longer than :data:`NOTE_INLINE_CHARS` characters."""
+    if frame is None or NOTE_COLUMN not in frame.columns:
+        return frame, None
+    texts = ["" if text == MISSING_TEXT else text.strip() for text in map(cell_text, frame[NOTE_COLUMN])]
+    if max(map(len, texts), default=0) <= NOTE_INLINE_CHARS:
+        return frame, None
+    numbers = {text: number for number, text in enumerate(dict.fromkeys(t for t in texts if t), start=1)}
+    numbered = frame.copy()
+    numbered[NOTE_COLUMN] = [str(numbers[text]) if text else "" for text in texts]
+    return numbered, pd.DataFrame({"No.": [str(n) for n in numbers.values()], NOTE_COLUMN: list(numbers)})
+
+
+def slide_tables(spec: SlideSpec) -> tuple[pd.DataFrame | None, list[tuple[str, pd.DataFrame]]]:
+    """The slide's main table (long notes numbered) and the tables on slides of their own after it, with
+    their names: ``spec.tables``, then the notes."""
+    table, notes = split_notes(spec.table)
+    return table, [*spec.tables, *([("notes", notes)] if notes is not None else [])]
+
+
 def _add_slide(presentation, spec: SlideSpec) -> None:
     """The slides of one view: the chart over the whole width, its table under it when the table fits
-    there at 14 pt, otherwise on slides of its own (split by rows and columns, header repeated)."""
-    has_table = spec.table is not None and not spec.table.empty
+    there at 14 pt, otherwise on slides of its own (split by rows and columns, header repeated); then each
+    further table (:func:`slide_tables`) on slides of its own."""
+    table, more = slide_tables(spec)
+    has_table = table is not None and not table.empty
     slide, top, height = _new_slide(presentation, spec, spec.title)
     width = CONTENT_WIDTH_IN
     if spec.chart_png:
         image_w, image_h = png_size(spec.chart_png)
         full_width_h = width * image_h / image_w
         room = height - full_width_h - GAP_IN
-        under = fit_table(spec.table, width, room) if has_table and room > 0.5 else []
+        under = fit_table(table, width, room) if has_table and room > 0.5 else []
         if len(under) == 1 and not under[0].note and under[0].height <= room:
             _add_picture(slide, spec.chart_png, MARGIN_IN, top, width, full_width_h)
-            _add_table(slide, spec.table, MARGIN_IN, top + full_width_h + GAP_IN, width, under[0])
-            return
-        _add_picture(slide, spec.chart_png, MARGIN_IN, top, width, height)
-        if not has_table:
-            return
+            _add_table(slide, table, MARGIN_IN, top + full_width_h + GAP_IN, width, under[0])
+            slide = None
+        else:
+            _add_picture(slide, spec.chart_png, MARGIN_IN, top, width, height)
+            slide = None
+            if has_table:
+                _table_slides(presentation, spec, table, f"{spec.title} — table")
+    elif has_table:
+        _table_slides(presentation, spec, table, f"{spec.title} — table", slide)
         slide = None
-    if not has_table:
-        return
-    pages = fit_table(spec.table, width, height)
+    for name, frame in more:
+        if frame is not None and not frame.empty:
+            _table_slides(presentation, spec, frame, f"{spec.title} — {name}", slide)
+            slide = None
+
+
+def _table_slides(presentation, spec: SlideSpec, table: pd.DataFrame, title: str, slide=None) -> None:
+    """``table`` over as many slides as it needs, titled ``title (k of n)``; the first page on ``slide``
+    (already titled) when given."""
+    top, height = content_box(spec)
+    pages = fit_table(table, CONTENT_WIDTH_IN, height)
     for number, fit in enumerate(pages, start=1):
         if slide is None:
             suffix = f" ({number} of {len(pages)})" if len(pages) > 1 else ""
-            slide, top, height = _new_slide(presentation, spec, f"{spec.title} — table{suffix}")
-        _add_table(slide, spec.table, MARGIN_IN, top, width, fit)
+            slide, top, height = _new_slide(presentation, spec, f"{title}{suffix}")
+        _add_table(slide, table, MARGIN_IN, top, CONTENT_WIDTH_IN, fit)
         slide = None
+
+
+def with_chart(spec: SlideSpec, chart, fallback=None) -> tuple[SlideSpec, float]:
+    """``spec`` with ``chart`` rendered for its slide, and the chart's smallest text in points there.
+
+    The chart's fonts are scaled so that its smallest text is at least :data:`MIN_TEXT_PT` at the size the
+    slide shows it (:func:`sarcoma_app.exports.downloads.slide_chart_png`). When it cannot get there and
+    the view has a ``fallback`` (:class:`sarcoma_app.views.blocks.SlideFallback`), the slide takes the
+    fallback's chart (or no chart; the smallest text is then ``inf``), its table, if any, on slides of its
+    own (the slide's table when it has none), and its note, if any, at the end of the caption.
+    """
+    from sarcoma_app.exports import downloads
+
+    rendered = downloads.slide_chart_png(chart, *chart_box(spec), min_pt=MIN_TEXT_PT)
+    if fallback is None or rendered.smallest_pt >= MIN_TEXT_PT - 1e-6:
+        return replace(spec, chart_png=rendered.png), rendered.smallest_pt
+    spec = replace(spec, caption=f"{spec.caption} {fallback.note}".strip(), chart_png=None)
+    if fallback.table is not None and spec.table is None:
+        spec = replace(spec, table=fallback.table.reset_index(drop=True))
+    elif fallback.table is not None:
+        spec = replace(spec, tables=(*spec.tables, (fallback.name, fallback.table)))
+    if fallback.chart is None:
+        return spec, math.inf
+    rendered = downloads.slide_chart_png(fallback.chart, *chart_box(spec), min_pt=MIN_TEXT_PT)
+    return replace(spec, chart_png=rendered.png), rendered.smallest_pt
 
 
 def _add_picture(slide, png: bytes, left: float, top: float, box_w: float, box_h: float) -> None:
@@ -578,6 +648,8 @@ def build_html(slides: list[SlideSpec] | tuple[SlideSpec, ...], title: str = "Tu
                          f"src=\"data:image/png;base64,{encoded}\">")
         if spec.table is not None and not spec.table.empty:
             parts.append(table_html(spec.table))
+        for name, frame in spec.tables:
+            parts.append(f"<h3>{_escape(name[:1].upper() + name[1:])}</h3>{table_html(frame)}")
         notes = "".join(f"<div><dt>{_escape(label)}:</dt> <dd>{_escape(text)}</dd></div>"
                         for label, text in spec.footnote_parts())
         parts.append(f"<dl class=\"footnote\">{notes}</dl></section>")
@@ -630,6 +702,8 @@ MAX_FILE_TABLE_ROWS = 1_000
 MAX_FILE_TABLE_COLUMNS = 40
 MAX_FILE_TEXT = 2_000
 MAX_FILE_PNG_BYTES = 4 * 1024 * 1024
+#: Further tables of one slide in a deck file (:attr:`SlideSpec.tables`).
+MAX_FILE_TABLES = 4
 #: Text fields of a slide in the file.
 _TEXT_FIELDS = ("title", "page", "filters", "n", "methods", "source", "caption", "key")
 #: Origin of a slide loaded from a file (it belongs to no upload of this session).
@@ -649,6 +723,8 @@ def deck_file(slides: list[SlideSpec] | tuple[SlideSpec, ...]) -> bytes:
             record["table"] = {"columns": header, "rows": body}
         else:
             record["table"] = None
+        record["tables"] = [{"name": name, **dict(zip(("columns", "rows"), table_cells(frame)))}
+                            for name, frame in slide.tables]
         records.append(record)
     return json.dumps({"kind": DECK_FILE_KIND, "version": DECK_FILE_VERSION, "slides": records},
                       ensure_ascii=False).encode("utf-8")
@@ -696,6 +772,19 @@ def _file_table(value: object) -> pd.DataFrame | None:
     return pd.DataFrame(body, columns=header, dtype=object)
 
 
+def _file_tables(value: object) -> tuple[tuple[str, pd.DataFrame], ...]:
+    if value is None:  # files written before slides had further tables
+        return ()
+    if not isinstance(value, list) or len(value) > MAX_FILE_TABLES:
+        raise ValueError(f"its further tables are not a list of at most {MAX_FILE_TABLES}")
+    tables = []
+    for item in value:
+        if not isinstance(item, dict):
+            raise ValueError("a further table is not a table")
+        tables.append((_file_text(item.get("name"), "a table's name"), _file_table(item)))
+    return tuple(tables)
+
+
 def read_deck_file(data: bytes) -> tuple[list[SlideSpec], list[str]]:
     """Slides of a deck file written by :func:`deck_file`, and what was wrong with it (never raises).
 
@@ -728,10 +817,11 @@ def read_deck_file(data: bytes) -> tuple[list[SlideSpec], list[str]]:
             if not texts["title"].strip():
                 raise ValueError("it has no title")
             png, table = _file_png(record.get("chart_png")), _file_table(record.get("table"))
+            tables = _file_tables(record.get("tables"))
             if png is None and table is None:
                 raise ValueError("it has neither a chart nor a table")
         except (ValueError, TypeError) as error:  # binascii.Error is a ValueError
             problems.append(f"Slide {number} was left out: {error}.")
             continue
-        slides.append(SlideSpec(chart_png=png, table=table, origin=FILE_ORIGIN, **texts))
+        slides.append(SlideSpec(chart_png=png, table=table, origin=FILE_ORIGIN, tables=tables, **texts))
     return slides, problems

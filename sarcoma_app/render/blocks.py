@@ -7,7 +7,7 @@ from typing import Sequence
 
 import streamlit as st
 
-from sarcoma_app.render import tools, ui
+from sarcoma_app.render import page_views, tools, ui
 from sarcoma_app.text import escape_markdown
 from sarcoma_app.views.blocks import (
     Block, Cards, Chart, Choice, Columns, Controls, Expander, Heading, Metric, Metrics, Note, PageLink, Pick, Table,
@@ -105,14 +105,8 @@ def _show_view(view: View) -> None:
             n_tables += 1
         else:
             _show_one(part)
-    if not view.tools:
-        return
-    chart, table = view.chart, view.table
-    slide_table = view.slide_table if view.slide_table is not None else table.frame if table else None
-    tools.view_tools(view.key, view.title, chart=chart.chart if chart else None, table=slide_table,
-                     code=view.code, patients=view.patients, n_text=view.n_text, methods_text=view.methods_text,
-                     caption=view.caption or (chart.caption if chart else table.caption if table else ""),
-                     data_files=view.data_files)
+    if view.tools:
+        tools.view_tools(view)
 
 
 def _kept(key: str) -> str:
@@ -154,7 +148,7 @@ def controls(choices: Sequence[Choice], container=None, widths: Sequence[int] | 
     if state.current_state().present:  # on a projector: no widgets, one line saying what is shown
         (container or st).caption(" · ".join(f"**{escape_markdown(c.label)}:** {escape_markdown(_shown(c))}"
                                              for c in choices))
-        return replace(methods, **{c.field: c.value for c in choices})
+        return page_views.resolve(choices, methods)
     columns = (container or st).columns(list(widths) if widths else len(choices))
     used = {}
     for column, choice in zip(columns, choices):

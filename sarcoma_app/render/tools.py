@@ -2,7 +2,9 @@
 the slide deck in the sidebar, and presentation mode.
 
 The deck is a list of :class:`sarcoma_app.exports.deck.SlideSpec` in ``st.session_state``;
-building files from it is pure (:mod:`sarcoma_app.exports.deck`). Snippets come from
+building files from it is pure (:mod:`sarcoma_app.exports.deck`). The URL carries it as view references
+(:mod:`sarcoma_app.viewstate.deck_link`): a link opened in a new session rebuilds each slide through its
+page's function (:mod:`sarcoma_app.render.page_views`) and :func:`make_slide`, as "Add to deck" does. Snippets come from
 :mod:`sarcoma_app.exports.snippets`.
 """
 from __future__ import annotations
@@ -16,13 +18,20 @@ import streamlit as st
 
 from sarcoma_app.sources import cohort, db
 from sarcoma_app.exports import deck, downloads
-from sarcoma_app.limits import LIMITS
+from sarcoma_app.limits import DECK, LIMITS
 from sarcoma_app.exports.snippets import PATIENTS_CSV, Snippet
-from sarcoma_app.viewstate.state import DECK_KEY, current_state, set_state
+from sarcoma_app.render import page_views
+from sarcoma_app.views.blocks import View
+from sarcoma_app.viewstate import deck_link
+from sarcoma_app.viewstate.state import (
+    DECK_KEY, DECK_LINK_KEY, DECK_PENDING_KEY, add_url_notices, current_state, set_state, write_url,
+)
 from sarcoma_app.text import escape_markdown, study_label
-from sarcoma_app.viewstate.url_state import ViewState, to_query
+from sarcoma_app.viewstate.url_state import DECK_PARAM, Notice, ViewState, shorten, to_query
 
 PAGE_TITLE_KEY = "_page_title"
+#: Slide key -> the way back to it (sarcoma_app.viewstate.deck_link.SlideRef), for the link's deck.
+DECK_REFS_KEY = "_deck_refs"
 PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 
 #: Presentation mode: a constant stylesheet (no user data in it).
@@ -56,7 +65,30 @@ def current_deck() -> list[deck.SlideSpec]:
 
 
 def _set_deck(slides: list[deck.SlideSpec]) -> None:
+    """Keep ``slides`` and write their references into the URL's ``deck`` parameter (when they fit)."""
     st.session_state[DECK_KEY] = list(slides)
+    refs = st.session_state.get(DECK_REFS_KEY, {})
+    refs = {slide.key: refs[slide.key] for slide in slides if slide.key in refs}
+    st.session_state[DECK_REFS_KEY] = refs
+    shared = [refs[slide.key] for slide in slides if slide.key in refs and deck_link.shareable(refs[slide.key])]
+    encoded = deck_link.encode_deck(shared)
+    st.session_state[DECK_LINK_KEY] = encoded if len(encoded) <= DECK.link_chars.value else ""
+
+
+def _link_status(slides: list[deck.SlideSpec]) -> str:
+    """What the URL carries of the deck, in words (under the deck in the sidebar)."""
+    refs = st.session_state.get(DECK_REFS_KEY, {})
+    shared = [refs[slide.key] for slide in slides if slide.key in refs and deck_link.shareable(refs[slide.key])]
+    left_out = len(slides) - len(shared)
+    if shared and not st.session_state.get(DECK_LINK_KEY):
+        return (f":orange[This deck is too large for a link (more than {DECK.link_chars.amount}): save the deck "
+                "file to share it.]")
+    text = (f"The page's link (the address bar) carries {'this deck' if not left_out else f'{len(shared)} of its slides'}"
+            ": copy it to share the deck, or to open it again after a reload." if shared else "")
+    if left_out:
+        text += (f" {left_out} slide{'s' if left_out != 1 else ''} (from an uploaded cohort or a deck file) cannot be "
+                 "rebuilt from a link: the deck file keeps them.")
+    return text.strip()
 
 
 def _move(index: int, offset: int) -> None:
@@ -97,81 +129,165 @@ def _signature(view_key: str, state: ViewState, table: pd.DataFrame | None) -> s
     return f"{view_key}:{digest[:16]}"
 
 
-def _add_slide(signature: str, title: str, chart: alt.TopLevelMixin | None, table: pd.DataFrame | None,
-               n_text: str, methods_text: str | None, source_text: str, caption: str) -> None:
-    """Callback of 'Add to deck': render the chart (its text >= 14 pt at its size on the slide) and append
-    the slide."""
-    state = current_state()
+def make_slide(signature: str, title: str, chart: alt.TopLevelMixin | None, table: pd.DataFrame | None,
+               n_text: str, methods_text: str | None, source_text: str, caption: str, fallback=None, *,
+               state: ViewState, page: str) -> tuple[deck.SlideSpec, list[str]]:
+    """The slide of one view: its chart rendered (text >= 14 pt at its size on the slide, else ``fallback``:
+    see :func:`sarcoma_app.exports.deck.with_chart`), its table and footnote; and warnings to show (a chart too
+    tall to be readable, a chart that could not be rendered)."""
     spec = deck.SlideSpec(
-        title=title, page=st.session_state.get(PAGE_TITLE_KEY, ""),
+        title=title, page=page,
         table=None if table is None else table.reset_index(drop=True).copy(),
         filters=deck.describe_filters(state.filters), n=n_text,
         methods=methods_text if methods_text is not None else deck.describe_methods(
             state.methods, deck.methods_of_view(signature.rsplit(":", 1)[0])),
         source=source_text, caption=caption, key=signature, origin=cohort.source_token(),
     )
+    warnings = []
     if chart is not None:
         try:
-            rendered = downloads.slide_chart_png(chart, *deck.chart_box(spec), min_pt=deck.MIN_TEXT_PT)
-            spec = dataclasses.replace(spec, chart_png=rendered.png)
-            if rendered.smallest_pt < deck.MIN_TEXT_PT - 0.5:
-                st.toast(f"This chart is taller than a slide holds at {deck.MIN_TEXT_PT} pt: its smallest text is "
-                         f"{rendered.smallest_pt:.0f} pt on the slide. Fewer groups (or the plain risk table) "
-                         "make it readable.", icon=":material/warning:")
+            spec, smallest_pt = deck.with_chart(spec, chart, fallback)
+            if smallest_pt < deck.MIN_TEXT_PT - 0.5:
+                warnings.append(f"This chart is taller than a slide holds at {deck.MIN_TEXT_PT} pt: its smallest "
+                                f"text is {smallest_pt:.0f} pt on the slide. Fewer groups (or the plain risk "
+                                "table) make it readable.")
         except Exception:  # noqa: BLE001 - keep the table slide even if rendering fails
-            st.toast("The chart could not be rendered; the slide has its table only.", icon=":material/warning:")
+            warnings.append("The chart could not be rendered; the slide has its table only.")
+    return spec, warnings
+
+
+def slide_inputs(view: View, state: ViewState) -> tuple:
+    """The arguments of :func:`make_slide` for ``view`` shown in ``state`` (but the state and page): the slide
+    takes the view's first chart and its slide table (default: its first table)."""
+    chart, table = view.chart, view.table
+    slide_table = view.slide_table if view.slide_table is not None else table.frame if table else None
+    patients = view.patients
+    n_text = view.n_text if view.n_text is not None else (f"{len(patients)} patients" if patients is not None else "")
+    caption = view.caption or (chart.caption if chart else table.caption if table else "")
+    return (_signature(view.key, state, slide_table), view.title, chart.chart if chart else None, slide_table,
+            n_text, view.methods_text, data_source_text(patients), caption, view.slide_fallback)
+
+
+def _reference(view_key: str, state: ViewState, page_title: str, title: str) -> deck_link.SlideRef | None:
+    """The way back to a view added on the current page (None on a page without slides)."""
+    page = page_views.page_id(page_title)
+    if page is None:
+        return None
+    from sarcoma_app.render.blocks import picked  # blocks draws through this module
+
+    picks = tuple((key, value) for key in page_views.PAGES[page].picks
+                  if isinstance(value := picked(key), (str, bool)))
+    return deck_link.SlideRef(page, view_key, dataclasses.replace(state, present=False), picks, title)
+
+
+def _add_slide(*inputs) -> None:
+    """Callback of 'Add to deck': render the slide, append it and remember the way back to it (for the link)."""
+    state, page = current_state(), st.session_state.get(PAGE_TITLE_KEY, "")
+    spec, warnings = make_slide(*inputs, state=state, page=page)
+    for warning in warnings:
+        st.toast(warning, icon=":material/warning:")
+    ref = _reference(spec.key.rsplit(":", 1)[0], state, page, spec.title)
+    if ref is not None:
+        st.session_state.setdefault(DECK_REFS_KEY, {})[spec.key] = ref
     slides = deck.add(current_deck(), spec)
     _set_deck(slides)
-    st.toast(f"Added “{escape_markdown(title)}” to the slide deck ({len(slides)} slide{'s' if len(slides) != 1 else ''}; "
-             "see the sidebar).", icon=":material/slideshow:")
+    st.toast(f"Added “{escape_markdown(spec.title)}” to the slide deck ({len(slides)} slide"
+             f"{'s' if len(slides) != 1 else ''}; see the sidebar).", icon=":material/slideshow:")
+
+
+# --------------------------------------------------------------------------- #
+# The deck of a shared link
+# --------------------------------------------------------------------------- #
+def rebuild_slide(ref: deck_link.SlideRef, built: dict | None = None
+                  ) -> tuple[deck.SlideSpec | None, deck_link.SlideRef | str]:
+    """The slide ``ref`` points to, rebuilt by its page's function on the active data, with its reference as
+    rebuilt (the page's picks as resolved, the slide's title); or None and why not.
+
+    ``built`` caches the page's blocks per (page, state, picks) across the slides of one deck.
+    """
+    page = page_views.PAGES.get(ref.page)
+    if page is None:
+        return None, "its page has no slides"
+    ref = dataclasses.replace(ref, picks=tuple((key, value) for key, value in ref.picks if key in page.picks))
+    if ref.state.source != cohort.active_source():
+        return None, (f"it was built from {cohort.source_description(ref.state.source)}, and this link opens "
+                      f"{cohort.source_description()}")
+    picks = dict(ref.picks)
+    cache_key = (ref.page, ref.state, ref.picks)
+    built = {} if built is None else built
+    try:
+        if cache_key not in built:
+            built[cache_key] = page.build(ref.state, lambda choices: page_views.resolve(choices, ref.state.methods),
+                                          lambda key, default=None: picks.get(key, default))
+        view = page_views.find_view(built[cache_key], ref.view)
+        if view is None or not view.tools:
+            return None, "this view does not exist for these data and choices"
+        spec, _ = make_slide(*slide_inputs(view, ref.state), state=ref.state, page=page.title)
+    except Exception as error:  # noqa: BLE001 - one slide that fails must not cost the others (or the page)
+        return None, f"it could not be rebuilt ({type(error).__name__})"
+    # the picks the link named, as the page resolved them (a pick not named stays at the page's default)
+    named = tuple(key for key, _ in ref.picks)
+    return spec, dataclasses.replace(ref, picks=page_views.shown_picks(built[cache_key], named), title=spec.title)
+
+
+def restore_deck_from_link() -> None:
+    """Rebuild the slides of an adopted link's ``deck`` into an empty deck; name each slide left out."""
+    raw = st.session_state.pop(DECK_PENDING_KEY, None)
+    if raw is None:
+        return
+    if current_deck():  # the session's own deck wins; the URL is rewritten from it
+        add_url_notices([Notice(DECK_PARAM, "", "this tab has a deck already; the link's deck was not loaded")])
+        _set_deck(current_deck())
+        write_url()
+        return
+    refs, notices = deck_link.decode_deck(raw, db.allowed_values(), tuple(page_views.PAGES))
+    slides, known, built = [], {}, {}
+    if refs:
+        with st.sidebar, st.spinner(f"Rebuilding the {len(refs)} slide{'s' if len(refs) != 1 else ''} of the link…"):
+            for number, ref in enumerate(refs, start=1):
+                spec, outcome = rebuild_slide(ref, built)
+                if spec is None:
+                    notices.append(Notice(DECK_PARAM, f"slide {number} {shorten(ref.label, 120)}",
+                                          f"not rebuilt: {outcome}"))
+                elif all(slide.key != spec.key for slide in slides):
+                    slides.append(spec)
+                    known[spec.key] = outcome
+    st.session_state[DECK_REFS_KEY] = known
+    _set_deck(slides)
+    write_url()
+    add_url_notices(notices)
+    if slides:
+        st.toast(f"Rebuilt {len(slides)} slide{'s' if len(slides) != 1 else ''} of the link's deck (see the sidebar).",
+                 icon=":material/slideshow:")
 
 
 # --------------------------------------------------------------------------- #
 # Under each view
 # --------------------------------------------------------------------------- #
-def view_tools(key: str, title: str, *, chart: alt.TopLevelMixin | None = None, table: pd.DataFrame | None = None,
-               code: Snippet | None = None, patients: pd.DataFrame | None = None, n_text: str | None = None,
-               methods_text: str | None = None, caption: str = "",
-               data_files: dict[str, pd.DataFrame] | None = None) -> None:
+def view_tools(view: View) -> None:
     """'Show the code' and 'Add to deck' for one view (nothing in presentation mode).
 
-    Parameters
-    ----------
-    key : str
-        Stable, unique widget key prefix of the view.
-    title : str
-        Slide title.
-    chart, table
-        What goes on the slide (the chart as PNG, the table as a native table).
-    code : Snippet, optional
-        Reproducible code; its CSV files are offered for download beside it.
-    patients : DataFrame, optional
-        The filtered patients behind the view (CSV for the code; n and data source of the footnote).
-    n_text, methods_text : str, optional
-        Footnote overrides (default: number of patients; the view's method choices).
-    caption : str
-        Plain-text caption for the slide.
-    data_files : dict, optional
-        File name -> table, for snippets reading other files than the filtered patients.
+    The slide gets the view's first chart (as PNG) and its table (a native table), a footnote with the
+    filters, n (default: the number of ``view.patients``), methods and data source (see :func:`slide_inputs`);
+    the code's CSV files are offered beside it.
     """
     state = current_state()
     if state.present:
         return
-    n_text = n_text if n_text is not None else (f"{len(patients)} patients" if patients is not None else "")
-    signature = _signature(key, state, table)
+    inputs = slide_inputs(view, state)
+    signature = inputs[0]
     in_deck = any(slide.key == signature for slide in current_deck())
     left, right = st.columns([5, 1], vertical_alignment="top")
     with left:
-        if code is not None:
-            _code_expander(key, code, patients, data_files or {})
+        if view.code is not None:
+            _code_expander(view.key, view.code, view.patients, view.data_files or {})
     right.button(
-        "In deck" if in_deck else "Add to deck", key=f"{key}_deck", width="stretch",
+        "In deck" if in_deck else "Add to deck", key=f"{view.key}_deck", width="stretch",
         icon=":material/check:" if in_deck else ":material/add_to_queue:", disabled=in_deck,
         help="This view, with its current filters and methods, is already in the slide deck." if in_deck else
         "Add this view (chart, table and a footnote with filters, n, methods and source) to the slide deck "
         "in the sidebar; download the deck as PowerPoint or HTML.",
-        on_click=_add_slide,
-        args=(signature, title, chart, table, n_text, methods_text, data_source_text(patients), caption),
+        on_click=_add_slide, args=inputs,
     )
 
 
@@ -233,7 +349,9 @@ def guard_reload() -> None:
 # Sidebar deck
 # --------------------------------------------------------------------------- #
 def render_sidebar_deck() -> None:
-    """The deck in the sidebar: count, order, remove, clear, download as PPTX or HTML."""
+    """The deck in the sidebar (first rebuilt from the link's deck, if any): count, order, remove, clear,
+    download as PPTX or HTML; what the link carries of it."""
+    restore_deck_from_link()
     slides = current_deck()
     sidebar = st.sidebar
     label = f"Slide deck ({len(slides)})"
@@ -241,8 +359,9 @@ def render_sidebar_deck() -> None:
     with sidebar.expander(label, icon=":material/slideshow:", expanded=bool(slides)):
         if not slides:
             st.caption("Empty. Press **Add to deck** under a chart or table to collect views for a tumour board, "
-                       "then download them here as PowerPoint or as an HTML report. The deck lives in this browser "
-                       "session: save it as a deck file to load it again after a reload or on another day.")
+                       "then download them here as PowerPoint or as an HTML report. The page's link carries the deck "
+                       "(its views, filters and methods) to share it; a deck of an uploaded cohort is kept only by its "
+                       "deck file.")
         for index, slide in enumerate(slides):
             kind = ("chart + table" if slide.chart_png and slide.table is not None
                     else "chart" if slide.chart_png else "table")
@@ -276,8 +395,8 @@ def render_sidebar_deck() -> None:
                                   "(the deck lives in this browser session only; a reload empties it).",
         )
         if slides:
-            st.caption(":orange[A reload or a closed tab empties the deck (and an uploaded "
-                       "cohort): save the deck file to keep it.]")
+            st.caption(_link_status(slides) or ":orange[A reload or a closed tab empties the deck (and an uploaded "
+                                                "cohort): save the deck file to keep it.]")
         st.button("Clear deck", key="deck_clear", icon=":material/delete_sweep:", on_click=_clear,
                   disabled=not slides, width="stretch")
         st.file_uploader("Load a deck file", type=["json"], key=f"deck_upload_{_deck_upload_generation()}",

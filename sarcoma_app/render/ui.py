@@ -11,7 +11,7 @@ from sarcoma_app.exports import deck, downloads
 from sarcoma_app.render.sidebar import applicability_notes
 from sarcoma_app.viewstate.state import SESSION_NOTICE, current_state, url_notices
 from sarcoma_app.text import escape_markdown
-from sarcoma_app.viewstate.url_state import UPLOADED_SOURCE, allowed_for
+from sarcoma_app.viewstate.url_state import DECK_PARAM, UPLOADED_SOURCE, allowed_for
 
 
 ROW_HEIGHT_PX = 35
@@ -68,6 +68,11 @@ def show_view_notices() -> None:
             st.warning(UPLOAD_MISSING_TEXT, icon=":material/cloud_off:")
             st.page_link("pages/upload.py", label="Upload a cohort", icon=":material/upload_file:")
             continue
+        if notice.parameter == DECK_PARAM:  # a slide of the link's deck: named with its number and title
+            where = f", {escape_markdown(notice.value)}" if notice.value else ""
+            st.warning(f"**Deck of the link**{where}: {escape_markdown(notice.reason)}.",
+                       icon=":material/slideshow:")
+            continue
         allowed_values = allowed_for(notice.parameter, allowed)
         hint = f" Allowed: {escape_markdown(', '.join(allowed_values))}." if allowed_values else ""
         value = f" = “{escape_markdown(notice.value)}”" if notice.value else ""
@@ -114,8 +119,10 @@ def _with_thousands(frame: pd.DataFrame, config: dict) -> dict:
     """Integer columns reaching 1,000 shown with thousands separators (the browser's locale)."""
     for column in frame.columns:
         series = frame[column]
-        if (pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series) and len(series)
-                and series.abs().max() >= 1000 and isinstance(config.get(column), dict)):
+        if not (pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series)):
+            continue
+        largest = series.abs().max()  # NA for an empty or all-missing nullable column
+        if pd.notna(largest) and largest >= 1000 and isinstance(config.get(column), dict):
             given = config[column]
             config[column] = st.column_config.NumberColumn(given.get("label"), width=given.get("width"),
                                                            help=given.get("help"), format="localized")

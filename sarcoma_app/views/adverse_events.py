@@ -9,7 +9,8 @@ import charts
 from analysis.adverse_events import ae_table
 from sarcoma_app.text import escape_markdown, study_label
 from sarcoma_app.views import common, prepare
-from sarcoma_app.views.blocks import Block, Chart, Expander, Heading, Note, Table, View
+from sarcoma_app.exports.deck import NOTE_COLUMN
+from sarcoma_app.views.blocks import Block, Chart, Expander, Heading, Note, SlideFallback, Table, View
 
 TITLE = "Adverse events"
 QUESTION = "Which adverse events occurred, and how severe were they?"
@@ -91,7 +92,7 @@ def published_table(table: pd.DataFrame) -> pd.DataFrame:
         wide.insert(0, "Category", categories.replace("", "–"))
     wide.insert(1 if "Category" in wide else 0, "Term", wide.pop("row").str.split("|").str[1])
     notes = table.dropna(subset=["note"]).groupby("term")["note"].apply(lambda s: " ".join(dict.fromkeys(s)))
-    wide["Note"] = wide["Term"].map(notes).fillna("")
+    wide[NOTE_COLUMN] = wide["Term"].map(notes).fillna("")
     return wide
 
 
@@ -106,7 +107,7 @@ def _short_headers(table: pd.DataFrame) -> dict:
         full = f"Grade {band} · {GROUP_LABELS.get(group, group)} (N = {int(denominator)})"
         config[full] = {"label": f"{band} {SHORT_GROUP_LABELS.get(group, group)} ({int(denominator)})",
                         "help": full, "width": 115}
-    config["Note"] = {"width": "large"}
+    config[NOTE_COLUMN] = {"width": "large"}
     return config
 
 
@@ -137,7 +138,8 @@ def _published_blocks(published: pd.DataFrame) -> list[Block]:
                           "of the bars. Grades 1–2 and 3–4 as banded in the papers.")
     blocks.append(View("ae_published_chart", "Patients with each adverse event (published tables)", [chart],
                        patients=published, n_text="whole published cohorts", methods_text=PUBLISHED_AE_METHODS,
-                       result=chart_data))
+                       result=chart_data,
+                       slide_fallback=SlideFallback(charts.adverse_event_bars(chart_data, side_by_side=True))))
     return blocks
 
 

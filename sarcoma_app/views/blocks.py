@@ -79,6 +79,20 @@ Part = Union[Heading, Note, Chart, Table, Pick]
 
 
 @dataclass(frozen=True)
+class SlideFallback:
+    """What a view's slide shows when its chart cannot have all its text at 14 pt on a slide.
+
+    ``chart`` (or None: no chart) replaces the view's chart; ``table``, if any, goes on slides of its own,
+    headed ``name`` (the slide's table when the view has none); ``note``, if any, says so on the slide.
+    """
+
+    chart: alt.TopLevelMixin | None
+    table: pd.DataFrame | None = None
+    name: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class View:
     """One analysis shown once: its parts in order, then 'Show the code' and 'Add to deck'.
 
@@ -105,6 +119,9 @@ class View:
         The analysis result the view shows (its unformatted numbers, for tests and the code's check).
     slide_table : DataFrame, optional
         The table of the slide when it is not among ``parts`` (e.g. the counts behind a chart).
+    slide_fallback : SlideFallback, optional
+        The slide's chart and table when the chart cannot reach 14 pt on a slide (e.g. a KM plot whose risk
+        table of many groups goes on slides of its own).
     """
 
     key: str
@@ -119,6 +136,7 @@ class View:
     tools: bool = True
     result: object = None
     slide_table: pd.DataFrame | None = None
+    slide_fallback: SlideFallback | None = None
 
     @property
     def chart(self) -> Chart | None:

@@ -11,6 +11,7 @@ from analysis.multiplicity import adjust_pvalues
 from analysis.proportional_hazards import PH_ALPHA, ZPH_TRANSFORM_LABELS, cox_zph, ph_doubtful
 from data import registry
 from sarcoma_app.exports import snippets
+from sarcoma_app.exports.deck import NOTE_COLUMN
 from sarcoma_app.text import (P_ADJUST_LABELS, TIES_LABELS, escape_markdown, fmt_p, fmt_ratio_ci, fmt_value_ci,
                               study_label)
 from sarcoma_app.views import common, covariates, prepare, published
@@ -152,7 +153,7 @@ def _screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_ad
         "Reference (events)": [f"{reference_label(c, ref)}: {int(a)} ({int(b)})" if pd.notna(a) else "–"
                                for c, ref, a, b in zip(screen["covariate"], screen["reference"], screen["reference_n"],
                                                        screen["reference_events"])],
-        "Note": [r.note or r.warnings or "" for r in screen.itertuples()],
+        NOTE_COLUMN: [r.note or r.warnings or "" for r in screen.itertuples()],
     })
     title = f"Univariate hazard ratios for {spec.short} (95% CI)"
     parts = [Table(shown, "cox-univariate",
@@ -168,7 +169,17 @@ def _screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_ad
                        f"{int(analysable['event'].sum())} events",
                 code=snippets.cox_univariate(keys, ties, p_adjust, snippets.factor_references(data), endpoint=endpoint,
                                              stratify=stratified),
-                result=screen)
+                result=screen, slide_table=slide_screening_table(shown))
+
+
+def slide_screening_table(shown: pd.DataFrame) -> pd.DataFrame:
+    """The screening table for a slide: patients and events in one column, so every column fits a slide's width
+    at 14 pt (its long notes become numbered notes on a slide of their own, see
+    :func:`sarcoma_app.exports.deck.split_notes`)."""
+    compact = shown.drop(columns=["Patients", "Events"])
+    compact.insert(list(shown.columns).index("Patients"), "Patients (events)",
+                   [f"{p:,} ({e:,})" for p, e in zip(shown["Patients"], shown["Events"])])
+    return compact
 
 
 def _published_expander(reconciliation: pd.DataFrame) -> Expander:
@@ -279,7 +290,7 @@ def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties, stratified
     model["label"] = [term_label(r.covariate, r.level, r.reference) for r in model.itertuples()]
     table = pd.DataFrame({
         "Term": model["label"], "In level (events)": _in_level(model), "HR (95% CI)": _hr_texts(model),
-        "p (Wald)": model["p"].map(fmt_p), "Note": model["note"],
+        "p (Wald)": model["p"].map(fmt_p), NOTE_COLUMN: model["note"],
     })
     title = f"Adjusted hazard ratios for {spec.short} (95% CI)"
     parts += [Table(table, "cox-multivariable",

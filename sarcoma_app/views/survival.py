@@ -17,7 +17,7 @@ from sarcoma_app.exports import snippets
 from sarcoma_app.text import (CONF_TYPE_LABELS, GROUPING_LABELS, P_ADJUST_LABELS, RISK_TABLE_LABELS, escape_markdown,
                               fmt_median_ci, fmt_p, fmt_rate_ci, fmt_ratio_ci, fmt_time)
 from sarcoma_app.views import common, prepare
-from sarcoma_app.views.blocks import Block, Chart, Choice, Controls, Heading, Note, Table, View
+from sarcoma_app.views.blocks import Block, Chart, Choice, Controls, Heading, Note, SlideFallback, Table, View
 from sarcoma_app.viewstate.url_state import (MAX_LANDMARK_MONTHS, MAX_LANDMARKS, P_ADJUST_METHODS, MethodState,
                                              parse_landmarks_text, parse_rmst_tau_text)
 
@@ -124,10 +124,26 @@ def km_chart(result, spec: registry.Endpoint, max_time: float, risk_table: str, 
     grid = prepare.risk_grid(max_time)
     curve_points, censor_marks = prepare.km_curve_frame(result.fits), prepare.km_censor_frame(result.fits)
     risk = prepare.km_kmunicate_frame(result.fits, grid)
-    chart = charts.kaplan_meier_plot(curve_points, censor_marks, risk, [str(g) for g in result.fits],
-                                     time_label="Months since start of treatment", y_label=spec.label,
-                                     risk_table=risk_table, show_bands=show_bands)
+    chart = _km_plot(result, spec, curve_points, censor_marks, risk, risk_table, show_bands)
     return chart, curve_points, censor_marks, risk
+
+
+def _km_plot(result, spec, curve_points, censor_marks, risk, risk_table, show_bands, with_risk_table=True):
+    return charts.kaplan_meier_plot(curve_points, censor_marks, risk, [str(g) for g in result.fits],
+                                    time_label="Months since start of treatment", y_label=spec.label,
+                                    risk_table=risk_table, show_bands=show_bands, with_risk_table=with_risk_table)
+
+
+KM_SLIDE_NOTE = ("On this slide the curves stand alone: with their risk table they would not fit a slide at 14 pt, "
+                 "so the risk table is on the slides after the medians.")
+
+
+def km_slide_fallback(result, spec: registry.Endpoint, curve_points: pd.DataFrame, censor_marks: pd.DataFrame,
+                      risk: pd.DataFrame, risk_table: str, show_bands: bool) -> SlideFallback:
+    """The KM slide when the chart with its risk table cannot reach 14 pt: the curves alone, the risk table
+    as a slide table (see :func:`sarcoma_app.exports.deck.with_chart`)."""
+    plot = _km_plot(result, spec, curve_points, censor_marks, risk, risk_table, show_bands, with_risk_table=False)
+    return SlideFallback(plot, prepare.risk_table_wide(risk, risk_table == "kmunicate"), "risk table", KM_SLIDE_NOTE)
 
 
 def _curves_view(patients, analysable, result, spec, endpoint, grouping, conf_type, landmarks, n_events,
@@ -168,7 +184,9 @@ def _curves_view(patients, analysable, result, spec, endpoint, grouping, conf_ty
     return View("survival_km", f"{spec.label} (Kaplan–Meier)", parts, patients=patients,
                 n_text=f"{len(analysable):,} of {len(patients):,} selected patients with {spec.short} recorded, "
                        f"{n_events:,} events",
-                code=snippets.survival(grouping, conf_type, landmarks, endpoint=endpoint), result=result)
+                code=snippets.survival(grouping, conf_type, landmarks, endpoint=endpoint), result=result,
+                slide_fallback=km_slide_fallback(result, spec, curve_points, censor_marks, risk, risk_table,
+                                                 show_bands))
 
 
 def median_table(result, spec: registry.Endpoint, landmarks: list[float]) -> pd.DataFrame:

@@ -110,7 +110,8 @@ def _curves_view(grouped, result, spec, endpoint, grouping, conf_type, landmarks
                  bands) -> View:
     n = int(grouped[["n_event", "n_censor"]].to_numpy().sum())
     show_bands = survival.bands_shown(bands, len(result.fits))
-    chart, _, _, risk = survival.km_chart(result, spec, float(grouped["time"].max()), risk_table, show_bands)
+    chart, curve_points, censor_marks, risk = survival.km_chart(result, spec, float(grouped["time"].max()),
+                                                                risk_table, show_bands)
     kmunicate = risk_table == "kmunicate"
     parts = [Heading(f"Kaplan–Meier curves of {spec.label.lower()}"),
              Chart(chart, f"km-{endpoint}-by-{grouping}", title=f"{spec.label} (Kaplan–Meier)",
@@ -130,7 +131,9 @@ def _curves_view(grouped, result, spec, endpoint, grouping, conf_type, landmarks
                            + (" Events and censored = cumulative counts up to and including the time (KMunicate)."
                               if kmunicate else ""))]
     return View("survival_km", f"{spec.label} (Kaplan–Meier)", parts,
-                n_text=f"{n:,} patients with {spec.short} recorded, {n_events:,} events", result=result)
+                n_text=f"{n:,} patients with {spec.short} recorded, {n_events:,} events", result=result,
+                slide_fallback=survival.km_slide_fallback(result, spec, curve_points, censor_marks, risk, risk_table,
+                                                          show_bands))
 
 
 def _logrank_blocks(grouped, spec, grouping, n_events, n_groups, stratified, studies) -> list[Block]:

@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 import streamlit as st
 
 from sarcoma_app.viewstate.url_state import (
+    DECK_PARAM,
     AllowedValues,
     FilterState,
     Notice,
@@ -32,6 +33,10 @@ NOTICES_KEY = "_url_notices"
 WRITTEN_KEY = "_written_query"
 #: The tumour-board deck (a list of sarcoma_app.exports.deck.SlideSpec; sarcoma_app.render.tools draws it).
 DECK_KEY = "_deck"
+#: The ``deck`` parameter this session writes into its URL (sarcoma_app.viewstate.deck_link; '' = none).
+DECK_LINK_KEY = "_deck_link"
+#: The ``deck`` value of an adopted link, waiting for sarcoma_app.render.tools to rebuild its slides.
+DECK_PENDING_KEY = "_deck_link_pending"
 LINK_KEY = "_link_before_first_sync"
 
 #: Notice parameter of a tab that outlived its server session (restart, expired session).
@@ -103,7 +108,14 @@ def sync_from_url(allowed: AllowedValues) -> None:
             notices = [RESTARTED] + notices
         st.session_state[STATE_KEY] = state
         st.session_state[NOTICES_KEY] = notices
+        if raw.get(DECK_PARAM):  # kept in the URL until its slides are rebuilt (or found wanting)
+            st.session_state[DECK_PENDING_KEY] = raw[DECK_PARAM]
+            st.session_state[DECK_LINK_KEY] = str(_raw_last(raw[DECK_PARAM]))
     st.session_state.pop(LINK_KEY, None)
+
+
+def _raw_last(value: object) -> object:
+    return value[-1] if isinstance(value, (list, tuple)) and value else value
 
 
 def source_to_use(sources: Sequence[str]) -> str:
@@ -122,8 +134,10 @@ def source_to_use(sources: Sequence[str]) -> str:
 
 
 def write_url() -> None:
-    """Rewrite the query string from the state (only when it differs)."""
+    """Rewrite the query string from the state and the deck (only when it differs)."""
     target = to_query(current_state())
+    if st.session_state.get(DECK_LINK_KEY):
+        target[DECK_PARAM] = st.session_state[DECK_LINK_KEY]
     signature = query_signature(target)
     if query_signature(read_query_params()) != signature:
         st.query_params.from_dict(target)
@@ -138,6 +152,11 @@ def current_state() -> ViewState:
 def url_notices() -> list[Notice]:
     """Query parameters ignored when the link was opened."""
     return list(st.session_state.get(NOTICES_KEY, []))
+
+
+def add_url_notices(notices: Sequence[Notice]) -> None:
+    """Add notices about the link (e.g. slides of its deck that could not be rebuilt) to those shown."""
+    st.session_state[NOTICES_KEY] = url_notices() + list(notices)
 
 
 def set_state(state: ViewState) -> None:

@@ -74,6 +74,8 @@ LANDMARK_DECIMALS = 2
 THRESHOLD_DECIMALS = 1
 #: Query parameters Streamlit itself understands; never reported as unknown.
 STREAMLIT_RESERVED = ("embed", "embed_options")
+#: The tumour-board deck of a link (read by :mod:`sarcoma_app.viewstate.deck_link`, not by :func:`parse_query`).
+DECK_PARAM = "deck"
 
 #: Data sources (URL parameter ``source``; see :mod:`sarcoma_app.sources.cohort`). The published
 #: cohorts are the default; ``uploaded`` exists only in the session that uploaded a cohort;
@@ -376,7 +378,7 @@ def parse_query(params: Mapping[str, object], allowed: AllowedValues) -> tuple[V
         return ViewState(), [Notice("query", "", "could not be read")]
     for raw_name, raw_value in items:
         name = _clean(str(raw_name))
-        if name in STREAMLIT_RESERVED:
+        if name in STREAMLIT_RESERVED or name == DECK_PARAM:
             continue
         if name in _MULTI_FILTERS and name in allowed.unavailable:
             values = [v for v in (_clean(item) for item in _raw_values(raw_value)) if v]

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pandas as pd
 from pptx import Presentation
 
+from sarcoma_app.exports import deck
 from tests.browser.conftest import IDLE_JS, screenshot, wait_until_idle
 
 NAB = "nab_paclitaxel_sintilimab"
@@ -68,11 +69,56 @@ def test_add_two_views_to_the_deck_and_download_the_pptx(page, app_url, tmp_path
     assert "Methods:" in footnote and "Data: Nab-paclitaxel + sintilimab (published; 002_" in footnote
     assert [s for s in logrank_slide.shapes if s.has_table]
 
+    # the slides of the deck's own layout: the deck's content (its file) laid out by build_pptx gives these titles
+    with page.expect_download() as download_info:
+        sidebar_download(page, "Deck file").click()
+    slides, problems = deck.read_deck_file(open(download_info.value.path(), "rb").read())
+    assert problems == [] and [s.title for s in slides] == ["Progression-free survival (Kaplan–Meier)",
+                                                            "Log-rank test by histology group"]
+    laid_out = Presentation(io.BytesIO(deck.build_pptx(slides)))
+    assert titles == [s.shapes.title.text for s in laid_out.slides]
+
     with page.expect_download() as download_info:
         sidebar_download(page, "HTML").click()
     report = open(download_info.value.path(), encoding="utf-8").read()
     assert report.count("data:image/png;base64,") == 1 and "Log-rank test by histology group" in report
-    assert len(pd.read_html(io.StringIO(report))) == 2
+    # every table of every added view (the KM view's risk table among them when it goes on slides of its own)
+    n_tables = sum((s.table is not None and not s.table.empty) + len(s.tables) for s in slides)
+    assert n_tables >= 2 and len(pd.read_html(io.StringIO(report))) == n_tables
+
+
+def test_a_shared_link_carries_the_deck(page, app_url, browser):
+    """Two slides added in one browser; the page's URL opened in a new browser context shows the same deck."""
+    open_view(page, app_url, f"survival?study={NAB}&km_by=histology_group", "Showing 28 of 56 patients")
+    page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]').first.wait_for(state="visible")
+    main_button(page, "Add to deck").click()  # the Kaplan–Meier view
+    wait_until_idle(page, "Showing 28 of 56 patients")
+    page.locator('[data-testid="stSidebar"]').get_by_text("Slide deck (1)").wait_for()
+    main_button(page, "Add to deck").click()  # the log-rank test
+    wait_until_idle(page, "Showing 28 of 56 patients")
+    page.locator('[data-testid="stSidebar"]').get_by_text("Slide deck (2)").wait_for()
+    page.wait_for_function("() => new URL(location.href).searchParams.has('deck')")
+    link = page.url
+    assert parse_qs(urlparse(link).query)["deck"][0].startswith("1.") and len(link) < 2_000
+
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})  # another browser: nothing shared
+    context.set_default_timeout(45_000)
+    try:
+        other = context.new_page()
+        other.goto(link)
+        wait_until_idle(other, "Showing 28 of 56 patients")
+        sidebar = other.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text("Slide deck (2)").wait_for(timeout=60_000)
+        wait_until_idle(other, "Showing 28 of 56 patients")
+        assert sidebar.get_by_text("Progression-free survival (Kaplan–Meier)").first.is_visible()
+        assert sidebar.get_by_text("Log-rank test by histology group").first.is_visible()
+        assert sidebar.get_by_text("The page's link (the address bar) carries this deck").first.is_visible()
+        assert other.locator('[data-testid="stMain"] [data-testid="stButton"]').filter(
+            has_text="In deck").count() == 2  # the same views in the same state
+        assert parse_qs(urlparse(other.url).query)["deck"] == parse_qs(urlparse(link).query)["deck"]
+        screenshot(other, "12-deck-from-shared-link")
+    finally:
+        context.close()
 
 
 def test_a_deck_survives_a_reload_through_its_file(page, app_url, tmp_path):
@@ -87,8 +133,10 @@ def test_a_deck_survives_a_reload_through_its_file(page, app_url, tmp_path):
     saved = tmp_path / download_info.value.suggested_filename
     download_info.value.save_as(saved)
     assert saved.name == "tumour-board.deck.json"
-    page.reload()  # a new browser session: the deck is empty...
+    page.reload()  # a new browser session: its link brings the deck back...
     wait_until_idle(page, "Showing 28 of 56 patients")
+    sidebar.get_by_text("Slide deck (1)").wait_for(timeout=60_000)
+    open_view(page, app_url, f"survival?study={NAB}", "Showing 28 of 56 patients")  # ...a link without it does not
     sidebar.get_by_text("Slide deck (0)").wait_for()
     sidebar.get_by_text("Slide deck (0)").click()
     sidebar.locator('input[type="file"]').set_input_files(str(saved))  # ...until its file is loaded

@@ -1,0 +1,167 @@
+"""What each page with slides shows, as one function per page: its data read for a view state, its builder.
+
+The page scripts (``pages/*.py``) draw what these return; a link's deck
+(:mod:`sarcoma_app.viewstate.deck_link`) rebuilds a slide by calling the same
+function with the slide's state. So a slide from a link and one added on the
+page come from one path.
+
+Each function takes the view state, ``controls`` (the page's
+:class:`~sarcoma_app.views.blocks.Choice` list -> the methods the view uses:
+:func:`sarcoma_app.render.blocks.controls` on the page, :func:`resolve` for a
+slide) and ``picked`` (a page control's kept value, as
+:func:`sarcoma_app.render.blocks.picked`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable, Sequence
+
+from sarcoma_app.sources import cohort, db
+from sarcoma_app.views import (
+    adverse_events, adverse_events_counts, common, hazard_ratios, overview, overview_counts, patients as patients_view,
+    published, response, response_counts, subtype, survival, survival_counts,
+)
+from sarcoma_app.views.blocks import Block, Choice, Columns, Expander, Pick, Tabs, View
+from sarcoma_app.viewstate.url_state import FilterState, MethodState, ViewState
+
+Controls = Callable[[Sequence[Choice]], MethodState]
+Picked = Callable[..., object]
+
+
+def resolve(choices: Sequence[Choice], methods: MethodState) -> MethodState:
+    """The methods a view uses: ``methods`` with each choice's value resolved against the data."""
+    return replace(methods, **{choice.field: choice.value for choice in choices})
+
+
+def overview_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
+    reconciliation = db.reconciliation() if cohort.has_published_tables() else None
+    if db.is_large():  # counts only: the patients are never loaded
+        counts = {part: db.pattern_counts(state.filters, columns) for part, columns in overview_counts.QUERIES.items()}
+        return overview_counts.build(counts, controls([]), db.read_table("studies"), reconciliation)
+    patients = db.load_patients(state.filters)
+    methods = controls(overview.choices(patients, state.methods))
+    return overview.build(patients, methods, db.read_table("studies"), reconciliation)
+
+
+def response_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
+    if db.is_large():  # counts only: the patients are never loaded
+        methods = controls(response_counts.choices(db.recorded_counts(), state.methods))
+        counts = {part: db.pattern_counts(state.filters, columns)
+                  for part, columns in response_counts.queries(methods).items()}
+        return response_counts.build(counts, db.count_patients(state.filters), methods)
+    patients = db.load_patients(state.filters)
+    methods = controls(response.choices(patients, state.methods))
+    return response.build(patients, methods, assessments=db.load_assessments(state.filters))
+
+
+def survival_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
+    filters = state.filters
+    if db.is_large():  # counts only: the patients are never loaded
+        methods = controls(survival_counts.choices(db.recorded_counts(), db.count_studies(filters), state.methods))
+        counts = db.survival_counts(filters, methods.survival_endpoint, methods.km_by, methods.stratify == "study")
+        return survival_counts.build(counts, db.count_patients(filters), methods, methods.km_by)
+    patients = db.load_patients(filters)
+    return survival.build(patients, controls(survival.choices(patients, state.methods)))
+
+
+def hazard_ratios_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
+    patients = db.load_patients(state.filters)
+    methods = controls(hazard_ratios.choices(patients, state.methods))
+    reconciliation = (db.reconciliation() if cohort.has_published_tables() and methods.survival_endpoint == "pfs"
+                      else None)
+    return hazard_ratios.build(patients, methods, reconciliation)
+
+
+def subtype_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
+    filters = state.filters
+    # The page picks the histology itself; the sidebar's other filters (study, pazopanib, ECOG...) still apply.
+    patients = db.load_patients(replace(filters, histology=(), histology_group=()))
+    return subtype.build(
+        patients, state.methods, every_patient=db.load_patients(FilterState()),
+        chosen=picked(subtype.CHOICE_KEY), pooled=bool(picked(subtype.POOLED_KEY, False)),
+        studies=db.read_table("studies"), histology_filtered=bool(filters.histology or filters.histology_group),
+        printed=db.read_table("published_response_by_histology") if cohort.has_published_tables() else None,
+        conflicts=db.read_table("source_conflicts") if cohort.has_published_tables() else None)
+
+
+def adverse_events_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
+    filters = state.filters
+    if db.is_large():  # counts only: neither the patients nor their events are loaded
+        return ([common.not_available("The published AE tables")]
+                + adverse_events_counts.build(db.adverse_event_counts(filters), db.count_patients(filters)))
+    patients = db.load_patients(filters)
+    printed = db.read_table("published_adverse_events") if cohort.has_published_tables() else None
+    return adverse_events.build(patients, db.load_adverse_events(filters),
+                                untied=db.load_untied_adverse_events(adverse_events.studies_of(patients)),
+                                published=printed)
+
+
+def patients_page(state: ViewState, controls: Controls, picked: Picked, patients=None) -> list[Block]:
+    """``patients``: the filtered patients when the caller has them already (the page's cohort exports)."""
+    patients = db.load_patients(state.filters) if patients is None else patients
+    return patients_view.build(
+        patients, state.methods, value_sources=db.load_value_sources(state.filters),
+        studies=db.read_table("studies"), published_tables=cohort.has_published_tables(),
+        chosen=picked(patients_view.PROVENANCE_KEY))
+
+
+def published_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
+    if not cohort.has_published_tables():
+        return [published.UNAVAILABLE]
+    return published.build(
+        db.load_patients(FilterState()), state.methods,  # the papers' numbers: whole cohorts
+        comparison=db.reconciliation(), published_results=db.read_table("published_results"),
+        conflicts=db.read_table("source_conflicts"), value_sources=db.read_table("patient_value_sources"),
+        studies=db.read_table("studies"), status=picked(published.STATUS_KEY), detail=picked(published.DETAIL_KEY))
+
+
+@dataclass(frozen=True)
+class PageViews:
+    """A page with slides: its title (a slide's ``page``), its function and the keys of its own controls."""
+
+    title: str
+    build: Callable[[ViewState, Controls, Picked], list[Block]]
+    picks: tuple[str, ...] = ()
+
+
+#: Page id (its script's name, as in its URL) -> what it shows.
+PAGES = {
+    "overview": PageViews(overview.TITLE, overview_page),
+    "response": PageViews(response.TITLE, response_page),
+    "survival": PageViews(survival.TITLE, survival_page),
+    "hazard_ratios": PageViews(hazard_ratios.TITLE, hazard_ratios_page),
+    "subtype": PageViews(subtype.TITLE, subtype_page, (subtype.CHOICE_KEY, subtype.POOLED_KEY)),
+    "adverse_events": PageViews(adverse_events.TITLE, adverse_events_page),
+    "patients": PageViews(patients_view.TITLE, patients_page, (patients_view.PROVENANCE_KEY,)),
+    "published": PageViews(published.TITLE, published_page, (published.STATUS_KEY, published.DETAIL_KEY)),
+}
+
+
+def page_id(title: str) -> str | None:
+    """The id of the page titled ``title`` (None for a page without slides)."""
+    return next((page for page, views in PAGES.items() if views.title == title), None)
+
+
+def _walk(blocks: Sequence[Block]):
+    """Every block of ``blocks``, those in expanders, columns and tabs too, in order."""
+    for block in blocks:
+        yield block
+        if isinstance(block, Expander):
+            yield from _walk(block.blocks)
+        elif isinstance(block, Columns):
+            for column in block.columns:
+                yield from _walk(column)
+        elif isinstance(block, Tabs):
+            for _, tab in block.tabs:
+                yield from _walk(tab)
+
+
+def find_view(blocks: Sequence[Block], key: str) -> View | None:
+    """The :class:`View` keyed ``key`` among ``blocks``."""
+    return next((block for block in _walk(blocks) if isinstance(block, View) and block.key == key), None)
+
+
+def shown_picks(blocks: Sequence[Block], keys: Sequence[str]) -> tuple[tuple[str, str | bool], ...]:
+    """The values the page's own controls ``keys`` show in ``blocks`` (as resolved by the builder)."""
+    return tuple((block.key, block.value) for block in _walk(blocks)
+                 if isinstance(block, Pick) and block.key in keys and isinstance(block.value, (str, bool)))
