@@ -70,7 +70,7 @@ from scipy import stats
 
 from analysis.methods import TIES_METHODS
 
-__all__ = ["fit_cox", "univariate_cox", "InsufficientDataError", "TIES_METHODS"]
+__all__ = ["fit_cox", "fit_cox_from_counts", "univariate_cox", "InsufficientDataError", "TIES_METHODS"]
 
 
 # coxph.control() defaults
@@ -729,6 +729,10 @@ class _PatternRiskSets:
     x_patterns : numpy.ndarray
         G x p: the (centred and scaled) covariates of each pattern.
     ties : {"efron", "breslow"}
+    row_weight : numpy.ndarray, optional
+        Patients each sorted row stands for (a table of counts,
+        :func:`fit_cox_from_counts`); ``timeline.deaths`` then lists a row
+        once per death.
 
     References
     ----------
@@ -736,7 +740,8 @@ class _PatternRiskSets:
        Model. Springer; 2000.
     """
 
-    def __init__(self, timeline: _Timeline, pattern: np.ndarray, x_patterns: np.ndarray, ties: str):
+    def __init__(self, timeline: _Timeline, pattern: np.ndarray, x_patterns: np.ndarray, ties: str,
+                 row_weight: np.ndarray | None = None):
         n_patterns, self.p = x_patterns.shape
         self.upper_i, self.upper_j = np.triu_indices(self.p)
         n_blocks = timeline.block_size.size
@@ -761,7 +766,7 @@ class _PatternRiskSets:
         self.death_count = death_count[active].astype(float)
         # rows of each slot by how many blocks have them at risk; C (slots x
         # blocks) = all rows of the slot less those at risk at no more blocks
-        per_segment = np.bincount(slot * (n_blocks + 1) + segment,
+        per_segment = np.bincount(slot * (n_blocks + 1) + segment, weights=row_weight,
                                   minlength=(n_active + 1) * (n_blocks + 1))
         per_segment = per_segment.reshape(n_active + 1, n_blocks + 1)
         at_risk = np.empty((n_active + 1, n_blocks))
@@ -1300,6 +1305,36 @@ def _sorted_timeline(design: _Design, time_order, shared) -> _Timeline:
     return timeline
 
 
+def _indicators(design: _Design) -> tuple[np.ndarray, np.ndarray]:
+    """0/1 columns (booleans, factor levels, numbers all 0 or 1) and columns with values in {-1, 0, 1}."""
+    x = design.x
+    indicator = np.array([term.kind != "numeric" for term in design.terms])
+    plain = indicator.copy()
+    for index in np.flatnonzero(~indicator):
+        zero_one = (x[:, index] == 0) | (x[:, index] == 1)
+        indicator[index] = zero_one.all()
+        plain[index] = indicator[index] or np.all(zero_one | (x[:, index] == -1))
+    return indicator, plain
+
+
+def _centring(x: np.ndarray, plain: np.ndarray, weight: np.ndarray | None = None):
+    """Means and scale factors of coxfit6 (columns with values in {-1, 0, 1} untouched; Newton-Raphson is
+    invariant to this); ``weight``: the rows each row of ``x`` stands for."""
+    p = x.shape[1]
+    means, scale = np.zeros(p), np.ones(p)
+    centred = np.flatnonzero(~plain)
+    if centred.size:
+        x_centred = x[:, centred]
+        if weight is None:
+            means[centred] = x_centred.mean(axis=0)
+            spread = np.abs(x_centred - means[centred]).mean(axis=0)
+        else:
+            means[centred] = weight @ x_centred / weight.sum()
+            spread = weight @ np.abs(x_centred - means[centred]) / weight.sum()
+        scale[centred[spread > 0]] = 1.0 / spread[spread > 0]
+    return means, scale
+
+
 def _patterns_pay(n_patterns: int, p: int, n: int, n_blocks: int) -> bool:
     """Whether :class:`_PatternRiskSets` is faster than :class:`_RiskSets` here.
 
@@ -1334,26 +1369,13 @@ def _fit_cox(df, duration_col, event_col, covariates, ties, alpha, time_order=No
         n_strata = int(stratum_codes.max()) + 1
         timeline = _stratified_timeline(design, stratum_codes)
     x = design.x  # rows as in df; sorted below if needed
-    warnings = design.warnings
     n, p = x.shape
     events = int(timeline.deaths.size)
 
-    # 0/1 columns: booleans and factor levels, and numbers when all 0 or 1
-    indicator = np.array([term.kind != "numeric" for term in design.terms])
-    plain = indicator.copy()  # values in {-1, 0, 1}
-    for index in np.flatnonzero(~indicator):
-        zero_one = (x[:, index] == 0) | (x[:, index] == 1)
-        indicator[index] = zero_one.all()
-        plain[index] = indicator[index] or np.all(zero_one | (x[:, index] == -1))
+    indicator, plain = _indicators(design)
     # centre and scale like coxfit6 (columns with values in {-1, 0, 1} untouched);
     # Newton-Raphson is invariant to this
-    means, scale = np.zeros(p), np.ones(p)
-    centred = np.flatnonzero(~plain)
-    if centred.size:
-        x_centred = x[:, centred]
-        means[centred] = x_centred.mean(axis=0)
-        spread = np.abs(x_centred - means[centred]).mean(axis=0)
-        scale[centred[spread > 0]] = 1.0 / spread[spread > 0]
+    means, scale = _centring(x, plain)
 
     # few distinct design rows: risk-set sums over covariate patterns
     patterns = None
@@ -1381,6 +1403,15 @@ def _fit_cox(df, duration_col, event_col, covariates, ties, alpha, time_order=No
             extremes = _at_risk_set_extremes(x, timeline.deaths, timeline.risk_start)
         else:
             extremes = _stratified_extremes(x, timeline.deaths, timeline.risk_start, timeline.risk_stop)
+    return _fitted_table(design, risk_sets, means, scale, rows, indicator, extremes, n, events, covariates, ties,
+                         alpha, strata, n_strata)
+
+
+def _fitted_table(design, risk_sets, means, scale, rows, indicator, extremes, n, events, covariates, ties, alpha,
+                  strata=None, n_strata=0):
+    """The Newton-Raphson fit on `risk_sets` and :func:`fit_cox`'s table (the rest of :func:`_fit_cox`)."""
+    warnings = design.warnings
+    p = len(design.terms)
     fit = _newton_raphson(risk_sets)
     beta = fit.beta * scale
     var = fit.var * np.outer(scale, scale)
@@ -1548,3 +1579,129 @@ def univariate_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariat
     if strata is not None:
         result.attrs.update(strata_column=strata, n_dropped_strata=n_dropped_strata)
     return result
+
+
+class _CountedTimeline:
+    """The death blocks of :class:`_Timeline` for rows that stand for several patients (a table of counts).
+
+    ``time``: sorted and merged (:func:`_timefix`); ``n_event``: deaths per row. ``deaths`` lists each row
+    once per death (one entry per event, none per censored patient), so the attributes that
+    :class:`_PatternRiskSets` reads per death are as on the patients' rows.
+    """
+
+    def __init__(self, time: np.ndarray, n_event: np.ndarray):
+        self.time = time
+        death_times = np.unique(time[n_event > 0])
+        self.deaths = np.repeat(np.arange(time.size), n_event)
+        self.block_of_death = np.searchsorted(death_times, time[self.deaths])
+        self.block_size = np.bincount(self.block_of_death, minlength=death_times.size)
+        block_first = np.r_[0, np.cumsum(self.block_size)[:-1]]
+        self.rank_in_block = np.arange(self.deaths.size) - np.repeat(block_first, self.block_size)
+        self._segment = np.searchsorted(death_times, time, side="right")  # blocks with time <= the row's
+
+    def segment(self) -> np.ndarray:
+        """Per row, the number of death blocks whose risk set holds it (as :meth:`_Timeline.segment`)."""
+        return self._segment
+
+
+def fit_cox_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time", event_col: str = "n_event",
+                        censor_col: str = "n_censor", ties: str = "efron", alpha: float = 0.05) -> pd.DataFrame:
+    """:func:`fit_cox` from events and censorings per (covariate pattern, time): the same fit as on the patients.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        One row per (covariate values, time) with the patients who had the event then (``event_col``) and
+        who were censored then (``censor_col``), e.g. a database ``GROUP BY`` of the covariates and the
+        time. Rows whose time or a covariate is missing count as dropped (R ``na.omit``). Rows need not be
+        distinct or sorted.
+    covariates : str or list of str
+        As in :func:`fit_cox` (factors, booleans and numbers; a number with many distinct values makes a
+        table nearly as long as the patients).
+    time_col, event_col, censor_col : str
+        Columns of the time and of the two counts (non-negative whole numbers).
+    ties, alpha
+        As in :func:`fit_cox`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`fit_cox`'s table and ``attrs`` for the patients the rows stand for (not stratified).
+
+    Raises
+    ------
+    ValueError, InsufficientDataError
+        As :func:`fit_cox`, and for counts that are not whole numbers >= 0.
+
+    Notes
+    -----
+    The risk-set sums are made over the covariate patterns as in :class:`_PatternRiskSets` (whatever the
+    number of patterns), with each row weighted by its patients: the log partial likelihood, its
+    derivatives and so every output equal those of the patients' rows up to rounding (tests compare to
+    1e-10). Memory grows with the rows of ``counts`` and the events, not the censored patients. When the
+    patterns do not pay (more than ``_MAX_PATTERNS``, or slower by :func:`_patterns_pay`), the counts are
+    spread into one design row per patient (the rows path of :func:`fit_cox`: memory of the design, not of
+    the patients' records).
+
+    References
+    ----------
+    .. [1] Cox DR (1972), Efron B (1977), Breslow NE (1974): as :func:`fit_cox`.
+    .. [2] Therneau TM, Grambsch PM. Modeling Survival Data: Extending the Cox Model. Springer; 2000
+       (risk-set sums as weighted means and covariances, which counts of patients weight exactly).
+    """
+    covariates = _as_list(covariates)
+    _check_arguments(counts, time_col, event_col, covariates, ties, alpha)
+    if censor_col not in counts.columns:
+        raise ValueError(f"columns not found in counts: {[censor_col]}")
+    weights = {}
+    for column in (event_col, censor_col):
+        values = pd.to_numeric(counts[column], errors="coerce").to_numpy(dtype=float)
+        if not np.all(np.isfinite(values) & (values >= 0) & (values == np.round(values))):
+            raise ValueError(f"count column {column!r} must hold whole numbers >= 0")
+        weights[column] = values.astype(np.int64)
+    kept = (weights[event_col] + weights[censor_col]) > 0
+    table = counts.loc[kept, [time_col, *covariates]].assign(
+        **{"__event": (weights[event_col][kept] > 0).astype(float)})
+    n_event, n_censor = weights[event_col][kept], weights[censor_col][kept]
+    design = _build_design(table, time_col, "__event", covariates)
+    n_event, n_censor = n_event[design.complete], n_censor[design.complete]
+    patients = n_event + n_censor
+    n_all = int(weights[event_col].sum() + weights[censor_col].sum())
+    n = int(patients.sum())
+    design.n_dropped = n_all - n
+    design.warnings = [w for w in design.warnings if "rows dropped because of missing" not in w]
+    if design.n_dropped:
+        design.warnings.insert(0, f"{design.n_dropped} of {n_all} rows dropped because of missing "
+                                  f"values (like R's na.omit)")
+    if n < 2:
+        raise InsufficientDataError(f"only {n} complete row: a Cox model needs at least 2")
+    order = _stable_argsort(design.time)
+    time = _timefix(design.time[order])
+    n_event, patients = n_event[order], patients[order]
+    timeline = _CountedTimeline(time, n_event)
+    indicator, plain = _indicators(design)
+    row_weight = patients.astype(float)
+    means, scale = _centring(design.x[order], plain, row_weight)
+    pattern, n_patterns = _design_patterns(design, indicator, len(design.time))
+    if _RISK_SETS == "rows" or (_RISK_SETS == "auto" and (n_patterns > _MAX_PATTERNS or not _patterns_pay(
+            n_patterns, len(design.terms), n, timeline.block_size.size))):
+        # many patterns: one design row per patient (as fit_cox's rows path; no patient record is read)
+        each = np.repeat(np.arange(time.size), patients)
+        starts = np.cumsum(patients) - patients
+        event = (np.arange(each.size) - starts[each]) < n_event[each]  # a row's events first, then censored
+        rows_timeline = _Timeline(each, time[each], event)
+        x = design.x[order][each]
+        rows = _Rows(x, None, event)
+        risk_sets = _RiskSets(rows_timeline.time, event, (x - means) * scale, ties, rows_timeline.risk_start)
+        extremes = _at_risk_set_extremes(x, rows_timeline.deaths, rows_timeline.risk_start)
+        return _fitted_table(design, risk_sets, means, scale, rows, indicator, extremes, n,
+                             int(rows_timeline.deaths.size), covariates, ties, alpha)
+    representative = np.empty(n_patterns, dtype=np.intp)
+    representative[pattern] = np.arange(pattern.size)
+    pattern = pattern[order]
+    rows = _Rows(design.x[representative], np.bincount(pattern, weights=row_weight, minlength=n_patterns),
+                 np.bincount(pattern, weights=n_event.astype(float), minlength=n_patterns))
+    risk_sets = _PatternRiskSets(timeline, pattern, (rows.values - means) * scale, ties, row_weight=row_weight)
+    extremes = _pattern_extremes(rows.values, risk_sets.first_death, risk_sets.last_at_risk)
+    return _fitted_table(design, risk_sets, means, scale, rows, indicator, extremes, n,
+                         int(timeline.deaths.size), covariates, ties, alpha)

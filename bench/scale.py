@@ -13,17 +13,20 @@ patient table is never loaded for these tasks. Each task runs once untimed, then
 and minimum are printed, with the rows of the count table. The process's peak RSS (``ru_maxrss``) is printed
 after the count tasks, before anything patient-level.
 
-Then, unless ``--survival-only``: Cox (univariate, 8 models; multivariable, 15 terms) on the patient-level
-columns it needs (Cox with a numeric covariate such as age has no compact form), read from the registry
-through DuckDB; and, unless ``--no-r``, ``bench/r_timings.R`` on the same patients (written to a temporary
-CSV by DuckDB; reading it is not timed), so R's KM, log-rank and Cox are measured in the same run. The
-machine is shared: figures are noisy, minima less so.
+The count tasks include the Response page and the Overview as the app builds them (views/*_counts.py) and a
+Cox model of :data:`COUNTED_COX` from a count query (:func:`analysis.cox.fit_cox_from_counts`). Then, unless
+``--survival-only``: Cox (univariate, 8 models; multivariable, 15 terms; and :data:`COUNTED_COX` again, to
+compare) on the patient-level columns it needs (Cox with a numeric covariate such as age has no compact form),
+read from the registry through DuckDB; and, unless ``--no-r``, ``bench/r_timings.R`` and R ``coxph`` of
+:data:`COUNTED_COX` on the same patients (written to a temporary CSV by DuckDB; reading it is not timed), so
+R's KM, log-rank and Cox are measured in the same run. The machine is shared: figures are noisy, minima less so.
 """
 from __future__ import annotations
 
 import argparse
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,16 +39,34 @@ if str(ROOT) not in sys.path:
 import duckdb  # noqa: E402
 
 from analysis.adverse_events import ae_table_from_counts  # noqa: E402
-from analysis.cox import fit_cox, univariate_cox  # noqa: E402
+from analysis.cox import fit_cox, fit_cox_from_counts, univariate_cox  # noqa: E402
 from analysis.response import response_comparison, response_table, subgroup_rates  # noqa: E402
 from analysis.survival import (kaplan_meier_by_group_from_counts, kaplan_meier_from_counts,  # noqa: E402
                                logrank_table_from_counts)
 from bench.run import LANDMARKS, MULTIVARIABLE, R_COLUMNS, SUBGROUPS, UNIVARIATE, r_available, r_timings_from_csv  # noqa: E402
 from sarcoma_app.sources import count_sql, filter_sql, registry_files  # noqa: E402
+from sarcoma_app.views import overview_counts, response_counts  # noqa: E402
 from sarcoma_app.views.prepare import risk_grid  # noqa: E402
-from sarcoma_app.viewstate.url_state import FilterState  # noqa: E402
+from sarcoma_app.viewstate.url_state import FilterState, MethodState  # noqa: E402
 
 FILTERS = FilterState()
+#: The counted Cox model: the multivariable model without age (a number with many values has no compact count).
+COUNTED_COX = tuple(c for c in MULTIVARIABLE if c != "age")
+#: A counted Cox model with few covariate patterns (within the patterns path of analysis/cox.py).
+COUNTED_COX_FEW = ("histology_group", "pazopanib")
+#: R coxph of the counted model on the same patients (one warm-up, then timed repeats; prints coefficients).
+R_COX = """suppressPackageStartupMessages(library(survival))
+a <- commandArgs(trailingOnly = TRUE); d <- read.csv(a[1], na.strings = "", stringsAsFactors = FALSE)
+for (v in c("histology_group", "sex")) d[[v]] <- factor(d[[v]], levels = sort(unique(d[[v]][!is.na(d[[v]])]),
+  method = "radix"))
+d$pazopanib <- as.logical(d$pazopanib)
+f <- as.formula(paste("Surv(pfs_months, pfs_event) ~", gsub(",", " + ", a[2])))
+fit <- coxph(f, data = d, ties = "efron")
+t <- sapply(seq_len(as.integer(a[3])), function(i) system.time(coxph(f, data = d, ties = "efron"))[["elapsed"]])
+cat("time", paste(t, collapse = ","), "\n", sep = "\t")
+cat("coef", paste(sprintf("%.17g", coef(fit)), collapse = ","), "\n", sep = "\t")
+cat("loglik", sprintf("%.17g", fit$loglik[2]), "\n", sep = "\t")
+"""
 
 
 def maxrss_mib() -> float:
@@ -109,6 +130,27 @@ def survival_tasks(con) -> dict:
             "Survival page: count query + KM 11 groups + risk table + log-rank + follow-up": survival_page}
 
 
+#: The Response page's choices in the benchmark: ORR/DCR and Fisher by pazopanib, the forest plot.
+PAGE_METHODS = MethodState(response_by="pazopanib", stratify="none")
+
+
+def counted_cox_tasks(con) -> dict:
+    """Cox of :data:`COUNTED_COX` from a count query (events and censorings per pattern and time)."""
+    def counts():
+        return fetch(con, *count_sql.cox_counts_sql(FILTERS, "pfs", COUNTED_COX, hide_simulated=False))
+
+    def fit():
+        return fit_cox_from_counts(counts(), list(COUNTED_COX))
+
+    def few():
+        return fit_cox_from_counts(fetch(con, *count_sql.cox_counts_sql(FILTERS, "pfs", COUNTED_COX_FEW,
+                                                                        hide_simulated=False)), list(COUNTED_COX_FEW))
+
+    return {"Cox counted: count query": lambda: len(counts()),
+            f"Cox counted: count query + fit ({', '.join(COUNTED_COX)})": fit,
+            f"Cox counted: count query + fit ({', '.join(COUNTED_COX_FEW)}; few patterns)": few}
+
+
 def other_page_tasks(con) -> dict:
     def response_page():
         sql, parameters = count_sql.response_counts_sql(FILTERS, "histology_group", hide_simulated=False)
@@ -133,7 +175,21 @@ def other_page_tasks(con) -> dict:
                                                                                         hide_simulated=False)))
         return ae_table_from_counts(counts["term_masks"], counts["any_masks"], counts["denominators"])
 
+    def response_view():
+        counts = {part: fetch(con, *count_sql.pattern_counts_sql(FILTERS, columns, hide_simulated=False))
+                  for part, columns in response_counts.queries(PAGE_METHODS).items()}
+        return response_counts.build(counts, int(counts["rates"]["n"].sum()), PAGE_METHODS)
+
+    studies = fetch(con, "SELECT * FROM studies", ())
+
+    def overview_view():
+        counts = {part: fetch(con, *count_sql.pattern_counts_sql(FILTERS, columns, hide_simulated=False))
+                  for part, columns in overview_counts.QUERIES.items()}
+        return overview_counts.build(counts, PAGE_METHODS, studies)
+
     return {"AE table by pazopanib (1 count query + table)": ae_page,
+            "Response page as the app (views/response_counts.py: 3 count queries + all blocks)": response_view,
+            "Overview as the app (views/overview_counts.py: 2 count queries + all blocks)": overview_view,
             "response_comparison ORR+DCR 2x2 (count query + Fisher)": fisher_2x2,
             "subgroup_rates 6 columns (count query + Fisher)": forest,
             "Response page: 3 count queries + table + 2 Fisher + forest": response_page}
@@ -143,7 +199,8 @@ def cox_tasks(con) -> dict:
     columns = sorted(set(UNIVARIATE) | set(MULTIVARIABLE))
     frame = fetch(con, f"SELECT pfs_months, pfs_event, {', '.join(columns)} FROM patients "
                        "WHERE pfs_months IS NOT NULL AND pfs_event IS NOT NULL", ())
-    return {"Cox univariate, 8 models (patient-level columns)": lambda: univariate_cox(frame, "pfs_months", "pfs_event",
+    return {"frame": frame,
+            "Cox univariate, 8 models (patient-level columns)": lambda: univariate_cox(frame, "pfs_months", "pfs_event",
                                                                                      list(UNIVARIATE)),
             "Cox multivariable, 15 terms (patient-level columns)": lambda: fit_cox(frame, "pfs_months", "pfs_event",
                                                                                  list(MULTIVARIABLE))}
@@ -167,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     tasks = survival_tasks(con)
     if not args.survival_only:
         tasks.update(other_page_tasks(con))
+        tasks.update(counted_cox_tasks(con))
     page = next(function for name, function in tasks.items() if name.startswith("Survival page: count query +"))
     page()
     print(f"first Survival page answer (cold, opening included): {time.perf_counter() - start:.2f} s")
@@ -177,8 +235,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"peak RSS after the count-based tasks: {maxrss_mib():,.0f} MiB")
     if args.survival_only:
         return 0
+    cox_counts = fetch(con, *count_sql.cox_counts_sql(FILTERS, "pfs", COUNTED_COX, hide_simulated=False))
+    counted_fit = fit_cox_from_counts(cox_counts, list(COUNTED_COX))
+    print(f"Cox count table: {len(cox_counts):,} rows (pattern x time) for {n:,} patients")
 
     cox = cox_tasks(con)
+    frame = cox.pop("frame")
+    patient_fit = fit_cox(frame, "pfs_months", "pfs_event", list(COUNTED_COX))
+    cox[f"Cox patient-level ({', '.join(COUNTED_COX)})"] = lambda: fit_cox(frame, "pfs_months", "pfs_event",
+                                                                         list(COUNTED_COX))
+    cox[f"Cox patient-level ({', '.join(COUNTED_COX_FEW)})"] = lambda: fit_cox(frame, "pfs_months", "pfs_event",
+                                                                             list(COUNTED_COX_FEW))
+    gap = float((counted_fit["coef"] - patient_fit["coef"]).abs().max())
+    print(f"Cox counted vs patient-level: largest coefficient difference {gap:.1e}")
     ours = {}
     for name, function in cox.items():
         median, low, _ = timed(function, max(1, args.repeats // 2))
@@ -202,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
                          f"NULL) TO '{path}' (HEADER, NULL '')")
         grid = risk_grid(float(exporter.execute(f"SELECT max(pfs_months) FROM {source}").fetchone()[0]))
         r = r_timings_from_csv(path, args.r_repeats, grid)
+        script = Path(tmp) / "cox.R"
+        script.write_text(R_COX)
+        r_cox = subprocess.run(["Rscript", str(script), str(path), ",".join(COUNTED_COX), str(args.r_repeats)],
+                               capture_output=True, text=True, check=True).stdout
     print(f"R ({r['version']}), same patients, read in {r['read']:.1f} s (not timed):")
     for task, times in r["time"].items():
         print(f"  R {task:<40} median {statistics.median(times) * 1000:>8.0f}ms  min {min(times) * 1000:>8.0f}ms")
@@ -212,6 +285,13 @@ def main(argv: list[str] | None = None) -> int:
     ours_median = kaplan_meier_from_counts(complete["time"], complete["n_event"], complete["n_censor"]).median
     print(f"  ours:    KM median {ours_median!r}, log-rank chi2 {ours_chisq!r} "
           f"(relative difference {abs(ours_chisq - r['check']['logrank_chisq'][0]) / ours_chisq:.1e})")
+    lines = dict(line.rstrip("\t ").split("\t", 1) for line in r_cox.splitlines() if "\t" in line)
+    times = [float(v) for v in lines["time"].split(",")]
+    r_coef = [float(v) for v in lines["coef"].split(",")]
+    print(f"  R coxph {', '.join(COUNTED_COX)} (efron): median {statistics.median(times) * 1000:.0f}ms  "
+          f"min {min(times) * 1000:.0f}ms; counted fit vs R: largest relative coefficient difference "
+          f"{max(abs(a - b) / abs(b) for a, b in zip(counted_fit['coef'], r_coef)):.1e}, log-likelihood "
+          f"{counted_fit.attrs['loglik'][1]!r} vs {float(lines['loglik'])!r}")
     return 0
 
 

@@ -73,6 +73,21 @@ def test_adverse_events_page_on_a_large_registry_counts_in_the_database(registry
     assert any("Any grade (incl. grade not stated)" in f.value.columns for f in at.dataframe)
 
 
+@pytest.mark.parametrize("page, query, expected", [
+    ("pages/response.py", {"response_by": "pazopanib"}, "Do the rates differ between groups?"),
+    ("pages/overview.py", {}, "Headline numbers"),
+])
+def test_response_and_overview_on_a_large_registry_count_in_the_database(registry, monkeypatch, page, query,
+                                                                         expected):
+    folder, _ = registry
+    monkeypatch.setenv(registry_files.REGISTRY_ENV, str(folder))
+    monkeypatch.setattr(limits, "SCALE", limits.ScaleLimits(limits.Limit(1_000, "patients", "test")))
+    at = run_app({"source": "registry", **query}, page=page)
+    assert not at.exception and not any("This page needs each patient" in w.value for w in at.warning)
+    assert any("Large source: counted by the database" in i.value for i in at.info)
+    assert any(expected in h.value for h in [*at.subheader, *at.header, *at.markdown])
+
+
 def test_a_page_needing_each_patient_refuses_a_large_selection_and_loads_a_filtered_one(registry, monkeypatch):
     folder, patients = registry
     monkeypatch.setenv(registry_files.REGISTRY_ENV, str(folder))

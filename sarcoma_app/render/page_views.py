@@ -18,8 +18,8 @@ from typing import Callable, Sequence
 
 from sarcoma_app.sources import cohort, db
 from sarcoma_app.views import (
-    adverse_events, adverse_events_counts, common, hazard_ratios, overview, patients as patients_view, published,
-    response, subtype, survival, survival_counts,
+    adverse_events, adverse_events_counts, common, hazard_ratios, overview, overview_counts, patients as patients_view,
+    published, response, response_counts, subtype, survival, survival_counts,
 )
 from sarcoma_app.views.blocks import Block, Choice, Columns, Expander, Pick, Tabs, View
 from sarcoma_app.viewstate.url_state import FilterState, MethodState, ViewState
@@ -34,13 +34,21 @@ def resolve(choices: Sequence[Choice], methods: MethodState) -> MethodState:
 
 
 def overview_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
+    reconciliation = db.reconciliation() if cohort.has_published_tables() else None
+    if db.is_large():  # counts only: the patients are never loaded
+        counts = {part: db.pattern_counts(state.filters, columns) for part, columns in overview_counts.QUERIES.items()}
+        return overview_counts.build(counts, controls([]), db.read_table("studies"), reconciliation)
     patients = db.load_patients(state.filters)
     methods = controls(overview.choices(patients, state.methods))
-    reconciliation = db.reconciliation() if cohort.has_published_tables() else None
     return overview.build(patients, methods, db.read_table("studies"), reconciliation)
 
 
 def response_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
+    if db.is_large():  # counts only: the patients are never loaded
+        methods = controls(response_counts.choices(db.recorded_counts(), state.methods))
+        counts = {part: db.pattern_counts(state.filters, columns)
+                  for part, columns in response_counts.queries(methods).items()}
+        return response_counts.build(counts, db.count_patients(state.filters), methods)
     patients = db.load_patients(state.filters)
     methods = controls(response.choices(patients, state.methods))
     return response.build(patients, methods, assessments=db.load_assessments(state.filters))

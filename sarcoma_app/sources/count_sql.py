@@ -40,17 +40,38 @@ def survival_counts_sql(filters: FilterState, endpoint: str, grouping: str = NO_
     time or event is not recorded are counted on a row with a NULL time, so
     the count functions report them as left out (R ``na.omit``).
     """
-    spec = registry.ENDPOINTS[endpoint]
     where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
     group = _grouping_sql(grouping)
     stratum = "study_id" if stratify_by_study else "0"
-    sql = (
-        f'SELECT {group} AS "group", {stratum} AS stratum, '
-        f"CASE WHEN {spec.event} IS NULL THEN NULL ELSE {spec.time} END AS time, "
-        f"CAST(count(*) FILTER (WHERE {spec.event} = 1 AND {spec.time} IS NOT NULL) AS BIGINT) AS n_event, "
-        f"CAST(count(*) FILTER (WHERE {spec.event} IS DISTINCT FROM 1 OR {spec.time} IS NULL) AS BIGINT) AS n_censor "
-        f"FROM patients {where} GROUP BY ALL ORDER BY 1, 2, 3"
-    )
+    sql = (f'SELECT {group} AS "group", {stratum} AS stratum, {_event_counts(endpoint)} '
+           f"FROM patients {where} GROUP BY ALL ORDER BY 1, 2, 3")
+    return sql, parameters
+
+
+def _event_counts(endpoint: str) -> str:
+    """``time, n_event, n_censor`` of a grouped query (time NULL where the time or the event is missing)."""
+    spec = registry.ENDPOINTS[endpoint]
+    return (f"CASE WHEN {spec.event} IS NULL THEN NULL ELSE {spec.time} END AS time, "
+            f"CAST(count(*) FILTER (WHERE {spec.event} = 1 AND {spec.time} IS NOT NULL) AS BIGINT) AS n_event, "
+            f"CAST(count(*) FILTER (WHERE {spec.event} IS DISTINCT FROM 1 OR {spec.time} IS NULL) AS BIGINT) "
+            "AS n_censor")
+
+
+def _patient_columns(columns) -> str:
+    """``columns`` (each a patient column of the registry, else ValueError) listed once each for SQL."""
+    columns = list(dict.fromkeys(columns))
+    unknown = [c for c in columns if c not in filter_sql.PATIENT_COLUMNS]
+    if unknown or not columns:
+        raise ValueError(f"not patient columns: {unknown or columns!r}")
+    return ", ".join(columns)
+
+
+def cox_counts_sql(filters: FilterState, endpoint: str, variables, hide_simulated: bool = True) -> tuple[str, tuple]:
+    """Events and censorings per (covariate variables, time) of the filtered patients, for
+    :func:`analysis.cox.fit_cox_from_counts`: the ``variables`` (patient columns), ``time, n_event, n_censor``."""
+    listed = _patient_columns(variables)
+    where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
+    sql = f"SELECT {listed}, {_event_counts(endpoint)} FROM patients {where} GROUP BY ALL ORDER BY ALL"
     return sql, parameters
 
 
@@ -61,6 +82,18 @@ def response_counts_sql(filters: FilterState, grouping: str = NO_GROUPING,
     group = _grouping_sql(grouping)
     sql = (f'SELECT {group} AS "group", best_response, CAST(count(*) AS BIGINT) AS n FROM patients {where} '
            "GROUP BY ALL ORDER BY 1, 2")
+    return sql, parameters
+
+
+def pattern_counts_sql(filters: FilterState, columns, hide_simulated: bool = True) -> tuple[str, tuple]:
+    """Patients per pattern of patient ``columns`` (registry names) of the filtered patients: the columns, ``n``.
+
+    A missing value is its own pattern (NULL), as on the patient path.
+    """
+    listed = _patient_columns(columns)
+    where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
+    sql = (f"SELECT {listed}, CAST(count(*) AS BIGINT) AS n FROM patients {where} GROUP BY ALL "
+           f"ORDER BY {listed}")
     return sql, parameters
 
 

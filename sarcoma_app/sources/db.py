@@ -292,6 +292,12 @@ def response_counts(filters: FilterState, grouping: str = "none") -> pd.DataFram
     return query(sql, parameters, copy=False)
 
 
+def pattern_counts(filters: FilterState, columns) -> pd.DataFrame:
+    """Patients per pattern of the patient ``columns`` of the selection (:func:`count_sql.pattern_counts_sql`)."""
+    sql, parameters = count_sql.pattern_counts_sql(filters, columns, hide_simulated=_hide_simulated())
+    return query(sql, parameters, copy=False)
+
+
 def count_studies(filters: FilterState) -> int:
     """Studies among the patients matching ``filters``."""
     where, parameters = filter_sql.where_clause(filters, hide_simulated=_hide_simulated())

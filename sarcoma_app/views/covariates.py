@@ -22,9 +22,14 @@ def _flag(condition: pd.Series, known: pd.Series) -> pd.Series:
     return pd.Series(values, index=condition.index)
 
 
-def _factor_most_frequent_first(values: pd.Series) -> pd.Series:
-    """Categorical whose reference (first category) is the most frequent level."""
-    counts = values.dropna().astype(str).value_counts()
+def _factor_most_frequent_first(values: pd.Series, weights: pd.Series | None = None) -> pd.Series:
+    """Categorical whose reference (first category) is the most frequent level (``weights``: the patients
+    each row stands for, in a table of counts)."""
+    known = values.notna()
+    if weights is None:
+        counts = values[known].astype(str).value_counts()
+    else:
+        counts = pd.Series(weights[known].to_numpy()).groupby(values[known].astype(str).to_numpy()).sum()
     ordered = sorted(counts.index, key=lambda level: (-counts[level], level))
     return pd.Series(pd.Categorical(values.astype(object).where(values.notna(), None), categories=ordered),
                      index=values.index)
@@ -36,7 +41,7 @@ class Covariate:
 
     key: str
     label: str
-    build: Callable[[pd.DataFrame], pd.Series]
+    build: Callable[..., pd.Series]  # (patients) or (counts, weights): the patients each row stands for
     meaning: str
 
 
@@ -44,12 +49,12 @@ def _builder(spec: registry.Covariate) -> Callable[[pd.DataFrame], pd.Series]:
     """The column a registry covariate hands to :func:`analysis.cox.fit_cox`."""
     column = spec.variable
     if spec.kind == "flag":
-        return lambda p: _flag(p[column].eq(spec.level), p[column].notna())
+        return lambda p, weights=None: _flag(p[column].eq(spec.level), p[column].notna())
     if spec.kind == "at_least":
-        return lambda p: _flag(pd.to_numeric(p[column]).ge(spec.threshold), p[column].notna())
+        return lambda p, weights=None: _flag(pd.to_numeric(p[column]).ge(spec.threshold), p[column].notna())
     if spec.kind == "factor":
-        return lambda p: _factor_most_frequent_first(p[column])
-    return lambda p: pd.to_numeric(p[column]).astype(float)
+        return lambda p, weights=None: _factor_most_frequent_first(p[column], weights)
+    return lambda p, weights=None: pd.to_numeric(p[column]).astype(float)
 
 
 COVARIATES: dict[str, Covariate] = {

@@ -58,7 +58,8 @@ def study_summary(cohort: pd.DataFrame, methods: MethodState, denominator: str |
     follow = median_follow_up(analysable["time"], analysable["event"].astype(int)) if len(analysable) else None
     reasons = excluded["reason"].value_counts()
     return {"rates": rates, "other_rates": other if other["denominator"] != rates["denominator"] else None,
-            "km": km, "reason": str(reasons.index[0]) if len(reasons) else "", "follow_up": follow}
+            "km": km, "reason": str(reasons.index[0]) if len(reasons) else "", "follow_up": follow,
+            "denominator": denominator}
 
 
 def _known(value: object) -> str:
@@ -83,33 +84,48 @@ def build(patients: pd.DataFrame, methods: MethodState, studies: pd.DataFrame,
     """
     if patients.empty:
         return [common.NO_PATIENTS]
+    denominators = study_denominators(patients["study_id"].unique(), methods, reconciliation)
+    cohorts = dict(tuple(patients.groupby("study_id", sort=True)))
+    summaries = {study_id: study_summary(cohort, methods, denominators[study_id])
+                 for study_id, cohort in cohorts.items()}
+    return summary_blocks({study_id: len(cohort) for study_id, cohort in cohorts.items()}, summaries, methods,
+                          studies, reconciliation, patients)
+
+
+def study_denominators(study_ids, methods: MethodState, reconciliation: pd.DataFrame | None) -> dict[str, str]:
+    """Each selected study's denominator (sorted by study): the paper's own, else the chosen one."""
+    own = published_denominators(reconciliation)
+    return {study_id: own.get(study_id, methods.denominator) for study_id in sorted(study_ids)}
+
+
+def summary_blocks(sizes: dict[str, int], summaries: dict[str, dict], methods: MethodState, studies: pd.DataFrame,
+                   reconciliation: pd.DataFrame | None, patients: pd.DataFrame | None = None) -> list[Block]:
+    """The page's blocks from each study's selected patients (``sizes``) and :func:`study_summary`
+    (``patients``: the selected patients, for the code; None when counted by the database)."""
     bundled = reconciliation is not None
     studies = studies.set_index("study_id") if "study_id" in studies else studies
     ci_text = CI_METHOD_LABELS[methods.ci]
     own = published_denominators(reconciliation)
-    cohorts = dict(tuple(patients.groupby("study_id", sort=True)))
-    denominators = {study_id: own.get(study_id, methods.denominator) for study_id in cohorts}
+    denominators = {study_id: summary["denominator"] for study_id, summary in summaries.items()}
     blocks: list[Block] = [Note(
         f"Each study is summarised on its own: the regimens differ, so nothing here is pooled across studies. "
         f"{_denominator_text(denominators, own)} Rates have 95% {ci_text} CIs; "
         f"PFS medians are Kaplan–Meier (R rule) with {CONF_TYPE_LABELS[methods.conf_type]} CIs. "
         f"Change the CI methods on the Response and Survival pages.")]
-    summaries = {study_id: study_summary(cohort, methods, denominators[study_id])
-                 for study_id, cohort in cohorts.items()}
     info = {study_id: studies.loc[study_id] if study_id in studies.index else pd.Series(dtype=object)
             for study_id in summaries}
-    blocks.append(Cards([_card(study_id, cohorts[study_id], info[study_id], summaries[study_id])
+    blocks.append(Cards([_card(study_id, sizes[study_id], info[study_id], summaries[study_id])
                          for study_id in summaries]))
     blocks += _follow_up_notes(summaries)
-    headline = pd.DataFrame([_headline_row(study_id, cohorts[study_id], info[study_id], summaries[study_id])
+    headline = pd.DataFrame([_headline_row(study_id, sizes[study_id], info[study_id], summaries[study_id])
                              for study_id in summaries]).set_index("Study").T.astype(str).reset_index(names="Per study")
     caption = f"CI: {ci_text}, 95%. Median PFS: Kaplan–Meier, R `survival` median rule; NR = not reached. "
     if bundled:
         caption += _per_patient_pfs_text(reconciliation)
     blocks.append(View("overview_headline", "Headline numbers per study",
                        [Heading("Headline numbers"), Table(headline, "overview-headline", caption=caption)],
-                       patients=patients, code=snippets.per_study(methods.denominator, methods.ci, methods.conf_type,
-                                                          published=own),
+                       patients=patients, code=None if patients is None else snippets.per_study(
+                           methods.denominator, methods.ci, methods.conf_type, published=own),
                        methods_text=f"95% CI of rates {ci_text}; denominator: " + "; ".join(
                            f"{study_label(s)} {DENOMINATOR_LABELS[d]}" for s, d in denominators.items())
                        + f"; median PFS Kaplan–Meier, CI {CONF_TYPE_LABELS[methods.conf_type]}, R median rule",
@@ -144,9 +160,9 @@ def rate_words(rates: pd.Series, name: str) -> str:
            f"{fmt_percent(rates[name])}"
 
 
-def _card(study_id, cohort: pd.DataFrame, info: pd.Series, summary: dict) -> Card:
+def _card(study_id, n_selected: int, info: pd.Series, summary: dict) -> Card:
     rates, km, other = summary["rates"], summary["km"], summary["other_rates"]
-    metrics = [Metric("Patients", f"{len(cohort)}",
+    metrics = [Metric("Patients", f"{n_selected}",
                       f"of {_count(info.get('n_treated'))} treated  \n{int(rates['n_evaluable'])} evaluable")]
     if rates["denominator"] > 0:
         for name, label in (("orr", "ORR"), ("dcr", "DCR")):
@@ -177,12 +193,12 @@ def _follow_up_notes(summaries: dict) -> list[Block]:
                  "`survfit(Surv(time, 1 - event) ~ 1)`):\n\n" + "\n".join(lines), kind="markdown")]
 
 
-def _headline_row(study_id, cohort: pd.DataFrame, info: pd.Series, summary: dict) -> dict:
+def _headline_row(study_id, n_selected: int, info: pd.Series, summary: dict) -> dict:
     rates, km, other = summary["rates"], summary["km"], summary["other_rates"]
     row = {
         "Study": study_label(study_id),
         "Regimen": _known(info.get("regimen")),
-        "Patients selected": len(cohort),
+        "Patients selected": n_selected,
         "Treated in study": _count(info.get("n_treated")),
         "Evaluable (selected)": int(rates["n_evaluable"]),
         "Denominator": f"{rates['denominator']} {rates['denominator_label']}",

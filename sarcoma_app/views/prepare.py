@@ -61,21 +61,25 @@ def response_codes(patients: pd.DataFrame) -> pd.Series:
 MAX_HISTOLOGY_BARS = 60
 
 
-def best_response_counts(patients: pd.DataFrame, max_histologies: int = MAX_HISTOLOGY_BARS) -> pd.DataFrame:
+def best_response_counts(patients: pd.DataFrame, max_histologies: int = MAX_HISTOLOGY_BARS,
+                         count_col: str | None = None) -> pd.DataFrame:
     """Patients per study, histology and best response: study (label), histology, response, n.
 
     Counted on the codes first and labelled after, so the cost does not grow
     with the cohort beyond one group-by. A study with more than
     ``max_histologies`` histologies keeps its largest ``max_histologies - 1``
     and counts the others together as "N other histologies" (the chart of
-    an upload with a histology per patient would otherwise have a bar each).
+    an upload with a histology per patient would otherwise have a bar each). With ``count_col``, each row
+    of ``patients`` stands for that many patients (a database count per study, histology and response).
     """
     keys = pd.DataFrame({
         "study_id": patients["study_id"],
         "histology": patients["histology"].astype(object).fillna("Histology not reported"),
         "response": response_codes(patients),
+        "n": 1 if count_col is None else patients[count_col].astype("int64"),
     })
-    sizes = keys.groupby(["study_id", "histology"]).size()
+    sizes = keys.groupby(["study_id", "histology"])["n"].sum()
+    sizes = sizes[sizes > 0]
     if (sizes.groupby(level="study_id").size() > max_histologies).any():
         ranked = sizes.sort_values(ascending=False, kind="stable").groupby(level="study_id").cumcount()
         others = ranked[ranked >= max_histologies - 1]
@@ -83,7 +87,8 @@ def best_response_counts(patients: pd.DataFrame, max_histologies: int = MAX_HIST
         lumped = keys.set_index(["study_id", "histology"]).index.isin(others.index)
         labels = {study: f"{n:,} other histologies" for study, n in n_others.items()}
         keys.loc[lumped, "histology"] = keys.loc[lumped, "study_id"].map(labels)
-    counts = keys.groupby(["study_id", "histology", "response"]).size().reset_index(name="n")
+    counts = keys.groupby(["study_id", "histology", "response"])["n"].sum().reset_index(name="n")
+    counts = counts[counts["n"] > 0]
     counts.insert(0, "study", counts.pop("study_id").map(study_label))
     return counts.sort_values(["study", "histology", "response"], ignore_index=True)
 
@@ -114,9 +119,14 @@ def endpoint_data(patients: pd.DataFrame, endpoint: str = registry.DEFAULT_ENDPO
     analysable["time"] = time[known].astype(float)
     analysable["event"] = event[known].astype(int)
     excluded = patients[~known].copy()
-    excluded["reason"] = np.where(time[~known].isna(), f"{spec.short} time not recorded",
-                                  f"{spec.short} event status not recorded")
+    excluded["reason"] = exclusion_reasons(time[~known].isna().to_numpy(), endpoint)
     return analysable, excluded
+
+
+def exclusion_reasons(time_missing: np.ndarray, endpoint: str) -> np.ndarray:
+    """Why each patient left out of ``endpoint`` is left out: its time, else its event, is not recorded."""
+    spec = registry.ENDPOINTS[endpoint]
+    return np.where(time_missing, f"{spec.short} time not recorded", f"{spec.short} event status not recorded")
 
 
 def exclusion_summary(excluded: pd.DataFrame) -> pd.DataFrame:

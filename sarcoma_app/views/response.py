@@ -64,20 +64,16 @@ def build(patients: pd.DataFrame, methods: MethodState, assessments: pd.DataFram
     if patients.empty:
         return [common.NO_PATIENTS]
     n_studies = patients["study_id"].nunique()
-    blocks: list[Block] = []
-    if n_studies > 1:
-        blocks.append(Note(f"The selection holds {n_studies} studies with different regimens. Group by **study** "
-                           "(or filter one study) for per-regimen rates; an 'All' row pools the regimens.",
-                           kind="info", icon=":material/merge_type:"))
-    blocks += _best_response_blocks(patients)
+    blocks: list[Block] = studies_note(n_studies)
+    blocks += best_response_blocks(patients)
     grouping, grouped, notes = common.grouped_or_all(
         patients, methods.response_by, "The table shows all patients together, without a test; choose a coarser "
                                        "grouping, or filter the patients first.")
     blocks += notes
-    blocks += _rates_blocks(patients, grouped, grouping, methods, n_studies)
+    blocks += rates_blocks(patients, grouped, grouping, methods, n_studies)
     if grouping != "none":
-        blocks += _fisher_blocks(patients, grouped, grouping, methods.denominator)
-    blocks += _forest_blocks(patients, methods, n_studies)
+        blocks += fisher_blocks(patients, grouped, grouping, methods.denominator)
+    blocks += forest_blocks(patients, methods, n_studies)
     if grouping not in ("none", "best_response"):  # by best response, ORR and DCR are 0% or 100% by definition
         blocks += borrowing.section(patients, grouped["group"], GROUPING_LABELS[grouping], methods,
                                     key="response_borrowing", missing=registry.GROUPINGS[grouping].missing_label,
@@ -87,8 +83,18 @@ def build(patients: pd.DataFrame, methods: MethodState, assessments: pd.DataFram
     return blocks
 
 
-def _best_response_blocks(patients: pd.DataFrame) -> list[Block]:
-    counts = prepare.best_response_counts(patients)
+def studies_note(n_studies: int) -> list[Block]:
+    """Say that several studies' regimens are pooled in an 'All' row (nothing for one study)."""
+    if n_studies < 2:
+        return []
+    return [Note(f"The selection holds {n_studies} studies with different regimens. Group by **study** "
+                 "(or filter one study) for per-regimen rates; an 'All' row pools the regimens.",
+                 kind="info", icon=":material/merge_type:")]
+
+
+def best_response_blocks(patients: pd.DataFrame, count_col: str | None = None) -> list[Block]:
+    counts = prepare.best_response_counts(patients, count_col=count_col)
+    patients, code = _patient_level(patients, count_col, snippets.response_counts)
     table = (counts.pivot_table(index=["study", "histology"], columns="response", values="n", fill_value=0)
              .reindex(columns=RESPONSE_COLUMNS, fill_value=0).reset_index()
              .rename(columns={"study": "Study", "histology": "Histology"}))
@@ -99,13 +105,14 @@ def _best_response_blocks(patients: pd.DataFrame) -> list[Block]:
                           "One panel per study.")
     return [View("response_bars", "Best response (RECIST 1.1) by histology",
                  [Heading("Best response by histology"), chart], patients=patients,
-                 code=snippets.response_counts(), slide_table=table, result=counts)]
+                 code=code, slide_table=table, result=counts)]
 
 
-def _rates_blocks(patients, grouped, grouping, methods, n_studies) -> list[Block]:
+def rates_blocks(patients, grouped, grouping, methods, n_studies, count_col=None) -> list[Block]:
     denominator, ci_method = methods.denominator, methods.ci
     table = response_table(grouped, group_col=None if grouping == "none" else "group", denominator=denominator,
-                           method=ci_method)
+                           method=ci_method, count_col=count_col)
+    patients, code = _patient_level(patients, count_col, snippets.response_rates, grouping, denominator, ci_method)
     shown = rates_table(table, denominator, pooled=n_studies > 1)
     if grouping == "none":
         shown = shown.iloc[[-1]]
@@ -114,8 +121,7 @@ def _rates_blocks(patients, grouped, grouping, methods, n_studies) -> list[Block
                    caption=f"95% {CI_METHOD_LABELS[ci_method]} intervals. ORR = CR + PR; DCR = CR + PR + SD; "
                            f"denominator = {DENOMINATOR_LABELS[denominator]}.")]
     blocks: list[Block] = [View("response_table", f"ORR and DCR by {GROUPING_LABELS[grouping]}", parts,
-                                patients=patients, code=snippets.response_rates(grouping, denominator, ci_method),
-                                result=table)]
+                                patients=patients, code=code, result=table)]
     if (table["denominator"] == 1).any():
         blocks.append(Note("A group with one patient gives a rate of 0% or 100% with a very wide interval."))
     return blocks
@@ -138,9 +144,11 @@ def rates_table(table: pd.DataFrame, denominator: str, pooled: bool) -> pd.DataF
     })
 
 
-def _fisher_blocks(patients, grouped, grouping, denominator) -> list[Block]:
+def fisher_blocks(patients, grouped, grouping, denominator, count_col=None) -> list[Block]:
     blocks: list[Block] = [Heading("Do the rates differ between groups?")]
-    results = [response_comparison(grouped, "group", endpoint=name, denominator=denominator) for name in ENDPOINTS]
+    results = [response_comparison(grouped, "group", endpoint=name, denominator=denominator, count_col=count_col)
+               for name in ENDPOINTS]
+    patients, code = _patient_level(patients, count_col, snippets.fisher_tests, grouping, denominator)
     if len(results[0].groups) < 2:
         blocks.append(Note(f"Only one {GROUPING_LABELS[grouping]} group has patients in the selection: there is "
                            "nothing to compare. Widen the filters or choose another grouping.", kind="info"))
@@ -159,10 +167,10 @@ def _fisher_blocks(patients, grouped, grouping, denominator) -> list[Block]:
                   caption="Two-sided Fisher's exact test (R `fisher.test`); odds ratio = conditional MLE, first group "
                           "vs second. Small groups give low power: a large p is not evidence of no difference.")
     blocks.append(View("response_fisher", f"Do ORR and DCR differ by {GROUPING_LABELS[grouping]}?", [table],
-                       patients=patients, code=snippets.fisher_tests(grouping, denominator),
+                       patients=patients, code=code,
                        result=dict(zip(ENDPOINTS, results))))
     if len(results[0].groups) == 2:
-        blocks.append(_difference_view(patients, results, grouping, denominator))
+        blocks.append(_difference_view(patients, results, grouping, denominator, code is not None))
     return blocks
 
 
@@ -179,7 +187,7 @@ def _odds_ratio_text(estimate: float, lower: float, upper: float) -> str:
     return f"{est} ({low}–{high})"
 
 
-def _difference_view(patients, results, grouping, denominator) -> Block:
+def _difference_view(patients, results, grouping, denominator, with_code=True) -> Block:
     """Two groups: difference in ORR and DCR (first group minus second) with Newcombe's interval, Fisher p and
     the conditional-MLE odds ratio."""
     first, second = results[0].groups
@@ -210,11 +218,11 @@ def _difference_view(patients, results, grouping, denominator) -> Block:
                           f"Denominator = {DENOMINATOR_LABELS[denominator]}.")
     return View("response_difference", "Difference in ORR and DCR", [Heading("Difference in ORR and DCR"), table],
                 patients=patients, code=snippets.proportion_difference(grouping, denominator, {
-                    e: (r.k1, r.n1, r.k2, r.n2) for e, r in compared.items()}),
+                    e: (r.k1, r.n1, r.k2, r.n2) for e, r in compared.items()}) if with_code else None,
                 result=compared)
 
 
-def _forest_blocks(patients, methods, n_studies) -> list[Block]:
+def forest_blocks(patients, methods, n_studies, count_col=None) -> list[Block]:
     endpoint, denominator, ci_method = methods.endpoint, methods.denominator, methods.ci
     p_adjust = p_adjust_choice(methods)
     blocks: list[Block] = [Heading(f"{ENDPOINT_LABELS[endpoint].split(' (')[0]} by subgroup"), Controls([p_adjust])]
@@ -237,7 +245,7 @@ def _forest_blocks(patients, methods, n_studies) -> list[Block]:
     else:
         rates = subgroup_rates(labelled, [f"sg_{key}" for key in subgroup_columns], endpoint=endpoint,
                                denominator=denominator, method=ci_method, p_adjust_method=p_adjust,
-                               missing_levels=not_reported)
+                               missing_levels=not_reported, count_col=count_col)
     rates = rates[rates["n"] > 0].copy()
     rates["subgroup"] = rates["subgroup"].str.removeprefix("sg_").map(subgroup_columns)
     rates = rates[rates.groupby("subgroup")["level"].transform("size") > 1]  # a single level compares nothing
@@ -249,7 +257,8 @@ def _forest_blocks(patients, methods, n_studies) -> list[Block]:
                           for subgroup, level in zip(rates["subgroup"], rates["level"].astype(str))]
     rates["estimate_text"] = [f"{fmt_rate_ci(r, lo, hi)}  {k}/{n}" for r, lo, hi, k, n in
                               zip(rates["rate"], rates["lower"], rates["upper"], rates["k"], rates["n"])]
-    overall = response_table(patients, denominator=denominator, method=ci_method).iloc[-1][endpoint]
+    overall = response_table(patients, denominator=denominator, method=ci_method,
+                             count_col=count_col).iloc[-1][endpoint]
     endpoint_short = endpoint.upper()
     chart = Chart(charts.rate_forest(rates, overall=overall, endpoint_label=endpoint_short), f"{endpoint}-forest",
                   title=f"{endpoint_short} by subgroup (95% CI)",
@@ -278,11 +287,18 @@ def _forest_blocks(patients, methods, n_studies) -> list[Block]:
     table = Table(shown, f"{endpoint}-by-subgroup",
                   caption=f"{test_text}; {n_tests} tests, "
                           f"adjusted with {P_ADJUST_LABELS[p_adjust]}. Exploratory: subgroups are small.")
+    patients, code = _patient_level(patients, count_col, snippets.subgroup_forest, endpoint, denominator, ci_method,
+                                    p_adjust, subgroups=list(subgroup_columns), stratify=stratified)
     blocks.append(View("response_forest", f"{endpoint_short} by subgroup (95% CI)", [chart, table],
-                       patients=patients, result=rates,
-                       code=snippets.subgroup_forest(endpoint, denominator, ci_method, p_adjust,
-                                                     subgroups=list(subgroup_columns), stratify=stratified)))
+                       patients=patients, result=rates, code=code))
     return blocks
+
+
+def _patient_level(patients, count_col, snippet, *args, **kwargs):
+    """The view's patients and code: none on counts (the code reads the patients' CSV)."""
+    if count_col is not None:
+        return None, None
+    return patients, snippet(*args, **kwargs)
 
 
 def _measurement_blocks(patients: pd.DataFrame, assessments: pd.DataFrame) -> list[Block]:

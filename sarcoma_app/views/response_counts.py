@@ -1,0 +1,65 @@
+"""Response page of a large source: best response, ORR/DCR, Fisher tests and the forest plot from counts.
+
+Above :data:`sarcoma_app.limits.SCALE` the page gets patients per pattern of a few columns and the best
+response from DuckDB (:func:`sarcoma_app.sources.db.pattern_counts`, one query per table: see
+:func:`queries`) and shows what :func:`sarcoma_app.views.response.build` shows on the same patients
+(tests/test_views_response_counts.py), computed by :mod:`analysis.response` with ``count_col``. What needs
+each patient (the study-stratified forest test, borrowing across groups, the tumour measurements and the
+code snippets, which read the patients' CSV) is left out with a note.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+
+from data import registry
+from sarcoma_app import limits
+from sarcoma_app.views import common, prepare, response
+from sarcoma_app.views.blocks import Block, Choice, Note
+from sarcoma_app.viewstate.url_state import MethodState
+
+#: The count column of every table of this page.
+COUNT = "n"
+
+
+def queries(methods: MethodState) -> dict[str, list[str]]:
+    """The patient columns counted for each part of the page (each gets ``n``, patients per pattern)."""
+    grouping = [] if methods.response_by == "none" else [prepare.GROUPING_COLUMNS[methods.response_by]]
+    forest = [prepare.GROUPING_COLUMNS[g.key] for g in registry.GROUPING_LIST if g.forest]
+    return {"bars": ["study_id", "histology", "best_response"],
+            "rates": ["study_id"] + grouping + ["best_response"],
+            "forest": ["study_id"] + forest + ["best_response"]}
+
+
+def choices(recorded: dict[str, tuple[int, int]], methods: MethodState) -> list[Choice]:
+    """The Response page's choices from per-column counts of the source (no stratification: see the module)."""
+    template = {c.field: c for c in response.choices(pd.DataFrame({"study_id": ["a"]}), methods)}
+    grouping = template["response_by"]
+    return [common.selected("response_by", grouping.label, registry.available_groupings(recorded),
+                            methods.response_by, grouping.format, help=grouping.help),
+            template["denominator"], template["ci"], template["endpoint"]]
+
+
+def build(counts: dict[str, pd.DataFrame], n_selected: int, methods: MethodState) -> list[Block]:
+    """The page's blocks from ``counts`` (part -> :func:`sources.db.pattern_counts` of :func:`queries`)."""
+    if n_selected == 0:
+        return [common.NO_PATIENTS]
+    methods = replace(methods, stratify="none")
+    rates = counts["rates"]
+    n_studies = rates["study_id"].nunique()
+    blocks: list[Block] = response.studies_note(n_studies)
+    blocks += response.best_response_blocks(counts["bars"], count_col=COUNT)
+    grouping, grouped, notes = common.grouped_or_all(
+        rates, methods.response_by, "The table shows all patients together, without a test; choose a coarser "
+                                    "grouping, or filter the patients first.")
+    blocks += notes
+    blocks += response.rates_blocks(None, grouped, grouping, methods, n_studies, count_col=COUNT)
+    if grouping != "none":
+        blocks += response.fisher_blocks(None, grouped, grouping, methods.denominator, count_col=COUNT)
+    blocks += response.forest_blocks(counts["forest"], methods, n_studies, count_col=COUNT)
+    blocks.append(Note("Large source: counted by the database over the selected patients. The study-stratified "
+                       "subgroup test, borrowing across groups, tumour measurements and the code snippets need "
+                       f"each patient and are not shown for a source above {limits.SCALE.patients_loaded.amount}.",
+                       kind="info"))
+    return blocks

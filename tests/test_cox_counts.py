@@ -1,0 +1,91 @@
+"""Cox from events and censorings per (covariate pattern, time) equals Cox on the patients (1e-10)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import cox
+from analysis.cox import InsufficientDataError, fit_cox, fit_cox_from_counts
+from data import registry
+from sarcoma_app.sources import count_sql, filter_sql
+from sarcoma_app.views.covariates import COVARIATES
+from sarcoma_app.viewstate.url_state import FilterState
+from tests.conftest import count_source
+
+
+@pytest.fixture(scope="module", params=["bundled", "simulated"])
+def con(request):
+    connection = count_source(request.param, seed=6)
+    yield connection
+    connection.close()
+
+
+def assert_same_fit(counted: pd.DataFrame, expected: pd.DataFrame):
+    pd.testing.assert_frame_equal(counted, expected, check_exact=False, rtol=1e-10, atol=1e-10, check_dtype=False)
+    for key, value in expected.attrs.items():
+        if key in ("lr_statistic", "lr_p"):
+            # a difference of two log-likelihoods (here about 1e4): rounding of 1e-16 x 1e4 each
+            scale = 1e-10 + 1e-12 * abs(expected.attrs["loglik"][0])
+            assert counted.attrs[key] == pytest.approx(value, rel=1e-10, abs=scale, nan_ok=True), key
+        elif isinstance(value, float):
+            assert counted.attrs[key] == pytest.approx(value, rel=1e-10, abs=1e-10, nan_ok=True), key
+        elif isinstance(value, tuple):
+            np.testing.assert_allclose(counted.attrs[key], value, rtol=1e-10)
+        else:
+            assert counted.attrs[key] == value, key
+
+
+@pytest.fixture(params=["patterns", "rows"])
+def risk_sets(request, monkeypatch):
+    """Both risk-set paths of the counted fit: over the patterns, or spread into one row per patient."""
+    monkeypatch.setattr(cox, "_RISK_SETS", request.param)
+    return request.param
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+@pytest.mark.parametrize("keys", [("angiosarcoma", "ecog"), ("histology_group", "pazopanib", "sex"),
+                                  ("primary_site", "prior_lines"), ("head_neck_primary",)])
+def test_counted_cox_is_the_patients_cox(con, keys, ties, risk_sets):
+    spec = registry.ENDPOINTS["pfs"]
+    variables = [registry.COVARIATES[key].variable for key in keys]
+    sql, parameters = filter_sql.patients_sql(FilterState(), hide_simulated=False)
+    patients = con.execute(sql, list(parameters)).df()
+    data = pd.DataFrame({"time": patients[spec.time], "event": patients[spec.event]})
+    for key in keys:
+        data[key] = COVARIATES[key].build(patients)
+    if data.dropna()["event"].sum() == 0 or any(data[k].nunique() < 2 for k in keys):
+        pytest.skip("the source cannot fit this model")
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(cox, "_RISK_SETS", "auto")  # the patient path as the app runs it
+            expected = fit_cox(data, "time", "event", list(keys), ties=ties)
+    except InsufficientDataError:
+        pytest.skip("the source cannot fit this model")
+    sql, parameters = count_sql.cox_counts_sql(FilterState(), "pfs", variables, hide_simulated=False)
+    counts = con.execute(sql, list(parameters)).df()
+    assert len(counts) < len(patients) or len(patients) < 500
+    table = counts[["time", "n_event", "n_censor"]].copy()
+    for key in keys:
+        table[key] = COVARIATES[key].build(counts, counts["n_event"] + counts["n_censor"])
+    assert_same_fit(fit_cox_from_counts(table, list(keys), ties=ties), expected)
+
+
+def test_counts_in_any_order_and_split_rows_give_the_same_fit():
+    rng = np.random.default_rng(1)
+    n = 400
+    patients = pd.DataFrame({"time": rng.integers(1, 30, n).astype(float), "event": rng.integers(0, 2, n),
+                             "arm": rng.choice(["a", "b", "c"], n), "flag": rng.integers(0, 2, n).astype(bool)})
+    expected = fit_cox(patients, "time", "event", ["arm", "flag"])
+    counts = (patients.assign(n_event=patients["event"], n_censor=1 - patients["event"])
+              .groupby(["arm", "flag", "time"], as_index=False)[["n_event", "n_censor"]].sum())
+    shuffled = pd.concat([counts, counts.assign(n_event=0, n_censor=0)]).sample(frac=1, random_state=2)
+    assert_same_fit(fit_cox_from_counts(shuffled, ["arm", "flag"]), expected)
+
+
+def test_bad_counts_are_refused_by_name():
+    counts = pd.DataFrame({"time": [1.0, 2.0], "n_event": [1, -1], "n_censor": [0, 1], "arm": ["a", "b"]})
+    with pytest.raises(ValueError, match="n_event"):
+        fit_cox_from_counts(counts, ["arm"])
+    with pytest.raises(ValueError, match="not patient columns"):
+        count_sql.cox_counts_sql(FilterState(), "pfs", ["age; DROP TABLE patients"])
