@@ -119,6 +119,12 @@ def bands_shown(bands: str, n_curves: int) -> bool:
     return bands == "on" or (bands == "auto" and n_curves <= MAX_CURVES_WITH_BANDS)
 
 
+def band_text(show_bands: bool, n_curves: int, conf_type: str) -> str:
+    """What the KM chart's bands are, or that they are hidden (for its caption)."""
+    return (f"band = pointwise 95% CI ({CONF_TYPE_LABELS[conf_type]})" if show_bands else
+            f"CI bands hidden ({n_curves} curves; switch them on with CI bands)")
+
+
 def km_chart(result, spec: registry.Endpoint, max_time: float, risk_table: str, show_bands: bool = True):
     """The KM chart of ``result`` with its risk table, and the curve, censor-mark and risk frames behind it."""
     grid = prepare.risk_grid(max_time)
@@ -156,9 +162,7 @@ def _curves_view(patients, analysable, result, spec, endpoint, grouping, conf_ty
     parts = [Heading(f"Kaplan–Meier curves of {spec.label.lower()}"),
              Chart(chart, f"km-{endpoint}-by-{grouping}", title=f"{spec.label} (Kaplan–Meier)",
                    caption=f"{len(analysable):,} patients, {n_events:,} events. Step = KM estimate; "
-                           + (f"band = pointwise 95% CI ({CONF_TYPE_LABELS[conf_type]}); " if show_bands else
-                              f"CI bands hidden ({len(groups)} curves; switch them on with CI bands); ")
-                           + "+ = censored. "
+                           + band_text(show_bands, len(groups), conf_type) + "; + = censored. "
                            + ("Under the plot: numbers at risk, and events and censored up to each time "
                               "(KMunicate)." if kmunicate else "Numbers at risk under the plot."))]
     if n_events == len(analysable):

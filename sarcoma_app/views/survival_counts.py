@@ -15,7 +15,7 @@ from analysis.follow_up import FollowUp
 from analysis.survival import kaplan_meier_by_group_from_counts, kaplan_meier_from_counts, logrank_table_from_counts
 from data import registry
 from sarcoma_app import limits
-from sarcoma_app.text import CONF_TYPE_LABELS, GROUPING_LABELS
+from sarcoma_app.text import GROUPING_LABELS
 from sarcoma_app.views import common, prepare, survival
 from sarcoma_app.views.blocks import Block, Chart, Choice, Heading, Note, Table, View
 from sarcoma_app.viewstate.url_state import MethodState
@@ -115,10 +115,8 @@ def _curves_view(grouped, result, spec, endpoint, grouping, conf_type, landmarks
     kmunicate = risk_table == "kmunicate"
     parts = [Heading(f"Kaplan–Meier curves of {spec.label.lower()}"),
              Chart(chart, f"km-{endpoint}-by-{grouping}", title=f"{spec.label} (Kaplan–Meier)",
-                   caption=f"{n:,} patients, {n_events:,} events. Step = KM estimate"
-                           + (f"; band = pointwise 95% CI ({CONF_TYPE_LABELS[conf_type]})" if show_bands else
-                              f"; CI bands hidden ({len(result.fits)} curves; switch them on with CI bands)")
-                           + ". Curves drawn at the resolution of the screen; every "
+                   caption=f"{n:,} patients, {n_events:,} events. Step = KM estimate; "
+                           + survival.band_text(show_bands, len(result.fits), conf_type) + ". Curves drawn at the resolution of the screen; every "
                            "number in the tables uses all patients."),
              Heading(f"Median {spec.short} and landmark rates"),
              Table(survival.median_table(result, spec, landmarks), f"{endpoint}-medians-by-{grouping}",
