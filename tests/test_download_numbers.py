@@ -74,3 +74,13 @@ def test_thousands_format_skips_empty_and_all_missing_integer_columns():
     assert config["age"] == {"label": "Age"}
     assert _with_thousands(frame.iloc[:0], {"n": {"label": "n"}}) == {"n": {"label": "n"}}
     assert config["n"] != {"label": "n"}  # 1,200 is shown with a separator
+
+
+def test_thousands_format_reaches_columns_the_view_did_not_configure():
+    """The risk table's first columns (wide enough for their cells, so not sized) had no separators."""
+    from sarcoma_app.render.ui import _with_thousands
+    frame = pd.DataFrame({"0 mo": [100000, 0], "6 mo": [25771, 7307], "small": [3, 4], "hidden": [5000, 1]})
+    config = _with_thousands(frame, {"hidden": None})
+    assert config["0 mo"]["type_config"]["format"] == "localized"
+    assert config["6 mo"]["type_config"]["format"] == "localized"
+    assert "small" not in config and config["hidden"] is None

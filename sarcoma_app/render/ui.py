@@ -122,8 +122,8 @@ def _with_thousands(frame: pd.DataFrame, config: dict) -> dict:
         if not (pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series)):
             continue
         largest = series.abs().max()  # NA for an empty or all-missing nullable column
-        if pd.notna(largest) and largest >= 1000 and isinstance(config.get(column), dict):
-            given = config[column]
+        given = config.get(column, {})
+        if pd.notna(largest) and largest >= 1000 and isinstance(given, dict):  # not a column config of the view's
             config[column] = st.column_config.NumberColumn(given.get("label"), width=given.get("width"),
                                                            help=given.get("help"), format="localized")
     return config
