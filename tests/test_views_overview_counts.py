@@ -1,6 +1,8 @@
 """The Overview of a large source (counts from DuckDB) shows the same numbers as the patient-level page."""
 from __future__ import annotations
 
+import re
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -91,3 +93,17 @@ def test_no_selected_patient():
              "pfs": pd.DataFrame({"study_id": [], "pfs_months": [], "pfs_event": [], "n": []})}
     assert overview_counts.build(empty, MethodState(), pd.DataFrame({"study_id": []}))[0].text.startswith(
         "No patient matches")
+
+
+def test_registry_numbers_have_thousands_separators(source):
+    """A 5,000-patient source reads '5,000' in the cards and the headline table, never '5000'."""
+    con, studies, published = source
+    blocks = overview_counts.build(counted(con, FilterState()), MethodState(), studies, published)
+    cards = next(b for b in blocks if isinstance(b, Cards))
+    texts = [f"{m.value} {m.caption}" for card in cards.cards for m in card.metrics]
+    table = views_of(blocks)[0].table.frame
+    texts += [str(v) for v in table.to_numpy().ravel()]
+    big = [t for t in texts if re.search(r"(?<![\d.,])\d{4,}(?![\d.])", t)]
+    assert not big, big
+    if len(cards.cards) == 1:  # the simulated source
+        assert any("5,000" in t for t in texts)

@@ -67,7 +67,7 @@ def _known(value: object) -> str:
 
 
 def _count(value: object) -> str:
-    return "–" if value is None or pd.isna(value) else f"{int(value)}"
+    return "–" if value is None or pd.isna(value) else f"{int(value):,}"
 
 
 def build(patients: pd.DataFrame, methods: MethodState, studies: pd.DataFrame,
@@ -162,8 +162,8 @@ def rate_words(rates: pd.Series, name: str) -> str:
 
 def _card(study_id, n_selected: int, info: pd.Series, summary: dict) -> Card:
     rates, km, other = summary["rates"], summary["km"], summary["other_rates"]
-    metrics = [Metric("Patients", f"{n_selected}",
-                      f"of {_count(info.get('n_treated'))} treated  \n{int(rates['n_evaluable'])} evaluable")]
+    metrics = [Metric("Patients", f"{n_selected:,}",
+                      f"of {_count(info.get('n_treated'))} treated  \n{int(rates['n_evaluable']):,} evaluable")]
     if rates["denominator"] > 0:
         for name, label in (("orr", "ORR"), ("dcr", "DCR")):
             metrics.append(Metric(label, fmt_percent(rates[name]), help=GLOSSARY[label],
@@ -177,7 +177,7 @@ def _card(study_id, n_selected: int, info: pd.Series, summary: dict) -> Card:
         metrics.append(Metric("Median PFS", fmt_time(km.median),
                               help="Kaplan–Meier median progression-free survival in months; NR = not reached.",
                               caption=f"months · CI {fmt_time(km.median_ci[0])}–{fmt_time(km.median_ci[1])}  \n"
-                                      f"n = {km.n}, {km.n_events} events"))
+                                      f"n = {km.n:,}, {km.n_events:,} events"))
     else:
         metrics.append(Metric("Median PFS", "–", "not published  \nper patient"))
     return Card(escape_markdown(study_label(study_id)), metrics, caption=escape_markdown(_known(info.get("regimen"))))
@@ -198,17 +198,17 @@ def _headline_row(study_id, n_selected: int, info: pd.Series, summary: dict) -> 
     row = {
         "Study": study_label(study_id),
         "Regimen": _known(info.get("regimen")),
-        "Patients selected": n_selected,
+        "Patients selected": f"{n_selected:,}",
         "Treated in study": _count(info.get("n_treated")),
-        "Evaluable (selected)": int(rates["n_evaluable"]),
-        "Denominator": f"{rates['denominator']} {rates['denominator_label']}",
+        "Evaluable (selected)": f"{int(rates['n_evaluable']):,}",
+        "Denominator": f"{int(rates['denominator']):,} {rates['denominator_label']}",
         "ORR n/N": fmt_count(rates["orr_count"], rates["denominator"]),
         "ORR % (95% CI)": fmt_rate_ci(rates["orr"], rates["orr_lower"], rates["orr_upper"]),
         "ORR, both denominators": _both(rates, other, "orr"),
         "DCR n/N": fmt_count(rates["dcr_count"], rates["denominator"]),
         "DCR % (95% CI)": fmt_rate_ci(rates["dcr"], rates["dcr_lower"], rates["dcr_upper"]),
         "DCR, both denominators": _both(rates, other, "dcr"),
-        "PFS n (events)": f"{km.n} ({km.n_events})" if km is not None else "–",
+        "PFS n (events)": f"{km.n:,} ({km.n_events:,})" if km is not None else "–",
         "Median PFS, months (95% CI)": fmt_median_ci(km.median, *km.median_ci) if km is not None else summary["reason"],
         "Note": "–" if km is not None else "PFS not published per patient for this study",
     }
