@@ -11,7 +11,7 @@ TRUE)``) to 1e-6 by ``tests/test_strata.py`` with reference values written by
 ``tests/reference/strata_reference.R``. R finds the conditional maximum
 likelihood estimate and the confidence limits with ``uniroot`` (Brent's
 method, tolerance ``.Machine$double.eps^0.25``); the same algorithm
-(:func:`_zeroin`, a transcription of R's ``R_zeroin2``) and tolerance are used
+(``analysis.response._r_uniroot``, R's ``R_zeroin2``) and tolerance are used
 here, so the estimates agree with R's to far better than that tolerance.
 
 References
@@ -35,13 +35,12 @@ import pandas as pd
 from scipy import stats
 
 from analysis.multiplicity import adjust_pvalues
-from analysis.response import MISSING_LABEL, _endpoint_events, _group_index, subgroup_rates
+from analysis.response import MISSING_LABEL, _endpoint_events, _group_index, _r_uniroot, subgroup_rates
 
 __all__ = ["MantelHaenszelExact", "mantelhaen_exact", "mantelhaen_exact_from_data", "drop_missing_strata",
            "subgroup_rates_stratified"]
 
 _DBL_EPSILON = float(np.finfo(float).eps)
-_UNIROOT_TOL = _DBL_EPSILON ** 0.25  # uniroot's default tol
 
 
 def drop_missing_strata(values: Any) -> tuple[np.ndarray, int]:
@@ -53,56 +52,6 @@ def drop_missing_strata(values: Any) -> tuple[np.ndarray, int]:
     """
     missing = pd.isna(pd.Series(np.asarray(values, dtype=object).reshape(-1), dtype=object)).to_numpy()
     return ~missing, int(missing.sum())
-
-
-def _zeroin(f, lower: float, upper: float, tol: float = _UNIROOT_TOL, maxiter: int = 1000) -> float:
-    """Root of f in [lower, upper] as R ``uniroot(f, c(lower, upper))$root``.
-
-    A line-by-line transcription of ``R_zeroin2`` (R's stats/src/zeroin.c,
-    Brent's method), called as ``uniroot`` calls it (f at both ends first).
-    """
-    a, b = float(lower), float(upper)
-    fa, fb = f(a), f(b)
-    c, fc = a, fa
-    if fa == 0.0:
-        return a
-    if fb == 0.0:
-        return b
-    for _ in range(maxiter + 1):
-        prev_step = b - a
-        if abs(fc) < abs(fb):
-            a, b, c = b, c, b
-            fa, fb, fc = fb, fc, fb
-        tol_act = 2 * _DBL_EPSILON * abs(b) + tol / 2
-        new_step = (c - b) / 2
-        if abs(new_step) <= tol_act or fb == 0.0:
-            return b
-        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
-            cb = c - b
-            if a == c:
-                t1 = fb / fa
-                p = cb * t1
-                q = 1.0 - t1
-            else:
-                q = fa / fc
-                t1 = fb / fc
-                t2 = fb / fa
-                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
-                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
-            if p > 0:
-                q = -q
-            else:
-                p = -p
-            if p < (0.75 * cb * q - abs(tol_act * q) / 2) and p < abs(prev_step * q / 2):
-                new_step = p / q
-        if abs(new_step) < tol_act:
-            new_step = tol_act if new_step > 0 else -tol_act
-        a, fa = b, fb
-        b += new_step
-        fb = f(b)
-        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
-            c, fc = a, fa
-    return b
 
 
 @dataclass(frozen=True)
@@ -262,9 +211,9 @@ def mantelhaen_exact(tables: Any, conf_level: float = 0.95) -> MantelHaenszelExa
             return float("inf")
         mu = mean(1.0)
         if mu > value:
-            return _zeroin(lambda psi: mean(psi) - value, 0.0, 1.0)
+            return _r_uniroot(lambda psi: mean(psi) - value, 0.0, 1.0)
         if mu < value:
-            return 1 / _zeroin(lambda psi: mean(1 / psi) - value, _DBL_EPSILON, 1.0)
+            return 1 / _r_uniroot(lambda psi: mean(1 / psi) - value, _DBL_EPSILON, 1.0)
         return 1.0
 
     def ncp_upper(value: int, alpha: float) -> float:
@@ -272,9 +221,9 @@ def mantelhaen_exact(tables: Any, conf_level: float = 0.95) -> MantelHaenszelExa
             return float("inf")
         p = cdf(value, 1.0)
         if p < alpha:
-            return _zeroin(lambda psi: cdf(value, psi) - alpha, 0.0, 1.0)
+            return _r_uniroot(lambda psi: cdf(value, psi) - alpha, 0.0, 1.0)
         if p > alpha:
-            return 1 / _zeroin(lambda psi: cdf(value, 1 / psi) - alpha, _DBL_EPSILON, 1.0)
+            return 1 / _r_uniroot(lambda psi: cdf(value, 1 / psi) - alpha, _DBL_EPSILON, 1.0)
         return 1.0
 
     def ncp_lower(value: int, alpha: float) -> float:
@@ -282,9 +231,9 @@ def mantelhaen_exact(tables: Any, conf_level: float = 0.95) -> MantelHaenszelExa
             return 0.0
         p = cdf(value, 1.0, upper_tail=True)
         if p > alpha:
-            return _zeroin(lambda psi: cdf(value, psi, upper_tail=True) - alpha, 0.0, 1.0)
+            return _r_uniroot(lambda psi: cdf(value, psi, upper_tail=True) - alpha, 0.0, 1.0)
         if p < alpha:
-            return 1 / _zeroin(lambda psi: cdf(value, 1 / psi, upper_tail=True) - alpha, _DBL_EPSILON, 1.0)
+            return 1 / _r_uniroot(lambda psi: cdf(value, 1 / psi, upper_tail=True) - alpha, _DBL_EPSILON, 1.0)
         return 1.0
 
     alpha = (1 - conf_level) / 2
