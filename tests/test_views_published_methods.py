@@ -80,3 +80,12 @@ def test_data_methods_tabs_hold_the_tables(inputs):
     assert "Source conflicts (statements of a paper that disagree) exist for the two published papers only" in text
     assert "The cohort(s) of the selected data source" in text
     assert "All 0 places" in text
+
+
+def test_methods_tab_describes_the_hierarchical_model_with_its_prior_scales():
+    from analysis.methods import HETEROGENEITY_SCALES
+    from sarcoma_app.views.data_methods import methods_text
+    text = methods_text(MethodState())
+    assert "**Borrowing across subtypes (exploratory).**" in text and "JAGS" in text and "exchangeable" in text
+    for name, scale in HETEROGENEITY_SCALES.items():
+        assert f"{name} heterogeneity scale {scale:g}" in text
