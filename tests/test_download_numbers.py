@@ -84,3 +84,11 @@ def test_thousands_format_reaches_columns_the_view_did_not_configure():
     assert config["0 mo"]["type_config"]["format"] == "localized"
     assert config["6 mo"]["type_config"]["format"] == "localized"
     assert "small" not in config and config["hidden"] is None
+
+
+def test_slide_scaling_grows_label_padding_with_the_font():
+    """On a slide the KM risk table's row labels grow with the font; their padding must too ('at risk28')."""
+    from sarcoma_app.exports.downloads import _scaled
+    spec = {"encoding": {"y": {"axis": {"labelPadding": 23, "labelLimit": 260, "labelFontSize": 11}}}}
+    axis = _scaled(spec, 2.0, 1.0)["encoding"]["y"]["axis"]
+    assert axis == {"labelPadding": 46.0, "labelLimit": 520.0, "labelFontSize": 22.0}

@@ -143,8 +143,8 @@ def _scaled(node: object, font: float, width: float, row: float = 0.0, height: f
                 out[key] = round(value * width * (font if text_view else 1.0), 1)
             elif number and key == "height":
                 out[key] = round(value * height, 1)
-            elif number and key.lower().endswith("limit"):  # label limits: room for the bigger text
-                out[key] = round(value * font, 1)
+            elif number and (key.lower().endswith("limit") or key == "labelPadding"):  # room for the bigger text
+                out[key] = round(value * font, 1)  # (a risk table's first count clears its row label)
             elif number and key == "step":  # rows of text (risk table, forest plot) hold their bigger font
                 out[key] = round(max(value, row), 1)
             elif key in ("data", "datasets"):
