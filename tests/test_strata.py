@@ -7,7 +7,6 @@ Reference values come from tests/reference/strata_reference.json, written by
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import pytest
 from analysis.cox import fit_cox
 from analysis.stratified import drop_missing_strata, mantelhaen_exact, mantelhaen_exact_from_data
 from analysis.survival import logrank_table, logrank_test
+from tests.test_survival import _decode  # R's JSON: null -> nan, "Inf" -> inf
 
 RTOL = 1e-6
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "strata_reference.json").read_text())
@@ -24,14 +24,6 @@ DATASETS = {dataset["name"]: dataset for dataset in REFERENCE["datasets"]}
 MH_CASES = {case["name"]: case for case in REFERENCE["mantelhaen"]}
 
 
-def _decode(value):
-    if value is None:
-        return math.nan
-    if isinstance(value, str) and value in ("Inf", "-Inf"):
-        return math.inf if value == "Inf" else -math.inf
-    if isinstance(value, list):
-        return [_decode(item) for item in value]
-    return value
 
 
 def assert_close(actual, expected, what=""):
