@@ -66,7 +66,7 @@ from pandas.api.types import (
     is_bool_dtype,
     is_numeric_dtype,
 )
-from scipy import stats
+from scipy import sparse, stats
 
 from analysis.methods import TIES_METHODS
 
@@ -96,6 +96,12 @@ _MATVEC_BLOCK_WORK = 8192  # elements per matrix-vector block (_blocked_matvec)
 _RISK_SETS = "auto"
 #: at most this many covariate patterns (distinct design rows) for _PatternRiskSets
 _MAX_PATTERNS = 64
+#: at most this many cells (8 bytes each: 128 MiB) in the dense counts (patterns x death times) of
+#: _PatternRiskSets, whatever the number of patterns (:func:`_pattern_cells`)
+_MAX_PATTERN_CELLS = 2**24
+#: _PatternRiskSets sums outer products of the patterns' shares (False) or of their projections on the
+#: covariates (True); None: the cheaper (tests force each)
+_PROJECT_SHARES = None
 
 TERM_COLUMNS = [
     "covariate", "level", "reference",
@@ -536,13 +542,20 @@ class _RiskSets:
     multithreaded BLAS gains nothing for so few terms and stalls on a busy
     machine. Used when the design has many distinct rows; otherwise
     :class:`_PatternRiskSets` gives the same derivatives faster.
+
+    With ``row_weight`` (a table of counts, :func:`fit_cox_from_counts`) each
+    row stands for that many patients, of whom ``event`` (a count) died:
+    the risk-set sums weight the row by its patients and ``deaths`` lists
+    the row once per death, so the derivatives are those of the patients.
     """
 
-    def __init__(self, time, event, x_scaled, ties, risk_start=None, risk_stop=None):
+    def __init__(self, time, event, x_scaled, ties, risk_start=None, risk_stop=None, row_weight=None):
         self.xt = np.ascontiguousarray(x_scaled.T)
         self.p, self.n = self.xt.shape
         self.upper_i, self.upper_j = np.triu_indices(self.p)
-        self.deaths = np.flatnonzero(event)
+        self.row_weight = row_weight
+        self.deaths = (np.flatnonzero(event) if row_weight is None
+                       else np.repeat(np.arange(self.n), np.asarray(event, dtype=np.intp)))
         death_time = time[self.deaths]
         # risk set of a death = rows from the first row with the same time onwards
         if risk_start is None:
@@ -553,7 +566,8 @@ class _RiskSets:
         self.risk_stop = risk_stop
         if risk_stop is not None:
             death_time = risk_start.astype(float)
-        self.x_deaths_sum = self.xt[:, self.deaths].sum(axis=1)
+        self.x_deaths_sum = (self.xt[:, self.deaths].sum(axis=1) if row_weight is None
+                             else self.xt @ np.asarray(event, dtype=float))
         block_first = np.flatnonzero(np.r_[True, np.diff(death_time) != 0])
         block_size = np.diff(np.r_[block_first, death_time.size])
         size_of_death = np.repeat(block_size, block_size)
@@ -582,20 +596,22 @@ class _RiskSets:
         # no shift of eta, as in coxfit6: an overflow gives a non-finite
         # loglik, which triggers step-halving exactly as in R
         risk = np.exp(eta)
-        risk_x = xt * risk
+        at_risk = risk if self.row_weight is None else risk * self.row_weight  # a row's patients at risk
+        risk_x = xt * at_risk
         # risk-set sums: cumulative sums from the end, read at each death
         if self.risk_stop is None:
-            s0 = np.cumsum(risk[::-1])[::-1][self.risk_start]
+            s0 = np.cumsum(at_risk[::-1])[::-1][self.risk_start]
             s1 = np.cumsum(risk_x[:, ::-1], axis=1)[:, ::-1][:, self.risk_start]
         else:  # less the sums after the end of the stratum
-            tail0 = np.r_[np.cumsum(risk[::-1])[::-1], 0.0]
+            tail0 = np.r_[np.cumsum(at_risk[::-1])[::-1], 0.0]
             tail1 = np.c_[np.cumsum(risk_x[:, ::-1], axis=1)[:, ::-1], np.zeros(self.p)]
             s0 = tail0[self.risk_start] - tail0[self.risk_stop]
             s1 = tail1[:, self.risk_start] - tail1[:, self.risk_stop]
         if self.efron:
-            # the l-th of d tied deaths leaves l/d of the deaths' risk out
+            # the l-th of d tied deaths leaves l/d of the deaths' risk out (each death one patient)
             d0 = np.add.reduceat(risk[self.tied_rows], self.tied_first)
-            d1 = np.add.reduceat(risk_x[:, self.tied_rows], self.tied_first, axis=1)
+            d1 = np.add.reduceat((xt * risk if self.row_weight is not None else risk_x)[:, self.tied_rows],
+                                 self.tied_first, axis=1)
             f = self.tied_fraction
             s0[self.tied_pos] -= f * d0[self.tied_block]
             s1[:, self.tied_pos] -= f * d1[:, self.tied_block]
@@ -606,15 +622,19 @@ class _RiskSets:
         # w_j = risk_j * (sum of 1/s0 over the deaths whose risk set holds j,
         # less the Efron share of j's own tied block)
         if self.risk_stop is None:
-            weight = risk * np.cumsum(np.bincount(self.risk_start, weights=inverse_s0,
-                                                  minlength=self.n))
+            weight = at_risk * np.cumsum(np.bincount(self.risk_start, weights=inverse_s0,
+                                                     minlength=self.n))
         else:
-            weight = risk * np.cumsum(np.bincount(self.risk_start, weights=inverse_s0, minlength=self.n + 1)
-                                      - np.bincount(self.risk_stop, weights=inverse_s0,
-                                                    minlength=self.n + 1))[:self.n]
+            weight = at_risk * np.cumsum(np.bincount(self.risk_start, weights=inverse_s0, minlength=self.n + 1)
+                                         - np.bincount(self.risk_stop, weights=inverse_s0,
+                                                       minlength=self.n + 1))[:self.n]
         if self.efron:
             share = np.bincount(self.tied_block, weights=f * inverse_s0[self.tied_pos])
-            weight[self.tied_rows] -= risk[self.tied_rows] * share[self.tied_block]
+            own = risk[self.tied_rows] * share[self.tied_block]
+            if self.row_weight is None:
+                weight[self.tied_rows] -= own
+            else:  # a row once per death: its shares add up
+                weight -= np.bincount(self.tied_rows, weights=own, minlength=self.n)
         weighted_x = xt * weight
         score = self.x_deaths_sum - weighted_x.sum(axis=1)  # = sum of mean_x over deaths
         information = self._cross(weighted_x, xt) - self._cross(mean_x, mean_x)
@@ -776,7 +796,8 @@ class _PatternRiskSets:
         death_slot = slot[timeline.deaths]
         # sum over deaths of mean mean': through the patterns' shares (G x G
         # per death time) or through the means (p x G + p x p), the cheaper
-        self.project = self.p * (n_active + self.p) < n_active * n_active
+        self.project = (self.p * (n_active + self.p) < n_active * n_active if _PROJECT_SHARES is None
+                        else _PROJECT_SHARES)
 
         block_size = timeline.block_size
         efron = (block_size > 1) if ties == "efron" else np.zeros(n_blocks, dtype=bool)
@@ -792,12 +813,24 @@ class _PatternRiskSets:
             tied_index[tied_blocks] = np.arange(n_tied)
             death_tied = tied_index[timeline.block_of_death]
             in_tied = death_tied >= 0
-            deaths = np.bincount(death_slot[in_tied] * n_tied + death_tied[in_tied],
-                                 minlength=(n_active + 1) * n_tied)
-            deaths = deaths.reshape(n_active + 1, n_tied).astype(float)
-            rest = at_risk[:, tied_blocks] - deaths  # at risk, not dying then (exact counts)
-            self.tied_deaths, self.tied_deaths_fixed = deaths[:n_active], deaths[n_active]
-            self.tied_rest, self.tied_rest_fixed = rest[:n_active], rest[n_active]
+            if self.project:
+                # many patterns: the deaths per (pattern, tied time) as a sparse matrix (a pattern dies at
+                # few of the times), whose products with the patterns' covariates replace G x G grams
+                slot_tied, time_tied = death_slot[in_tied], death_tied[in_tied]
+                active_death = slot_tied < n_active
+                self.tied_blocks = tied_blocks
+                self.tied_deaths = sparse.csr_matrix(
+                    (np.ones(int(active_death.sum())), (slot_tied[active_death], time_tied[active_death])),
+                    shape=(n_active, n_tied))
+                self.tied_deaths_t = self.tied_deaths.T.tocsr()
+                self.tied_deaths_fixed = np.bincount(time_tied[~active_death], minlength=n_tied).astype(float)
+            else:
+                deaths = np.bincount(death_slot[in_tied] * n_tied + death_tied[in_tied],
+                                     minlength=(n_active + 1) * n_tied)
+                deaths = deaths.reshape(n_active + 1, n_tied).astype(float)
+                rest = at_risk[:, tied_blocks] - deaths  # at risk, not dying then (exact counts)
+                self.tied_deaths, self.tied_deaths_fixed = deaths[:n_active], deaths[n_active]
+                self.tied_rest, self.tied_rest_fixed = rest[:n_active], rest[n_active]
             # per death at a tied time: which tied time, and 1 - f
             self.death_tied = death_tied[in_tied]
             size = block_size[timeline.block_of_death[in_tied]]
@@ -826,7 +859,9 @@ class _PatternRiskSets:
         # total = w, the sum over deaths of the shares q; second = the sum
         # over deaths of mean mean', through the means or the shares
         if self.project:
-            mean = _blocked_product(self.xt * risk, self.at_risk) * inverse
+            x_risk_t = self.xt * risk
+            s1 = _blocked_product(x_risk_t, self.at_risk)  # p x blocks: risk-set sums of x
+            mean = s1 * inverse
             second = _symmetric_product(mean, mean, (self.upper_i, self.upper_j), weight)
         elif 1e-150 < min(risk.min(), s0.min()) and max(risk.max(), s0.max()) < 1e150:
             # r_g r_h / s0^2 neither overflows nor underflows: products of the counts
@@ -836,8 +871,11 @@ class _PatternRiskSets:
             second = x_risk.T @ gram @ x_risk
         else:
             second = self.xt @ _share_gram(self.at_risk, risk, inverse, weight) @ self.x
-        if self.efron:
+        if self.efron and self.project:
+            log_tied, total_tied, second_tied = self._projected_tied_sums(risk, x_risk_t, s0, s1)
+        elif self.efron:
             log_tied, total_tied, second_tied = self._tied_sums(risk)
+        if self.efron:
             log_s0 += log_tied
             total += total_tied
             second += second_tied
@@ -873,6 +911,39 @@ class _PatternRiskSets:
         gram = (_blocked_cross(rest, rest, per_time(ratio)) + mixed + mixed.T
                 + _blocked_cross(deaths, deaths, per_time(kept * kept * ratio)))
         return np.sum(np.log(s0)), total, self.xt @ gram @ self.x
+
+    def _projected_tied_sums(self, risk, x_risk_t, s0, s1):
+        """:meth:`_tied_sums` with the shares projected on the covariates first (many patterns).
+
+        ``s0``, ``s1``: the risk-set sums of 1 and x at every death block (all the rows at risk, its
+        deaths too). The deaths' sums come from the sparse deaths per pattern and tied time, the rest's
+        as the difference, and the outer products are of p-vectors (``X' q``), not of G-vectors, so an
+        iteration costs O(p G + p^2) per tied time and no G x G or dense G x tied-times matrix.
+        """
+        blocks, where, kept = self.tied_blocks, self.death_tied, self.death_kept
+        n_tied = blocks.size
+        deaths_sum = self.tied_deaths_t @ risk + self.tied_deaths_fixed
+        s0_all = s0[blocks]
+        rest_sum = s0_all - deaths_sum
+        s0_death = rest_sum[where] + kept * deaths_sum[where]
+        inverse = 1.0 / s0_death
+
+        def per_time(values):
+            return np.bincount(where, weights=values, minlength=n_tied)
+
+        on_rest, on_deaths = per_time(inverse), per_time(kept * inverse)
+        every_block = np.zeros(s0.size)
+        every_block[blocks] = on_rest
+        total = risk * (_blocked_matvec(self.at_risk, every_block) + self.tied_deaths @ (on_deaths - on_rest))
+        # risk-set means of x over the deaths (b) and the rest (a), relative to all at risk
+        b = (self.tied_deaths_t @ x_risk_t.T).T / s0_all
+        a = s1[:, blocks] / s0_all - b
+        ratio = s0_all[where] * inverse
+        ratio *= ratio
+        mixed = _blocked_cross(a, b, per_time(kept * ratio))
+        gram = (_blocked_cross(a, a, per_time(ratio)) + mixed + mixed.T
+                + _blocked_cross(b, b, per_time(kept * kept * ratio)))
+        return np.sum(np.log(s0_death)), total, gram
 
 
 # --------------------------------------------------------------------------
@@ -1109,10 +1180,14 @@ def _pattern_extremes(values: np.ndarray, first_death: np.ndarray, last_at_risk:
     ever = last_at_risk > 0  # the patterns in the first (largest) risk set
     informative = values[ever].max(axis=0) > values[ever].min(axis=0)
     dead = first_death < last_at_risk  # a pattern is at risk at its deaths
-    # per pattern with deaths: which patterns are at risk at its first death
-    at_risk = (last_at_risk[None, :] > first_death[dead][:, None])[:, :, None]
-    risk_max = np.where(at_risk, values[None, :, :], -np.inf).max(axis=1)
-    risk_min = np.where(at_risk, values[None, :, :], np.inf).min(axis=1)
+    # the risk set at a dead pattern's first death: the patterns at risk at more blocks than it, a
+    # suffix of the patterns sorted by last_at_risk (so O(G p) memory, not G x G x p)
+    order = np.argsort(last_at_risk, kind="stable")
+    sorted_values = values[order]
+    suffix_max = np.maximum.accumulate(sorted_values[::-1], axis=0)[::-1]
+    suffix_min = np.minimum.accumulate(sorted_values[::-1], axis=0)[::-1]
+    start = np.searchsorted(last_at_risk[order], first_death[dead], side="right")
+    risk_max, risk_min = suffix_max[start], suffix_min[start]
     at_max = np.all(values[dead] == risk_max, axis=0) & informative
     at_min = np.all(values[dead] == risk_min, axis=0) & informative
     return at_max, at_min
@@ -1335,6 +1410,13 @@ def _centring(x: np.ndarray, plain: np.ndarray, weight: np.ndarray | None = None
     return means, scale
 
 
+def _pattern_cells(n_patterns: int, p: int, n_blocks: int) -> int:
+    """Cells of the dense matrices of :class:`_PatternRiskSets`: the counts at risk (patterns x death
+    blocks), and with few patterns (no projection) the deaths and the rest at tied times too."""
+    projected = p * (n_patterns + p) < n_patterns * n_patterns
+    return (n_patterns + 1) * n_blocks * (1 if projected else 3)
+
+
 def _patterns_pay(n_patterns: int, p: int, n: int, n_blocks: int) -> bool:
     """Whether :class:`_PatternRiskSets` is faster than :class:`_RiskSets` here.
 
@@ -1382,8 +1464,10 @@ def _fit_cox(df, duration_col, event_col, covariates, ties, alpha, time_order=No
     if _RISK_SETS != "rows" and strata is None:  # stratified: risk sets over the rows
         forced = _RISK_SETS == "patterns"
         patterns = _design_patterns(design, indicator, n if forced else _MAX_PATTERNS)
-        if patterns is not None and not forced \
-                and not _patterns_pay(patterns[1], p, n, timeline.block_size.size):
+        n_blocks = timeline.block_size.size
+        if patterns is not None and not forced and (
+                not _patterns_pay(patterns[1], p, n, n_blocks)
+                or _pattern_cells(patterns[1], p, n_blocks) > _MAX_PATTERN_CELLS):
             patterns = None
     if patterns is not None:
         pattern, n_patterns = patterns
@@ -1635,13 +1719,14 @@ def fit_cox_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time"
 
     Notes
     -----
-    The risk-set sums are made over the covariate patterns as in :class:`_PatternRiskSets` (whatever the
-    number of patterns), with each row weighted by its patients: the log partial likelihood, its
-    derivatives and so every output equal those of the patients' rows up to rounding (tests compare to
-    1e-10). Memory grows with the rows of ``counts`` and the events, not the censored patients. When the
-    patterns do not pay (more than ``_MAX_PATTERNS``, or slower by :func:`_patterns_pay`), the counts are
-    spread into one design row per patient (the rows path of :func:`fit_cox`: memory of the design, not of
-    the patients' records).
+    The risk-set sums are made over the covariate patterns as in :class:`_PatternRiskSets`, with each
+    row weighted by its patients: the log partial likelihood, its derivatives and so every output equal
+    those of the patients' rows up to rounding (tests compare to 1e-10). With many patterns the outer
+    products are of the patterns' covariate projections (p x p per death time, never G x G), so the cost is
+    O(p G) per death time. When the dense counts (patterns x death times) would pass
+    ``_MAX_PATTERN_CELLS`` or the patterns do not pay (:func:`_patterns_pay`), the risk sets are
+    cumulative sums over the rows of ``counts``, each weighted by its patients (:class:`_RiskSets`).
+    Either way memory grows with the rows of ``counts`` and the events, never with the censored patients.
 
     References
     ----------
@@ -1683,19 +1768,17 @@ def fit_cox_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time"
     row_weight = patients.astype(float)
     means, scale = _centring(design.x[order], plain, row_weight)
     pattern, n_patterns = _design_patterns(design, indicator, len(design.time))
-    if _RISK_SETS == "rows" or (_RISK_SETS == "auto" and (n_patterns > _MAX_PATTERNS or not _patterns_pay(
-            n_patterns, len(design.terms), n, timeline.block_size.size))):
-        # many patterns: one design row per patient (as fit_cox's rows path; no patient record is read)
-        each = np.repeat(np.arange(time.size), patients)
-        starts = np.cumsum(patients) - patients
-        event = (np.arange(each.size) - starts[each]) < n_event[each]  # a row's events first, then censored
-        rows_timeline = _Timeline(each, time[each], event)
-        x = design.x[order][each]
-        rows = _Rows(x, None, event)
-        risk_sets = _RiskSets(rows_timeline.time, event, (x - means) * scale, ties, rows_timeline.risk_start)
-        extremes = _at_risk_set_extremes(x, rows_timeline.deaths, rows_timeline.risk_start)
+    p, n_blocks = len(design.terms), timeline.block_size.size
+    if _RISK_SETS == "rows" or (_RISK_SETS == "auto" and (
+            _pattern_cells(n_patterns, p, n_blocks) > _MAX_PATTERN_CELLS
+            or not _patterns_pay(n_patterns, p, n, n_blocks))):
+        # many patterns: risk sets over the rows of counts, each weighted by its patients
+        x = design.x[order]
+        rows = _Rows(x, row_weight, n_event.astype(float))
+        risk_sets = _RiskSets(time, n_event, (x - means) * scale, ties, row_weight=row_weight)
+        extremes = _at_risk_set_extremes(x, risk_sets.deaths, risk_sets.risk_start)
         return _fitted_table(design, risk_sets, means, scale, rows, indicator, extremes, n,
-                             int(rows_timeline.deaths.size), covariates, ties, alpha)
+                             int(risk_sets.deaths.size), covariates, ties, alpha)
     representative = np.empty(n_patterns, dtype=np.intp)
     representative[pattern] = np.arange(pattern.size)
     pattern = pattern[order]

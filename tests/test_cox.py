@@ -623,10 +623,22 @@ def test_pattern_path_halves_steps_like_the_rows(monkeypatch, risk_sets_used):
         assert sequence[2] < sequence[1] - 0.5  # the second step lowers the log-likelihood: halved
 
 
-@pytest.mark.parametrize("method", ["rows", "patterns"])
+#: the risk-set implementations a test can force: rows, or patterns with the cheaper outer products, or
+#: with the patterns' shares (G x G) or their projections on the covariates (p x p) forced
+RISK_SET_METHODS = {"rows": ("rows", None), "patterns": ("patterns", None),
+                    "pattern shares": ("patterns", False), "pattern projections": ("patterns", True)}
+
+
+def force_risk_sets(monkeypatch, method: str) -> None:
+    risk_sets, project = RISK_SET_METHODS[method]
+    monkeypatch.setattr(cox, "_RISK_SETS", risk_sets)
+    monkeypatch.setattr(cox, "_PROJECT_SHARES", project)
+
+
+@pytest.mark.parametrize("method", list(RISK_SET_METHODS))
 def test_step_halving_matches_R(monkeypatch, method):
     # R 4 / survival 3.5.3: coxph(Surv(time, status) ~ x + g, ties = "efron"), g a factor
-    monkeypatch.setattr(cox, "_RISK_SETS", method)
+    force_risk_sets(monkeypatch, method)
     result = fit_cox(HALVING, "time", "status", ["x", "g"])
     np.testing.assert_allclose(result["coef"], [0.021945895459733196, 4.0502449409348689,
                                                 -0.73604934614287443], rtol=RTOL)
@@ -644,11 +656,11 @@ def test_step_halving_matches_R(monkeypatch, method):
     assert breslow.attrs["iterations"] == 4
 
 
-@pytest.mark.parametrize("method", ["rows", "patterns"])
+@pytest.mark.parametrize("method", list(RISK_SET_METHODS))
 @pytest.mark.parametrize("ref", FITS, ids=IDS)
 def test_each_risk_set_method_against_R(monkeypatch, ref, method):
-    """Both implementations, forced, on every reference fit (the patterns even for continuous covariates)."""
-    monkeypatch.setattr(cox, "_RISK_SETS", method)
+    """Each implementation, forced, on every reference fit (the patterns even for continuous covariates)."""
+    force_risk_sets(monkeypatch, method)
     result = fit_reference(ref)
     for column in ("coef", "se", "p"):
         assert_terms_against_r(ref, result, column, column)

@@ -12,6 +12,7 @@ from sarcoma_app.sources import count_sql, filter_sql
 from sarcoma_app.views.covariates import COVARIATES
 from sarcoma_app.viewstate.url_state import FilterState
 from tests.conftest import count_source
+from tests.test_cox import force_risk_sets
 
 
 @pytest.fixture(scope="module", params=["bundled", "simulated"])
@@ -36,10 +37,11 @@ def assert_same_fit(counted: pd.DataFrame, expected: pd.DataFrame):
             assert counted.attrs[key] == value, key
 
 
-@pytest.fixture(params=["patterns", "rows"])
+@pytest.fixture(params=["patterns", "pattern shares", "pattern projections", "rows"])
 def risk_sets(request, monkeypatch):
-    """Both risk-set paths of the counted fit: over the patterns, or spread into one row per patient."""
-    monkeypatch.setattr(cox, "_RISK_SETS", request.param)
+    """Every risk-set path of the counted fit: over the patterns (outer products of their shares or of
+    their projections), or over the rows of counts weighted by their patients."""
+    force_risk_sets(monkeypatch, request.param)
     return request.param
 
 
@@ -89,3 +91,28 @@ def test_bad_counts_are_refused_by_name():
         fit_cox_from_counts(counts, ["arm"])
     with pytest.raises(ValueError, match="not patient columns"):
         count_sql.cox_counts_sql(FilterState(), "pfs", ["age; DROP TABLE patients"])
+
+
+def many_pattern_counts(seed: int = 4, n: int = 6000):
+    """Patients with 6 x 5 x 4 x 2 = 240 covariate patterns and tied times, and their counts."""
+    rng = np.random.default_rng(seed)
+    patients = pd.DataFrame({"time": rng.integers(1, 60, n).astype(float), "event": rng.integers(0, 2, n),
+                             "a": rng.choice(list("abcdef"), n), "b": rng.choice(list("vwxyz"), n),
+                             "c": rng.integers(0, 4, n), "flag": rng.integers(0, 2, n).astype(bool)})
+    counts = (patients.assign(n_event=patients["event"], n_censor=1 - patients["event"])
+              .groupby(["a", "b", "c", "flag", "time"], as_index=False)[["n_event", "n_censor"]].sum())
+    return patients, counts
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_many_patterns_fit_as_the_patients_whichever_risk_sets_the_budget_picks(monkeypatch, ties):
+    patients, counts = many_pattern_counts()
+    covariates = ["a", "b", "c", "flag"]
+    expected = fit_cox(patients, "time", "event", covariates, ties=ties)
+    used, newton_raphson = [], cox._newton_raphson
+    monkeypatch.setattr(cox, "_newton_raphson", lambda risk_sets: (used.append(type(risk_sets)),
+                                                                   newton_raphson(risk_sets))[1])
+    assert_same_fit(fit_cox_from_counts(counts, covariates, ties=ties), expected)  # 240 patterns: the patterns
+    monkeypatch.setattr(cox, "_MAX_PATTERN_CELLS", 1000)  # too many cells: the weighted rows
+    assert_same_fit(fit_cox_from_counts(counts, covariates, ties=ties), expected)
+    assert used == [cox._PatternRiskSets, cox._RiskSets]
