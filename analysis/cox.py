@@ -70,7 +70,8 @@ from scipy import sparse, stats
 
 from analysis.methods import TIES_METHODS
 
-__all__ = ["fit_cox", "fit_cox_from_counts", "univariate_cox", "InsufficientDataError", "TIES_METHODS"]
+__all__ = ["fit_cox", "fit_cox_from_counts", "univariate_cox", "univariate_cox_from_counts", "InsufficientDataError",
+           "TIES_METHODS"]
 
 
 # coxph.control() defaults
@@ -1628,10 +1629,6 @@ def univariate_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariat
     """
     covariates = _as_list(covariates)
     _check_arguments(df, duration_col, event_col, covariates, ties, alpha)
-    columns = ["covariate", "term", "level", "reference", "n", "events", "level_n",
-               "level_events", "reference_n", "reference_events", "coef", "se", "hr",
-               "hr_lower", "hr_upper", "p", "lr_p", "estimable", "note", "warnings"]
-    rows = []
     n_dropped_strata = 0
     if strata is not None:
         if strata not in df.columns or strata in (duration_col, event_col, *covariates):
@@ -1641,28 +1638,100 @@ def univariate_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariat
         df = df[has_stratum]
     time_order = _stable_time_order(df, duration_col) if strata is None else None  # one sort for all the models
     shared = {} if strata is None else None  # and one timeline for the models on the same rows
+
+    def fit_one(covariate):
+        if strata is not None and len(df) == 0:
+            raise InsufficientDataError(f"no rows with a value of the strata column {strata!r}")
+        return _fit_cox(df, duration_col, event_col, [covariate], ties, alpha, time_order, shared, strata=strata)
+
+    def complete(covariate):
+        known = df[[duration_col, event_col, covariate]].dropna()
+        return len(known), int(pd.to_numeric(known[event_col]).sum())
+
+    result = _univariate_table(covariates, fit_one, complete)
+    if strata is not None:
+        result.attrs.update(strata_column=strata, n_dropped_strata=n_dropped_strata)
+    return result
+
+
+UNIVARIATE_COLUMNS = ["covariate", "term", "level", "reference", "n", "events", "level_n",
+                      "level_events", "reference_n", "reference_events", "coef", "se", "hr",
+                      "hr_lower", "hr_upper", "p", "lr_p", "estimable", "note", "warnings"]
+
+
+def _univariate_table(covariates, fit_one, complete) -> pd.DataFrame:
+    """:func:`univariate_cox`'s table from ``fit_one(covariate)`` (a :func:`fit_cox` table) and, for a model
+    that cannot be fitted, ``complete(covariate)``: its (patients, events) with the covariate known."""
+    rows = []
     for covariate in covariates:
         try:
-            if strata is not None and len(df) == 0:
-                raise InsufficientDataError(f"no rows with a value of the strata column {strata!r}")
-            table = _fit_cox(df, duration_col, event_col, [covariate], ties, alpha, time_order,
-                             shared, strata=strata)
+            table = fit_one(covariate)
         except InsufficientDataError as error:
-            complete = df[[duration_col, event_col, covariate]].dropna()
-            rows.append({"covariate": covariate, "term": covariate, "n": len(complete),
-                         "events": int(pd.to_numeric(complete[event_col]).sum()),
-                         "estimable": False, "note": f"not estimable: {error}",
-                         "warnings": ""})
+            n, events = complete(covariate)
+            rows.append({"covariate": covariate, "term": covariate, "n": n, "events": events,
+                         "estimable": False, "note": f"not estimable: {error}", "warnings": ""})
             continue
         for term, row in table.iterrows():
             rows.append({**row.to_dict(), "covariate": covariate, "term": term,
                          "lr_p": table.attrs["lr_p"],
                          "warnings": "; ".join(table.attrs["warnings"])})
-    result = pd.DataFrame(rows, columns=columns)
+    result = pd.DataFrame(rows, columns=UNIVARIATE_COLUMNS)
     result["estimable"] = result["estimable"].astype(bool)
-    if strata is not None:
-        result.attrs.update(strata_column=strata, n_dropped_strata=n_dropped_strata)
     return result
+
+
+def univariate_cox_from_counts(tables, time_col: str = "time", event_col: str = "n_event",
+                               censor_col: str = "n_censor", ties: str = "efron", alpha: float = 0.05,
+                               strata: str | None = None) -> pd.DataFrame:
+    """:func:`univariate_cox` from one table of counts per covariate: the same table as on the patients.
+
+    Parameters
+    ----------
+    tables : mapping of str to pandas.DataFrame
+        Covariate -> events and censorings per (its value, time), as :func:`fit_cox_from_counts` takes
+        (e.g. a database ``GROUP BY`` of the covariate and the time; with ``strata``, of the stratum too).
+        The covariates are screened in the mapping's order.
+    time_col, event_col, censor_col, ties, alpha, strata
+        As in :func:`fit_cox_from_counts`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`univariate_cox`.
+
+    Raises
+    ------
+    ValueError
+        As :func:`fit_cox_from_counts` for invalid input.
+
+    References
+    ----------
+    .. [1] Cox DR (1972), Efron B (1977), Breslow NE (1974), Therneau & Grambsch (2000), Peduzzi et al.
+       (1995): as :func:`univariate_cox`.
+    """
+    def fit_one(covariate):
+        return fit_cox_from_counts(tables[covariate], [covariate], time_col, event_col, censor_col, ties, alpha,
+                                   strata=strata)
+
+    def complete(covariate):
+        table = tables[covariate]
+        needed = [time_col, covariate] + ([strata] if strata is not None else [])
+        known = table[table[needed].notna().all(axis=1).to_numpy()]
+        return int(known[event_col].sum() + known[censor_col].sum()), int(known[event_col].sum())
+
+    result = _univariate_table(list(tables), fit_one, complete)
+    if strata is not None:
+        result.attrs.update(strata_column=strata, n_dropped_strata=_dropped_strata(tables, strata, censor_col,
+                                                                                     event_col))
+    return result
+
+
+def _dropped_strata(tables, strata: str, censor_col: str, event_col: str) -> int:
+    """Patients without a stratum in the first table of counts (each table counts the same patients)."""
+    for table in tables.values():
+        missing = table[strata].isna().to_numpy()
+        return int(table.loc[missing, event_col].sum() + table.loc[missing, censor_col].sum())
+    return 0
 
 
 class _CountedTimeline:
@@ -1689,7 +1758,8 @@ class _CountedTimeline:
 
 
 def fit_cox_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time", event_col: str = "n_event",
-                        censor_col: str = "n_censor", ties: str = "efron", alpha: float = 0.05) -> pd.DataFrame:
+                        censor_col: str = "n_censor", ties: str = "efron", alpha: float = 0.05,
+                        strata: str | None = None) -> pd.DataFrame:
     """:func:`fit_cox` from events and censorings per (covariate pattern, time): the same fit as on the patients.
 
     Parameters
@@ -1706,11 +1776,14 @@ def fit_cox_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time"
         Columns of the time and of the two counts (non-negative whole numbers).
     ties, alpha
         As in :func:`fit_cox`.
+    strata : str, optional
+        Column of strata, as in :func:`fit_cox` (rows whose stratum is missing are dropped and counted in
+        ``attrs["n_dropped_strata"]``).
 
     Returns
     -------
     pandas.DataFrame
-        :func:`fit_cox`'s table and ``attrs`` for the patients the rows stand for (not stratified).
+        :func:`fit_cox`'s table and ``attrs`` for the patients the rows stand for.
 
     Raises
     ------
@@ -1738,6 +1811,9 @@ def fit_cox_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time"
     _check_arguments(counts, time_col, event_col, covariates, ties, alpha)
     if censor_col not in counts.columns:
         raise ValueError(f"columns not found in counts: {[censor_col]}")
+    if strata is not None and (strata not in counts.columns or strata in (time_col, event_col, censor_col,
+                                                                          *covariates)):
+        raise ValueError(f"strata column {strata!r} not found, or also the time, a count or a covariate")
     weights = {}
     for column in (event_col, censor_col):
         values = pd.to_numeric(counts[column], errors="coerce").to_numpy(dtype=float)
@@ -1745,21 +1821,37 @@ def fit_cox_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time"
             raise ValueError(f"count column {column!r} must hold whole numbers >= 0")
         weights[column] = values.astype(np.int64)
     kept = (weights[event_col] + weights[censor_col]) > 0
+    n_all = int(weights[event_col].sum() + weights[censor_col].sum())
+    n_dropped_strata = 0
+    if strata is not None:
+        has_stratum = counts[strata].notna().to_numpy()
+        n_dropped_strata = int((weights[event_col] + weights[censor_col])[kept & ~has_stratum].sum())
+        kept &= has_stratum
+        if not kept.any():
+            raise InsufficientDataError(f"no rows with a value of the strata column {strata!r}")
     table = counts.loc[kept, [time_col, *covariates]].assign(
         **{"__event": (weights[event_col][kept] > 0).astype(float)})
     n_event, n_censor = weights[event_col][kept], weights[censor_col][kept]
     design = _build_design(table, time_col, "__event", covariates)
     n_event, n_censor = n_event[design.complete], n_censor[design.complete]
     patients = n_event + n_censor
-    n_all = int(weights[event_col].sum() + weights[censor_col].sum())
     n = int(patients.sum())
-    design.n_dropped = n_all - n
+    design.n_dropped = n_all - n_dropped_strata - n
     design.warnings = [w for w in design.warnings if "rows dropped because of missing" not in w]
     if design.n_dropped:
-        design.warnings.insert(0, f"{design.n_dropped} of {n_all} rows dropped because of missing "
-                                  f"values (like R's na.omit)")
+        design.warnings.insert(0, f"{design.n_dropped} of {n_all - n_dropped_strata} rows dropped because of "
+                                  f"missing values (like R's na.omit)")
     if n < 2:
         raise InsufficientDataError(f"only {n} complete row: a Cox model needs at least 2")
+    if strata is not None:
+        stratum = pd.factorize(pd.Series(counts[strata].to_numpy(dtype=object)[kept][design.complete],
+                                         dtype=object))[0].astype(np.intp)
+        fitted = _stratified_counted_fit(design, stratum, n_event, patients, ties, alpha, covariates, strata)
+        fitted.attrs["n_dropped_strata"] = n_dropped_strata
+        if n_dropped_strata:
+            fitted.attrs["warnings"].insert(0, f"{n_dropped_strata} of {n_all} rows dropped because the "
+                                               f"stratum {strata!r} is missing")
+        return fitted
     order = _stable_argsort(design.time)
     time = _timefix(design.time[order])
     n_event, patients = n_event[order], patients[order]
@@ -1788,3 +1880,29 @@ def fit_cox_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time"
     extremes = _pattern_extremes(rows.values, risk_sets.first_death, risk_sets.last_at_risk)
     return _fitted_table(design, risk_sets, means, scale, rows, indicator, extremes, n,
                          int(timeline.deaths.size), covariates, ties, alpha)
+
+
+def _stratified_counted_fit(design: _Design, stratum: np.ndarray, n_event: np.ndarray, patients: np.ndarray,
+                            ties: str, alpha: float, covariates: list[str], strata: str) -> pd.DataFrame:
+    """:func:`fit_cox_from_counts` with strata: risk sets over the rows of counts (sorted by stratum, then
+    time; times merged over all rows, as :func:`_stratified_timeline`), each row weighted by its patients
+    and ending with its stratum."""
+    by_time = _stable_argsort(design.time)
+    fixed = np.empty(design.time.size)
+    fixed[by_time] = _timefix(design.time[by_time])
+    order = np.lexsort((fixed, stratum))
+    time, stratum = fixed[order], stratum[order]
+    n_event, row_weight = n_event[order], patients[order].astype(float)
+    new_stratum = np.r_[True, stratum[1:] != stratum[:-1]]
+    new_time = new_stratum | np.r_[True, time[1:] != time[:-1]]
+    deaths = np.repeat(np.arange(time.size), n_event)
+    risk_start = np.flatnonzero(new_time)[(np.cumsum(new_time) - 1)[deaths]]
+    risk_stop = np.r_[np.flatnonzero(new_stratum)[1:], time.size][(np.cumsum(new_stratum) - 1)[deaths]]
+    x = design.x[order]
+    indicator, plain = _indicators(design)
+    means, scale = _centring(x, plain, row_weight)
+    rows = _Rows(x, row_weight, n_event.astype(float))
+    risk_sets = _RiskSets(time, n_event, (x - means) * scale, ties, risk_start, risk_stop, row_weight=row_weight)
+    extremes = _stratified_extremes(x, deaths, risk_start, risk_stop)
+    return _fitted_table(design, risk_sets, means, scale, rows, indicator, extremes, int(row_weight.sum()),
+                         int(deaths.size), covariates, ties, alpha, strata, int(stratum.max()) + 1)

@@ -116,3 +116,55 @@ def test_many_patterns_fit_as_the_patients_whichever_risk_sets_the_budget_picks(
     monkeypatch.setattr(cox, "_MAX_PATTERN_CELLS", 1000)  # too many cells: the weighted rows
     assert_same_fit(fit_cox_from_counts(counts, covariates, ties=ties), expected)
     assert used == [cox._PatternRiskSets, cox._RiskSets]
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+@pytest.mark.parametrize("keys", [("histology_group", "pazopanib"), ("ecog",)])
+def test_stratified_counted_cox_is_the_patients_stratified_cox(con, keys, ties):
+    spec = registry.ENDPOINTS["pfs"]
+    sql, parameters = filter_sql.patients_sql(FilterState(), hide_simulated=False)
+    patients = con.execute(sql, list(parameters)).df()
+    if patients["study_id"].nunique() < 2:
+        pytest.skip("one study: nothing to stratify")
+    data = pd.DataFrame({"time": patients[spec.time], "event": patients[spec.event],
+                         "study_id": patients["study_id"]})
+    for key in keys:
+        data[key] = COVARIATES[key].build(patients)
+    expected = fit_cox(data, "time", "event", list(keys), ties=ties, strata="study_id")
+    variables = [registry.COVARIATES[key].variable for key in keys] + ["study_id"]
+    sql, parameters = count_sql.cox_counts_sql(FilterState(), "pfs", variables, hide_simulated=False)
+    counts = con.execute(sql, list(parameters)).df()
+    table = counts[["time", "n_event", "n_censor", "study_id"]].copy()
+    for key in keys:
+        table[key] = COVARIATES[key].build(counts, counts["n_event"] + counts["n_censor"])
+    assert_same_fit(fit_cox_from_counts(table, list(keys), ties=ties, strata="study_id"), expected)
+
+
+def test_stratified_counts_drop_a_missing_stratum_as_the_patients_do():
+    patients, counts = many_pattern_counts(seed=8, n=1500)
+    patients["site"] = np.where(patients["c"] == 0, None, np.where(patients["flag"], "x", "y"))
+    counts = (patients.assign(n_event=patients["event"], n_censor=1 - patients["event"])
+              .groupby(["a", "flag", "site", "time"], as_index=False, dropna=False)[["n_event", "n_censor"]].sum())
+    expected = fit_cox(patients, "time", "event", ["a"], strata="site")
+    fitted = fit_cox_from_counts(counts, ["a"], strata="site")
+    assert expected.attrs["n_dropped_strata"] > 0
+    assert_same_fit(fitted, expected)
+
+
+def test_univariate_screening_from_counts_is_the_patients_screening(con):
+    keys = ["angiosarcoma", "histology_group", "ecog", "prior_lines", "pazopanib", "sex"]
+    spec = registry.ENDPOINTS["pfs"]
+    sql, parameters = filter_sql.patients_sql(FilterState(), hide_simulated=False)
+    patients = con.execute(sql, list(parameters)).df()
+    data = pd.DataFrame({"time": patients[spec.time], "event": patients[spec.event]})
+    tables = {}
+    for key in keys:
+        data[key] = COVARIATES[key].build(patients)
+        sql, parameters = count_sql.cox_counts_sql(FilterState(), "pfs", [registry.COVARIATES[key].variable],
+                                                   hide_simulated=False)
+        counts = con.execute(sql, list(parameters)).df()
+        tables[key] = counts[["time", "n_event", "n_censor"]].assign(
+            **{key: COVARIATES[key].build(counts, counts["n_event"] + counts["n_censor"])})
+    expected = cox.univariate_cox(data, "time", "event", keys)
+    pd.testing.assert_frame_equal(cox.univariate_cox_from_counts(tables), expected, check_exact=False, rtol=1e-10,
+                                  atol=1e-10, check_dtype=False)
