@@ -833,7 +833,8 @@ class _PatternRiskSets:
                 self.tied_deaths, self.tied_deaths_fixed = deaths[:n_active], deaths[n_active]
                 self.tied_rest, self.tied_rest_fixed = rest[:n_active], rest[n_active]
             # per death at a tied time: which tied time, and 1 - f
-            self.death_tied = death_tied[in_tied]
+            self.death_tied = death_tied[in_tied]  # non-decreasing: deaths in time order
+            self.tied_first = np.flatnonzero(np.r_[True, self.death_tied[1:] != self.death_tied[:-1]])
             size = block_size[timeline.block_of_death[in_tied]]
             self.death_kept = (size - timeline.rank_in_block[in_tied]) / size
 
@@ -897,8 +898,8 @@ class _PatternRiskSets:
         inverse = 1.0 / s0
         n_tied = deaths.shape[1]
 
-        def per_time(values):
-            return np.bincount(where, weights=values, minlength=n_tied)
+        def per_time(values):  # the deaths of a tied time are contiguous
+            return np.add.reduceat(values, self.tied_first)
 
         total = (_blocked_matvec(rest, per_time(inverse))
                  + _blocked_matvec(deaths, per_time(kept * inverse)))
@@ -929,8 +930,8 @@ class _PatternRiskSets:
         s0_death = rest_sum[where] + kept * deaths_sum[where]
         inverse = 1.0 / s0_death
 
-        def per_time(values):
-            return np.bincount(where, weights=values, minlength=n_tied)
+        def per_time(values):  # the deaths of a tied time are contiguous
+            return np.add.reduceat(values, self.tied_first)
 
         on_rest, on_deaths = per_time(inverse), per_time(kept * inverse)
         every_block = np.zeros(s0.size)

@@ -45,7 +45,7 @@ from analysis.survival import (kaplan_meier_by_group_from_counts, kaplan_meier_f
                                logrank_table_from_counts)
 from bench.run import LANDMARKS, MULTIVARIABLE, R_COLUMNS, SUBGROUPS, UNIVARIATE, r_available, r_timings_from_csv  # noqa: E402
 from sarcoma_app.sources import count_sql, filter_sql, registry_files  # noqa: E402
-from sarcoma_app.views import overview_counts, response_counts  # noqa: E402
+from sarcoma_app.views import hazard_ratios_counts, overview_counts, response_counts  # noqa: E402
 from sarcoma_app.views.prepare import risk_grid  # noqa: E402
 from sarcoma_app.viewstate.url_state import FilterState, MethodState  # noqa: E402
 
@@ -187,12 +187,31 @@ def other_page_tasks(con) -> dict:
                   for part, columns in overview_counts.QUERIES.items()}
         return overview_counts.build(counts, PAGE_METHODS, studies)
 
+    recorded = {c: (int(v[0]), int(v[1])) for c, v in _recorded(con).items()}
+
+    def hazard_ratios_view():
+        def cox_counts(columns):
+            return fetch(con, *count_sql.cox_counts_sql(FILTERS, "pfs", list(columns), hide_simulated=False))
+        return hazard_ratios_counts.page(cox_counts, recorded, 1, int(sum(cox_counts(("sex",))["n_event"])) + 1,
+                                         HAZARD_RATIO_METHODS)
+
     return {"AE table by pazopanib (1 count query + table)": ae_page,
+            "Hazard ratios as the app (views/hazard_ratios_counts.py: 8 count queries, 8 + 1 Cox fits, all blocks)":
+                hazard_ratios_view,
             "Response page as the app (views/response_counts.py: 3 count queries + all blocks)": response_view,
             "Overview as the app (views/overview_counts.py: 2 count queries + all blocks)": overview_view,
             "response_comparison ORR+DCR 2x2 (count query + Fisher)": fisher_2x2,
             "subgroup_rates 6 columns (count query + Fisher)": forest,
             "Response page: 3 count queries + table + 2 Fisher + forest": response_page}
+
+
+#: The Hazard ratios page's choices in the benchmark: the screening, and the counted Cox model as multivariable.
+HAZARD_RATIO_METHODS = MethodState(cox_terms=COUNTED_COX)
+
+
+def _recorded(con) -> dict:
+    row = fetch(con, filter_sql.recorded_counts_sql(), ()).iloc[0]
+    return {c: (row[f"{c}__n"], row[f"{c}__d"]) for c in filter_sql.PATIENT_COLUMNS}
 
 
 def cox_tasks(con) -> dict:

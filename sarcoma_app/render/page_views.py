@@ -18,8 +18,8 @@ from typing import Callable, Sequence
 
 from sarcoma_app.sources import cohort, db
 from sarcoma_app.views import (
-    adverse_events, adverse_events_counts, common, hazard_ratios, overview, overview_counts, patients as patients_view,
-    published, response, response_counts, subtype, survival, survival_counts,
+    adverse_events, adverse_events_counts, common, hazard_ratios, hazard_ratios_counts, overview, overview_counts,
+    patients as patients_view, published, response, response_counts, subtype, survival, survival_counts,
 )
 from sarcoma_app.views.blocks import Block, Choice, Columns, Expander, Pick, Tabs, View
 from sarcoma_app.viewstate.url_state import FilterState, MethodState, ViewState
@@ -65,6 +65,12 @@ def survival_page(state: ViewState, controls: Controls, picked: Picked) -> list[
 
 
 def hazard_ratios_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
+    filters = state.filters
+    if db.is_large():  # counts only: the patients are never loaded
+        recorded, n_studies = db.recorded_counts(), db.count_studies(filters)
+        methods = controls(hazard_ratios_counts.choices(recorded, n_studies, state.methods))
+        return hazard_ratios_counts.page(lambda columns: db.cox_counts(filters, methods.survival_endpoint, columns),
+                                         recorded, n_studies, db.count_patients(filters), methods)
     patients = db.load_patients(state.filters)
     methods = controls(hazard_ratios.choices(patients, state.methods))
     reconciliation = (db.reconciliation() if cohort.has_published_tables() and methods.survival_endpoint == "pfs"

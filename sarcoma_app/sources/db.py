@@ -298,6 +298,13 @@ def pattern_counts(filters: FilterState, columns) -> pd.DataFrame:
     return query(sql, parameters, copy=False)
 
 
+def cox_counts(filters: FilterState, endpoint: str, variables) -> pd.DataFrame:
+    """Events and censorings per (``variables``, time) of the filtered patients (:func:`count_sql.cox_counts_sql`),
+    for :func:`analysis.cox.fit_cox_from_counts`."""
+    sql, parameters = count_sql.cox_counts_sql(filters, endpoint, list(variables), hide_simulated=_hide_simulated())
+    return query(sql, parameters, copy=False)
+
+
 def count_studies(filters: FilterState) -> int:
     """Studies among the patients matching ``filters``."""
     where, parameters = filter_sql.where_clause(filters, hide_simulated=_hide_simulated())

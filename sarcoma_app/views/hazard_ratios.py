@@ -141,6 +141,17 @@ def _strata_text(analysable, stratified: bool) -> str:
 def _screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_adjust, stratified=False) -> View:
     screen = univariate_cox(data, spec.time, spec.event, keys, ties=ties,
                             strata="study_id" if stratified else None)
+    return screening_view(screen, spec, ties, p_adjust, _strata_text(analysable, stratified),
+                          n_text=f"{len(analysable)} patients with {spec.short} recorded, "
+                                 f"{int(analysable['event'].sum())} events",
+                          patients=patients,
+                          code=snippets.cox_univariate(keys, ties, p_adjust, snippets.factor_references(data),
+                                                       endpoint=endpoint, stratify=stratified))
+
+
+def screening_view(screen: pd.DataFrame, spec, ties: str, p_adjust: str, strata_text: str, n_text: str,
+                   patients: pd.DataFrame | None = None, code=None) -> View:
+    """The screening table and forest of ``screen`` (:func:`analysis.cox.univariate_cox`'s table)."""
     screen["label"] = [term_label(r.covariate, r.level, r.reference) for r in screen.itertuples()]
     screen["p_adjusted"] = adjust_pvalues(screen["p"].astype(float).to_numpy(), p_adjust)
     shown = pd.DataFrame({  # the estimates first: they stay on screen beside the characteristic
@@ -157,18 +168,14 @@ def _screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_ad
     })
     title = f"Univariate hazard ratios for {spec.short} (95% CI)"
     parts = [Table(shown, "cox-univariate",
-                   caption=_strata_text(analysable, stratified)
+                   caption=strata_text
                            + f"Cox proportional hazards, {TIES_LABELS[ties]} ties, Wald 95% CI and p (R `coxph`). "
                            f"HR < 1 = longer {spec.short}. Each row is its own model on the patients with that "
                            "characteristic known."),
              Chart(_forest(screen, spec.short), "cox-univariate-forest", title=title,
                    caption="Log scale; dashed line = HR 1 (no difference); pt(s)/ev = patients and events in the level. "
                            "Not estimable terms are listed without a bar. " + reference_note(screen))]
-    return View("cox_univariate", title, parts, patients=patients,
-                n_text=f"{len(analysable)} patients with {spec.short} recorded, "
-                       f"{int(analysable['event'].sum())} events",
-                code=snippets.cox_univariate(keys, ties, p_adjust, snippets.factor_references(data), endpoint=endpoint,
-                                             stratify=stratified),
+    return View("cox_univariate", title, parts, patients=patients, n_text=n_text, code=code,
                 result=screen, slide_table=slide_screening_table(shown))
 
 
@@ -253,6 +260,29 @@ def _zph_block(patients, data, terms, spec, endpoint, ties, stratified: bool = F
 
 
 def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties, stratified=False) -> list[Block]:
+    terms, blocks = model_choice_blocks(keys, wanted)
+    if not terms:
+        return blocks
+    T, E = spec.time, spec.event
+    strata = ["study_id"] if stratified else []
+    try:
+        fitted = fit_cox(data[[T, E, *terms, *strata]], T, E, terms, ties=ties, strata=strata[0] if strata else None)
+    except InsufficientDataError as error:
+        blocks.append(Note(f"The model cannot be fitted: {escape_markdown(error)}.", kind="warning"))
+        return blocks
+    view = model_view(fitted, spec, ties, _strata_text(data, stratified), patients=patients,
+                      code=snippets.cox_multivariable(terms, ties, snippets.factor_references(data[[T, E, *terms]]),
+                                                      endpoint=endpoint, stratify=stratified))
+    blocks.append(view)
+    blocks.append(_zph_block(patients, data[[T, E, *terms]], terms, spec, endpoint, ties, stratified))
+    blocks += _firth_blocks(patients, data[[T, E, *terms]], view.result.reset_index(), spec, endpoint,
+                            separately=False)
+    return blocks
+
+
+def model_choice_blocks(keys: list[str], wanted: tuple[str, ...]) -> tuple[list[str], list[Block]]:
+    """The covariates of the multivariable model, and the heading, control and notes above it (a note asks
+    for a covariate when none is chosen: the model is then not fitted)."""
     choice = terms_choice(keys, wanted)
     terms = list(choice.value)
     blocks: list[Block] = [Heading("Multivariable model"), Controls((choice,))]
@@ -262,18 +292,16 @@ def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties, stratified
                            f"{escape_markdown('; '.join(left_out))}."))
     if not terms:
         blocks.append(Note("Choose at least one covariate to fit a multivariable model.", kind="info"))
-        return blocks
-    T, E = spec.time, spec.event
-    strata = ["study_id"] if stratified else []
-    try:
-        fitted = fit_cox(data[[T, E, *terms, *strata]], T, E, terms, ties=ties, strata=strata[0] if strata else None)
-    except InsufficientDataError as error:
-        blocks.append(Note(f"The model cannot be fitted: {escape_markdown(error)}.", kind="warning"))
-        return blocks
+    return terms, blocks
+
+
+def model_view(fitted: pd.DataFrame, spec, ties: str, strata_text: str, patients: pd.DataFrame | None = None,
+               code=None) -> View:
+    """The multivariable model's summary, warnings, table and forest (``fitted``: a :func:`fit_cox` table)."""
     attrs = fitted.attrs
     n_terms = len(fitted)
     events_per_term = attrs["events"] / n_terms
-    parts: list = [Note(f"**{attrs['n']} patients, {attrs['events']} events, {n_terms} term(s)** — "
+    parts: list = [Note(f"**{attrs['n']:,} patients, {attrs['events']:,} events, {n_terms} term(s)** — "
                         f"{events_per_term:.1f} events per term. Likelihood-ratio test p = {fmt_p(attrs['lr_p'])} "
                         f"({attrs['lr_df']} df); score p = {fmt_p(attrs['score_p'])}; Wald p = "
                         f"{fmt_p(attrs['wald_p'])}.", kind="markdown")]
@@ -284,7 +312,7 @@ def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties, stratified
     parts += [Note(escape_markdown(message), kind="warning", icon=":material/warning:")
               for message in attrs["warnings"] if "events per covariate" not in message]
     if attrs["n_dropped_missing"]:
-        parts.append(Note(f"{attrs['n_dropped_missing']} patients with a missing covariate were left out "
+        parts.append(Note(f"{attrs['n_dropped_missing']:,} patients with a missing covariate were left out "
                           "(complete cases)."))
     model = fitted.reset_index()
     model["label"] = [term_label(r.covariate, r.level, r.reference) for r in model.itertuples()]
@@ -294,19 +322,14 @@ def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties, stratified
     })
     title = f"Adjusted hazard ratios for {spec.short} (95% CI)"
     parts += [Table(table, "cox-multivariable",
-                    caption=_strata_text(data, stratified)
+                    caption=strata_text
                             + f"Adjusted hazard ratios, {TIES_LABELS[ties]} ties. Not estimable = no events in a level "
                             "or perfect separation (the maximum-likelihood HR is 0 or infinite). "
                             + reference_note(model)),
               Chart(_forest(model, spec.short), "cox-multivariable-forest", title=title)]
-    blocks.append(View("cox_multivariable", title, parts, patients=patients,
-                       n_text=f"{attrs['n']} patients, {attrs['events']} events, {n_terms} term(s)",
-                       code=snippets.cox_multivariable(terms, ties, snippets.factor_references(data[[T, E, *terms]]),
-                                                       endpoint=endpoint, stratify=stratified),
-                       result=fitted))
-    blocks.append(_zph_block(patients, data[[T, E, *terms]], terms, spec, endpoint, ties, stratified))
-    blocks += _firth_blocks(patients, data[[T, E, *terms]], model, spec, endpoint, separately=False)
-    return blocks
+    return View("cox_multivariable", title, parts, patients=patients,
+                n_text=f"{attrs['n']:,} patients, {attrs['events']:,} events, {n_terms} term(s)", code=code,
+                result=fitted)
 
 
 #: Largest patients x terms^4 for which the page fits a Firth-penalised model (a few seconds at most).

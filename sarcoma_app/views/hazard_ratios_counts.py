@@ -1,0 +1,205 @@
+"""Hazard ratios page of a large source: the univariate screening and the multivariable model from counts.
+
+Above :data:`sarcoma_app.limits.SCALE` the page gets events and censorings per (covariate value, time) from
+DuckDB, one count table per covariate and one for the model (:func:`sarcoma_app.sources.db.cox_counts`, see
+:func:`queries`), and fits them with :func:`analysis.cox.univariate_cox_from_counts` and
+:func:`analysis.cox.fit_cox_from_counts`: the same tables as :func:`sarcoma_app.views.hazard_ratios.build` on
+the same patients (tests/test_views_hazard_ratios_counts.py). What needs each patient (the
+proportional-hazards check, a residual per event; the Firth-penalised fits; the code snippets, which read
+the patients' CSV) is left out with a note.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import pandas as pd
+
+from analysis.cox import InsufficientDataError, fit_cox_from_counts, univariate_cox_from_counts
+from data import registry
+from sarcoma_app import limits
+from sarcoma_app.text import escape_markdown
+from sarcoma_app.views import common, hazard_ratios, prepare
+from sarcoma_app.views.blocks import Block, Choice, Heading, Note
+from sarcoma_app.views.covariates import COVARIATES
+from sarcoma_app.viewstate.url_state import MethodState
+
+#: The stratum column of a stratified count table (the patient page's strata).
+STRATUM = "study_id"
+COUNTS = ["n_event", "n_censor"]
+
+
+def choices(recorded: dict[str, tuple[int, int]], n_studies: int, methods: MethodState) -> list[Choice]:
+    """The page's choices from per-column counts of the source (:func:`sources.db.recorded_counts`) and the
+    number of selected studies (stratification is offered for two or more)."""
+    endpoints = registry.available_endpoints(recorded)
+    if not endpoints:
+        return []
+    template = {c.field: c for c in hazard_ratios.choices(_placeholder(endpoints, n_studies), methods)}
+    template["survival_endpoint"] = common.selected(
+        "survival_endpoint", "Endpoint", endpoints, methods.survival_endpoint,
+        template["survival_endpoint"].format, help=template["survival_endpoint"].help)
+    return [template[field] for field in ("survival_endpoint", "ties", "p_adjust", "stratify") if field in template]
+
+
+def _placeholder(endpoints: tuple[str, ...], n_studies: int) -> pd.DataFrame:
+    """Made-up rows recording the source's endpoints and studies (only to reuse the choices' texts)."""
+    rows = max(n_studies, 2)
+    columns = {"study_id": [f"study {i % max(n_studies, 1)}" for i in range(rows)]}
+    for endpoint in endpoints:
+        spec = registry.ENDPOINTS[endpoint]
+        columns[spec.time], columns[spec.event] = [float(i + 1) for i in range(rows)], [i % 2 for i in range(rows)]
+    return pd.DataFrame(columns)
+
+
+def stratified(methods: MethodState, n_studies: int) -> bool:
+    """Whether the count tables carry the study (the models are stratified where two or more are analysable)."""
+    return methods.stratify == "study" and n_studies > 1
+
+
+def recorded_covariates(recorded: dict[str, tuple[int, int]]) -> tuple[str, ...]:
+    """Covariates whose column the source records with two or more values, in registry order."""
+    return tuple(key for key in COVARIATES
+                 if recorded.get(registry.COVARIATES[key].variable, (0, 0))[1] >= 2)
+
+
+def variables(keys, with_stratum: bool) -> tuple[str, ...]:
+    """The patient columns a count table of the covariates ``keys`` groups by (each once, then the stratum)."""
+    columns = dict.fromkeys(registry.COVARIATES[key].variable for key in keys)
+    return tuple(columns) + ((STRATUM,) if with_stratum else ())
+
+
+def queries(recorded: dict[str, tuple[int, int]], with_stratum: bool) -> dict[str, tuple[str, ...]]:
+    """Covariate -> the columns of its screening count table (covariates on one column share one query)."""
+    return {key: variables([key], with_stratum) for key in recorded_covariates(recorded)}
+
+
+def covariate_table(counts: pd.DataFrame, keys, with_stratum: bool) -> pd.DataFrame:
+    """The analysable rows of a count table (time known) with the covariates ``keys`` built as on the patient
+    page (a factor's reference: the most frequent level by patients)."""
+    analysable = counts[counts["time"].notna()]
+    weights = analysable["n_event"] + analysable["n_censor"]
+    table = analysable[["time", *COUNTS] + ([STRATUM] if with_stratum else [])].copy()
+    for key in keys:
+        table[key] = COVARIATES[key].build(analysable, weights)
+    return table.reset_index(drop=True)
+
+
+def compared_covariates(tables: dict[str, pd.DataFrame]) -> tuple[list[str], dict[str, int]]:
+    """As :func:`hazard_ratios.compared_covariates`: the covariates with two or more values among the
+    analysable patients and not too many levels, and the crowded ones with their number of levels."""
+    levels = {key: prepare.n_levels(table[key]) for key, table in tables.items()}
+    offered = [key for key, n in levels.items() if n >= 2]
+    crowded = {key: levels[key] for key in offered if levels[key] > prepare.MAX_COMPARED_LEVELS}
+    return [key for key in offered if key not in crowded], crowded
+
+
+def model_terms(tables: dict[str, pd.DataFrame], methods: MethodState) -> list[str]:
+    """The covariates of the multivariable model (the page's choice, resolved as on the patient page)."""
+    keys, _ = compared_covariates(tables)
+    return list(hazard_ratios.terms_choice(keys, methods.cox_terms).value)
+
+
+def page(fetch: Callable[[tuple[str, ...]], pd.DataFrame], recorded: dict[str, tuple[int, int]], n_studies: int,
+         n_selected: int, methods: MethodState) -> list[Block]:
+    """The page from ``fetch(columns)``: the count table of those patient columns (as
+    :func:`sources.db.cox_counts` for the chosen endpoint). One query per distinct set of columns: the
+    screening tables of :func:`queries`, then the model's."""
+    if n_selected == 0:
+        return [common.NO_PATIENTS]
+    if methods.survival_endpoint not in registry.available_endpoints(recorded):
+        return [common.no_endpoint()]
+    with_stratum = stratified(methods, n_studies)
+    fetched: dict[tuple[str, ...], pd.DataFrame] = {}
+
+    def counts(columns: tuple[str, ...]) -> pd.DataFrame:
+        if columns not in fetched:
+            fetched[columns] = fetch(columns)
+        return fetched[columns]
+
+    screening = {key: counts(columns) for key, columns in queries(recorded, with_stratum).items()}
+    terms = model_terms({key: covariate_table(table, [key], False) for key, table in screening.items()}, methods)
+    model = counts(variables(terms, with_stratum)) if terms else None
+    return build(screening, model, n_selected, methods)
+
+
+def build(screening_counts: dict[str, pd.DataFrame], model_counts: pd.DataFrame | None, n_selected: int,
+          methods: MethodState) -> list[Block]:
+    """The page's blocks from the count tables of :func:`queries` (``screening_counts``: covariate -> its
+    table) and of the model's covariates (:func:`model_terms`; None when none is chosen)."""
+    if n_selected == 0:
+        return [common.NO_PATIENTS]
+    endpoint, ties, p_adjust = methods.survival_endpoint, methods.ties, methods.p_adjust
+    spec = registry.ENDPOINTS[endpoint]
+    with_stratum = methods.stratify == "study" and any(STRATUM in t for t in screening_counts.values())
+    tables = {key: covariate_table(counts, [key], with_stratum) for key, counts in screening_counts.items()}
+    any_table = next(iter(screening_counts.values()), None)
+    if any_table is None or not (any_table["time"].notna() & (any_table["n_event"] + any_table["n_censor"] > 0)).any():
+        return [common.no_endpoint()]
+    analysable = any_table[any_table["time"].notna()]
+    n_analysable, n_events = int(analysable[COUNTS].to_numpy().sum()), int(analysable["n_event"].sum())
+    blocks: list[Block] = []
+    if n_analysable < n_selected:
+        blocks.append(Note(f"**{n_analysable:,} of {n_selected:,} selected patients are analysable.** "
+                           f"{n_selected - n_analysable:,} left out ({spec.short} time or event not recorded).",
+                           kind="info", icon=":material/info:"))
+    if n_events == 0:
+        blocks.append(Note(f"No analysable patient with an event ({spec.event_label}) in the selection: hazard "
+                           "ratios cannot be estimated.", kind="warning"))
+        return blocks
+    n_studies = int(analysable[STRATUM].nunique()) if with_stratum else 0
+    strata = STRATUM if n_studies > 1 else None
+    blocks.append(Heading("Univariate screening (one Cox model per characteristic)"))
+    keys, crowded = compared_covariates(tables)
+    blocks += [common.too_many_levels(COVARIATES[key].label, n, "It is left out of the Cox models on this page.")
+               for key, n in crowded.items()]
+    not_offered = [COVARIATES[key].label for key in COVARIATES if key not in set(keys) | set(crowded)]
+    if not keys:
+        blocks.append(Note("No characteristic takes two or more values among the analysable patients, so there is "
+                           "nothing to compare.", kind="info"))
+        return blocks
+    if not_offered:
+        blocks.append(Note(f"Not offered (not recorded, or one value only, among these {n_analysable:,} "
+                           f"patients): {escape_markdown('; '.join(not_offered))}."))
+    strata_text = _strata_text(n_studies)
+    screen = univariate_cox_from_counts({key: tables[key] for key in keys}, ties=ties, strata=strata)
+    blocks.append(hazard_ratios.screening_view(
+        screen, spec, ties, p_adjust, strata_text,
+        n_text=f"{n_analysable:,} patients with {spec.short} recorded, {n_events:,} events"))
+    blocks += _firth_note(screen)
+    blocks += _model_blocks(model_counts, keys, methods, spec, ties, strata, strata_text)
+    blocks.append(Note("Large source: counted by the database over the selected patients. The "
+                       "proportional-hazards check (a residual per event), Firth-penalised estimates and the code "
+                       f"snippets need each patient and are not shown for a source above "
+                       f"{limits.SCALE.patients_loaded.amount}.", kind="info"))
+    return blocks
+
+
+def _strata_text(n_studies: int) -> str:
+    if n_studies < 2:
+        return ""
+    return (f"Stratified by study ({n_studies} studies): one baseline hazard per study (R `strata(study_id)`), "
+            "the hazard ratios compare patients within each study. ")
+
+
+def _firth_note(terms: pd.DataFrame) -> list[Block]:
+    flagged = hazard_ratios.monotone(terms)
+    if not flagged.any():
+        return []
+    labels = [COVARIATES[key].label for key in dict.fromkeys(terms.loc[flagged, "covariate"])]
+    return [Note(f"Not estimable (0 or infinite HR): {escape_markdown('; '.join(labels))}. A Firth-penalised model "
+                 "needs each patient and is not fitted for a large source; filter the patients to "
+                 f"{limits.SCALE.patients_loaded.amount} or fewer to see it.", kind="warning")]
+
+
+def _model_blocks(model_counts, keys, methods, spec, ties, strata, strata_text) -> list[Block]:
+    terms, blocks = hazard_ratios.model_choice_blocks(keys, methods.cox_terms)
+    if not terms or model_counts is None:
+        return blocks
+    table = covariate_table(model_counts, terms, strata is not None)
+    try:
+        fitted = fit_cox_from_counts(table, terms, ties=ties, strata=strata)
+    except InsufficientDataError as error:
+        blocks.append(Note(f"The model cannot be fitted: {escape_markdown(error)}.", kind="warning"))
+        return blocks
+    view = hazard_ratios.model_view(fitted, spec, ties, strata_text)
+    return blocks + [view] + _firth_note(view.result.reset_index())

@@ -1,0 +1,146 @@
+"""The Hazard ratios page of a large source (counts from DuckDB) shows the same numbers as the patient page."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import duckdb
+import pandas as pd
+import pytest
+
+from data.simulate import simulate_cohort
+
+from sarcoma_app.sources import count_sql, filter_sql
+from sarcoma_app.views import hazard_ratios, hazard_ratios_counts
+from sarcoma_app.views.blocks import Controls, Note, Table, views_of
+from sarcoma_app.viewstate.url_state import FilterState, MethodState
+from tests.conftest import count_source
+
+
+@pytest.fixture(scope="module", params=["bundled", "simulated"])
+def con(request):
+    connection = count_source(request.param, seed=11)
+    yield connection
+    connection.close()
+
+
+def recorded(con) -> dict[str, tuple[int, int]]:
+    row = con.execute(filter_sql.recorded_counts_sql()).df().iloc[0]
+    return {c: (int(row[f"{c}__n"]), int(row[f"{c}__d"])) for c in filter_sql.PATIENT_COLUMNS}
+
+
+def patients_of(con, filters: FilterState) -> pd.DataFrame:
+    sql, parameters = filter_sql.patients_sql(filters, hide_simulated=False)
+    return con.execute(sql, list(parameters)).df()
+
+
+def count_page(con, filters: FilterState, methods: MethodState, queries: list | None = None):
+    def fetch(columns):
+        if queries is not None:
+            queries.append(columns)
+        sql, parameters = count_sql.cox_counts_sql(filters, methods.survival_endpoint, list(columns),
+                                                   hide_simulated=False)
+        return con.execute(sql, list(parameters)).df()
+    patients = patients_of(con, filters)
+    return hazard_ratios_counts.page(fetch, recorded(con), patients["study_id"].nunique(), len(patients), methods)
+
+
+def results(blocks) -> dict[str, pd.DataFrame]:
+    out = {}
+    for view in views_of(blocks):
+        out[view.key + "-result"] = view.result
+        for part in view.parts:
+            if isinstance(part, Table):
+                out[part.name] = part.frame
+    return out
+
+
+def assert_same_tables(shown: dict, expected: dict):
+    assert set(shown) <= set(expected) and {"cox_univariate-result", "cox-univariate"} <= set(shown)
+    for name, table in shown.items():
+        left, right = table.reset_index(drop=name.endswith("-result")), expected[name]
+        right = right.reset_index(drop=name.endswith("-result"))
+        left = left.drop(columns=["warnings"], errors="ignore")
+        right = right.drop(columns=["warnings"], errors="ignore")
+        pd.testing.assert_frame_equal(left, right, check_exact=False, rtol=1e-10, atol=1e-10, check_dtype=False)
+
+
+@pytest.mark.parametrize("methods", [
+    MethodState(),
+    MethodState(ties="breslow", p_adjust="holm", cox_terms=("histology_group", "pazopanib", "sex")),
+    MethodState(stratify="none", cox_terms=("ecog", "prior_lines")),
+    MethodState(survival_endpoint="os", cox_terms=("angiosarcoma",)),
+])
+def test_count_page_shows_the_patient_page_hazard_ratios(con, methods):
+    filters = FilterState()
+    patients = patients_of(con, filters)
+    resolved = replace(methods, **{c.field: c.value for c in hazard_ratios.choices(patients, methods)})
+    if resolved.survival_endpoint != methods.survival_endpoint:
+        pytest.skip("the source does not record this endpoint")
+    expected = results(hazard_ratios.build(patients, resolved))
+    shown = results(count_page(con, filters, resolved))
+    assert_same_tables(shown, expected)
+    assert ("cox_multivariable-result" in shown) == ("cox_multivariable-result" in expected)
+
+
+@pytest.fixture(scope="module")
+def three_studies():
+    """Three simulated studies of different sizes and follow-up (times rounded: tied within and across)."""
+    connection = duckdb.connect(":memory:")
+    parts = [simulate_cohort(n, seed=seed, label=label, time_decimals=1)[0]
+             for n, seed, label in ((1500, 1, "a"), (900, 2, "b"), (400, 3, "c"))]
+    connection.register("frame", pd.concat(parts, ignore_index=True))
+    connection.execute("CREATE TABLE patients AS SELECT * FROM frame")
+    yield connection
+    connection.close()
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_the_stratified_count_page_is_stratified_like_the_patient_page(three_studies, ties):
+    patients = patients_of(three_studies, FilterState())
+    methods = MethodState(stratify="study", ties=ties, cox_terms=("histology_group", "ecog", "pazopanib"))
+    shown = results(count_page(three_studies, FilterState(), methods))
+    assert shown["cox_multivariable-result"].attrs["strata"] == 3
+    assert shown["cox_univariate-result"].attrs["strata_column"] == "study_id"
+    assert_same_tables(shown, results(hazard_ratios.build(patients, methods)))
+    unstratified = results(count_page(three_studies, FilterState(), replace(methods, stratify="none")))
+    assert not unstratified["cox_univariate-result"]["hr"].equals(shown["cox_univariate-result"]["hr"])
+
+
+def test_covariates_on_one_column_share_one_query(con):
+    queries = []
+    count_page(con, FilterState(), MethodState(cox_terms=("angiosarcoma", "histology_group")), queries)
+    # angiosarcoma and the histology groups are both on histology_group, and so is the model of the two
+    assert len(queries) == len(set(queries)) == len(hazard_ratios_counts.recorded_covariates(recorded(con))) - 1
+    assert sum(q[0] == "histology_group" for q in queries) == 1
+
+
+def test_a_filtered_selection_and_an_empty_one(con):
+    filters = FilterState(pazopanib=("yes",))
+    patients = patients_of(con, filters)
+    methods = replace(MethodState(), stratify="none")
+    if not patients.empty and patients["pfs_event"].sum() > 0:
+        assert_same_tables(results(count_page(con, filters, methods)),
+                           results(hazard_ratios.build(patients, methods)))
+    nobody = FilterState(histology=("no such histology",))
+    blocks = count_page(con, nobody, methods)
+    assert isinstance(blocks[0], Note) and blocks[0].text.startswith("No patient matches")
+
+
+def test_no_events_and_no_chosen_covariate_are_said_not_fitted():
+    counts = pd.DataFrame({"ecog": [0, 1, 0], "time": [1.0, 2.0, None], "n_event": [0, 0, 0],
+                           "n_censor": [3, 4, 1]})
+    blocks = hazard_ratios_counts.build({"ecog": counts}, counts, 8, MethodState(stratify="none"))
+    texts = [b.text for b in blocks if isinstance(b, Note)]
+    assert any("7 of 8 selected patients are analysable" in t for t in texts)
+    assert any("hazard ratios cannot be estimated" in t for t in texts)
+    with_events = counts.assign(n_event=[1, 2, 0])
+    blocks = hazard_ratios_counts.build({"ecog": with_events}, None, 11, MethodState(stratify="none", cox_terms=()))
+    assert any(isinstance(b, Controls) for b in blocks)
+    assert not any(v.key == "cox_multivariable" for v in views_of(blocks))
+    assert any(isinstance(b, Note) and "Choose at least one covariate" in b.text for b in blocks)
+
+
+def test_an_endpoint_the_source_lacks_is_not_queried():
+    blocks = hazard_ratios_counts.page(lambda columns: pytest.fail("queried"), {"pfs_months": (0, 0)}, 1, 10,
+                                       MethodState())
+    assert isinstance(blocks[0], Note) and "No selected patient has a recorded" in blocks[0].text
