@@ -272,7 +272,7 @@ def _build_design(df, duration_col, event_col, covariates) -> _Design:
     data = {column: df[column][complete] if n_dropped else df[column] for column in used}
     warnings = []
     if n_dropped:
-        warnings.append(f"{n_dropped} of {len(df)} rows dropped because of missing "
+        warnings.append(f"{n_dropped:,} of {len(df):,} rows dropped because of missing "
                         f"values (like R's na.omit)")
     if n == 0:
         raise InsufficientDataError("no rows without missing values")
@@ -1334,7 +1334,7 @@ def fit_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariates,
                      ties, alpha, strata=strata)
     table.attrs["n_dropped_strata"] = n_dropped_strata
     if n_dropped_strata:
-        table.attrs["warnings"].insert(0, f"{n_dropped_strata} of {len(df)} rows dropped because "
+        table.attrs["warnings"].insert(0, f"{n_dropped_strata:,} of {len(df):,} rows dropped because "
                                           f"the stratum {strata!r} is missing")
     return table
 
@@ -1840,7 +1840,7 @@ def fit_cox_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time"
     design.n_dropped = n_all - n_dropped_strata - n
     design.warnings = [w for w in design.warnings if "rows dropped because of missing" not in w]
     if design.n_dropped:
-        design.warnings.insert(0, f"{design.n_dropped} of {n_all - n_dropped_strata} rows dropped because of "
+        design.warnings.insert(0, f"{design.n_dropped:,} of {n_all - n_dropped_strata:,} rows dropped because of "
                                   f"missing values (like R's na.omit)")
     if n < 2:
         raise InsufficientDataError(f"only {n} complete row: a Cox model needs at least 2")
@@ -1850,7 +1850,7 @@ def fit_cox_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time"
         fitted = _stratified_counted_fit(design, stratum, n_event, patients, ties, alpha, covariates, strata)
         fitted.attrs["n_dropped_strata"] = n_dropped_strata
         if n_dropped_strata:
-            fitted.attrs["warnings"].insert(0, f"{n_dropped_strata} of {n_all} rows dropped because the "
+            fitted.attrs["warnings"].insert(0, f"{n_dropped_strata:,} of {n_all:,} rows dropped because the "
                                                f"stratum {strata!r} is missing")
         return fitted
     order = _stable_argsort(design.time)

@@ -64,10 +64,14 @@ def hazard_ratio_forest(rows: pd.DataFrame, width: int = 420, outcome: str | Non
         alt.Chart(pd.DataFrame({"x": [domain[1]], "label": [right]})).mark_text(
             align="right", baseline="bottom", dy=-6, fontSize=LABEL_SIZE, color="#444444"),
     ).encode(x=alt.X("x:Q", scale=x_scale), y=alt.value(0), text="label:N")
-    plot = alt.layer(rows_axis, reference, intervals, points, sides).properties(width=width, height=alt.Step(32))
+    # a wider text panel (large counts: "50,660 pts, 42,781 ev") takes its room from the plot, down to 260 px
+    text_width = text_panel_width(frame["estimate_text"], 240)
+    plot_width = max(min(width, 260), width - max(0, text_width - 240))
+    plot = alt.layer(rows_axis, reference, intervals, points, sides).properties(width=plot_width,
+                                                                                height=alt.Step(32))
     text = alt.Chart(frame).mark_text(align="left", fontSize=LABEL_SIZE).encode(
         y=alt.Y("row_label:N", sort=order, axis=None), text="estimate_text:N", x=alt.value(4),
-    ).properties(width=text_panel_width(frame["estimate_text"], 240), height=alt.Step(32))
+    ).properties(width=text_width, height=alt.Step(32))
     return alt.hconcat(plot, text, spacing=8).resolve_scale(y="shared")
 
 

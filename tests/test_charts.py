@@ -236,6 +236,13 @@ def test_hazard_ratio_forest_names_the_sides_and_keeps_its_text_inside():
     assert "← longer PFS" in texts and "shorter PFS →" in texts
     text_panel = chart.to_dict()["hconcat"][1]
     assert text_panel["width"] >= len(rows["estimate_text"].iloc[0]) * 8
+    # the longer text takes its room from the plot: together no wider than short texts and the full plot
+    short = charts.hazard_ratio_forest(rows.assign(estimate_text=["0.20 (0.06–0.70)", "1.50"]), outcome="PFS")
+    plot, short_plot = chart.to_dict()["hconcat"][0], short.to_dict()["hconcat"][0]
+    assert short_plot["width"] == 420 and plot["width"] == 260  # 405 px of text: the plot at its narrowest
+    medium = charts.hazard_ratio_forest(rows.assign(estimate_text=["0.20 (0.06–0.70) p 0.012 · 12,345 pts", "1"]))
+    medium_plot, medium_text = (part["width"] for part in medium.to_dict()["hconcat"])
+    assert medium_plot + medium_text == 420 + 240 and medium_plot < 420
 
 
 def test_rate_forest_leaves_room_for_a_square_at_zero_or_one():

@@ -70,7 +70,7 @@ def estimate_text(row) -> str:
 
 
 def _in_level(terms: pd.DataFrame) -> list[str]:
-    return [f"{int(a)} ({int(b)})" if pd.notna(a) else "–" for a, b in zip(terms["level_n"], terms["level_events"])]
+    return [f"{int(a):,} ({int(b):,})" if pd.notna(a) else "–" for a, b in zip(terms["level_n"], terms["level_events"])]
 
 
 def _hr_texts(terms: pd.DataFrame) -> list[str]:
@@ -161,7 +161,7 @@ def screening_view(screen: pd.DataFrame, spec, ties: str, p_adjust: str, strata_
         f"p adjusted ({p_adjust})": pd.Series(screen["p_adjusted"]).map(fmt_p),
         "Patients": screen["n"], "Events": screen["events"],
         "In level (events)": _in_level(screen),
-        "Reference (events)": [f"{reference_label(c, ref)}: {int(a)} ({int(b)})" if pd.notna(a) else "–"
+        "Reference (events)": [f"{reference_label(c, ref)}: {int(a):,} ({int(b):,})" if pd.notna(a) else "–"
                                for c, ref, a, b in zip(screen["covariate"], screen["reference"], screen["reference_n"],
                                                        screen["reference_events"])],
         NOTE_COLUMN: [r.note or r.warnings or "" for r in screen.itertuples()],
@@ -302,7 +302,7 @@ def model_view(fitted: pd.DataFrame, spec, ties: str, strata_text: str, patients
     n_terms = len(fitted)
     events_per_term = attrs["events"] / n_terms
     parts: list = [Note(f"**{attrs['n']:,} patients, {attrs['events']:,} events, {n_terms} term(s)** — "
-                        f"{events_per_term:.1f} events per term. Likelihood-ratio test p = {fmt_p(attrs['lr_p'])} "
+                        f"{events_per_term:,.1f} events per term. Likelihood-ratio test p = {fmt_p(attrs['lr_p'])} "
                         f"({attrs['lr_df']} df); score p = {fmt_p(attrs['score_p'])}; Wald p = "
                         f"{fmt_p(attrs['wald_p'])}.", kind="markdown")]
     if events_per_term < 10:

@@ -1,5 +1,5 @@
-"""A registry above limits.SCALE read in place (SARCOMA_REGISTRY): Survival, Adverse events, Response and
-Overview pages counted by the database, in a real Chromium. Screenshots go to tests/artifacts/screenshots/registry-*.png."""
+"""A registry above limits.SCALE read in place (SARCOMA_REGISTRY): Survival, Adverse events, Response,
+Hazard ratios and Overview pages counted by the database, in a real Chromium. Screenshots go to tests/artifacts/screenshots/registry-*.png."""
 from __future__ import annotations
 
 import os
@@ -44,6 +44,7 @@ def registry_url(tmp_path_factory):
     ("adverse-events?source=registry&pazopanib=yes", "Patients with at least one event"),
     ("response?source=registry&response_by=pazopanib", "Do the rates differ between groups?"),
     ("?source=registry", "Headline numbers"),  # the Overview is the main page
+    ("hazard-ratios?source=registry&cox_terms=histology_group,pazopanib,sex", "events per term"),
 ])
 def test_large_registry_pages_are_counted_by_the_database(page, registry_url, path, expected):
     page.goto(f"{registry_url}/{path}")
@@ -51,6 +52,6 @@ def test_large_registry_pages_are_counted_by_the_database(page, registry_url, pa
     main = page.locator('[data-testid="stMain"]')
     main.get_by_text("Large source: counted by the database", exact=False).first.wait_for(timeout=60_000)
     main.get_by_text(expected, exact=False).first.wait_for(timeout=60_000)
+    screenshot(page, f"registry-{path.split('?')[0] or 'overview'}")
     assert not page.locator('[data-testid="stException"]').count()
     assert not page.get_by_text("Page not found").count()
-    screenshot(page, f"registry-{path.split('?')[0] or 'overview'}")
