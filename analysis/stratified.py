@@ -289,7 +289,7 @@ def mantelhaen_exact_from_data(exposed: Any, outcome: Any, strata: Any,
 def subgroup_rates_stratified(df: pd.DataFrame, subgroup_cols, strata_col: str, endpoint: str = "orr",
                               denominator: str = "all", method: str = "clopper-pearson", alpha: float = 0.05,
                               response_col: str = "best_response", p_adjust_method: str = "BH",
-                              missing_levels=()) -> pd.DataFrame:
+                              missing_levels=(), count_col: str | None = None) -> pd.DataFrame:
     """:func:`analysis.response.subgroup_rates` with each level-vs-rest test stratified by ``strata_col``.
 
     Rates and their intervals are those of ``subgroup_rates`` (all patients
@@ -302,7 +302,8 @@ def subgroup_rates_stratified(df: pd.DataFrame, subgroup_cols, strata_col: str, 
     is the stratum itself (no stratum holds both a level and the rest) keeps
     its Fisher p, with a note. Rows with a missing stratum are dropped and
     counted in ``attrs["n_dropped_strata"]``. ``missing_levels`` are shown but not tested, and are not
-    part of "the rest" of the other levels (as ``subgroup_rates``).
+    part of "the rest" of the other levels (as ``subgroup_rates``). With ``count_col`` each row stands for
+    that many patients (a table of counts, e.g. a database ``GROUP BY``): the same result as on the patients.
 
     Returns
     -------
@@ -318,10 +319,13 @@ def subgroup_rates_stratified(df: pd.DataFrame, subgroup_cols, strata_col: str, 
     .. [3] Fisher RA. J R Stat Soc. 1922;85:87-94.
     """
     keep, n_dropped = drop_missing_strata(df[strata_col])
-    df = df[keep]
+    weights = (np.ones(len(df), dtype=np.int64) if count_col is None
+               else pd.to_numeric(df[count_col]).to_numpy(dtype=np.int64))
+    n_dropped = int(weights[~keep].sum())
+    df, weights = df[keep], weights[keep]
     rates = subgroup_rates(df, subgroup_cols, endpoint=endpoint, denominator=denominator, method=method,
                            alpha=alpha, response_col=response_col, p_adjust_method=p_adjust_method,
-                           missing_levels=missing_levels)
+                           missing_levels=missing_levels, count_col=count_col)
     untested_labels = set(missing_levels)
     is_event, in_denominator = _endpoint_events(df, response_col, rates.attrs["endpoint"], denominator)
     stratum_codes, stratum_labels = pd.factorize(pd.Series(df[strata_col].to_numpy(dtype=object)), sort=False)
@@ -347,7 +351,7 @@ def subgroup_rates_stratified(df: pd.DataFrame, subgroup_cols, strata_col: str, 
                 stratum = stratum_codes[compared]
                 event = is_event[compared]
                 tables = np.zeros((2, 2, n_strata), dtype=np.int64)
-                np.add.at(tables, (np.where(in_level, 0, 1), np.where(event, 0, 1), stratum), 1)
+                np.add.at(tables, (np.where(in_level, 0, 1), np.where(event, 0, 1), stratum), weights[compared])
                 informative = (tables[0].sum(axis=0) > 0) & (tables[1].sum(axis=0) > 0)
                 if informative.any():
                     result = mantelhaen_exact(tables[:, :, informative], conf_level=1 - alpha)

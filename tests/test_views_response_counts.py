@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
+from data.simulate import simulate_cohort
 from sarcoma_app.sources import count_sql, filter_sql
 from sarcoma_app.views import response, response_counts
 from sarcoma_app.views.blocks import Table, views_of
@@ -68,13 +70,13 @@ def assert_same(result, expected):
     MethodState(response_by="pazopanib", endpoint="dcr", p_adjust="holm"),
     MethodState(response_by="study", ci="jeffreys"),
     MethodState(response_by="ecog", endpoint="orr"),
+    MethodState(stratify="none", endpoint="dcr"),
 ])
 def test_count_page_shows_the_patient_page_numbers(con, methods):
     filters = FilterState()
     sql, parameters = filter_sql.patients_sql(filters, hide_simulated=False)
     patients = con.execute(sql, list(parameters)).df()
-    # the count page does not stratify the subgroup tests by study (left out with a note)
-    by_patients = shown(response.build(patients, replace(methods, stratify="none")))
+    by_patients = shown(response.build(patients, methods))
     by_counts = shown(response_counts.build(counted(con, filters, methods), len(patients), methods))
     assert "response_forest-result" in by_counts or "response_forest-result" not in by_patients
     # borrowing across groups needs each patient (left out with a note)
@@ -83,11 +85,31 @@ def test_count_page_shows_the_patient_page_numbers(con, methods):
         assert_same(value, by_patients[name])
 
 
-def test_stratification_is_not_offered_and_no_patient_is_a_note():
+def test_stratification_is_offered_for_several_studies_and_no_patient_is_a_note():
     recorded = {c: (10, 3) for c in filter_sql.PATIENT_COLUMNS}
     fields = [c.field for c in response_counts.choices(recorded, MethodState(stratify="study"))]
     assert fields == ["response_by", "denominator", "ci", "endpoint"]
+    fields = [c.field for c in response_counts.choices(recorded, MethodState(stratify="study"), n_studies=3)]
+    assert fields == ["response_by", "denominator", "ci", "endpoint", "stratify"]
     assert response_counts.build({}, 0, MethodState())[0].text.startswith("No patient matches")
+
+
+@pytest.mark.parametrize("endpoint", ["orr", "dcr"])
+def test_the_stratified_forest_from_counts_is_the_patients_stratified_forest(endpoint):
+    connection = duckdb.connect(":memory:")
+    parts = [simulate_cohort(n, seed=seed, label=label, time_decimals=1)[0]
+             for n, seed, label in ((700, 5, "a"), (300, 6, "b"), (120, 7, "c"))]
+    connection.register("frame", pd.concat(parts, ignore_index=True))
+    connection.execute("CREATE TABLE patients AS SELECT * FROM frame")
+    methods = MethodState(stratify="study", endpoint=endpoint, response_by="pazopanib")
+    sql, parameters = filter_sql.patients_sql(FilterState(), hide_simulated=False)
+    patients = connection.execute(sql, list(parameters)).df()
+    by_patients = shown(response.build(patients, methods))
+    by_counts = shown(response_counts.build(counted(connection, FilterState(), methods), len(patients), methods))
+    forest = by_counts["response_forest-result"]
+    assert forest.attrs["n_strata"] == 3 and forest["stratified"].any()
+    assert_same(forest, by_patients["response_forest-result"])
+    assert_same(by_counts[f"{endpoint}-by-subgroup"], by_patients[f"{endpoint}-by-subgroup"])
 
 
 def test_pattern_counts_name_only_patient_columns():

@@ -45,7 +45,8 @@ def overview_page(state: ViewState, controls: Controls, picked: Picked) -> list[
 
 def response_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
     if db.is_large():  # counts only: the patients are never loaded
-        methods = controls(response_counts.choices(db.recorded_counts(), state.methods))
+        methods = controls(response_counts.choices(db.recorded_counts(), state.methods,
+                                                   db.count_studies(state.filters)))
         counts = {part: db.pattern_counts(state.filters, columns)
                   for part, columns in response_counts.queries(methods).items()}
         return response_counts.build(counts, db.count_patients(state.filters), methods)

@@ -241,7 +241,8 @@ def forest_blocks(patients, methods, n_studies, count_col=None) -> list[Block]:
     if stratified:
         rates = subgroup_rates_stratified(labelled, [f"sg_{key}" for key in subgroup_columns], "study_id",
                                           endpoint=endpoint, denominator=denominator, method=ci_method,
-                                          p_adjust_method=p_adjust, missing_levels=not_reported)
+                                          p_adjust_method=p_adjust, missing_levels=not_reported,
+                                          count_col=count_col)
     else:
         rates = subgroup_rates(labelled, [f"sg_{key}" for key in subgroup_columns], endpoint=endpoint,
                                denominator=denominator, method=ci_method, p_adjust_method=p_adjust,

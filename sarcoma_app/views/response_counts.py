@@ -4,12 +4,11 @@ Above :data:`sarcoma_app.limits.SCALE` the page gets patients per pattern of a f
 response from DuckDB (:func:`sarcoma_app.sources.db.pattern_counts`, one query per table: see
 :func:`queries`) and shows what :func:`sarcoma_app.views.response.build` shows on the same patients
 (tests/test_views_response_counts.py), computed by :mod:`analysis.response` with ``count_col``. What needs
-each patient (the study-stratified forest test, borrowing across groups, the tumour measurements and the
-code snippets, which read the patients' CSV) is left out with a note.
+each patient (borrowing across groups, the tumour measurements and the code snippets, which read the
+patients' CSV) is left out with a note.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 
 import pandas as pd
 
@@ -32,20 +31,22 @@ def queries(methods: MethodState) -> dict[str, list[str]]:
             "forest": ["study_id"] + forest + ["best_response"]}
 
 
-def choices(recorded: dict[str, tuple[int, int]], methods: MethodState) -> list[Choice]:
-    """The Response page's choices from per-column counts of the source (no stratification: see the module)."""
-    template = {c.field: c for c in response.choices(pd.DataFrame({"study_id": ["a"]}), methods)}
+def choices(recorded: dict[str, tuple[int, int]], methods: MethodState, n_studies: int = 1) -> list[Choice]:
+    """The Response page's choices from per-column counts of the source and the number of selected studies
+    (the forest's study-stratified tests are offered for two or more)."""
+    studies = pd.DataFrame({"study_id": [f"study {i}" for i in range(max(n_studies, 1))]})
+    template = {c.field: c for c in response.choices(studies, methods)}
     grouping = template["response_by"]
     return [common.selected("response_by", grouping.label, registry.available_groupings(recorded),
                             methods.response_by, grouping.format, help=grouping.help),
-            template["denominator"], template["ci"], template["endpoint"]]
+            template["denominator"], template["ci"], template["endpoint"]] \
+        + ([template["stratify"]] if "stratify" in template else [])
 
 
 def build(counts: dict[str, pd.DataFrame], n_selected: int, methods: MethodState) -> list[Block]:
     """The page's blocks from ``counts`` (part -> :func:`sources.db.pattern_counts` of :func:`queries`)."""
     if n_selected == 0:
         return [common.NO_PATIENTS]
-    methods = replace(methods, stratify="none")
     rates = counts["rates"]
     n_studies = rates["study_id"].nunique()
     blocks: list[Block] = response.studies_note(n_studies)
@@ -58,8 +59,7 @@ def build(counts: dict[str, pd.DataFrame], n_selected: int, methods: MethodState
     if grouping != "none":
         blocks += response.fisher_blocks(None, grouped, grouping, methods.denominator, count_col=COUNT)
     blocks += response.forest_blocks(counts["forest"], methods, n_studies, count_col=COUNT)
-    blocks.append(Note("Large source: counted by the database over the selected patients. The study-stratified "
-                       "subgroup test, borrowing across groups, tumour measurements and the code snippets need "
-                       f"each patient and are not shown for a source above {limits.SCALE.patients_loaded.amount}.",
-                       kind="info"))
+    blocks.append(Note("Large source: counted by the database over the selected patients. Borrowing across "
+                       "groups, tumour measurements and the code snippets need each patient and are not shown for a "
+                       f"source above {limits.SCALE.patients_loaded.amount}.", kind="info"))
     return blocks
