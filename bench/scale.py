@@ -45,7 +45,7 @@ from analysis.survival import (kaplan_meier_by_group_from_counts, kaplan_meier_f
                                logrank_table_from_counts)
 from bench.run import LANDMARKS, MULTIVARIABLE, R_COLUMNS, SUBGROUPS, UNIVARIATE, r_available, r_timings_from_csv  # noqa: E402
 from sarcoma_app.sources import count_sql, filter_sql, registry_files  # noqa: E402
-from sarcoma_app.views import overview_counts, response_counts  # noqa: E402
+from sarcoma_app.views import borrowing, overview_counts, response_counts, subtype, subtype_counts  # noqa: E402
 from sarcoma_app.views.prepare import risk_grid  # noqa: E402
 from sarcoma_app.viewstate.url_state import FilterState, MethodState  # noqa: E402
 
@@ -187,7 +187,17 @@ def other_page_tasks(con) -> dict:
                   for part, columns in overview_counts.QUERIES.items()}
         return overview_counts.build(counts, PAGE_METHODS, studies)
 
+    def subtype_view():
+        borrowing._fit.cache_clear()  # each run fits the hierarchical model, as after a filter change
+        menu = fetch(con, *count_sql.pattern_counts_sql(FILTERS, subtype.MENU_COLUMNS, hide_simulated=False))
+        choice = subtype_counts.chosen(menu, None)
+        pfs = fetch(con, *count_sql.survival_counts_within_sql(FILTERS, choice.column, choice.value,
+                                                               subtype_counts.ENDPOINT, "study", hide_simulated=False))
+        selection = fetch(con, *count_sql.pattern_counts_sql(FILTERS, subtype.COUNTED_COLUMNS, hide_simulated=False))
+        return subtype_counts.build(menu, selection, pfs, PAGE_METHODS, pooled=True, studies=studies)
+
     return {"AE table by pazopanib (1 count query + table)": ae_page,
+            "Subtype page as the app (views/subtype_counts.py: 3 count queries + all blocks)": subtype_view,
             "Response page as the app (views/response_counts.py: 3 count queries + all blocks)": response_view,
             "Overview as the app (views/overview_counts.py: 2 count queries + all blocks)": overview_view,
             "response_comparison ORR+DCR 2x2 (count query + Fisher)": fisher_2x2,

@@ -138,7 +138,7 @@ def choice_labels(choices: list[SubtypeChoice], sizes: dict[str, tuple[int, int]
 
 def _label(choice: SubtypeChoice, n: int, n_studies: int) -> str:
     what = "group" if choice.level == "group" else "specific histology"
-    return (f"{choice.value} · {what} · {n} patient{'s' if n != 1 else ''} in {n_studies} "
+    return (f"{choice.value} · {what} · {n:,} patient{'s' if n != 1 else ''} in {n_studies:,} "
             f"stud{'ies' if n_studies != 1 else 'y'}")
 
 
@@ -169,7 +169,7 @@ def _histologies(cohort: pd.DataFrame, count_col: str | None) -> str:
     sizes = pd.DataFrame({"histology": cohort["histology"].astype(object).fillna("not reported"),
                           "n": 1 if count_col is None else cohort[count_col].astype("int64")})
     sizes = sizes.groupby("histology")["n"].sum()
-    return ", ".join(f"{name} ({sizes[name]})" for name in sorted(sizes.index, key=lambda h: (-sizes[h], str(h))))
+    return ", ".join(f"{name} ({sizes[name]:,})" for name in sorted(sizes.index, key=lambda h: (-sizes[h], str(h))))
 
 
 def study_summaries(patients: pd.DataFrame, denominator: str, ci: str, conf_type: str,
@@ -230,7 +230,7 @@ def display_table(summaries: pd.DataFrame, regimens: dict[str, str]) -> pd.DataF
             "ORR % (95% CI)": fmt_rate_ci(row["orr"], row["orr_lower"], row["orr_upper"]),
             "DCR n/N": fmt_count(row["dcr_count"], row["denominator"]),
             "DCR % (95% CI)": fmt_rate_ci(row["dcr"], row["dcr_lower"], row["dcr_upper"]),
-            "PFS patients (events)": f"{row['pfs_n']} ({row['pfs_events']})" if has_pfs else "–",
+            "PFS patients (events)": f"{row['pfs_n']:,} ({row['pfs_events']:,})" if has_pfs else "–",
             "Median PFS, months (95% CI)": (fmt_median_ci(row["median"], row["median_lower"], row["median_upper"])
                                             if has_pfs else "PFS not published per patient"),
         })
