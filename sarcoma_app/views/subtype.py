@@ -271,6 +271,8 @@ def published_counts(published: pd.DataFrame, codes: set[str]) -> pd.DataFrame:
 
 def side_by_side(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`display_table` turned so each study is a column and each quantity a row (text cells)."""
+    counts = [c for c in table.columns if pd.api.types.is_integer_dtype(table[c])]
+    table = table.assign(**{c: table[c].map("{:,}".format) for c in counts})  # 10,000 patients, as the rates
     wide = table.set_index("Study").T.astype(str)
     wide.columns.name = None
     return wide.reset_index(names="Per study")
