@@ -45,7 +45,8 @@ from analysis.survival import (kaplan_meier_by_group_from_counts, kaplan_meier_f
                                logrank_table_from_counts)
 from bench.run import LANDMARKS, MULTIVARIABLE, R_COLUMNS, SUBGROUPS, UNIVARIATE, r_available, r_timings_from_csv  # noqa: E402
 from sarcoma_app.sources import count_sql, filter_sql, registry_files  # noqa: E402
-from sarcoma_app.views import hazard_ratios_counts, overview_counts, response_counts  # noqa: E402
+from sarcoma_app.views import (borrowing, hazard_ratios_counts, overview_counts, response_counts, subtype,  # noqa: E402
+                               subtype_counts)
 from sarcoma_app.views.prepare import risk_grid  # noqa: E402
 from sarcoma_app.viewstate.url_state import FilterState, MethodState  # noqa: E402
 
@@ -195,7 +196,17 @@ def other_page_tasks(con) -> dict:
         return hazard_ratios_counts.page(cox_counts, recorded, 1, int(sum(cox_counts(("sex",))["n_event"])) + 1,
                                          HAZARD_RATIO_METHODS)
 
+    def subtype_view():
+        borrowing._fit.cache_clear()  # each run fits the hierarchical model, as after a filter change
+        menu = fetch(con, *count_sql.pattern_counts_sql(FILTERS, subtype.MENU_COLUMNS, hide_simulated=False))
+        choice = subtype_counts.chosen(menu, None)
+        pfs = fetch(con, *count_sql.survival_counts_within_sql(FILTERS, choice.column, choice.value,
+                                                               subtype_counts.ENDPOINT, "study", hide_simulated=False))
+        selection = fetch(con, *count_sql.pattern_counts_sql(FILTERS, subtype.COUNTED_COLUMNS, hide_simulated=False))
+        return subtype_counts.build(menu, selection, pfs, PAGE_METHODS, pooled=True, studies=studies)
+
     return {"AE table by pazopanib (1 count query + table)": ae_page,
+            "Subtype page as the app (views/subtype_counts.py: 3 count queries + all blocks)": subtype_view,
             "Hazard ratios as the app (views/hazard_ratios_counts.py: 8 count queries, 8 + 1 Cox fits, all blocks)":
                 hazard_ratios_view,
             "Response page as the app (views/response_counts.py: 3 count queries + all blocks)": response_view,

@@ -76,6 +76,7 @@ def test_adverse_events_page_on_a_large_registry_counts_in_the_database(registry
 @pytest.mark.parametrize("page, query, expected", [
     ("pages/response.py", {"response_by": "pazopanib"}, "Do the rates differ between groups?"),
     ("pages/overview.py", {}, "Headline numbers"),
+    ("pages/subtype.py", {}, "response and PFS in each study"),
 ])
 def test_response_and_overview_on_a_large_registry_count_in_the_database(registry, monkeypatch, page, query,
                                                                          expected):

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 from sarcoma_app.sources import cohort, db
 from sarcoma_app.views import (
     adverse_events, adverse_events_counts, common, hazard_ratios, hazard_ratios_counts, overview, overview_counts,
-    patients as patients_view, published, response, response_counts, subtype, survival, survival_counts,
+    patients as patients_view, published, response, response_counts, subtype, subtype_counts, survival, survival_counts,
 )
 from sarcoma_app.views.blocks import Block, Choice, Columns, Expander, Pick, Tabs, View
 from sarcoma_app.viewstate.url_state import FilterState, MethodState, ViewState
@@ -82,13 +82,26 @@ def hazard_ratios_page(state: ViewState, controls: Controls, picked: Picked) -> 
 def subtype_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
     filters = state.filters
     # The page picks the histology itself; the sidebar's other filters (study, pazopanib, ECOG...) still apply.
-    patients = db.load_patients(replace(filters, histology=(), histology_group=()))
+    selection = replace(filters, histology=(), histology_group=())
+    printed = db.read_table("published_response_by_histology") if cohort.has_published_tables() else None
+    conflicts = db.read_table("source_conflicts") if cohort.has_published_tables() else None
+    if db.is_large():  # counts only: the patients are never loaded
+        menu_counts = db.pattern_counts(FilterState(), subtype.MENU_COLUMNS)
+        choice = subtype_counts.chosen(menu_counts, picked(subtype.CHOICE_KEY))
+        pfs = (None if choice is None else
+               db.survival_counts_within(selection, choice.column, choice.value, subtype_counts.ENDPOINT, "study"))
+        return subtype_counts.build(
+            menu_counts, db.pattern_counts(selection, subtype.COUNTED_COLUMNS), pfs, state.methods,
+            chosen=picked(subtype.CHOICE_KEY), pooled=bool(picked(subtype.POOLED_KEY, False)),
+            studies=db.read_table("studies"), histology_filtered=bool(filters.histology or filters.histology_group),
+            printed=printed, conflicts=conflicts,
+            with_pfs=lambda: db.studies_with_endpoint(FilterState(), subtype_counts.ENDPOINT))
+    patients = db.load_patients(selection)
     return subtype.build(
         patients, state.methods, every_patient=db.load_patients(FilterState()),
         chosen=picked(subtype.CHOICE_KEY), pooled=bool(picked(subtype.POOLED_KEY, False)),
         studies=db.read_table("studies"), histology_filtered=bool(filters.histology or filters.histology_group),
-        printed=db.read_table("published_response_by_histology") if cohort.has_published_tables() else None,
-        conflicts=db.read_table("source_conflicts") if cohort.has_published_tables() else None)
+        printed=printed, conflicts=conflicts)
 
 
 def adverse_events_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:

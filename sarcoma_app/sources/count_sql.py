@@ -48,6 +48,30 @@ def survival_counts_sql(filters: FilterState, endpoint: str, grouping: str = NO_
     return sql, parameters
 
 
+def survival_counts_within_sql(filters: FilterState, column: str, value: str, endpoint: str,
+                               grouping: str = NO_GROUPING, hide_simulated: bool = True) -> tuple[str, tuple]:
+    """:func:`survival_counts_sql` of the filtered patients whose ``column`` (a patient column) equals ``value``.
+
+    Exact equality (a patient with no value never matches), unlike a filter's option bucket, where a
+    missing value is the option 'unknown'. Subtype across studies: PFS by study of one histology.
+    """
+    _patient_columns([column])
+    where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
+    where = f"{where} AND {column} = ?" if where else f"WHERE {column} = ?"
+    sql = (f'SELECT {_grouping_sql(grouping)} AS "group", 0 AS stratum, {_event_counts(endpoint)} '
+           f"FROM patients {where} GROUP BY ALL ORDER BY 1, 2, 3")
+    return sql, (*parameters, value)
+
+
+def studies_with_endpoint_sql(filters: FilterState, endpoint: str, hide_simulated: bool = True) -> tuple[str, tuple]:
+    """Studies (``study_id``, sorted) with a filtered patient whose ``endpoint`` time and event are recorded."""
+    spec = registry.ENDPOINTS[endpoint]
+    where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
+    recorded = f"{spec.time} IS NOT NULL AND {spec.event} IS NOT NULL"
+    where = f"{where} AND {recorded}" if where else f"WHERE {recorded}"
+    return f"SELECT DISTINCT study_id FROM patients {where} ORDER BY study_id", parameters
+
+
 def _event_counts(endpoint: str) -> str:
     """``time, n_event, n_censor`` of a grouped query (time NULL where the time or the event is missing)."""
     spec = registry.ENDPOINTS[endpoint]

@@ -286,6 +286,20 @@ def survival_counts(filters: FilterState, endpoint: str, grouping: str = "none",
     return query(sql, parameters, copy=False)
 
 
+def survival_counts_within(filters: FilterState, column: str, value: str, endpoint: str,
+                           grouping: str = "none") -> pd.DataFrame:
+    """:func:`survival_counts` of the filtered patients whose ``column`` equals ``value`` (one histology)."""
+    sql, parameters = count_sql.survival_counts_within_sql(filters, column, value, endpoint, grouping,
+                                                           hide_simulated=_hide_simulated())
+    return query(sql, parameters, copy=False)
+
+
+def studies_with_endpoint(filters: FilterState, endpoint: str) -> list[str]:
+    """Studies (ids, sorted) with a filtered patient whose ``endpoint`` time and event are recorded."""
+    sql, parameters = count_sql.studies_with_endpoint_sql(filters, endpoint, hide_simulated=_hide_simulated())
+    return [str(s) for s in query(sql, parameters, copy=False)["study_id"]]
+
+
 def response_counts(filters: FilterState, grouping: str = "none") -> pd.DataFrame:
     """Patients per (group, best response) of the filtered patients: ``group, best_response, n``."""
     sql, parameters = count_sql.response_counts_sql(filters, grouping, hide_simulated=_hide_simulated())

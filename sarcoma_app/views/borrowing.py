@@ -53,9 +53,10 @@ def choices(methods: MethodState) -> list[Choice]:
 
 
 def _counts(patients: pd.DataFrame, groups: pd.Series, denominator: str, endpoint: str,
-            missing: str) -> pd.DataFrame:
+            missing: str, count_col: str | None = None) -> pd.DataFrame:
     """Responders and denominator per group (groups without a denominator, and ``missing``, left out)."""
-    table = response_table(patients.assign(group=groups), group_col="group", denominator=denominator)
+    table = response_table(patients.assign(group=groups), group_col="group", denominator=denominator,
+                           count_col=count_col)
     table = table[table["group"].astype(str) != "All"]
     table = table[(table["denominator"] > 0) & ~table["group"].astype(str).eq(missing)]
     return pd.DataFrame({"group": table["group"].astype(str).to_numpy(),
@@ -120,7 +121,7 @@ def methods_text(result, denominator: str) -> str:
 
 def section(patients: pd.DataFrame, groups: pd.Series, what: str, methods: MethodState, *, key: str,
             highlight: str | None = None, missing: str = registry.NOT_REPORTED,
-            grouping: str | None = None) -> list[Block]:
+            grouping: str | None = None, count_col: str | None = None) -> list[Block]:
     """The section's blocks.
 
     Parameters
@@ -139,6 +140,9 @@ def section(patients: pd.DataFrame, groups: pd.Series, what: str, methods: Metho
         The label of a missing value among ``groups`` (left out: not a subtype).
     grouping : str, optional
         The registry grouping behind ``groups`` (for "Show the code"; no code without it).
+    count_col : str, optional
+        Each row of ``patients`` stands for that many patients (a database count per group and best
+        response): the same numbers, without the code (which reads each patient).
 
     Returns
     -------
@@ -150,7 +154,7 @@ def section(patients: pd.DataFrame, groups: pd.Series, what: str, methods: Metho
     n_levels = prepare.n_levels(groups)
     if n_levels > prepare.MAX_COMPARED_LEVELS:  # bounded before the counts and the model
         return [Heading(SECTION), common.too_many_levels(what, n_levels, "Filter the patients first.")]
-    counts = _counts(patients, groups, methods.denominator, endpoint, missing)
+    counts = _counts(patients, groups, methods.denominator, endpoint, missing, count_col)
     if len(counts) < 2:  # offered only where there is something to borrow from
         return []
     blocks: list[Block] = [Heading(SECTION), Controls(section_choices)]
@@ -183,7 +187,8 @@ def section(patients: pd.DataFrame, groups: pd.Series, what: str, methods: Metho
                   "(EXNEX limits this). Not a test, and no substitute for a trial in that subtype.",
                   kind="info", icon=":material/science:")
     parts: list = [chart, table, priors, caveat]
-    n_unknown = int(groups.astype(str).eq(missing).sum())
+    weights = 1 if count_col is None else patients[count_col].to_numpy()
+    n_unknown = int((groups.astype(str).eq(missing).to_numpy() * weights).sum())
     if n_unknown:
         parts.append(Note(f"{n_unknown} patient{'s' if n_unknown != 1 else ''} whose {escape_markdown(what)} is not "
                           "reported are left out (not a subtype).", kind="caption"))
@@ -196,9 +201,10 @@ def section(patients: pd.DataFrame, groups: pd.Series, what: str, methods: Metho
                           "decides how much is borrowed. Compare the small, moderate and large priors before "
                           "reading the hierarchical column.", kind="warning", icon=":material/balance:"))
     n_patients = int(counts["n"].sum())
-    view = View(key, f"{short} by {what}: borrowing across subtypes (exploratory)", parts, patients=patients,
-                n_text=f"{len(counts)} groups ({what}), {n_patients} patients, {int(counts['k'].sum())} with {short}",
+    view = View(key, f"{short} by {what}: borrowing across subtypes (exploratory)", parts,
+                patients=patients if count_col is None else None,
+                n_text=f"{len(counts)} groups ({what}), {n_patients:,} patients, {int(counts['k'].sum()):,} with {short}",
                 methods_text=methods_text(result, methods.denominator), result=result,
-                code=None if grouping is None else snippets.borrowing(grouping, methods.denominator, endpoint, model,
-                                                                      prior, threshold / 100))
+                code=None if grouping is None or count_col is not None else snippets.borrowing(
+                    grouping, methods.denominator, endpoint, model, prior, threshold / 100))
     return blocks + [view]

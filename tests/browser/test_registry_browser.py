@@ -55,3 +55,21 @@ def test_large_registry_pages_are_counted_by_the_database(page, registry_url, pa
     screenshot(page, f"registry-{path.split('?')[0] or 'overview'}")
     assert not page.locator('[data-testid="stException"]').count()
     assert not page.get_by_text("Page not found").count()
+
+
+def test_large_registry_subtype_page_is_counted_and_changes_subtype(page, registry_url):
+    page.goto(f"{registry_url}/subtype?source=registry")
+    wait_until_idle(page, timeout_ms=120_000)
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_text("Large source: counted by the database", exact=False).first.wait_for(timeout=60_000)
+    # the default is the subtype with the most patients (Leiomyosarcoma in the simulation), from a count query
+    main.get_by_text("Leiomyosarcoma: response and PFS in each study", exact=False).first.wait_for(timeout=60_000)
+    main.locator('[data-testid="stSelectbox"]').filter(has_text="Histology or histology group").click()
+    page.get_by_role("option").filter(has_text="Angiosarcoma · group").first.click()
+    wait_until_idle(page, timeout_ms=120_000)
+    main.get_by_text("Angiosarcoma: response and PFS in each study", exact=False).first.wait_for(timeout=60_000)
+    main.get_by_text("Progression-free survival where published", exact=False).first.wait_for(timeout=60_000)
+    main.get_by_text("Borrowing across subtypes (exploratory)", exact=False).first.wait_for(timeout=60_000)
+    assert not page.locator('[data-testid="stException"]').count()
+    assert not page.get_by_text("This page needs each patient").count()
+    screenshot(page, "registry-subtype-angiosarcoma")
