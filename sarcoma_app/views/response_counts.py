@@ -4,8 +4,8 @@ Above :data:`sarcoma_app.limits.SCALE` the page gets patients per pattern of a f
 response from DuckDB (:func:`sarcoma_app.sources.db.pattern_counts`, one query per table: see
 :func:`queries`) and shows what :func:`sarcoma_app.views.response.build` shows on the same patients
 (tests/test_views_response_counts.py), computed by :mod:`analysis.response` with ``count_col``. What needs
-each patient (borrowing across groups, the tumour measurements and the code snippets, which read the
-patients' CSV) is left out with a note.
+each patient (the tumour measurements and the code snippets, which read the patients' CSV) is left out
+with a note.
 """
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pandas as pd
 
 from data import registry
 from sarcoma_app import limits
-from sarcoma_app.views import common, prepare, response
+from sarcoma_app.text import GROUPING_LABELS
+from sarcoma_app.views import borrowing, common, prepare, response
 from sarcoma_app.views.blocks import Block, Choice, Note
 from sarcoma_app.viewstate.url_state import MethodState
 
@@ -59,7 +60,11 @@ def build(counts: dict[str, pd.DataFrame], n_selected: int, methods: MethodState
     if grouping != "none":
         blocks += response.fisher_blocks(None, grouped, grouping, methods.denominator, count_col=COUNT)
     blocks += response.forest_blocks(counts["forest"], methods, n_studies, count_col=COUNT)
-    blocks.append(Note("Large source: counted by the database over the selected patients. Borrowing across "
-                       "groups, tumour measurements and the code snippets need each patient and are not shown for a "
-                       f"source above {limits.SCALE.patients_loaded.amount}.", kind="info"))
+    if grouping not in ("none", "best_response"):  # as the patient page
+        blocks += borrowing.section(grouped, grouped["group"], GROUPING_LABELS[grouping], methods,
+                                    key="response_borrowing", missing=registry.GROUPINGS[grouping].missing_label,
+                                    grouping=grouping, count_col=COUNT)
+    blocks.append(Note("Large source: counted by the database over the selected patients. Tumour measurements "
+                       "and the code snippets need each patient and are not shown for a source above "
+                       f"{limits.SCALE.patients_loaded.amount}.", kind="info"))
     return blocks
