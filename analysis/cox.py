@@ -1747,7 +1747,8 @@ class _CountedTimeline:
         self.time = time
         death_times = np.unique(time[n_event > 0])
         self.deaths = np.repeat(np.arange(time.size), n_event)
-        self.block_of_death = np.searchsorted(death_times, time[self.deaths])
+        # a row's deaths share its block: searched per row, not per death
+        self.block_of_death = np.repeat(np.searchsorted(death_times, time), n_event)
         self.block_size = np.bincount(self.block_of_death, minlength=death_times.size)
         block_first = np.r_[0, np.cumsum(self.block_size)[:-1]]
         self.rank_in_block = np.arange(self.deaths.size) - np.repeat(block_first, self.block_size)

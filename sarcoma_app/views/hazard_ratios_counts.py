@@ -117,21 +117,32 @@ def page(fetch: Callable[[tuple[str, ...]], pd.DataFrame], recorded: dict[str, t
         return fetched[columns]
 
     screening = {key: counts(columns) for key, columns in queries(recorded, with_stratum).items()}
-    terms = model_terms({key: covariate_table(table, [key], False) for key, table in screening.items()}, methods)
+    tables = _screening_tables(screening, methods)
+    terms = model_terms(tables, methods)
     model = counts(variables(terms, with_stratum)) if terms else None
-    return build(screening, model, n_selected, methods)
+    return build(screening, model, n_selected, methods, tables)
+
+
+def _with_stratum(screening_counts: dict[str, pd.DataFrame], methods: MethodState) -> bool:
+    return methods.stratify == "study" and any(STRATUM in t for t in screening_counts.values())
+
+
+def _screening_tables(screening_counts: dict[str, pd.DataFrame], methods: MethodState) -> dict[str, pd.DataFrame]:
+    with_stratum = _with_stratum(screening_counts, methods)
+    return {key: covariate_table(counts, [key], with_stratum) for key, counts in screening_counts.items()}
 
 
 def build(screening_counts: dict[str, pd.DataFrame], model_counts: pd.DataFrame | None, n_selected: int,
-          methods: MethodState) -> list[Block]:
+          methods: MethodState, tables: dict[str, pd.DataFrame] | None = None) -> list[Block]:
     """The page's blocks from the count tables of :func:`queries` (``screening_counts``: covariate -> its
-    table) and of the model's covariates (:func:`model_terms`; None when none is chosen)."""
+    table) and of the model's covariates (:func:`model_terms`; None when none is chosen). ``tables``: the
+    screening tables with the covariates built (:func:`covariate_table`), when the caller has them."""
     if n_selected == 0:
         return [common.NO_PATIENTS]
     endpoint, ties, p_adjust = methods.survival_endpoint, methods.ties, methods.p_adjust
     spec = registry.ENDPOINTS[endpoint]
-    with_stratum = methods.stratify == "study" and any(STRATUM in t for t in screening_counts.values())
-    tables = {key: covariate_table(counts, [key], with_stratum) for key, counts in screening_counts.items()}
+    with_stratum = _with_stratum(screening_counts, methods)
+    tables = _screening_tables(screening_counts, methods) if tables is None else tables
     any_table = next(iter(screening_counts.values()), None)
     if any_table is None or not (any_table["time"].notna() & (any_table["n_event"] + any_table["n_censor"] > 0)).any():
         return [common.no_endpoint()]
