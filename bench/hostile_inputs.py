@@ -143,8 +143,8 @@ def case_sessions(sessions: int) -> dict:
             "mean_extra_session_mb": round(sum(deltas[1:]) / max(len(deltas) - 1, 1), 1)}
 
 
-PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard_ratios.py",
-         "pages/adverse_events.py", "pages/patients.py", "pages/subtype.py", "pages/data_methods.py"]
+PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard-ratios.py",
+         "pages/adverse-events.py", "pages/patients.py", "pages/subtype.py", "pages/data-methods.py"]
 MARKDOWN_KINDS = ("markdown", "caption", "info", "warning", "error", "success", "subheader", "header", "title",
                   "toast", "latex")
 

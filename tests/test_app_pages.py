@@ -19,8 +19,8 @@ from data.build import ensure_database
 from tests.apptest_helpers import run_app, caption
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard_ratios.py",
-         "pages/adverse_events.py", "pages/patients.py", "pages/data_methods.py"]
+PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard-ratios.py",
+         "pages/adverse-events.py", "pages/patients.py", "pages/data-methods.py"]
 NAB = "nab_paclitaxel_sintilimab"
 
 
@@ -175,7 +175,7 @@ def test_survival_groups_and_log_rank_match_the_analysis_api():
 
 
 def test_hazard_ratio_page_reproduces_seed_002_angiosarcoma():
-    at = run_app({"study": NAB}, page="pages/hazard_ratios.py")
+    at = run_app({"study": NAB}, page="pages/hazard-ratios.py")
     table = frame_with_column(at, "HR (95% CI)").set_index("Characteristic")
     hr = published("nab_hr_angiosarcoma")
     row = table.loc["Angiosarcoma vs other subtypes"]
@@ -185,12 +185,12 @@ def test_hazard_ratio_page_reproduces_seed_002_angiosarcoma():
 
 
 def test_hazard_ratio_page_warns_about_few_events_per_covariate():
-    at = run_app({"study": NAB, "cox_terms": "angiosarcoma,primary_site"}, page="pages/hazard_ratios.py")
+    at = run_app({"study": NAB, "cox_terms": "angiosarcoma,primary_site"}, page="pages/hazard-ratios.py")
     assert "events per covariate term" in warnings_text(at)
 
 
 def test_adverse_events_page_shows_published_tables_as_published():
-    at = run_app(page="pages/adverse_events.py")
+    at = run_app(page="pages/adverse-events.py")
     n_null = int(sql("SELECT count(*) AS n FROM published_adverse_events WHERE n_patients IS NULL")["n"].iloc[0])
     published_tables = [f for f in all_frames(at) if any(str(c).startswith("Grade 1-2 ·") for c in f.columns)]
     assert len(published_tables) == int(sql("SELECT count(DISTINCT study_id) AS n FROM published_adverse_events")["n"].iloc[0])
@@ -202,7 +202,7 @@ def test_adverse_events_page_shows_published_tables_as_published():
 
 
 def test_adverse_event_counts_follow_the_filter():
-    at = run_app({"pazopanib": "no"}, page="pages/adverse_events.py")
+    at = run_app({"pazopanib": "no"}, page="pages/adverse-events.py")
     tied = sql("SELECT a.* FROM adverse_events a JOIN patients p USING (patient_id) WHERE NOT p.pazopanib")
     counts = [f for f in all_frames(at) if "Any grade (incl. grade not stated)" in f.columns]
     if tied.empty:
@@ -221,7 +221,7 @@ def test_patients_page_lists_the_filtered_patients_with_provenance():
 
 
 def test_data_page_lists_every_source_conflict():
-    at = run_app(page="pages/data_methods.py")
+    at = run_app(page="pages/data-methods.py")
     n_conflicts = int(sql("SELECT count(*) AS n FROM source_conflicts")["n"].iloc[0])
     assert len(frame_with_column(at, "Value used")) == n_conflicts
 

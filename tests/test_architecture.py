@@ -105,3 +105,15 @@ def test_the_renderer_draws_every_kind_of_block():
     missing = [kind.__name__ for kind in typing.get_args(Block)
                if f"isinstance(block, {kind.__name__})" not in renderer]
     assert missing == []
+
+
+def test_every_page_file_is_named_as_its_url():
+    """Until a session has run app.py, Streamlit serves ``pages/`` in its legacy mode, which finds a page by its
+    file name: a shared link to ``/hazard-ratios`` on a cold server showed "Page not found" while the file was
+    ``hazard_ratios.py``. Each page file is therefore named exactly as its URL path."""
+    from sarcoma_app.render.navigation import PAGE_SPECS
+
+    for path, _title, _icon, url_path in PAGE_SPECS:
+        assert Path(path).stem == url_path, path
+    listed = {Path(path).name for path, *_ in PAGE_SPECS}
+    assert listed == {p.name for p in (ROOT / "pages").glob("*.py")}

@@ -62,13 +62,13 @@ def test_all_censored_median_is_not_reached():
 
 def test_all_censored_cox_says_there_are_no_events():
     at = loaded("all_censored")
-    at.switch_page("pages/hazard_ratios.py").run()
+    at.switch_page("pages/hazard-ratios.py").run()
     text = page_text(at).lower()
     assert "with an event (progression or death)" in text and "cannot be estimated" in text
 
 
 def test_perfect_separation_is_not_estimable_not_an_absurd_hr():
     at = loaded("perfect_separation")
-    at.switch_page("pages/hazard_ratios.py").run()
+    at.switch_page("pages/hazard-ratios.py").run()
     text = page_text(at).lower()
     assert "not estimable" in text

@@ -13,8 +13,8 @@ from tests.apptest_helpers import caption, run_app
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "formats"
-PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard_ratios.py",
-         "pages/adverse_events.py", "pages/patients.py"]
+PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard-ratios.py",
+         "pages/adverse-events.py", "pages/patients.py"]
 DELIVERIES = {"adam": ("adam", None, 32), "cbioportal": ("cbioportal", None, 30),
               "redcap": ("redcap", ("export_raw.csv", "data_dictionary.csv"), 30)}
 
@@ -82,7 +82,7 @@ def test_a_refused_curve_leaves_the_other_endpoint_and_every_page_working():
     at.run()
     assert "the PFS curve is refused" in "\n".join(i.value for i in at.info)
     next(b for b in at.button if b.key == "upload_load").click().run()
-    for page in ("pages/survival.py", "pages/hazard_ratios.py", "pages/overview.py"):
+    for page in ("pages/survival.py", "pages/hazard-ratios.py", "pages/overview.py"):
         at.switch_page(page).run()
         assert not at.exception, (page, [e.value for e in at.exception])
         assert caption(at) == "Showing 30 of 30 patients"

@@ -44,9 +44,9 @@ RAW_SIGNS = (re.compile(r"(?<!\\)!(?<!\\)\[x(?<!\\)\]"), re.compile(r"(?<!\\)\[l
              re.compile(r"(?<!\\)<img"), re.compile(r"(?<!\\)\$\\frac"), re.compile(r":red(?<!\\)\["),
              re.compile(r":material/warning"), re.compile(r"(?<!\\)\*\*bold"), re.compile(r"(?<!\\)`tick"),
              re.compile(r"https?://"), re.compile(r"\w@\w"), re.compile(r"www\.evil"))  # bare autolinks
-PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard_ratios.py",
-         "pages/adverse_events.py", "pages/patients.py", "pages/subtype.py", "pages/published.py",
-         "pages/data_methods.py", "pages/upload.py"]
+PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard-ratios.py",
+         "pages/adverse-events.py", "pages/patients.py", "pages/subtype.py", "pages/published.py",
+         "pages/data-methods.py", "pages/upload.py"]
 MARKDOWN_ELEMENTS = ("markdown", "caption", "info", "warning", "error", "success", "title", "header", "subheader",
                      "toast")
 
@@ -309,7 +309,7 @@ def test_groupings_with_too_many_levels_are_not_compared_and_say_so():
     assert MAX_COMPARED_LEVELS < 90
     for page, expected in [("pages/survival.py", "all patients together"),
                            ("pages/response.py", "all patients together"),
-                           ("pages/hazard_ratios.py", "left out of the Cox models")]:
+                           ("pages/hazard-ratios.py", "left out of the Cox models")]:
         at.switch_page(page).run()
         assert not at.exception, [e.value for e in at.exception]
         warnings = "\n".join(w.value for w in at.warning)

@@ -18,8 +18,8 @@ from sarcoma_app.viewstate.deck_link import decode_deck
 from sarcoma_app.viewstate.url_state import FILTER_PARAMS, METHOD_PARAMS, AllowedValues
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard_ratios.py",
-         "pages/adverse_events.py", "pages/patients.py", "pages/data_methods.py"]
+PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard-ratios.py",
+         "pages/adverse-events.py", "pages/patients.py", "pages/data-methods.py"]
 MARKER = "zqx"
 NAB = "nab_paclitaxel_sintilimab"
 

@@ -68,7 +68,7 @@ def test_adverse_events_page_on_a_large_registry_counts_in_the_database(registry
     folder, _ = registry
     monkeypatch.setenv(registry_files.REGISTRY_ENV, str(folder))
     monkeypatch.setattr(limits, "SCALE", limits.ScaleLimits(limits.Limit(1_000, "patients", "test")))
-    at = run_app({"source": "registry"}, page="pages/adverse_events.py")
+    at = run_app({"source": "registry"}, page="pages/adverse-events.py")
     assert any("Large source: counted by the database" in i.value for i in at.info)
     assert any("Any grade (incl. grade not stated)" in f.value.columns for f in at.dataframe)
 

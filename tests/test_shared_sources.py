@@ -13,9 +13,9 @@ from sarcoma_app.sources import cohort, filter_sql
 from tests.apptest_helpers import run_app
 
 SOURCE = "simulated-1k"
-PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard_ratios.py",
-         "pages/adverse_events.py", "pages/patients.py", "pages/subtype.py", "pages/published.py",
-         "pages/data_methods.py"]
+PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard-ratios.py",
+         "pages/adverse-events.py", "pages/patients.py", "pages/subtype.py", "pages/published.py",
+         "pages/data-methods.py"]
 
 
 def frames_in_session(at) -> list[pd.DataFrame]:

@@ -187,8 +187,8 @@ VIEW_KEYS = {
     "pages/overview.py": ["overview_headline"],
     "pages/response.py": ["response_bars", "response_table", "response_fisher", "response_forest"],
     "pages/survival.py": ["survival_km", "survival_logrank"],
-    "pages/hazard_ratios.py": ["cox_univariate", "cox_multivariable"],
-    "pages/adverse_events.py": ["ae_published_chart"],
+    "pages/hazard-ratios.py": ["cox_univariate", "cox_multivariable"],
+    "pages/adverse-events.py": ["ae_published_chart"],
     "pages/patients.py": [f"swimmer_{NAB}"],
     "pages/subtype.py": ["subtype_table", "subtype_bars", "subtype_rates", "subtype_km"],
     "pages/published.py": ["published_table"],
@@ -205,14 +205,14 @@ def test_every_view_has_add_to_deck(page):
 
 
 @pytest.mark.parametrize("page", ["pages/overview.py", "pages/response.py", "pages/survival.py",
-                                  "pages/hazard_ratios.py", "pages/subtype.py", "pages/published.py"])
+                                  "pages/hazard-ratios.py", "pages/subtype.py", "pages/published.py"])
 def test_views_show_their_code(page):
     at = run_app(QUERY, page=page)
     labels = [e.label for e in at.expander]
     assert any(label.startswith("Show the code") for label in labels)
     codes = [c for c in at.code if c.language == "python"]
     assert codes and all("read_csv" in c.value for c in codes)
-    if page in ("pages/survival.py", "pages/hazard_ratios.py"):
+    if page in ("pages/survival.py", "pages/hazard-ratios.py"):
         r_code = "\n".join(c.value for c in at.code if c.language == "r")
         assert "library(survival)" in r_code
         assert ("survfit(" in r_code) if page == "pages/survival.py" else ("coxph(" in r_code)

@@ -19,8 +19,8 @@ from tests.apptest_helpers import run_app, caption
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "uploads"
-PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard_ratios.py",
-         "pages/adverse_events.py", "pages/patients.py", "pages/data_methods.py"]
+PAGES = ["pages/overview.py", "pages/response.py", "pages/survival.py", "pages/hazard-ratios.py",
+         "pages/adverse-events.py", "pages/patients.py", "pages/data-methods.py"]
 UPLOADERS = {"patients": "Patients (required)", "adverse_events": "Adverse events (optional)",
              "assessments": "Tumour assessments (optional)"}
 
@@ -128,7 +128,7 @@ def test_a_good_upload_is_loaded_and_every_page_works_on_it():
     at.switch_page("pages/patients.py").run()
     table = next(d.value for d in at.dataframe if "Patient ID" in d.value.columns)
     assert sorted(table["Patient ID"]) == [f"INST-{i:03d}" for i in range(1, 13)]
-    at.switch_page("pages/adverse_events.py").run()
+    at.switch_page("pages/adverse-events.py").run()
     assert any("Any grade (incl. grade not stated)" in d.value.columns for d in at.dataframe)
     assert bundled_digest() == digest  # the shared database file is untouched
 

@@ -41,7 +41,7 @@ def test_published_headline_metrics_and_one_table_per_paper(inputs):
         blocks_text([view])
     # the open readings: the patients come from patient_value_sources, not from code
     assert "NAB\\-08 (15 months) and NAB\\-09 (7.8 months) are the only patients" in blocks_text(blocks)
-    assert isinstance(blocks[-1], PageLink) and blocks[-1].page == "pages/data_methods.py"
+    assert isinstance(blocks[-1], PageLink) and blocks[-1].page == "pages/data-methods.py"
 
 
 def test_published_status_filter_and_detail(inputs):

@@ -14,13 +14,13 @@ PAGE_SPECS = (
     ("pages/overview.py", "Overview", ":material/dashboard:", "overview"),
     ("pages/response.py", "Response", ":material/stacked_bar_chart:", "response"),
     ("pages/survival.py", "Survival", ":material/show_chart:", "survival"),
-    ("pages/hazard_ratios.py", "Hazard ratios", ":material/tune:", "hazard-ratios"),
-    ("pages/adverse_events.py", "Adverse events", ":material/medication:", "adverse-events"),
+    ("pages/hazard-ratios.py", "Hazard ratios", ":material/tune:", "hazard-ratios"),
+    ("pages/adverse-events.py", "Adverse events", ":material/medication:", "adverse-events"),
     ("pages/patients.py", "Patients", ":material/group:", "patients"),
     ("pages/subtype.py", "Subtype across studies", ":material/compare_arrows:", "subtype"),
     ("pages/published.py", "Published vs recomputed", ":material/fact_check:", "published"),
     ("pages/upload.py", "Upload a cohort", ":material/upload_file:", "upload"),
-    ("pages/data_methods.py", "Data & methods", ":material/menu_book:", "data-methods"),
+    ("pages/data-methods.py", "Data & methods", ":material/menu_book:", "data-methods"),
 )
 
 

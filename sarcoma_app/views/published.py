@@ -404,5 +404,5 @@ def _detail_blocks(comparison, table, published_results, conflicts, detail) -> l
                 icon=":material/compare_arrows:"))
     else:
         blocks.append(Note("No recorded conflict concerns this number."))
-    return blocks + [PageLink("pages/data_methods.py", "All recorded conflicts and the sources: Data & methods",
+    return blocks + [PageLink("pages/data-methods.py", "All recorded conflicts and the sources: Data & methods",
                               icon=":material/menu_book:")]
