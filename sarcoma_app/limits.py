@@ -91,6 +91,9 @@ class ScaleLimits:
     """
 
     patients_loaded: Limit = Limit(200_000, "patients", "patients a page loads into the server's memory")
+    #: a count table that does not compress the patients (nearly as many distinct times as patients) costs a Cox
+    #: fit seconds per model: the Hazard ratios page then asks for a smaller selection
+    cox_count_rows: Limit = Limit(200_000, "rows", "rows of a count table a Cox model is fitted from")
 
 
 SCALE = ScaleLimits()

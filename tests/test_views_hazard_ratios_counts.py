@@ -144,3 +144,20 @@ def test_an_endpoint_the_source_lacks_is_not_queried():
     blocks = hazard_ratios_counts.page(lambda columns: pytest.fail("queried"), {"pfs_months": (0, 0)}, 1, 10,
                                        MethodState())
     assert isinstance(blocks[0], Note) and "No selected patient has a recorded" in blocks[0].text
+
+
+def test_count_tables_that_do_not_compress_the_patients_are_refused_before_any_fit(monkeypatch):
+    from dataclasses import replace as replace_field
+
+    from sarcoma_app import limits
+    monkeypatch.setattr(limits, "SCALE", replace_field(limits.SCALE, cox_count_rows=limits.Limit(5, "rows", "test")))
+    small = pd.DataFrame({"ecog": [0, 1] * 3, "time": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "n_event": [1] * 6,
+                          "n_censor": [0] * 6})
+    fetched = []
+    blocks = hazard_ratios_counts.page(lambda columns: fetched.append(columns) or small,
+                                       {"pfs_months": (6, 6), "pfs_event": (6, 2), "ecog": (6, 2)}, 1, 6,
+                                       MethodState())
+    assert len(blocks) == 1 and "Hazard ratios are not fitted for these 6 patients" in blocks[0].text
+    assert "ecog" in blocks[0].text and len(fetched) == 1  # refused at the first table, nothing fitted
+    sql, parameters = count_sql.cox_counts_sql(FilterState(), "pfs", ["ecog"], max_rows=5)
+    assert sql.endswith("LIMIT ?") and parameters[-1] == 6

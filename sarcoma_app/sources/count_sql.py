@@ -90,12 +90,16 @@ def _patient_columns(columns) -> str:
     return ", ".join(columns)
 
 
-def cox_counts_sql(filters: FilterState, endpoint: str, variables, hide_simulated: bool = True) -> tuple[str, tuple]:
+def cox_counts_sql(filters: FilterState, endpoint: str, variables, hide_simulated: bool = True,
+                   max_rows: int | None = None) -> tuple[str, tuple]:
     """Events and censorings per (covariate variables, time) of the filtered patients, for
-    :func:`analysis.cox.fit_cox_from_counts`: the ``variables`` (patient columns), ``time, n_event, n_censor``."""
+    :func:`analysis.cox.fit_cox_from_counts`: the ``variables`` (patient columns), ``time, n_event, n_censor``.
+    With ``max_rows``, at most one row more than that is returned (enough to tell the table is too long)."""
     listed = _patient_columns(variables)
     where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
     sql = f"SELECT {listed}, {_event_counts(endpoint)} FROM patients {where} GROUP BY ALL ORDER BY ALL"
+    if max_rows is not None:
+        sql, parameters = sql + " LIMIT ?", tuple(parameters) + (int(max_rows) + 1,)
     return sql, parameters
 
 

@@ -314,8 +314,10 @@ def pattern_counts(filters: FilterState, columns) -> pd.DataFrame:
 
 def cox_counts(filters: FilterState, endpoint: str, variables) -> pd.DataFrame:
     """Events and censorings per (``variables``, time) of the filtered patients (:func:`count_sql.cox_counts_sql`),
-    for :func:`analysis.cox.fit_cox_from_counts`."""
-    sql, parameters = count_sql.cox_counts_sql(filters, endpoint, list(variables), hide_simulated=_hide_simulated())
+    for :func:`analysis.cox.fit_cox_from_counts`; one row more than :data:`limits.SCALE` ``cox_count_rows`` at
+    most."""
+    sql, parameters = count_sql.cox_counts_sql(filters, endpoint, list(variables), hide_simulated=_hide_simulated(),
+                                               max_rows=limits.SCALE.cox_count_rows.value)
     return query(sql, parameters, copy=False)
 
 

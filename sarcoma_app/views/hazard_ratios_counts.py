@@ -114,13 +114,36 @@ def page(fetch: Callable[[tuple[str, ...]], pd.DataFrame], recorded: dict[str, t
     def counts(columns: tuple[str, ...]) -> pd.DataFrame:
         if columns not in fetched:
             fetched[columns] = fetch(columns)
+            if len(fetched[columns]) > limits.SCALE.cox_count_rows.value:
+                raise _Uncompressed(columns)
         return fetched[columns]
 
-    screening = {key: counts(columns) for key, columns in queries(recorded, with_stratum).items()}
-    tables = _screening_tables(screening, methods)
-    terms = model_terms(tables, methods)
-    model = counts(variables(terms, with_stratum)) if terms else None
+    try:
+        screening = {key: counts(columns) for key, columns in queries(recorded, with_stratum).items()}
+        tables = _screening_tables(screening, methods)
+        terms = model_terms(tables, methods)
+        model = counts(variables(terms, with_stratum)) if terms else None
+    except _Uncompressed as error:
+        return [_uncompressed_note(error.columns, n_selected)]
     return build(screening, model, n_selected, methods, tables)
+
+
+class _Uncompressed(Exception):
+    """A count table longer than :data:`limits.SCALE` ``cox_count_rows``."""
+
+    def __init__(self, columns: tuple[str, ...]):
+        super().__init__(columns)
+        self.columns = columns
+
+
+def _uncompressed_note(columns: tuple[str, ...], n_selected: int) -> Note:
+    limit = limits.SCALE.cox_count_rows
+    return Note(f"Hazard ratios are not fitted for these {n_selected:,} patients: counted by "
+                f"{escape_markdown(', '.join(columns))} and time, they still make more than {limit.amount} (the "
+                "times take nearly as many values as there are patients), and a Cox model on so many rows costs "
+                "seconds each. Filter the selection to "
+                f"{limits.SCALE.patients_loaded.amount} or fewer patients, or round the times in the registry "
+                "(e.g. to days).", kind="warning", icon=":material/warning:")
 
 
 def _with_stratum(screening_counts: dict[str, pd.DataFrame], methods: MethodState) -> bool:
