@@ -32,9 +32,11 @@ def con(request):
     connection.close()
 
 
+@pytest.mark.parametrize("filters", [FilterState(), FilterState(pazopanib=("yes",)),
+                                     FilterState(histology_group=("Leiomyosarcoma", "Liposarcoma"))])
 @pytest.mark.parametrize("grouping", ["none", "pazopanib", "histology_group", "study"])
-def test_ae_table_from_database_counts_equals_patient_path(con, grouping):
-    filters = FilterState()
+def test_ae_table_from_database_counts_equals_patient_path(con, grouping, filters):
+    """Both forms of the query (semi-join for one group, join for groups), with and without a filter."""
     sql, parameters = filter_sql.patients_sql(filters, hide_simulated=False)
     patients = con.execute(sql, list(parameters)).df()
     events = con.execute("SELECT patient_id, term, grade FROM adverse_events WHERE patient_id IS NOT NULL").df()
