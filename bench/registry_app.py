@@ -59,8 +59,10 @@ def main(argv: list[str] | None = None) -> int:
                 for action, samples in changes.items():
                     totals = [s["total"] for s in samples]
                     script = statistics.median(s["script"] for s in samples)
+                    runs = max(s["runs"] for s in samples)
                     print(f"{slug}: filter change ({action}) to last chart drawn: median {statistics.median(totals):.2f}"
-                          f" s, min {min(totals):.2f} s (script {script:.2f} s)")
+                          f" s, min {min(totals):.2f} s (script {script:.2f} s, at most {runs} script run(s)); all: "
+                          + ", ".join(f"{t:.2f}" for t in totals))
                 print(f"  server peak RSS so far {peak_rss_mib(process.pid):.0f} MiB", flush=True)
             browser.close()
     finally:
