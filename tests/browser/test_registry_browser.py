@@ -54,3 +54,16 @@ def test_large_registry_pages_are_counted_by_the_database(page, registry_url, pa
     assert not page.locator('[data-testid="stException"]').count()
     assert not page.get_by_text("Page not found").count()
     screenshot(page, f"registry-{path.split('?')[0] or 'overview'}")
+
+
+def test_patients_page_refuses_a_large_selection_and_says_how_to_narrow_it(page, registry_url):
+    page.goto(f"{registry_url}/patients?source=registry")
+    wait_until_idle(page, timeout_ms=120_000)
+    main = page.locator('[data-testid="stMain"]')
+    warning = main.locator('[data-testid="stAlert"]').filter(has_text="This page needs each patient")
+    warning.first.wait_for(timeout=60_000)
+    text = warning.first.inner_text()
+    assert f"the selection has {N:,} patients" in text
+    assert limits.SCALE.patients_loaded.amount in text and "Histology group" in text and "Survival" in text
+    assert not page.locator('[data-testid="stException"]').count()
+    screenshot(page, "registry-patients-refused")
