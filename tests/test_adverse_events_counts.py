@@ -49,6 +49,14 @@ def test_ae_table_from_database_counts_equals_patient_path(con, grouping, filter
     pd.testing.assert_frame_equal(shown, expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("grouping", ["none", "pazopanib"])
+def test_an_empty_selection_has_no_counts(con, grouping):
+    """No patient: no row at all (not a denominator of 0), for one group as for several."""
+    sql, parameters = count_sql.adverse_event_counts_sql(FilterState(histology=("no such histology",)), grouping,
+                                                         hide_simulated=False)
+    assert con.execute(sql, list(parameters)).df().empty
+
+
 def test_invalid_counts_are_refused():
     masks = pd.DataFrame({"group": ["a"], "term": ["Rash"], "grade_mask": [2], "n": [-1]})
     anys = pd.DataFrame({"group": ["a"], "grade_mask": [2], "n": [1]})

@@ -116,19 +116,21 @@ def adverse_event_counts_sql(filters: FilterState, grouping: str = NO_GROUPING,
     where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
     group = _grouping_sql(grouping)
     population = f'SELECT patient_id, {group} AS "group" FROM patients {where}'
-    if grouping == NO_GROUPING:
-        events = (f'SELECT a.patient_id, {group} AS "group", a.term, a.grade FROM adverse_events a '
+    if grouping == NO_GROUPING:  # one group: no group column to carry through the big aggregations
+        events = ("SELECT a.patient_id, a.term, a.grade FROM adverse_events a "
                   "SEMI JOIN population p USING (patient_id)")
+        key, shown = "patient_id", group
     else:
         events = ('SELECT p.patient_id, p."group", a.term, a.grade FROM adverse_events a '
                   "JOIN population p ON a.patient_id = p.patient_id")
+        key, shown = 'patient_id, "group"', '"group"'
     sql = (
         f"WITH population AS ({population}), events AS MATERIALIZED ({events}), "
-        'pairs AS MATERIALIZED (SELECT patient_id, "group", term, bit_or(1 << coalesce(grade, 0)) AS grade_mask '
+        f"pairs AS MATERIALIZED (SELECT {key}, term, bit_or(1 << coalesce(grade, 0)) AS grade_mask "
         "FROM events GROUP BY ALL) "
-        """SELECT 'term_masks' AS part, "group", term, grade_mask, CAST(NULL AS VARCHAR) AS grade, """
+        f"""SELECT 'term_masks' AS part, {shown} AS "group", term, grade_mask, CAST(NULL AS VARCHAR) AS grade, """
         "CAST(count(*) AS BIGINT) AS n FROM pairs GROUP BY ALL "
-        """UNION ALL SELECT 'any_masks', "group", NULL, grade_mask, NULL, count(*) FROM (SELECT patient_id, "group", """
+        f"""UNION ALL SELECT 'any_masks', {shown}, NULL, grade_mask, NULL, count(*) FROM (SELECT {key}, """
         "bit_or(grade_mask) AS grade_mask FROM pairs GROUP BY ALL) GROUP BY ALL "
         """UNION ALL SELECT 'denominators', "group", NULL, NULL, NULL, count(*) FROM population GROUP BY ALL """
         f"UNION ALL SELECT 'bars', NULL, term, NULL, {_BAR_GRADE}, count(*) FROM events WHERE term IS NOT NULL "
