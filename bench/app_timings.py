@@ -73,7 +73,7 @@ RESULT_JS = """() => {
     const scriptEnd = Math.max(...finished);
     const end = Math.max(scriptEnd, probe.lastChart || 0);
     return {total: end - probe.down, toStart: Math.min(...running) - probe.down,
-            script: scriptEnd - Math.min(...running), drawing: end - scriptEnd};
+            script: scriptEnd - Math.min(...running), drawing: end - scriptEnd, runs: running.length};
 }"""
 
 
@@ -120,7 +120,7 @@ def _timed_change(page, act, url_check: str) -> dict:
     act()
     page.wait_for_function(url_check, timeout=300_000)
     page.wait_for_function(SETTLED_JS, arg=QUIET_MS, timeout=300_000)
-    return {key: value / 1000 for key, value in page.evaluate(RESULT_JS).items()}
+    return {key: value if key == "runs" else value / 1000 for key, value in page.evaluate(RESULT_JS).items()}
 
 
 def filter_change_timings(page, base_url: str, slug: str, source: str, caption_pattern: str,

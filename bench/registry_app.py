@@ -6,7 +6,10 @@ Starts ``streamlit run app.py`` with ``SARCOMA_REGISTRY`` set, opens each page w
 times, as bench/app_timings.py does, "Pazopanib co-treatment = yes" then "Reset" (median of ``--repeats``),
 from the browser's pointerdown to the last chart redrawn. Then prints the server process's peak resident set
 (``VmHWM`` of /proc/<pid>/status). Only pages that count in the database on a large source are meant here;
-others load the patients. Prints figures, asserts nothing; the machine is shared, so they are noisy.
+others load the patients (as every page does below :data:`sarcoma_app.limits.SCALE`, e.g. at 100,000). Every
+sample is printed with the number of script runs it took: the two filter states repeat, so from the second
+repeat on their queries come from the server's shared cache and only the first sample of each action runs them.
+Prints figures, asserts nothing; the machine is shared, so they are noisy.
 """
 from __future__ import annotations
 
@@ -59,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
                 for action, samples in changes.items():
                     totals = [s["total"] for s in samples]
                     script = statistics.median(s["script"] for s in samples)
+                    runs = max(s["runs"] for s in samples)
                     print(f"{slug}: filter change ({action}) to last chart drawn: median {statistics.median(totals):.2f}"
-                          f" s, min {min(totals):.2f} s (script {script:.2f} s)")
+                          f" s, min {min(totals):.2f} s (script {script:.2f} s, at most {runs} script run(s)); all: "
+                          + ", ".join(f"{t:.2f}" for t in totals))
                 print(f"  server peak RSS so far {peak_rss_mib(process.pid):.0f} MiB", flush=True)
             browser.close()
     finally:

@@ -45,12 +45,14 @@ from analysis.survival import (kaplan_meier_by_group_from_counts, kaplan_meier_f
                                logrank_table_from_counts)
 from bench.run import LANDMARKS, MULTIVARIABLE, R_COLUMNS, SUBGROUPS, UNIVARIATE, r_available, r_timings_from_csv  # noqa: E402
 from sarcoma_app.sources import count_sql, filter_sql, registry_files  # noqa: E402
-from sarcoma_app.views import (borrowing, hazard_ratios_counts, overview_counts, response_counts, subtype,  # noqa: E402
-                               subtype_counts)
+from sarcoma_app.views import (adverse_events_counts, borrowing, hazard_ratios_counts, overview_counts,  # noqa: E402
+                               response_counts, subtype, subtype_counts)
 from sarcoma_app.views.prepare import risk_grid  # noqa: E402
 from sarcoma_app.viewstate.url_state import FilterState, MethodState  # noqa: E402
 
 FILTERS = FilterState()
+#: A filter of the Adverse events page (the events of half the patients, found by a semi-join).
+AE_FILTERED = FilterState(pazopanib=("yes",))
 #: The counted Cox model: the multivariable model without age (a number with many values has no compact count).
 COUNTED_COX = tuple(c for c in MULTIVARIABLE if c != "age")
 #: A counted Cox model with few covariate patterns (within the patterns path of analysis/cox.py).
@@ -176,6 +178,13 @@ def other_page_tasks(con) -> dict:
                                                                                         hide_simulated=False)))
         return ae_table_from_counts(counts["term_masks"], counts["any_masks"], counts["denominators"])
 
+    def ae_view(filters):
+        def build():
+            counts = count_sql.split_ae_counts(fetch(con, *count_sql.adverse_event_counts_sql(filters,
+                                                                                            hide_simulated=False)))
+            return adverse_events_counts.build(counts, int(counts["denominators"]["n"].sum()))
+        return build
+
     def response_view():
         counts = {part: fetch(con, *count_sql.pattern_counts_sql(FILTERS, columns, hide_simulated=False))
                   for part, columns in response_counts.queries(PAGE_METHODS).items()}
@@ -209,6 +218,8 @@ def other_page_tasks(con) -> dict:
             "Subtype page as the app (views/subtype_counts.py: 3 count queries + all blocks)": subtype_view,
             "Hazard ratios as the app (views/hazard_ratios_counts.py: 8 count queries, 8 + 1 Cox fits, all blocks)":
                 hazard_ratios_view,
+            "AE page as the app (views/adverse_events_counts.py: 1 count query + blocks)": ae_view(FILTERS),
+            "AE page as the app, filter pazopanib = yes": ae_view(AE_FILTERED),
             "Response page as the app (views/response_counts.py: 3 count queries + all blocks)": response_view,
             "Overview as the app (views/overview_counts.py: 2 count queries + all blocks)": overview_view,
             "response_comparison ORR+DCR 2x2 (count query + Fisher)": fisher_2x2,

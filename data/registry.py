@@ -401,6 +401,8 @@ ENDPOINT_LIST: tuple[Endpoint, ...] = (
     Endpoint("os", "Overall survival", "OS", "os_months", "os_event", "death"),
 )
 ENDPOINTS: dict[str, Endpoint] = {endpoint.key: endpoint for endpoint in ENDPOINT_LIST}
+#: The columns :func:`available_endpoints` reads (time and event of each endpoint).
+ENDPOINT_VARIABLES: tuple[str, ...] = tuple(dict.fromkeys(c for e in ENDPOINT_LIST for c in (e.time, e.event)))
 DEFAULT_ENDPOINT = "pfs"
 
 # --------------------------------------------------------------------------- #
@@ -463,6 +465,8 @@ GROUPING_LIST: tuple[Grouping, ...] = (
 GROUPINGS: dict[str, Grouping] = {g.key: g for g in GROUPING_LIST}
 #: URL values of the grouping choice: "none" first, then the groupings.
 GROUPING_KEYS: tuple[str, ...] = (NO_GROUPING, *GROUPINGS)
+#: The columns :func:`available_groupings` reads.
+GROUPING_VARIABLES: tuple[str, ...] = tuple(dict.fromkeys(g.variable for g in GROUPING_LIST))
 
 # --------------------------------------------------------------------------- #
 # Cox covariates
@@ -557,7 +561,11 @@ def derived_columns() -> dict[str, str]:
 # What the active data can answer
 # --------------------------------------------------------------------------- #
 def recorded_counts(patients: pd.DataFrame, columns: Iterable[str] | None = None) -> dict[str, tuple[int, int]]:
-    """Column -> (patients with a recorded value, distinct recorded values); (0, 0) for absent columns."""
+    """Column -> (patients with a recorded value, distinct recorded values); (0, 0) for absent columns.
+
+    ``columns`` (default: every patient column) bounds the work on a large selection to what the caller
+    reads, e.g. :data:`ENDPOINT_VARIABLES` for :func:`available_endpoints`.
+    """
     out = {}
     for column in columns or PATIENT_COLUMNS:
         if column not in patients.columns:

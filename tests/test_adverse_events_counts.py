@@ -32,9 +32,11 @@ def con(request):
     connection.close()
 
 
+@pytest.mark.parametrize("filters", [FilterState(), FilterState(pazopanib=("yes",)),
+                                     FilterState(histology_group=("Leiomyosarcoma", "Liposarcoma"))])
 @pytest.mark.parametrize("grouping", ["none", "pazopanib", "histology_group", "study"])
-def test_ae_table_from_database_counts_equals_patient_path(con, grouping):
-    filters = FilterState()
+def test_ae_table_from_database_counts_equals_patient_path(con, grouping, filters):
+    """Both forms of the query (semi-join for one group, join for groups), with and without a filter."""
     sql, parameters = filter_sql.patients_sql(filters, hide_simulated=False)
     patients = con.execute(sql, list(parameters)).df()
     events = con.execute("SELECT patient_id, term, grade FROM adverse_events WHERE patient_id IS NOT NULL").df()
@@ -45,6 +47,14 @@ def test_ae_table_from_database_counts_equals_patient_path(con, grouping):
     shown = ae_table_from_counts(counts["term_masks"], counts["any_masks"], counts["denominators"],
                                  grouped=group_col is not None)
     pd.testing.assert_frame_equal(shown, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("grouping", ["none", "pazopanib"])
+def test_an_empty_selection_has_no_counts(con, grouping):
+    """No patient: no row at all (not a denominator of 0), for one group as for several."""
+    sql, parameters = count_sql.adverse_event_counts_sql(FilterState(histology=("no such histology",)), grouping,
+                                                         hide_simulated=False)
+    assert con.execute(sql, list(parameters)).df().empty
 
 
 def test_invalid_counts_are_refused():

@@ -102,6 +102,20 @@ def test_km_frames_start_at_one_and_risk_grid_covers_follow_up():
     assert risk["n_risk"].iloc[0] == fit.n
 
 
+@pytest.mark.parametrize("values", [pd.Series([2.0, np.nan, 2.0, 5.0], index=[7, 3, 1, 0]),
+                                    pd.Series(["b", None, "a", "b"]), pd.Series([], dtype=float)])
+def test_once_per_value_equals_map(values):
+    calls = []
+
+    def label(value):
+        calls.append(value)
+        return "missing" if pd.isna(value) else f"<{value}>"
+
+    shown = prepare.once_per_value(values, label)
+    pd.testing.assert_series_equal(shown, values.map(lambda v: "missing" if pd.isna(v) else f"<{v}>").astype(object))
+    assert len(calls) == values.nunique(dropna=False)
+
+
 def test_events_by_term_and_grade_keeps_unstated_grades():
     events = pd.DataFrame({"term": ["Pneumonitis", "Pneumonitis", "ALT increased"],
                            "grade": pd.array([pd.NA, pd.NA, 3], dtype="Int64")})

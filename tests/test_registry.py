@@ -111,6 +111,20 @@ def test_available_controls_of_a_five_column_upload():
     assert registry.available_endpoints(recorded) == ("pfs",)
 
 
+def test_counting_only_the_columns_read_gives_the_same_endpoints_and_groupings(con):
+    """ENDPOINT_VARIABLES and GROUPING_VARIABLES hold every column the availability checks read."""
+    patients = con.execute("SELECT * FROM patients").df()
+    for frame in (patients, patients.assign(os_months=1.0, os_event=0, sex=None), patients.iloc[:0]):
+        everything = registry.recorded_counts(frame)
+        assert (registry.available_endpoints(registry.recorded_counts(frame, registry.ENDPOINT_VARIABLES))
+                == registry.available_endpoints(everything))
+        assert (registry.available_groupings(registry.recorded_counts(frame, registry.GROUPING_VARIABLES))
+                == registry.available_groupings(everything))
+    for endpoint in registry.ENDPOINT_LIST:
+        assert {endpoint.time, endpoint.event} <= set(registry.ENDPOINT_VARIABLES)
+    assert {g.variable for g in registry.GROUPING_LIST} == set(registry.GROUPING_VARIABLES)
+
+
 @pytest.mark.parametrize("key, value, label", [
     ("pazopanib", True, "on pazopanib"), ("pazopanib", None, "not reported"), ("ecog", 1, "ECOG 1"),
     ("prior_lines", 1, "1 prior line"), ("prior_lines", 2, "2 prior lines"), ("best_response", None, "NE"),

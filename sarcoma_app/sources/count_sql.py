@@ -125,31 +125,44 @@ def pattern_counts_sql(filters: FilterState, columns, hide_simulated: bool = Tru
     return sql, parameters
 
 
+_BAR_GRADE = "CASE WHEN grade IS NULL THEN 'not stated' ELSE CAST(grade AS VARCHAR) END"
+
+
 def adverse_event_counts_sql(filters: FilterState, grouping: str = NO_GROUPING,
                              hide_simulated: bool = True) -> tuple[str, tuple]:
     """One query for :func:`analysis.adverse_events.ae_table_from_counts` and the AE bars of the filtered patients.
 
-    One join of the events with the filtered patients; its rows have a ``part`` (see :func:`split_ae_counts`):
-    ``term_masks`` (``"group", term, grade_mask, n``), ``any_masks`` (``"group", grade_mask, n``),
-    ``denominators`` (``"group", n``) and ``bars`` (AE records per ``term`` and ``grade``, 'not stated' when
-    missing). A patient's grade mask for a term is ``bit_or(1 << grade)`` over their events of the term, bit 0
-    for an unknown grade.
+    Its rows have a ``part`` (see :func:`split_ae_counts`): ``term_masks`` (``"group", term, grade_mask, n``),
+    ``any_masks`` (``"group", grade_mask, n``), ``denominators`` (``"group", n``) and ``bars`` (AE records per
+    ``term`` and ``grade``, 'not stated' when missing). A patient's grade mask for a term is
+    ``bit_or(1 << grade)`` over their events of the term, bit 0 for an unknown grade.
+
+    The events of the selected patients are found once (materialised for the masks and the bars): a semi-join
+    with the filtered patients when there is one group (what the page asks; an event is kept once, as the
+    patient-level page's ``patient_id IN (...)``), a join when each patient's group is needed.
     """
     where, parameters = filter_sql.where_clause(filters, hide_simulated=hide_simulated)
     group = _grouping_sql(grouping)
+    population = f'SELECT patient_id, {group} AS "group" FROM patients {where}'
+    if grouping == NO_GROUPING:  # one group: no group column to carry through the big aggregations
+        events = ("SELECT a.patient_id, a.term, a.grade FROM adverse_events a "
+                  "SEMI JOIN population p USING (patient_id)")
+        key, shown = "patient_id", group
+    else:
+        events = ('SELECT p.patient_id, p."group", a.term, a.grade FROM adverse_events a '
+                  "JOIN population p ON a.patient_id = p.patient_id")
+        key, shown = 'patient_id, "group"', '"group"'
     sql = (
-        f'WITH population AS (SELECT patient_id, {group} AS "group" FROM patients {where}), '
-        'events AS MATERIALIZED (SELECT p.patient_id, p."group", a.term, a.grade FROM adverse_events a '
-        "JOIN population p ON a.patient_id = p.patient_id), "
-        'pairs AS MATERIALIZED (SELECT patient_id, "group", term, bit_or(1 << coalesce(grade, 0)) AS grade_mask '
+        f"WITH population AS ({population}), events AS MATERIALIZED ({events}), "
+        f"pairs AS MATERIALIZED (SELECT {key}, term, bit_or(1 << coalesce(grade, 0)) AS grade_mask "
         "FROM events GROUP BY ALL) "
-        """SELECT 'term_masks' AS part, "group", term, grade_mask, CAST(NULL AS VARCHAR) AS grade, """
+        f"""SELECT 'term_masks' AS part, {shown} AS "group", term, grade_mask, CAST(NULL AS VARCHAR) AS grade, """
         "CAST(count(*) AS BIGINT) AS n FROM pairs GROUP BY ALL "
-        """UNION ALL SELECT 'any_masks', "group", NULL, grade_mask, NULL, count(*) FROM (SELECT patient_id, "group", """
+        f"""UNION ALL SELECT 'any_masks', {shown}, NULL, grade_mask, NULL, count(*) FROM (SELECT {key}, """
         "bit_or(grade_mask) AS grade_mask FROM pairs GROUP BY ALL) GROUP BY ALL "
         """UNION ALL SELECT 'denominators', "group", NULL, NULL, NULL, count(*) FROM population GROUP BY ALL """
-        "UNION ALL SELECT 'bars', NULL, term, NULL, CASE WHEN grade IS NULL THEN 'not stated' ELSE "
-        "CAST(grade AS VARCHAR) END, count(*) FROM events WHERE term IS NOT NULL GROUP BY ALL"
+        f"UNION ALL SELECT 'bars', NULL, term, NULL, {_BAR_GRADE}, count(*) FROM events WHERE term IS NOT NULL "
+        "GROUP BY ALL"
     )
     return sql, parameters
 

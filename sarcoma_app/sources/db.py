@@ -152,12 +152,19 @@ def load_patients(filters: FilterState) -> pd.DataFrame:
     return selected
 
 
+#: Sidebar filters a refused page suggests (labels from the registry).
+NARROWING_FILTERS = ("histology_group", "histology", "pazopanib")
+
+
 def refuse_large_selection(n_selected: int) -> None:
-    """Stop a page that needs each patient when the selection is larger than a page may load (says why)."""
-    st.warning(f"**This page needs each patient, and the selection has {n_selected:,}** — more than the "
-               f"{limits.SCALE.patients_loaded.amount} a page may load into the server's memory. Filter the "
-               "patients in the sidebar (e.g. by study or histology), or open **Survival** or **Adverse events**, "
-               "which the database counts at any size.", icon=":material/database:")
+    """Stop a page that needs each patient when the selection is larger than a page may load (says why:
+    the limit, the filters that narrow the selection, and the pages the database counts at any size)."""
+    limit = limits.SCALE.patients_loaded.amount
+    narrowing = " or ".join(f"**{registry.FILTERS[key].label}**" for key in NARROWING_FILTERS)
+    st.warning(f"**This page needs each patient, and the selection has {n_selected:,} patients** — more than the "
+               f"{limit} a page may load into the server's memory. Narrow the selection in the sidebar to at most "
+               f"{limit} (e.g. with {narrowing}), or open another page: the analyses are counted by the "
+               "database at any size.", icon=":material/database:")
     st.stop()
 
 

@@ -177,7 +177,7 @@ def _patient_blocks(patients: pd.DataFrame, events: pd.DataFrame) -> list[Block]
     chart = Chart(charts.adverse_event_bars(bars, value_title="Events"), "patient-ae-events",
                   title="Adverse events tied to selected patients, by CTCAE grade")
     listed = events.rename(columns=EVENT_COLUMNS)
-    listed["Study"] = listed["Study"].map(study_label)
+    listed["Study"] = prepare.once_per_value(listed["Study"], study_label)
     return [View("ae_patient_chart", "Adverse events tied to selected patients, by CTCAE grade", [table, chart],
                  patients=patients, result=wide,
                  methods_text="patients with at least one event of the term at that grade; only events the papers "

@@ -28,7 +28,7 @@ def selected(field: str, label: str, options: tuple, wanted: object, format=str,
 
 def endpoint_choice(patients: pd.DataFrame, wanted: str) -> Choice | None:
     """The endpoint choice over the endpoints ``patients`` record (None when they record none)."""
-    endpoints = registry.available_endpoints(registry.recorded_counts(patients))
+    endpoints = registry.available_endpoints(registry.recorded_counts(patients, registry.ENDPOINT_VARIABLES))
     if not endpoints:
         return None
     return selected("survival_endpoint", "Endpoint", endpoints, wanted, SURVIVAL_ENDPOINT_LABELS.get,
@@ -61,7 +61,7 @@ def stratified_text(patients: pd.DataFrame) -> str:
 
 def grouping_choice(field: str, label: str, patients: pd.DataFrame, wanted: str, help: str) -> Choice:
     """A grouping choice over the groupings with two or more recorded values among ``patients``."""
-    groupings = registry.available_groupings(registry.recorded_counts(patients))
+    groupings = registry.available_groupings(registry.recorded_counts(patients, registry.GROUPING_VARIABLES))
     return selected(field, label, groupings, wanted, GROUPING_LABELS.get, help=help)
 
 

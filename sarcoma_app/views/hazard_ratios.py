@@ -92,7 +92,7 @@ def build(patients: pd.DataFrame, methods: MethodState, reconciliation: pd.DataF
     """
     if patients.empty:
         return [common.NO_PATIENTS]
-    if not registry.available_endpoints(registry.recorded_counts(patients)):
+    if not registry.available_endpoints(registry.recorded_counts(patients, registry.ENDPOINT_VARIABLES)):
         return [common.no_endpoint()]
     endpoint, ties, p_adjust = methods.survival_endpoint, methods.ties, methods.p_adjust
     spec = registry.ENDPOINTS[endpoint]

@@ -266,9 +266,18 @@ def filter_value_label(dimension: str, value: str) -> str:
     return option_label(dimension, value) if value != UNKNOWN else "unknown"
 
 
+def once_per_value(values: pd.Series, label) -> pd.Series:
+    """``values.map(label)``, calling ``label`` once per distinct value (missing included), not once per row."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    labels = np.empty(len(uniques), dtype=object)
+    labels[:] = [label(u) for u in uniques]
+    return pd.Series(labels[codes], index=values.index, dtype=object)
+
+
 def events_by_term_and_grade(events: pd.DataFrame) -> pd.DataFrame:
     """Number of AE records per term and grade ('not stated' for a missing grade): term, grade, value."""
-    labelled = events.assign(grade=events["grade"].map(lambda g: "not stated" if pd.isna(g) else str(int(g))))
+    grade = once_per_value(events["grade"], lambda g: "not stated" if pd.isna(g) else str(int(g)))
+    labelled = events.assign(grade=grade)
     return labelled.groupby(["term", "grade"]).size().reset_index(name="value")
 
 

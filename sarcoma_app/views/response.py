@@ -51,7 +51,7 @@ def p_adjust_choice(methods: MethodState) -> Choice:
 
 def forest_subgroups(patients: pd.DataFrame) -> dict[str, str]:
     """Grouping key -> label of the forest plot's subgroup variables the data record (two or more values)."""
-    groupings = registry.available_groupings(registry.recorded_counts(patients))
+    groupings = registry.available_groupings(registry.recorded_counts(patients, registry.GROUPING_VARIABLES))
     return {key: registry.VARIABLES[registry.GROUPINGS[key].variable].label for key in groupings
             if key in registry.GROUPINGS and registry.GROUPINGS[key].forest}
 

@@ -56,7 +56,7 @@ def build(patients: pd.DataFrame, methods: MethodState) -> list[Block]:
     """The page's blocks for the filtered ``patients`` and the resolved ``methods`` (see :func:`choices`)."""
     if patients.empty:
         return [common.NO_PATIENTS]
-    if not registry.available_endpoints(registry.recorded_counts(patients)):
+    if not registry.available_endpoints(registry.recorded_counts(patients, registry.ENDPOINT_VARIABLES)):
         return [common.no_endpoint()]
     endpoint, conf_type, landmarks = methods.survival_endpoint, methods.conf_type, list(methods.landmarks)
     spec = registry.ENDPOINTS[endpoint]

@@ -73,3 +73,16 @@ def test_large_registry_subtype_page_is_counted_and_changes_subtype(page, regist
     assert not page.locator('[data-testid="stException"]').count()
     assert not page.get_by_text("This page needs each patient").count()
     screenshot(page, "registry-subtype-angiosarcoma")
+
+
+def test_patients_page_refuses_a_large_selection_and_says_how_to_narrow_it(page, registry_url):
+    page.goto(f"{registry_url}/patients?source=registry")
+    wait_until_idle(page, timeout_ms=120_000)
+    main = page.locator('[data-testid="stMain"]')
+    warning = main.locator('[data-testid="stAlert"]').filter(has_text="This page needs each patient")
+    warning.first.wait_for(timeout=60_000)
+    text = warning.first.inner_text()
+    assert f"the selection has {N:,} patients" in text
+    assert limits.SCALE.patients_loaded.amount in text and "Histology group" in text and "another page" in text
+    assert not page.locator('[data-testid="stException"]').count()
+    screenshot(page, "registry-patients-refused")
