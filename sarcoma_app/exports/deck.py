@@ -533,15 +533,18 @@ def with_chart(spec: SlideSpec, chart, fallback=None) -> tuple[SlideSpec, float]
 
     The chart's fonts are scaled so that its smallest text is at least :data:`MIN_TEXT_PT` at the size the
     slide shows it (:func:`sarcoma_app.exports.downloads.slide_chart_png`). When it cannot get there and
-    the view has a ``fallback`` (:class:`sarcoma_app.views.blocks.SlideFallback`), the slide takes the
-    fallback's chart (or no chart; the smallest text is then ``inf``), its table, if any, on slides of its
-    own (the slide's table when it has none), and its note, if any, at the end of the caption.
+    the view has a ``fallback`` (:class:`sarcoma_app.views.blocks.SlideFallback`, or a function of no
+    arguments returning one: called only then), the slide takes the fallback's chart (or no chart; the
+    smallest text is then ``inf``), its table, if any, on slides of its own (the slide's table when it has
+    none), and its note, if any, at the end of the caption.
     """
     from sarcoma_app.exports import downloads
 
     rendered = downloads.slide_chart_png(chart, *chart_box(spec), min_pt=MIN_TEXT_PT)
     if fallback is None or rendered.smallest_pt >= MIN_TEXT_PT - 1e-6:
         return replace(spec, chart_png=rendered.png), rendered.smallest_pt
+    if callable(fallback):
+        fallback = fallback()
     spec = replace(spec, caption=f"{spec.caption} {fallback.note}".strip(), chart_png=None)
     if fallback.table is not None and spec.table is None:
         spec = replace(spec, table=fallback.table.reset_index(drop=True))

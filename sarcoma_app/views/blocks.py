@@ -119,9 +119,10 @@ class View:
         The analysis result the view shows (its unformatted numbers, for tests and the code's check).
     slide_table : DataFrame, optional
         The table of the slide when it is not among ``parts`` (e.g. the counts behind a chart).
-    slide_fallback : SlideFallback, optional
+    slide_fallback : SlideFallback or callable, optional
         The slide's chart and table when the chart cannot reach 14 pt on a slide (e.g. a KM plot whose risk
-        table of many groups goes on slides of its own).
+        table of many groups goes on slides of its own); or a function of no arguments returning it, called
+        only when a slide needs it (a fallback chart costs as much to build as the view's own).
     """
 
     key: str
@@ -136,7 +137,7 @@ class View:
     tools: bool = True
     result: object = None
     slide_table: pd.DataFrame | None = None
-    slide_fallback: SlideFallback | None = None
+    slide_fallback: SlideFallback | Callable[[], SlideFallback] | None = None
 
     @property
     def chart(self) -> Chart | None:

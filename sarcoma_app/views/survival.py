@@ -2,6 +2,7 @@
 landmark rates, the median follow-up, the log-rank test and the restricted mean survival time."""
 from __future__ import annotations
 
+import functools
 import math
 
 import pandas as pd
@@ -147,7 +148,8 @@ KM_SLIDE_NOTE = ("On this slide the curves stand alone: with their risk table th
 def km_slide_fallback(result, spec: registry.Endpoint, curve_points: pd.DataFrame, censor_marks: pd.DataFrame,
                       risk: pd.DataFrame, risk_table: str, show_bands: bool) -> SlideFallback:
     """The KM slide when the chart with its risk table cannot reach 14 pt: the curves alone, the risk table
-    as a slide table (see :func:`sarcoma_app.exports.deck.with_chart`)."""
+    as a slide table (see :func:`sarcoma_app.exports.deck.with_chart`). The views pass it unbuilt (a
+    ``functools.partial``), so that a page run does not draw a second chart that only a slide may need."""
     plot = _km_plot(result, spec, curve_points, censor_marks, risk, risk_table, show_bands, with_risk_table=False)
     return SlideFallback(plot, prepare.risk_table_wide(risk, risk_table == "kmunicate"), "risk table", KM_SLIDE_NOTE)
 
@@ -189,8 +191,8 @@ def _curves_view(patients, analysable, result, spec, endpoint, grouping, conf_ty
                 n_text=f"{len(analysable):,} of {len(patients):,} selected patients with {spec.short} recorded, "
                        f"{n_events:,} events",
                 code=snippets.survival(grouping, conf_type, landmarks, endpoint=endpoint), result=result,
-                slide_fallback=km_slide_fallback(result, spec, curve_points, censor_marks, risk, risk_table,
-                                                 show_bands))
+                slide_fallback=functools.partial(km_slide_fallback, result, spec, curve_points, censor_marks, risk,
+                                                 risk_table, show_bands))
 
 
 def median_table(result, spec: registry.Endpoint, landmarks: list[float]) -> pd.DataFrame:

@@ -9,6 +9,8 @@ snippet, which reads the patients' CSV) is left out with a note.
 """
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 
 from analysis.follow_up import FollowUp
@@ -130,8 +132,8 @@ def _curves_view(grouped, result, spec, endpoint, grouping, conf_type, landmarks
                               if kmunicate else ""))]
     return View("survival_km", f"{spec.label} (Kaplan–Meier)", parts,
                 n_text=f"{n:,} patients with {spec.short} recorded, {n_events:,} events", result=result,
-                slide_fallback=survival.km_slide_fallback(result, spec, curve_points, censor_marks, risk, risk_table,
-                                                          show_bands))
+                slide_fallback=functools.partial(survival.km_slide_fallback, result, spec, curve_points,
+                                                 censor_marks, risk, risk_table, show_bands))
 
 
 def _logrank_blocks(grouped, spec, grouping, n_events, n_groups, stratified, studies) -> list[Block]:
