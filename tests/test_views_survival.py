@@ -98,3 +98,16 @@ def test_km_time_axis_ticks_are_whole_round_months():
     spec = next(p for p in view.parts if isinstance(p, Chart)).chart.to_dict()
     values = spec["vconcat"][0]["layer"][0]["encoding"]["x"]["axis"]["values"]
     assert values == [0, 3, 6, 9, 12, 15]
+
+
+def test_the_km_slide_fallback_is_built_only_when_a_slide_asks_for_it(monkeypatch):
+    built = []
+    original = survival.km_slide_fallback
+    monkeypatch.setattr(survival, "km_slide_fallback", lambda *args: built.append(args) or original(*args))
+    view = km_view(survival.build(load_patients(FilterState()), MethodState(km_by="histology_group")))
+    assert built == [] and callable(view.slide_fallback)  # a page run draws the screen's chart only
+    fallback = view.slide_fallback()
+    assert len(built) == 1 and fallback.name == "risk table" and fallback.note == survival.KM_SLIDE_NOTE
+    screen_risk = next(t for t in view.parts if isinstance(t, Table) and t.name.startswith("pfs-risk-table"))
+    pd.testing.assert_frame_equal(fallback.table, screen_risk.frame)  # the slide's risk table is the screen's
+    assert "Progression-free survival" in str(fallback.chart.to_dict())
