@@ -611,8 +611,9 @@ class _RiskSets:
         if self.efron:
             # the l-th of d tied deaths leaves l/d of the deaths' risk out (each death one patient)
             d0 = np.add.reduceat(risk[self.tied_rows], self.tied_first)
-            d1 = np.add.reduceat((xt * risk if self.row_weight is not None else risk_x)[:, self.tied_rows],
-                                 self.tied_first, axis=1)
+            tied_x = (risk_x[:, self.tied_rows] if self.row_weight is None  # risk_x is weighted otherwise
+                      else xt[:, self.tied_rows] * risk[self.tied_rows])
+            d1 = np.add.reduceat(tied_x, self.tied_first, axis=1)
             f = self.tied_fraction
             s0[self.tied_pos] -= f * d0[self.tied_block]
             s1[:, self.tied_pos] -= f * d1[:, self.tied_block]
@@ -1729,10 +1730,11 @@ def univariate_cox_from_counts(tables, time_col: str = "time", event_col: str = 
 
 def _dropped_strata(tables, strata: str, censor_col: str, event_col: str) -> int:
     """Patients without a stratum in the first table of counts (each table counts the same patients)."""
-    for table in tables.values():
-        missing = table[strata].isna().to_numpy()
-        return int(table.loc[missing, event_col].sum() + table.loc[missing, censor_col].sum())
-    return 0
+    table = next(iter(tables.values()), None)
+    if table is None:
+        return 0
+    missing = table[strata].isna().to_numpy()
+    return int(table.loc[missing, event_col].sum() + table.loc[missing, censor_col].sum())
 
 
 class _CountedTimeline:
