@@ -26,10 +26,11 @@ import charts  # noqa: E402,F401  (registers the house chart theme once)
 from dataclasses import replace  # noqa: E402
 
 from sarcoma_app.sources import cohort, db  # noqa: E402
-from sarcoma_app.render import sidebar, tools  # noqa: E402
+from sarcoma_app.render import memory, sidebar, tools  # noqa: E402
 from sarcoma_app.render.navigation import app_pages, run_page_in_frame  # noqa: E402
 from sarcoma_app.text import escape_markdown  # noqa: E402
 
+memory.freeze_long_lived()  # once per process: the modules and chart schema out of every rerun's full GC pass
 
 page = st.navigation(app_pages())
 
