@@ -85,12 +85,15 @@ def too_many_levels(what: str, n: int, instead: str) -> Note:
 def grouped_or_all(frame: pd.DataFrame, grouping: str, instead: str) -> tuple[str, pd.DataFrame, list[Note]]:
     """``frame`` with a ``group`` column; all patients together (grouping "none") when the grouping has more
     levels than are compared, with a note saying so and what is shown ``instead``."""
-    grouped = frame.assign(group=prepare.group_labels(frame, grouping))
-    n = prepare.n_levels(grouped["group"])
-    if n <= prepare.MAX_COMPARED_LEVELS:
-        return grouping, grouped, []
-    return ("none", frame.assign(group=prepare.group_labels(frame, "none")),
-            [too_many_levels(GROUPING_LABELS[grouping], n, instead)])
+    labels = prepare.group_labels(frame, grouping)
+    n = prepare.n_levels(labels)
+    notes = []
+    if n > prepare.MAX_COMPARED_LEVELS:
+        notes = [too_many_levels(GROUPING_LABELS[grouping], n, instead)]
+        grouping, labels = "none", prepare.group_labels(frame, "none")
+    grouped = frame.copy(deep=False)  # the same column arrays and one new column (assign copied every column)
+    grouped["group"] = labels
+    return grouping, grouped, notes
 
 
 def not_available(what: str) -> Note:
