@@ -14,7 +14,8 @@ import pandas as pd
 
 from analysis.methods import P_ADJUST_METHODS
 from analysis.multiplicity import adjust_pvalues
-from analysis.survival import _complete_cases, _encode_groups, logrank_table
+from analysis.survival import (R_TOLERANCE, _complete_cases, _encode_groups, _logrank_chisq, _logrank_sums,
+                               _validate_durations_events, _validate_groups, logrank_table)
 
 __all__ = ["PAIRWISE_COLUMNS", "pairwise_logrank"]
 
@@ -82,21 +83,66 @@ def pairwise_logrank(time: Any, event: Any, group: Any, p_adjust: str = "BH") ->
     codes, labels = _encode_groups(groups)
     if len(labels) < 2:
         raise ValueError("pairwise log-rank tests need at least two groups; only one was given")
+    pair_tests = _tallied_pair_tests(durations, events, codes, len(labels))
+    if pair_tests is None:  # near-tied times: each pair merges its own, as survdiff on its subset would
+        pair_tests = _subset_pair_tests(durations, events, codes, len(labels))
     rows = []
-    for first, second in combinations(range(len(labels)), 2):
-        members = (codes == first) | (codes == second)
-        test = logrank_table(durations[members], events[members], codes[members])
-        n_1, n_2 = (int(v) for v in test.table["n"])
-        events_1, events_2 = (int(v) for v in test.table["observed"])
+    for (first, second), (n_1, n_2, events_1, events_2, statistic, p_value, df) in pair_tests.items():
         note = ""
-        if np.isnan(test.p_value):
+        if np.isnan(p_value):
             note = ("no event in either group: no test" if events_1 + events_2 == 0
                     else "variance of O - E is 0: no test")
         rows.append({"group_1": labels[first], "group_2": labels[second], "n_1": n_1, "n_2": n_2,
-                     "events_1": events_1, "events_2": events_2, "statistic": test.statistic, "df": test.df,
-                     "p_value": test.p_value, "p_adjusted": np.nan, "note": note})
+                     "events_1": events_1, "events_2": events_2, "statistic": statistic, "df": df,
+                     "p_value": p_value, "p_adjusted": np.nan, "note": note})
     table = pd.DataFrame(rows, columns=PAIRWISE_COLUMNS)
     table["p_adjusted"] = adjust_pvalues(table["p_value"].to_numpy(dtype=float), key)
     table.attrs.update({"p_adjust": P_ADJUST_METHODS[key], "n_dropped": n_dropped,
                         "n_tests": int(table["p_value"].notna().sum())})
     return table
+
+
+def _subset_pair_tests(durations: np.ndarray, events: np.ndarray, codes: np.ndarray, n_groups: int) -> dict:
+    """Each pair's test by :func:`analysis.survival.logrank_table` on the pair's patients (near ties merged
+    within the pair, as R does on the subset): (n_1, n_2, events_1, events_2, statistic, p, df) per pair."""
+    tests = {}
+    for first, second in combinations(range(n_groups), 2):
+        members = (codes == first) | (codes == second)
+        test = logrank_table(durations[members], events[members], codes[members])
+        n_1, n_2 = (int(v) for v in test.table["n"])
+        events_1, events_2 = (int(v) for v in test.table["observed"])
+        tests[first, second] = (n_1, n_2, events_1, events_2, test.statistic, test.p_value, test.df)
+    return tests
+
+
+def _tallied_pair_tests(durations: np.ndarray, events: np.ndarray, codes: np.ndarray, n_groups: int) -> dict | None:
+    """Every pair's test from one table of leavers and deaths per distinct time and group, or None when some
+    pair's subset could hold times R would merge as near ties (then see :func:`_subset_pair_tests`).
+
+    A pair's subset has the same numbers at risk and deaths at each of its times as the whole table's two
+    columns, so its observed, expected and variance are the same sums, without a sort per pair (55 pairs of
+    11 groups at 38,000 patients: 0.3 s by subsets). No subset merges a near tie when every gap between the
+    whole data's distinct times exceeds R's tolerance both absolutely and relative to the largest time (a
+    subset's gaps are at least as wide, and its mean time at most the largest).
+    """
+    time_values, event_values = _validate_durations_events(durations, events)
+    _validate_groups(codes, time_values.size)
+    times, time_index = np.unique(time_values, return_inverse=True)
+    if times.size >= 2:
+        smallest_gap = float(np.diff(times).min())
+        if smallest_gap <= R_TOLERANCE or smallest_gap / float(np.abs(times).max()) <= R_TOLERANCE:
+            return None
+    cell = time_index * n_groups + codes
+    size = times.size * n_groups
+    leaving = np.bincount(cell, minlength=size).reshape(times.size, n_groups).astype(float)
+    deaths = np.bincount(cell, weights=event_values, minlength=size).reshape(times.size, n_groups)
+    at_risk = np.cumsum(leaving[::-1], axis=0)[::-1]
+    n_patients, n_deaths = leaving.sum(axis=0), deaths.sum(axis=0)
+    tests = {}
+    for first, second in combinations(range(n_groups), 2):
+        pair = [first, second]
+        observed, expected, variance = _logrank_sums(at_risk[:, pair], deaths[:, pair])
+        statistic, p_value, df, _ = _logrank_chisq(observed, expected, variance)
+        tests[first, second] = (int(n_patients[first]), int(n_patients[second]), int(n_deaths[first]),
+                                int(n_deaths[second]), statistic, p_value, df)
+    return tests

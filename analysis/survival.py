@@ -851,7 +851,12 @@ def _logrank_tally_components(
     size = times.size * n_groups
     leaving = np.bincount(cell, weights=n_leaving, minlength=size).reshape(times.size, n_groups)
     deaths = np.bincount(cell, weights=n_deaths, minlength=size).reshape(times.size, n_groups)
-    at_risk = np.cumsum(leaving[::-1], axis=0)[::-1].astype(float)
+    return _logrank_sums(np.cumsum(leaving[::-1], axis=0)[::-1].astype(float), deaths)
+
+
+def _logrank_sums(at_risk: np.ndarray, deaths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Observed, expected and variance of O - E from the numbers at risk and deaths per time (rows, ascending)
+    and group (columns)."""
     event_rows = deaths.sum(axis=1) > 0
     at_risk, deaths = at_risk[event_rows], deaths[event_rows]
     total_at_risk = at_risk.sum(axis=1)

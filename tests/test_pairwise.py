@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import pairwise
 from analysis.pairwise import pairwise_logrank
 from analysis.response import subgroup_rates
 from analysis.survival import kaplan_meier, kaplan_meier_by_group, logrank_table, logrank_test
@@ -83,6 +84,30 @@ def test_pairwise_invariant_to_row_order():
     shuffled = pairwise_logrank(*(np.asarray(case[k], dtype=object)[order] for k in ("time", "status", "group")))
     original = pairwise_logrank(case["time"], case["status"], case["group"])
     pd.testing.assert_frame_equal(shuffled, original)
+
+
+def test_pairwise_near_ties_are_merged_within_each_pair_as_R():
+    case = PAIRWISE["near_ties_within_one_pair"]
+    codes = pd.factorize(np.asarray(case["group"]), sort=True)[0]
+    # 1000 and 1000.00001 are one time for the pair (A, C) only: no one table of the whole data serves every pair
+    assert pairwise._tallied_pair_tests(_num(case["time"]), _num(case["status"]), codes, 3) is None
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_pairwise_from_one_table_equals_each_pairs_own_test(seed):
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(2, 400)), int(rng.integers(2, 9))
+    time = np.round(rng.exponential(10, n), int(rng.integers(0, 3)))  # ties, and zeros with 0 decimals
+    status = (rng.random(n) < rng.choice([0.0, 0.2, 0.8, 1.0])).astype(int)  # including no event at all
+    codes = rng.integers(0, k, n)
+    codes[:k] = np.arange(k)  # every group present; some with a single patient
+    tallied = pairwise._tallied_pair_tests(time, status, codes, k)
+    assert tallied is not None
+    by_subset = pairwise._subset_pair_tests(time, status, codes, k)
+    assert tallied.keys() == by_subset.keys()
+    for pair, (n_1, n_2, e_1, e_2, statistic, p_value, df) in by_subset.items():
+        assert tallied[pair][:4] == (n_1, n_2, e_1, e_2) and tallied[pair][6] == df, pair
+        np.testing.assert_allclose(tallied[pair][4:6], (statistic, p_value), rtol=1e-12, atol=1e-15, equal_nan=True)
 
 
 def test_pairwise_invalid_input_raises():

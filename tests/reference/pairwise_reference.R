@@ -65,6 +65,14 @@ pairwise_sets[[3]] <- list(name = "four_groups_with_missing", time = num(na_time
                            group = chr(na_group), n_dropped = sum(is.na(na_time) | is.na(na_status) | is.na(na_group)),
                            result = pairwise_block(na_time, na_status, na_group))
 
+# near-tied times: 1000 and 1000.00001 are one time for survdiff on A and C (their gap is under the tolerance
+# relative to that pair's mean time), two times for A and B
+nt_group <- rep(c("A", "B", "C"), each = 5)
+nt_time <- c(3, 5, 8, 1000, 1000.00001, 2, 4, 6, 9, 11, 7, 5000, 8000, 12000, 20000)
+nt_status <- c(1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 0)
+pairwise_sets[[4]] <- list(name = "near_ties_within_one_pair", time = num(nt_time), status = num(nt_status),
+                           group = chr(nt_group), result = pairwise_block(nt_time, nt_status, nt_group))
+
 # ---------------------------------------------------------------- missing values as R's na.omit
 km_summary <- function(fit) {
   s <- summary(fit, censored = TRUE)
