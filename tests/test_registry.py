@@ -125,6 +125,25 @@ def test_counting_only_the_columns_read_gives_the_same_endpoints_and_groupings(c
     assert {g.variable for g in registry.GROUPING_LIST} == set(registry.GROUPING_VARIABLES)
 
 
+def test_recorded_counts_of_a_frame_equal_the_databases_count_and_count_distinct(con):
+    """The patient path (pandas) and the counted path (SQL ``count``, ``count(DISTINCT)``) agree on what is
+    recorded, with every kind of missing value: None, NaN, pd.NA."""
+    from sarcoma_app.sources import filter_sql
+
+    patients = con.execute("SELECT * FROM patients").df()
+    holes = patients.copy()
+    holes.loc[holes.index[:5], "histology"] = None
+    holes.loc[holes.index[3:9], "pfs_months"] = float("nan")
+    holes["age"] = holes["age"].astype("Int32")
+    holes.loc[holes.index[::3], "age"] = pd.NA
+    holes["pazopanib"] = holes["pazopanib"].astype(object)
+    holes.loc[holes.index[1::4], "pazopanib"] = None
+    for frame in (patients, holes):
+        row = duckdb.sql(filter_sql.recorded_counts_sql().replace("FROM patients", "FROM frame")).df().iloc[0]
+        assert registry.recorded_counts(frame) == {
+            c: (int(row[f"{c}__n"]), int(row[f"{c}__d"])) for c in registry.PATIENT_COLUMNS}
+
+
 @pytest.mark.parametrize("key, value, label", [
     ("pazopanib", True, "on pazopanib"), ("pazopanib", None, "not reported"), ("ecog", 1, "ECOG 1"),
     ("prior_lines", 1, "1 prior line"), ("prior_lines", 2, "2 prior lines"), ("best_response", None, "NE"),
