@@ -723,15 +723,18 @@ def _efron_deaths(tied_size: np.ndarray, shared: dict | None = None):
     several models; the arrays are reused when the deaths per tied time are the same (exact comparison).
     """
     key = tied_size.tobytes()
-    if shared is not None and shared.get("efron_deaths", (None,))[0] == key:
-        return shared["efron_deaths"][1]
+    known = None if shared is None else shared.setdefault("efron_deaths", {})
+    if known is not None and key in known:
+        return known[key]
     first = np.r_[0, np.cumsum(tied_size)[:-1]].astype(np.intp)
     size = np.repeat(tied_size, tied_size)
     rank = np.arange(size.size) - np.repeat(first, tied_size)
     kept = (size - rank) / size
     found = (tied_size, first, kept, kept * kept)
-    if shared is not None:  # the last one only: the models of one screening share it
-        shared["efron_deaths"] = (key, found)
+    if known is not None:
+        if len(known) >= 4:  # a few (covariates with missing values drop deaths): the oldest goes
+            known.pop(next(iter(known)))
+        known[key] = found
     return found
 
 
@@ -832,6 +835,7 @@ class _PatternRiskSets:
         self.block_weight = np.where(efron, 0, block_size).astype(float)
         self.single = bool(np.all(self.block_weight == 1))
         self.efron = bool(efron.any())
+        self._buffers = None  # of :meth:`_death_sums`
         if self.efron:
             tied_blocks = np.flatnonzero(efron)
             n_tied = tied_blocks.size
@@ -872,9 +876,28 @@ class _PatternRiskSets:
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             return self._derivatives(beta)
 
-    def _per_death(self, per_time_values):
-        """Each tied time's value repeated for its deaths (in time order)."""
-        return np.repeat(per_time_values, self.tied_size)
+    def _death_sums(self, rest_sum, deaths_sum, s0_all):
+        """Over the deaths of each tied time, with ``s0 = rest + (1 - f) deaths`` (per tied time: the
+        rest's and the deaths' risk-score sums, and ``s0_all`` of all at risk): the sums of ``1/s0``,
+        ``(1 - f)/s0``, ``(S0/s0)^2``, ``(1 - f)(S0/s0)^2`` and ``(1 - f)^2 (S0/s0)^2``, and the sum of
+        ``log s0`` over all of them. The per-death values go through three buffers kept between the
+        iterations (a fresh array per step cost about as much as the arithmetic)."""
+        kept, size, first = self.death_kept, self.tied_size, self.tied_first
+        if self._buffers is None:
+            self._buffers = tuple(np.empty(kept.size) for _ in range(3))
+        s0, inverse, work = self._buffers
+        np.multiply(kept, np.repeat(deaths_sum, size), out=s0)
+        s0 += np.repeat(rest_sum, size)
+        np.divide(1.0, s0, out=inverse)
+        on_rest = np.add.reduceat(inverse, first)
+        on_deaths = np.add.reduceat(np.multiply(kept, inverse, out=work), first)
+        ratio = np.multiply(np.repeat(s0_all, size), inverse, out=inverse)  # inverse is not needed again
+        ratio *= ratio
+        on_ratio = np.add.reduceat(ratio, first)
+        on_kept_ratio = np.add.reduceat(np.multiply(kept, ratio, out=work), first)
+        on_kept2_ratio = np.add.reduceat(np.multiply(self.death_kept2, ratio, out=work), first)
+        log_s0 = np.sum(np.log(s0, out=s0))
+        return log_s0, on_rest, on_deaths, on_ratio, on_kept_ratio, on_kept2_ratio
 
     def _derivatives(self, beta):
         eta = self.x @ beta
@@ -926,25 +949,17 @@ class _PatternRiskSets:
         rest = self.tied_rest * risk[:, None]
         rest_sum = rest.sum(axis=0) + self.tied_rest_fixed
         deaths_sum = deaths.sum(axis=0) + self.tied_deaths_fixed
-        kept, per_death = self.death_kept, self._per_death
-        s0 = per_death(rest_sum) + kept * per_death(deaths_sum)
-        inverse = 1.0 / s0
-
-        def per_time(values):  # the deaths of a tied time are contiguous
-            return np.add.reduceat(values, self.tied_first)
-
-        total = (_blocked_matvec(rest, per_time(inverse))
-                 + _blocked_matvec(deaths, per_time(kept * inverse)))
         # q = (rest + kept deaths) / s0; relative to S0 (all the deaths at
         # risk) every term is at most 1 and S0 / s0 at most the block size
         s0_all = rest_sum + deaths_sum
+        log_s0, on_rest, on_deaths, on_ratio, on_kept_ratio, on_kept2_ratio = self._death_sums(
+            rest_sum, deaths_sum, s0_all)
+        total = _blocked_matvec(rest, on_rest) + _blocked_matvec(deaths, on_deaths)
         rest, deaths = rest / s0_all, deaths / s0_all
-        ratio = per_death(s0_all) * inverse
-        ratio *= ratio
-        mixed = _blocked_cross(rest, deaths, per_time(kept * ratio))
-        gram = (_blocked_cross(rest, rest, per_time(ratio)) + mixed + mixed.T
-                + _blocked_cross(deaths, deaths, per_time(self.death_kept2 * ratio)))
-        return np.sum(np.log(s0)), total, self.xt @ gram @ self.x
+        mixed = _blocked_cross(rest, deaths, on_kept_ratio)
+        gram = (_blocked_cross(rest, rest, on_ratio) + mixed + mixed.T
+                + _blocked_cross(deaths, deaths, on_kept2_ratio))
+        return log_s0, total, self.xt @ gram @ self.x
 
     def _projected_tied_sums(self, risk, x_risk_t, s0, s1):
         """:meth:`_tied_sums` with the shares projected on the covariates first (many patterns).
@@ -954,29 +969,21 @@ class _PatternRiskSets:
         as the difference, and the outer products are of p-vectors (``X' q``), not of G-vectors, so an
         iteration costs O(p G + p^2) per tied time and no G x G or dense G x tied-times matrix.
         """
-        blocks, kept, per_death = self.tied_blocks, self.death_kept, self._per_death
+        blocks = self.tied_blocks
         deaths_sum = self.tied_deaths_t @ risk + self.tied_deaths_fixed
         s0_all = s0[blocks]
         rest_sum = s0_all - deaths_sum
-        s0_death = per_death(rest_sum) + kept * per_death(deaths_sum)
-        inverse = 1.0 / s0_death
-
-        def per_time(values):  # the deaths of a tied time are contiguous
-            return np.add.reduceat(values, self.tied_first)
-
-        on_rest, on_deaths = per_time(inverse), per_time(kept * inverse)
+        log_s0, on_rest, on_deaths, on_ratio, on_kept_ratio, on_kept2_ratio = self._death_sums(
+            rest_sum, deaths_sum, s0_all)
         every_block = np.zeros(s0.size)
         every_block[blocks] = on_rest
         total = risk * (_blocked_matvec(self.at_risk, every_block) + self.tied_deaths @ (on_deaths - on_rest))
         # risk-set means of x over the deaths (b) and the rest (a), relative to all at risk
         b = (self.tied_deaths_t @ x_risk_t.T).T / s0_all
         a = s1[:, blocks] / s0_all - b
-        ratio = per_death(s0_all) * inverse
-        ratio *= ratio
-        mixed = _blocked_cross(a, b, per_time(kept * ratio))
-        gram = (_blocked_cross(a, a, per_time(ratio)) + mixed + mixed.T
-                + _blocked_cross(b, b, per_time(self.death_kept2 * ratio)))
-        return np.sum(np.log(s0_death)), total, gram
+        mixed = _blocked_cross(a, b, on_kept_ratio)
+        gram = (_blocked_cross(a, a, on_ratio) + mixed + mixed.T + _blocked_cross(b, b, on_kept2_ratio))
+        return log_s0, total, gram
 
 
 # --------------------------------------------------------------------------

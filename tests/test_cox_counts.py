@@ -168,3 +168,31 @@ def test_univariate_screening_from_counts_is_the_patients_screening(con):
     expected = cox.univariate_cox(data, "time", "event", keys)
     pd.testing.assert_frame_equal(cox.univariate_cox_from_counts(tables), expected, check_exact=False, rtol=1e-10,
                                   atol=1e-10, check_dtype=False)
+
+
+@pytest.mark.parametrize("risk_sets", ["patterns", "pattern shares", "pattern projections"], indirect=True)
+def test_the_screening_models_share_only_what_their_deaths_have_in_common(risk_sets):
+    # the univariate models reuse Efron's per-death structure when their deaths per time are the same;
+    # "b" leaves out patients who died at tied times, so its model has other tied deaths than "a" and "c"
+    rng = np.random.default_rng(12)
+    n = 3000
+    patients = pd.DataFrame({"time": rng.integers(1, 40, n).astype(float), "event": rng.integers(0, 2, n),
+                             "a": rng.integers(0, 3, n).astype(str), "b": rng.integers(0, 2, n).astype(float),
+                             "c": rng.random(n) < 0.4})
+    patients.loc[(patients["event"] == 1) & (patients["time"] % 3 == 0) & (rng.random(n) < 0.5), "b"] = np.nan
+    tables = {}
+    for key in ("a", "b", "c"):
+        grouped = patients.groupby([key, "time"], dropna=False)["event"]
+        tables[key] = pd.DataFrame({"n_event": grouped.sum(), "n_censor": grouped.size() - grouped.sum()}
+                                   ).reset_index()
+    screened = cox.univariate_cox_from_counts(tables)
+    for key in ("a", "b", "c"):
+        alone = fit_cox_from_counts(tables[key], [key])
+        rows = screened[screened["covariate"] == key].set_index("term")
+        np.testing.assert_array_equal(rows["coef"].to_numpy(), alone["coef"].to_numpy())
+        np.testing.assert_array_equal(rows["se"].to_numpy(), alone["se"].to_numpy())
+        assert rows["lr_p"].iloc[0] == alone.attrs["lr_p"]
+    patient_screen = cox.univariate_cox(patients, "time", "event", ["a", "b", "c"])
+    pd.testing.assert_frame_equal(screened, patient_screen, check_exact=False, rtol=1e-10, atol=1e-10,
+                                  check_dtype=False)
+    assert screened.loc[screened["covariate"] == "b", "n"].iloc[0] < n  # b's model has fewer patients
