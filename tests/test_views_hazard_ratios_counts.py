@@ -213,3 +213,26 @@ def test_the_screening_from_joint_tables_equals_one_query_per_column(con):
     assert len(queried) < len(set(single.values()))
     for name, table in results(joint).items():
         pd.testing.assert_frame_equal(table, results(separate)[name], check_exact=True)
+
+
+def test_a_joint_table_too_long_falls_back_to_each_column_alone(con, monkeypatch):
+    from dataclasses import replace as replace_field
+
+    from sarcoma_app import limits
+    methods = MethodState(stratify="none", cox_terms=("ecog",))
+    expected = results(count_page(con, FilterState(), methods))
+    singles = hazard_ratios_counts.queries(recorded(con), False).values()
+    longest = max(len(direct_counts(con, columns)) for columns in singles)
+    groups = hazard_ratios_counts.joint_queries(recorded(con), False, methods.cox_terms)
+    too_long = [group for group in groups if len(direct_counts(con, group)) > longest]
+    if not too_long:
+        pytest.skip("every joint table of this source is as short as a column's")
+    monkeypatch.setattr(limits, "SCALE", replace_field(limits.SCALE, cox_count_rows=limits.Limit(
+        longest, "rows", "test")))
+    queried = []
+    shown = results(count_page(con, FilterState(), methods, queried))
+    # the too-long joint tables were replaced by one query per column
+    assert {(column,) for group in too_long for column in group} <= set(queried)
+    assert shown.keys() == expected.keys()
+    for name, table in shown.items():
+        pd.testing.assert_frame_equal(table, expected[name], check_exact=True)
