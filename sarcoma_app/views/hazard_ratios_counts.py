@@ -2,7 +2,8 @@
 
 Above :data:`sarcoma_app.limits.SCALE` the page gets events and censorings per (covariate value, time) from
 DuckDB, one count table per covariate and one for the model (:func:`sarcoma_app.sources.db.cox_counts`, see
-:func:`queries`), and fits them with :func:`analysis.cox.univariate_cox_from_counts` and
+:func:`queries`; the covariates' tables are summed from a few joint queries, :func:`joint_queries` and
+:func:`marginal`, the model's first), and fits them with :func:`analysis.cox.univariate_cox_from_counts` and
 :func:`analysis.cox.fit_cox_from_counts`: the same tables as :func:`sarcoma_app.views.hazard_ratios.build` on
 the same patients (tests/test_views_hazard_ratios_counts.py). What needs each patient (the
 proportional-hazards check, a residual per event; the Firth-penalised fits; the code snippets, which read
