@@ -835,7 +835,7 @@ class _PatternRiskSets:
         self.block_weight = np.where(efron, 0, block_size).astype(float)
         self.single = bool(np.all(self.block_weight == 1))
         self.efron = bool(efron.any())
-        self._buffers = None  # of :meth:`_death_sums`
+        self._buffers, self._shared, self._at_null = None, shared, False  # for :meth:`_death_sums`
         if self.efron:
             tied_blocks = np.flatnonzero(efron)
             n_tied = tied_blocks.size
@@ -881,7 +881,17 @@ class _PatternRiskSets:
         rest's and the deaths' risk-score sums, and ``s0_all`` of all at risk): the sums of ``1/s0``,
         ``(1 - f)/s0``, ``(S0/s0)^2``, ``(1 - f)(S0/s0)^2`` and ``(1 - f)^2 (S0/s0)^2``, and the sum of
         ``log s0`` over all of them. The per-death values go through three buffers kept between the
-        iterations (a fresh array per step cost about as much as the arithmetic)."""
+        iterations (a fresh array per step cost about as much as the arithmetic).
+
+        At ``beta = 0`` every risk score is 1 and the sums are counts of patients: the models of one
+        screening on the same patients (same deaths and same numbers at risk per time) have the same
+        ones, kept in ``shared`` under their exact inputs."""
+        key = None
+        if self._at_null and self._shared is not None:
+            key = (self.tied_size.tobytes(), rest_sum.tobytes(), deaths_sum.tobytes(), s0_all.tobytes())
+            known = self._shared.setdefault("null_death_sums", {})
+            if key in known:
+                return known[key]
         kept, size, first = self.death_kept, self.tied_size, self.tied_first
         if self._buffers is None:
             self._buffers = tuple(np.empty(kept.size) for _ in range(3))
@@ -897,9 +907,15 @@ class _PatternRiskSets:
         on_kept_ratio = np.add.reduceat(np.multiply(kept, ratio, out=work), first)
         on_kept2_ratio = np.add.reduceat(np.multiply(self.death_kept2, ratio, out=work), first)
         log_s0 = np.sum(np.log(s0, out=s0))
-        return log_s0, on_rest, on_deaths, on_ratio, on_kept_ratio, on_kept2_ratio
+        found = (log_s0, on_rest, on_deaths, on_ratio, on_kept_ratio, on_kept2_ratio)
+        if key is not None:
+            if len(known) >= 4:  # a few: covariates with missing values have others
+                known.pop(next(iter(known)))
+            known[key] = found
+        return found
 
     def _derivatives(self, beta):
+        self._at_null = not np.any(beta)  # for :meth:`_death_sums`
         eta = self.x @ beta
         # no shift of eta, as in coxfit6 and _RiskSets: an overflow gives
         # non-finite results, which trigger step-halving
