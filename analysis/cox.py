@@ -432,6 +432,8 @@ class _Timeline:
         self.block_of_death = np.repeat(np.arange(block_first.size), self.block_size)
         self.rank_in_block = np.arange(self.deaths.size) - np.repeat(block_first, self.block_size)
         self._segment = None
+        # as :class:`_CountedTimeline`: the rows with a death, their deaths, their block
+        self.death_rows, self.death_weight, self.death_row_block = self.deaths, None, self.block_of_death
 
     def segment(self) -> np.ndarray:
         """Per row, the number of death blocks whose risk set holds it.
@@ -713,6 +715,29 @@ def _design_patterns(design: _Design, indicator: np.ndarray, max_patterns: int):
     return None if size > max_patterns else (pattern, size)
 
 
+def _efron_deaths(tied_size: np.ndarray, shared: dict | None = None):
+    """Per death at a tied time (in time order) Efron's ``1 - f`` and its square, with ``tied_size``
+    (the deaths of each tied time) and the first death of each: ``(tied_size, first, kept, kept2)``.
+
+    The l-th of d deaths (l = 0, ..., d - 1) has ``1 - f = (d - l) / d``. ``shared``: a dict kept over
+    several models; the arrays are reused when the deaths per tied time are the same (exact comparison).
+    """
+    key = tied_size.tobytes()
+    known = None if shared is None else shared.setdefault("efron_deaths", {})
+    if known is not None and key in known:
+        return known[key]
+    first = np.r_[0, np.cumsum(tied_size)[:-1]].astype(np.intp)
+    size = np.repeat(tied_size, tied_size)
+    rank = np.arange(size.size) - np.repeat(first, tied_size)
+    kept = (size - rank) / size
+    found = (tied_size, first, kept, kept * kept)
+    if known is not None:
+        if len(known) >= 4:  # a few (covariates with missing values drop deaths): the oldest goes
+            known.pop(next(iter(known)))
+        known[key] = found
+    return found
+
+
 class _PatternRiskSets:
     """The derivatives of :class:`_RiskSets`, summed over covariate patterns.
 
@@ -763,19 +788,21 @@ class _PatternRiskSets:
     """
 
     def __init__(self, timeline: _Timeline, pattern: np.ndarray, x_patterns: np.ndarray, ties: str,
-                 row_weight: np.ndarray | None = None):
+                 row_weight: np.ndarray | None = None, shared: dict | None = None):
         n_patterns, self.p = x_patterns.shape
         self.upper_i, self.upper_j = np.triu_indices(self.p)
         n_blocks = timeline.block_size.size
         segment = timeline.segment()
-        death_pattern = pattern[timeline.deaths]
+        # the rows with a death, their deaths (None: one each) and their block
+        death_rows, death_weight, death_block = timeline.death_rows, timeline.death_weight, timeline.death_row_block
+        death_pattern = pattern[death_rows]
         # for _pattern_extremes: each pattern is at risk at blocks
         # 0 .. last_at_risk - 1 and has deaths from block first_death on
         self.last_at_risk = np.zeros(n_patterns, dtype=np.intp)
         np.maximum.at(self.last_at_risk, pattern, segment)
         self.first_death = np.full(n_patterns, n_blocks, dtype=np.intp)
-        np.minimum.at(self.first_death, death_pattern, timeline.block_of_death)
-        death_count = np.bincount(death_pattern, minlength=n_patterns)
+        np.minimum.at(self.first_death, death_pattern, death_block)
+        death_count = np.bincount(death_pattern, weights=death_weight, minlength=n_patterns)
         self.x_deaths_sum = death_count @ x_patterns
         # patterns with all covariates 0 (reference levels) have risk score 1
         # whatever beta, and add nothing to the score and the information:
@@ -795,7 +822,7 @@ class _PatternRiskSets:
         np.subtract(per_segment.sum(axis=1)[:, None], np.cumsum(per_segment, axis=1)[:, :-1],
                     out=at_risk)
         self.at_risk, self.at_risk_fixed = at_risk[:n_active], at_risk[n_active]
-        death_slot = slot[timeline.deaths]
+        death_slot = slot[death_rows]
         # sum over deaths of mean mean': through the patterns' shares (G x G
         # per death time) or through the means (p x G + p x p), the cheaper
         self.project = (self.p * (n_active + self.p) < n_active * n_active if _PROJECT_SHARES is None
@@ -808,43 +835,87 @@ class _PatternRiskSets:
         self.block_weight = np.where(efron, 0, block_size).astype(float)
         self.single = bool(np.all(self.block_weight == 1))
         self.efron = bool(efron.any())
+        self._buffers, self._shared, self._at_null = None, shared, False  # for :meth:`_death_sums`
         if self.efron:
             tied_blocks = np.flatnonzero(efron)
             n_tied = tied_blocks.size
             tied_index = np.full(n_blocks, -1, dtype=np.intp)
             tied_index[tied_blocks] = np.arange(n_tied)
-            death_tied = tied_index[timeline.block_of_death]
-            in_tied = death_tied >= 0
+            row_tied = tied_index[death_block]  # per row with a death: its tied time, or -1
+            in_tied = row_tied >= 0
+            slot_tied, time_tied = death_slot[in_tied], row_tied[in_tied]
+            weight_tied = None if death_weight is None else death_weight[in_tied]
             if self.project:
                 # many patterns: the deaths per (pattern, tied time) as a sparse matrix (a pattern dies at
                 # few of the times), whose products with the patterns' covariates replace G x G grams
-                slot_tied, time_tied = death_slot[in_tied], death_tied[in_tied]
                 active_death = slot_tied < n_active
                 self.tied_blocks = tied_blocks
+                values = (np.ones(int(active_death.sum())) if weight_tied is None
+                          else weight_tied[active_death].astype(float))
                 self.tied_deaths = sparse.csr_matrix(
-                    (np.ones(int(active_death.sum())), (slot_tied[active_death], time_tied[active_death])),
-                    shape=(n_active, n_tied))
+                    (values, (slot_tied[active_death], time_tied[active_death])), shape=(n_active, n_tied))
                 self.tied_deaths_t = self.tied_deaths.T.tocsr()
-                self.tied_deaths_fixed = np.bincount(time_tied[~active_death], minlength=n_tied).astype(float)
+                self.tied_deaths_fixed = np.bincount(
+                    time_tied[~active_death], weights=None if weight_tied is None else weight_tied[~active_death],
+                    minlength=n_tied).astype(float)
             else:
-                deaths = np.bincount(death_slot[in_tied] * n_tied + death_tied[in_tied],
+                deaths = np.bincount(slot_tied * n_tied + time_tied, weights=weight_tied,
                                      minlength=(n_active + 1) * n_tied)
                 deaths = deaths.reshape(n_active + 1, n_tied).astype(float)
                 rest = at_risk[:, tied_blocks] - deaths  # at risk, not dying then (exact counts)
                 self.tied_deaths, self.tied_deaths_fixed = deaths[:n_active], deaths[n_active]
                 self.tied_rest, self.tied_rest_fixed = rest[:n_active], rest[n_active]
-            # per death at a tied time: which tied time, and 1 - f
-            self.death_tied = death_tied[in_tied]  # non-decreasing: deaths in time order
-            self.tied_first = np.flatnonzero(np.r_[True, self.death_tied[1:] != self.death_tied[:-1]])
-            size = block_size[timeline.block_of_death[in_tied]]
-            self.death_kept = (size - timeline.rank_in_block[in_tied]) / size
+            # per death at a tied time (in time order): 1 - f, its square; per tied time its deaths
+            # and the first of them. They depend on the deaths per block only: shared between the
+            # models on the same deaths (univariate screening)
+            self.tied_size, self.tied_first, self.death_kept, self.death_kept2 = _efron_deaths(
+                block_size[tied_blocks], shared)
 
     def derivatives(self, beta):
         """Log partial likelihood, score and information at ``beta``."""
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             return self._derivatives(beta)
 
+    def _death_sums(self, rest_sum, deaths_sum, s0_all):
+        """Over the deaths of each tied time, with ``s0 = rest + (1 - f) deaths`` (per tied time: the
+        rest's and the deaths' risk-score sums, and ``s0_all`` of all at risk): the sums of ``1/s0``,
+        ``(1 - f)/s0``, ``(S0/s0)^2``, ``(1 - f)(S0/s0)^2`` and ``(1 - f)^2 (S0/s0)^2``, and the sum of
+        ``log s0`` over all of them. The per-death values go through three buffers kept between the
+        iterations (a fresh array per step cost about as much as the arithmetic).
+
+        At ``beta = 0`` every risk score is 1 and the sums are counts of patients: the models of one
+        screening on the same patients (same deaths and same numbers at risk per time) have the same
+        ones, kept in ``shared`` under their exact inputs."""
+        key = None
+        if self._at_null and self._shared is not None:
+            key = (self.tied_size.tobytes(), rest_sum.tobytes(), deaths_sum.tobytes(), s0_all.tobytes())
+            known = self._shared.setdefault("null_death_sums", {})
+            if key in known:
+                return known[key]
+        kept, size, first = self.death_kept, self.tied_size, self.tied_first
+        if self._buffers is None:
+            self._buffers = tuple(np.empty(kept.size) for _ in range(3))
+        s0, inverse, work = self._buffers
+        np.multiply(kept, np.repeat(deaths_sum, size), out=s0)
+        s0 += np.repeat(rest_sum, size)
+        np.divide(1.0, s0, out=inverse)
+        on_rest = np.add.reduceat(inverse, first)
+        on_deaths = np.add.reduceat(np.multiply(kept, inverse, out=work), first)
+        ratio = np.multiply(np.repeat(s0_all, size), inverse, out=inverse)  # inverse is not needed again
+        ratio *= ratio
+        on_ratio = np.add.reduceat(ratio, first)
+        on_kept_ratio = np.add.reduceat(np.multiply(kept, ratio, out=work), first)
+        on_kept2_ratio = np.add.reduceat(np.multiply(self.death_kept2, ratio, out=work), first)
+        log_s0 = np.sum(np.log(s0, out=s0))
+        found = (log_s0, on_rest, on_deaths, on_ratio, on_kept_ratio, on_kept2_ratio)
+        if key is not None:
+            if len(known) >= 4:  # a few: covariates with missing values have others
+                known.pop(next(iter(known)))
+            known[key] = found
+        return found
+
     def _derivatives(self, beta):
+        self._at_null = not np.any(beta)  # for :meth:`_death_sums`
         eta = self.x @ beta
         # no shift of eta, as in coxfit6 and _RiskSets: an overflow gives
         # non-finite results, which trigger step-halving
@@ -894,26 +965,17 @@ class _PatternRiskSets:
         rest = self.tied_rest * risk[:, None]
         rest_sum = rest.sum(axis=0) + self.tied_rest_fixed
         deaths_sum = deaths.sum(axis=0) + self.tied_deaths_fixed
-        where, kept = self.death_tied, self.death_kept
-        s0 = rest_sum[where] + kept * deaths_sum[where]
-        inverse = 1.0 / s0
-        n_tied = deaths.shape[1]
-
-        def per_time(values):  # the deaths of a tied time are contiguous
-            return np.add.reduceat(values, self.tied_first)
-
-        total = (_blocked_matvec(rest, per_time(inverse))
-                 + _blocked_matvec(deaths, per_time(kept * inverse)))
         # q = (rest + kept deaths) / s0; relative to S0 (all the deaths at
         # risk) every term is at most 1 and S0 / s0 at most the block size
         s0_all = rest_sum + deaths_sum
+        log_s0, on_rest, on_deaths, on_ratio, on_kept_ratio, on_kept2_ratio = self._death_sums(
+            rest_sum, deaths_sum, s0_all)
+        total = _blocked_matvec(rest, on_rest) + _blocked_matvec(deaths, on_deaths)
         rest, deaths = rest / s0_all, deaths / s0_all
-        ratio = s0_all[where] * inverse
-        ratio *= ratio
-        mixed = _blocked_cross(rest, deaths, per_time(kept * ratio))
-        gram = (_blocked_cross(rest, rest, per_time(ratio)) + mixed + mixed.T
-                + _blocked_cross(deaths, deaths, per_time(kept * kept * ratio)))
-        return np.sum(np.log(s0)), total, self.xt @ gram @ self.x
+        mixed = _blocked_cross(rest, deaths, on_kept_ratio)
+        gram = (_blocked_cross(rest, rest, on_ratio) + mixed + mixed.T
+                + _blocked_cross(deaths, deaths, on_kept2_ratio))
+        return log_s0, total, self.xt @ gram @ self.x
 
     def _projected_tied_sums(self, risk, x_risk_t, s0, s1):
         """:meth:`_tied_sums` with the shares projected on the covariates first (many patterns).
@@ -923,30 +985,21 @@ class _PatternRiskSets:
         as the difference, and the outer products are of p-vectors (``X' q``), not of G-vectors, so an
         iteration costs O(p G + p^2) per tied time and no G x G or dense G x tied-times matrix.
         """
-        blocks, where, kept = self.tied_blocks, self.death_tied, self.death_kept
-        n_tied = blocks.size
+        blocks = self.tied_blocks
         deaths_sum = self.tied_deaths_t @ risk + self.tied_deaths_fixed
         s0_all = s0[blocks]
         rest_sum = s0_all - deaths_sum
-        s0_death = rest_sum[where] + kept * deaths_sum[where]
-        inverse = 1.0 / s0_death
-
-        def per_time(values):  # the deaths of a tied time are contiguous
-            return np.add.reduceat(values, self.tied_first)
-
-        on_rest, on_deaths = per_time(inverse), per_time(kept * inverse)
+        log_s0, on_rest, on_deaths, on_ratio, on_kept_ratio, on_kept2_ratio = self._death_sums(
+            rest_sum, deaths_sum, s0_all)
         every_block = np.zeros(s0.size)
         every_block[blocks] = on_rest
         total = risk * (_blocked_matvec(self.at_risk, every_block) + self.tied_deaths @ (on_deaths - on_rest))
         # risk-set means of x over the deaths (b) and the rest (a), relative to all at risk
         b = (self.tied_deaths_t @ x_risk_t.T).T / s0_all
         a = s1[:, blocks] / s0_all - b
-        ratio = s0_all[where] * inverse
-        ratio *= ratio
-        mixed = _blocked_cross(a, b, per_time(kept * ratio))
-        gram = (_blocked_cross(a, a, per_time(ratio)) + mixed + mixed.T
-                + _blocked_cross(b, b, per_time(kept * kept * ratio)))
-        return np.sum(np.log(s0_death)), total, gram
+        mixed = _blocked_cross(a, b, on_kept_ratio)
+        gram = (_blocked_cross(a, a, on_ratio) + mixed + mixed.T + _blocked_cross(b, b, on_kept2_ratio))
+        return log_s0, total, gram
 
 
 # --------------------------------------------------------------------------
@@ -1479,7 +1532,7 @@ def _fit_cox(df, duration_col, event_col, covariates, ties, alpha, time_order=No
         pattern = pattern[timeline.order]
         rows = _Rows(x[representative], np.bincount(pattern, minlength=n_patterns).astype(float),
                      np.bincount(pattern[timeline.deaths], minlength=n_patterns).astype(float))
-        risk_sets = _PatternRiskSets(timeline, pattern, (rows.values - means) * scale, ties)
+        risk_sets = _PatternRiskSets(timeline, pattern, (rows.values - means) * scale, ties, shared=shared)
         extremes = _pattern_extremes(rows.values, risk_sets.first_death, risk_sets.last_at_risk)
     else:
         x = x[timeline.order]
@@ -1711,9 +1764,11 @@ def univariate_cox_from_counts(tables, time_col: str = "time", event_col: str = 
     .. [1] Cox DR (1972), Efron B (1977), Breslow NE (1974), Therneau & Grambsch (2000), Peduzzi et al.
        (1995): as :func:`univariate_cox`.
     """
+    shared = {}  # what the models on the same deaths have in common (:func:`_efron_deaths`)
+
     def fit_one(covariate):
-        return fit_cox_from_counts(tables[covariate], [covariate], time_col, event_col, censor_col, ties, alpha,
-                                   strata=strata)
+        return _fit_cox_from_counts(tables[covariate], [covariate], time_col, event_col, censor_col, ties, alpha,
+                                    strata, shared)
 
     def complete(covariate):
         table = tables[covariate]
@@ -1740,20 +1795,24 @@ def _dropped_strata(tables, strata: str, censor_col: str, event_col: str) -> int
 class _CountedTimeline:
     """The death blocks of :class:`_Timeline` for rows that stand for several patients (a table of counts).
 
-    ``time``: sorted and merged (:func:`_timefix`); ``n_event``: deaths per row. ``deaths`` lists each row
-    once per death (one entry per event, none per censored patient), so the attributes that
-    :class:`_PatternRiskSets` reads per death are as on the patients' rows.
+    ``time``: sorted and merged (:func:`_timefix`); ``n_event``: deaths per row. Nothing is stored per death:
+    ``death_rows`` are the rows with a death, ``death_weight`` their deaths and ``death_row_block`` their
+    block, which :class:`_PatternRiskSets` reads as :class:`_Timeline`'s rows (each of weight 1).
     """
 
     def __init__(self, time: np.ndarray, n_event: np.ndarray):
         self.time = time
-        death_times = np.unique(time[n_event > 0])
-        self.deaths = np.repeat(np.arange(time.size), n_event)
-        # a row's deaths share its block: searched per row, not per death
-        self.block_of_death = np.repeat(np.searchsorted(death_times, time), n_event)
-        self.block_size = np.bincount(self.block_of_death, minlength=death_times.size)
-        block_first = np.r_[0, np.cumsum(self.block_size)[:-1]]
-        self.rank_in_block = np.arange(self.deaths.size) - np.repeat(block_first, self.block_size)
+        self.death_rows = np.flatnonzero(n_event > 0)
+        self.death_weight = n_event[self.death_rows]
+        death_time = time[self.death_rows]  # sorted
+        new_block = np.ones(death_time.size, dtype=bool)
+        np.not_equal(death_time[1:], death_time[:-1], out=new_block[1:])
+        death_times = death_time[new_block]
+        self.death_row_block = np.cumsum(new_block) - 1
+        # deaths per block (whole numbers), summed over its rows (contiguous: sorted by time)
+        self.block_size = (np.add.reduceat(self.death_weight, np.flatnonzero(new_block)) if death_time.size
+                           else np.zeros(0, dtype=self.death_weight.dtype))
+        self.n_deaths = int(self.death_weight.sum())
         self._segment = np.searchsorted(death_times, time, side="right")  # blocks with time <= the row's
 
     def segment(self) -> np.ndarray:
@@ -1811,6 +1870,13 @@ def fit_cox_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time"
     .. [2] Therneau TM, Grambsch PM. Modeling Survival Data: Extending the Cox Model. Springer; 2000
        (risk-set sums as weighted means and covariances, which counts of patients weight exactly).
     """
+    return _fit_cox_from_counts(counts, covariates, time_col, event_col, censor_col, ties, alpha, strata)
+
+
+def _fit_cox_from_counts(counts, covariates, time_col, event_col, censor_col, ties, alpha, strata,
+                         shared: dict | None = None) -> pd.DataFrame:
+    """:func:`fit_cox_from_counts`; ``shared``: a dict kept over the models of one screening
+    (:func:`univariate_cox_from_counts`), see :func:`_efron_deaths`."""
     covariates = _as_list(covariates)
     _check_arguments(counts, time_col, event_col, covariates, ties, alpha)
     if censor_col not in counts.columns:
@@ -1880,10 +1946,11 @@ def fit_cox_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time"
     pattern = pattern[order]
     rows = _Rows(design.x[representative], np.bincount(pattern, weights=row_weight, minlength=n_patterns),
                  np.bincount(pattern, weights=n_event.astype(float), minlength=n_patterns))
-    risk_sets = _PatternRiskSets(timeline, pattern, (rows.values - means) * scale, ties, row_weight=row_weight)
+    risk_sets = _PatternRiskSets(timeline, pattern, (rows.values - means) * scale, ties, row_weight=row_weight,
+                                 shared=shared)
     extremes = _pattern_extremes(rows.values, risk_sets.first_death, risk_sets.last_at_risk)
     return _fitted_table(design, risk_sets, means, scale, rows, indicator, extremes, n,
-                         int(timeline.deaths.size), covariates, ties, alpha)
+                         timeline.n_deaths, covariates, ties, alpha)
 
 
 def _stratified_counted_fit(design: _Design, stratum: np.ndarray, n_event: np.ndarray, patients: np.ndarray,

@@ -5,6 +5,7 @@ Prints figures; asserts nothing about time. Usage (from the repository root)::
     PYTHONPATH=. .venv/bin/python bench/make_registry.py --patients 1000000 --out /tmp/reg_1m
     PYTHONPATH=. .venv/bin/python bench/scale.py --registry /tmp/reg_1m            # with R on the same data
     PYTHONPATH=. .venv/bin/python bench/scale.py --registry /tmp/reg_10m --no-r --survival-only
+    PYTHONPATH=. .venv/bin/python bench/scale.py --registry /tmp/reg_1m --no-r --only "Hazard ratios"
 
 The registry is opened as the app opens it (:func:`sarcoma_app.sources.registry_files.open_registry`) and every
 page task runs as the page runs it on a source above :data:`sarcoma_app.limits.SCALE`: one count query over the
@@ -13,7 +14,9 @@ patient table is never loaded for these tasks. Each task runs once untimed, then
 and minimum are printed, with the rows of the count table. The process's peak RSS (``ru_maxrss``) is printed
 after the count tasks, before anything patient-level.
 
-The count tasks include the Response page and the Overview as the app builds them (views/*_counts.py) and a
+The count tasks include the Response page, the Overview and the Hazard ratios page (with the page's default
+model, and with :data:`COUNTED_COX`, whose table the page refuses at 1,000,000 patients) as the app builds them
+(views/*_counts.py; the count queries as ``sources.db``'s, the row limit included) and a
 Cox model of :data:`COUNTED_COX` from a count query (:func:`analysis.cox.fit_cox_from_counts`). Then, unless
 ``--survival-only``: Cox (univariate, 8 models; multivariable, 15 terms; and :data:`COUNTED_COX` again, to
 compare) on the patient-level columns it needs (Cox with a numeric covariate such as age has no compact form),
@@ -44,6 +47,7 @@ from analysis.response import response_comparison, response_table, subgroup_rate
 from analysis.survival import (kaplan_meier_by_group_from_counts, kaplan_meier_from_counts,  # noqa: E402
                                logrank_table_from_counts)
 from bench.run import LANDMARKS, MULTIVARIABLE, R_COLUMNS, SUBGROUPS, UNIVARIATE, r_available, r_timings_from_csv  # noqa: E402
+from sarcoma_app import limits  # noqa: E402
 from sarcoma_app.sources import count_sql, filter_sql, registry_files  # noqa: E402
 from sarcoma_app.views import (adverse_events_counts, borrowing, hazard_ratios_counts, overview_counts,  # noqa: E402
                                response_counts, subtype, subtype_counts)
@@ -199,11 +203,25 @@ def other_page_tasks(con) -> dict:
 
     recorded = {c: (int(v[0]), int(v[1])) for c, v in _recorded(con).items()}
 
-    def hazard_ratios_view():
-        def cox_counts(columns):
-            return fetch(con, *count_sql.cox_counts_sql(FILTERS, "pfs", list(columns), hide_simulated=False))
-        return hazard_ratios_counts.page(cox_counts, recorded, 1, int(sum(cox_counts(("sex",))["n_event"])) + 1,
-                                         HAZARD_RATIO_METHODS)
+    n_patients = registry_files.patient_count(con)
+    fetched = []
+
+    def hazard_ratios_view(methods):
+        def cox_counts(columns):  # as sources.db.cox_counts: at most one row more than the limit
+            fetched.append(columns)
+            return fetch(con, *count_sql.cox_counts_sql(FILTERS, "pfs", list(columns), hide_simulated=False,
+                                                        max_rows=limits.SCALE.cox_count_rows.value))
+
+        def build():
+            fetched.clear()
+            return hazard_ratios_counts.page(cox_counts, recorded, 1, n_patients, methods)
+        return build
+
+    def hazard_ratios_label(methods):
+        blocks = hazard_ratios_view(methods)()
+        fitted = ("8 + 1 Cox fits, all blocks" if any(getattr(b, "key", "") == "cox_multivariable" for b in blocks)
+                  else "refused: a table > row limit")
+        return f"Hazard ratios as the app, {len(methods.cox_terms)}-covariate model ({len(fetched)} queries, {fitted})"
 
     def subtype_view():
         borrowing._fit.cache_clear()  # each run fits the hierarchical model, as after a filter change
@@ -216,8 +234,7 @@ def other_page_tasks(con) -> dict:
 
     return {"AE table by pazopanib (1 count query + table)": ae_page,
             "Subtype page as the app (views/subtype_counts.py: 3 count queries + all blocks)": subtype_view,
-            "Hazard ratios as the app (views/hazard_ratios_counts.py: 8 count queries, 8 + 1 Cox fits, all blocks)":
-                hazard_ratios_view,
+            **{hazard_ratios_label(methods): hazard_ratios_view(methods) for methods in HAZARD_RATIO_METHODS},
             "AE page as the app (views/adverse_events_counts.py: 1 count query + blocks)": ae_view(FILTERS),
             "AE page as the app, filter pazopanib = yes": ae_view(AE_FILTERED),
             "Response page as the app (views/response_counts.py: 3 count queries + all blocks)": response_view,
@@ -227,8 +244,10 @@ def other_page_tasks(con) -> dict:
             "Response page: 3 count queries + table + 2 Fisher + forest": response_page}
 
 
-#: The Hazard ratios page's choices in the benchmark: the screening, and the counted Cox model as multivariable.
-HAZARD_RATIO_METHODS = MethodState(cox_terms=COUNTED_COX)
+#: The Hazard ratios page's choices in the benchmark: the screening with the page's default model, and with
+#: the counted Cox model as multivariable (at 1,000,000 patients its count table passes the row limit: the
+#: page then says so, after its count queries, and fits nothing).
+HAZARD_RATIO_METHODS = (MethodState(), MethodState(cox_terms=COUNTED_COX))
 
 
 def _recorded(con) -> dict:
@@ -255,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-r", action="store_true")
     parser.add_argument("--survival-only", action="store_true")
     parser.add_argument("--memory-limit", default=None, help="DuckDB memory_limit, e.g. 1GB")
+    parser.add_argument("--only", default=None, metavar="TEXT",
+                        help="time only the count tasks whose name contains TEXT (e.g. 'Hazard ratios'), then stop")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
@@ -269,12 +290,14 @@ def main(argv: list[str] | None = None) -> int:
     page = next(function for name, function in tasks.items() if name.startswith("Survival page: count query +"))
     page()
     print(f"first Survival page answer (cold, opening included): {time.perf_counter() - start:.2f} s")
+    if args.only is not None:
+        tasks = {name: function for name, function in tasks.items() if args.only in name}
     print(f"{'task':<82} {'median':>9} {'min':>9}")
     for name, function in tasks.items():
         median, low, _ = timed(function, args.repeats)
         print(f"{name:<82} {median * 1000:>7.0f}ms {low * 1000:>7.0f}ms", flush=True)
     print(f"peak RSS after the count-based tasks: {maxrss_mib():,.0f} MiB")
-    if args.survival_only:
+    if args.survival_only or args.only is not None:
         return 0
     cox_counts = fetch(con, *count_sql.cox_counts_sql(FILTERS, "pfs", COUNTED_COX, hide_simulated=False))
     counted_fit = fit_cox_from_counts(cox_counts, list(COUNTED_COX))

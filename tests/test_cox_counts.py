@@ -168,3 +168,38 @@ def test_univariate_screening_from_counts_is_the_patients_screening(con):
     expected = cox.univariate_cox(data, "time", "event", keys)
     pd.testing.assert_frame_equal(cox.univariate_cox_from_counts(tables), expected, check_exact=False, rtol=1e-10,
                                   atol=1e-10, check_dtype=False)
+
+
+@pytest.mark.parametrize("risk_sets", ["patterns", "pattern shares", "pattern projections"], indirect=True)
+def test_the_screening_models_share_only_what_their_deaths_have_in_common(risk_sets):
+    # the univariate models reuse Efron's per-death structure when their deaths per time are the same, and
+    # the sums at beta = 0 when their numbers at risk are the same too; "b" leaves out patients who died at
+    # tied times (other tied deaths than "a" and "c"), "d" censored patients only (the same deaths, fewer
+    # at risk)
+    rng = np.random.default_rng(12)
+    n = 3000
+    patients = pd.DataFrame({"time": rng.integers(1, 40, n).astype(float), "event": rng.integers(0, 2, n),
+                             "a": rng.integers(0, 3, n).astype(str), "b": rng.integers(0, 2, n).astype(float),
+                             "c": rng.random(n) < 0.4, "d": rng.integers(0, 2, n).astype(float)})
+    patients.loc[(patients["event"] == 1) & (patients["time"] % 3 == 0) & (rng.random(n) < 0.5), "b"] = np.nan
+    patients.loc[(patients["event"] == 0) & (rng.random(n) < 0.3), "d"] = np.nan
+    keys = ("a", "b", "c", "d")
+    tables = {}
+    for key in keys:
+        grouped = patients.groupby([key, "time"], dropna=False)["event"]
+        tables[key] = pd.DataFrame({"n_event": grouped.sum(), "n_censor": grouped.size() - grouped.sum()}
+                                   ).reset_index()
+    screened = cox.univariate_cox_from_counts(tables)
+    for key in keys:
+        alone = fit_cox_from_counts(tables[key], [key])
+        rows = screened[screened["covariate"] == key].set_index("term")
+        np.testing.assert_array_equal(rows["coef"].to_numpy(), alone["coef"].to_numpy())
+        np.testing.assert_array_equal(rows["se"].to_numpy(), alone["se"].to_numpy())
+        assert rows["lr_p"].iloc[0] == alone.attrs["lr_p"]
+    patient_screen = cox.univariate_cox(patients, "time", "event", list(keys))
+    pd.testing.assert_frame_equal(screened, patient_screen, check_exact=False, rtol=1e-10, atol=1e-10,
+                                  check_dtype=False)
+    n_of = screened.groupby("covariate")["n"].first()
+    events_of = screened.groupby("covariate")["events"].first()
+    assert n_of["b"] < n and events_of["b"] < events_of["a"]  # b's model has fewer deaths
+    assert n_of["d"] < n and events_of["d"] == events_of["a"]  # d's the same deaths, fewer at risk

@@ -109,9 +109,12 @@ def test_the_stratified_count_page_is_stratified_like_the_patient_page(three_stu
 def test_covariates_on_one_column_share_one_query(con):
     queries = []
     count_page(con, FilterState(), MethodState(cox_terms=("angiosarcoma", "histology_group")), queries)
-    # angiosarcoma and the histology groups are both on histology_group, and so is the model of the two
-    assert len(queries) == len(set(queries)) == len(hazard_ratios_counts.recorded_covariates(recorded(con))) - 1
-    assert sum(q[0] == "histology_group" for q in queries) == 1
+    # angiosarcoma and the histology groups are both on histology_group, and so is the model of the two:
+    # its query comes first and serves both screening tables and the model; every column is counted once
+    columns = [c for q in queries for c in q if c != "study_id"]
+    assert len(queries) == len(set(queries)) and len(columns) == len(set(columns))
+    assert len(columns) == len(hazard_ratios_counts.recorded_covariates(recorded(con))) - 1
+    assert queries[0][0] == "histology_group" and sum("histology_group" in q for q in queries) == 1
 
 
 def test_a_filtered_selection_and_an_empty_one(con):
@@ -161,3 +164,75 @@ def test_count_tables_that_do_not_compress_the_patients_are_refused_before_any_f
     assert "ecog" in blocks[0].text and len(fetched) == 1  # refused at the first table, nothing fitted
     sql, parameters = count_sql.cox_counts_sql(FilterState(), "pfs", ["ecog"], max_rows=5)
     assert sql.endswith("LIMIT ?") and parameters[-1] == 6
+
+
+def direct_counts(con, columns, endpoint="pfs"):
+    sql, parameters = count_sql.cox_counts_sql(FilterState(), endpoint, list(columns), hide_simulated=False)
+    return con.execute(sql, list(parameters)).df()
+
+
+@pytest.mark.parametrize("with_stratum", [False, True])
+@pytest.mark.parametrize("wanted", [MethodState().cox_terms, ("histology_group", "pazopanib", "sex"), ()])
+def test_a_joint_count_table_gives_each_column_the_table_of_its_own_query(con, with_stratum, wanted):
+    # the screening tables come from fewer queries: each must be exactly the query of its column
+    # (same rows, order, values, missing values and types), including columns with missing values
+    recorded_columns = recorded(con)
+    groups = hazard_ratios_counts.joint_queries(recorded_columns, with_stratum, wanted)
+    stratum = ("study_id",) if with_stratum else ()
+    covered = [c for group in groups for c in group if c not in stratum]
+    screened = {columns[0] for columns in hazard_ratios_counts.queries(recorded_columns, with_stratum).values()}
+    assert sorted(covered) == sorted(screened)  # every screening column once
+    assert len(groups) < len(screened)  # and fewer queries than columns
+    with_missing = 0
+    for group in groups:
+        joint = direct_counts(con, group)
+        for column in group[:len(group) - len(stratum)]:
+            expected = direct_counts(con, (column, *stratum))
+            with_missing += int(expected[column].isna().any())
+            found = hazard_ratios_counts.marginal(joint, (column, *stratum))
+            pd.testing.assert_frame_equal(found, expected, check_exact=True)
+            # and missing as the query gives it (None in a text column, not NaN)
+            assert [type(v) for v in found[column]] == [type(v) for v in expected[column]]
+    assert with_missing  # the sources leave some covariate unrecorded for some patients
+
+
+def test_the_screening_from_joint_tables_equals_one_query_per_column(con):
+    # the whole page: from the joint queries, and from one query per column as before
+    methods = MethodState(stratify="none", cox_terms=("histology_group", "pazopanib", "sex"))
+    patients = patients_of(con, FilterState())
+
+    def one_per_column(columns):
+        return direct_counts(con, columns)
+
+    single = dict(hazard_ratios_counts.queries(recorded(con), False))
+    separate = hazard_ratios_counts.build({key: one_per_column(columns) for key, columns in single.items()},
+                                          one_per_column(hazard_ratios_counts.variables(methods.cox_terms, False)),
+                                          len(patients), methods)
+    queried = []
+    joint = count_page(con, FilterState(), methods, queried)
+    assert len(queried) < len(set(single.values()))
+    for name, table in results(joint).items():
+        pd.testing.assert_frame_equal(table, results(separate)[name], check_exact=True)
+
+
+def test_a_joint_table_too_long_falls_back_to_each_column_alone(con, monkeypatch):
+    from dataclasses import replace as replace_field
+
+    from sarcoma_app import limits
+    methods = MethodState(stratify="none", cox_terms=("ecog",))
+    expected = results(count_page(con, FilterState(), methods))
+    singles = hazard_ratios_counts.queries(recorded(con), False).values()
+    longest = max(len(direct_counts(con, columns)) for columns in singles)
+    groups = hazard_ratios_counts.joint_queries(recorded(con), False, methods.cox_terms)
+    too_long = [group for group in groups if len(direct_counts(con, group)) > longest]
+    if not too_long:
+        pytest.skip("every joint table of this source is as short as a column's")
+    monkeypatch.setattr(limits, "SCALE", replace_field(limits.SCALE, cox_count_rows=limits.Limit(
+        longest, "rows", "test")))
+    queried = []
+    shown = results(count_page(con, FilterState(), methods, queried))
+    # the too-long joint tables were replaced by one query per column
+    assert {(column,) for group in too_long for column in group} <= set(queried)
+    assert shown.keys() == expected.keys()
+    for name, table in shown.items():
+        pd.testing.assert_frame_equal(table, expected[name], check_exact=True)
