@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,8 @@ from scipy import stats
 
 from analysis.survival import KaplanMeierResult, kaplan_meier_by_group
 
-__all__ = ["RMSTResult", "RMSTContrast", "rmst_of_fit", "rmst_tau_limit", "rmst_by_group", "rmst_contrast"]
+__all__ = ["RMSTResult", "RMSTContrast", "rmst_of_fit", "rmst_tau_limit", "rmst_by_group", "rmst_of_fits",
+           "rmst_contrast"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,10 +188,35 @@ def rmst_by_group(
     .. [3] Therneau T. survival: Survival Analysis, R package version 3.5-3, ``print.survfit(rmean = )``.
        https://CRAN.R-project.org/package=survival
     """
-    z = _z(alpha)
     labels = ["all"] * int(np.size(durations)) if groups is None else groups
-    grouped = kaplan_meier_by_group(durations, events, labels, alpha=alpha, timefix=timefix)
-    limit = min(float(fit.time.max()) for fit in grouped.fits.values())
+    return rmst_of_fits(kaplan_meier_by_group(durations, events, labels, alpha=alpha, timefix=timefix).fits,
+                        tau=tau, alpha=alpha)
+
+
+def rmst_of_fits(fits: Mapping[Any, KaplanMeierResult], tau: float | None = None, alpha: float = 0.05) -> RMSTResult:
+    """:func:`rmst_by_group` from Kaplan-Meier fits already made, one per group: those of a page that drew the
+    curves, or of a count table (:func:`analysis.survival.kaplan_meier_by_group_from_counts`).
+
+    Parameters
+    ----------
+    fits : mapping of group label to KaplanMeierResult
+        The curves, in the order of the result's table.
+    tau, alpha
+        As in :func:`rmst_by_group` (the fits' own CI level plays no part: the RMST uses S(t), the numbers at
+        risk and the events).
+
+    Returns
+    -------
+    RMSTResult
+
+    References
+    ----------
+    .. [1] Royston P, Parmar MKB. BMC Med Res Methodol 13 (2013): 152.
+    .. [2] Therneau T. survival: Survival Analysis, R package version 3.5-3, ``print.survfit(rmean = )``.
+       https://CRAN.R-project.org/package=survival
+    """
+    z = _z(alpha)
+    limit = min(float(fit.time.max()) for fit in fits.values())
     if tau is None:
         tau_value = limit
     else:
@@ -205,12 +231,12 @@ def rmst_by_group(
         raise ValueError("the last follow-up time of some group is 0: there is no time over which to restrict "
                          "the mean.")
     rows = []
-    for label, fit in grouped.fits.items():
+    for label, fit in fits.items():
         value, se = rmst_of_fit(fit, tau_value)
         rows.append({"group": label, "n": fit.n, "events": fit.n_events, "rmst": value, "se": se,
                      "lower": value - z * se, "upper": value + z * se})
     return RMSTResult(tau=tau_value, tau_limit=limit, tau_is_default=tau is None, alpha=alpha,
-                      table=pd.DataFrame(rows), fits=grouped.fits)
+                      table=pd.DataFrame(rows), fits=dict(fits))
 
 
 def rmst_contrast(result: RMSTResult, reference: Any = None, comparator: Any = None) -> RMSTContrast:

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from analysis.follow_up import median_follow_up
-from analysis.rmst import rmst_by_group, rmst_contrast, rmst_of_fit, rmst_tau_limit
-from analysis.survival import kaplan_meier
+from analysis.rmst import rmst_by_group, rmst_contrast, rmst_of_fit, rmst_of_fits, rmst_tau_limit
+from analysis.survival import kaplan_meier, kaplan_meier_by_group_from_counts, survival_counts
 
 RTOL = 1e-6
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "rmst_reference.json").read_text())
@@ -48,6 +48,19 @@ def _fit(dataset, case):
 @pytest.mark.parametrize("dataset, case", CASES)
 def test_rmst_per_group_matches_r(dataset, case):
     result = _fit(dataset, case)
+    expected = case["groups"]
+    assert [str(g) for g in result.groups] == expected["group"]
+    _close(result.tau, case["tau"], "tau")
+    for column in ("n", "events", "rmst", "se", "lower", "upper"):
+        _close(result.table[column], expected[column], f"{dataset['name']} {column}")
+
+
+@pytest.mark.parametrize("dataset, case", CASES)
+def test_rmst_from_counted_fits_matches_r(dataset, case):
+    """The RMST of the Survival page on a large source: Kaplan-Meier fits of a count table."""
+    counts = survival_counts(dataset["time"], dataset["status"], dataset["group"])
+    result = rmst_of_fits(kaplan_meier_by_group_from_counts(counts).fits,
+                          tau=None if case["label"] == "default" else case["tau"])
     expected = case["groups"]
     assert [str(g) for g in result.groups] == expected["group"]
     _close(result.tau, case["tau"], "tau")

@@ -39,6 +39,8 @@ def follow_up_texts(blocks) -> list[str]:
     MethodState(km_by="histology_group", landmarks=(3.0, 6.0)),
     MethodState(km_by="pazopanib", conf_type="log-log", risk_table="at_risk"),
     MethodState(km_by="histology_group", stratify="study"),
+    MethodState(km_by="histology_group", p_adjust="holm", rmst_tau=4.0),
+    MethodState(km_by="pazopanib", rmst_tau=4000.0),  # beyond the follow-up: refused, the default shown
 ])
 def test_count_page_shows_the_patient_page_numbers(con, methods):
     filters = FilterState()
@@ -50,7 +52,9 @@ def test_count_page_shows_the_patient_page_numbers(con, methods):
     by_patients = survival.build(patients, methods)
     by_counts = survival_counts.build(counts, len(patients), methods, methods.km_by)
     expected, shown = tables(by_patients), tables(by_counts)
-    assert any(name.startswith("logrank") for name in expected) == any(name.startswith("logrank") for name in shown)
+    assert set(shown) == set(expected)  # every table, pairwise tests and RMST included
+    assert any(name.startswith("rmst-") for name in shown)
+    assert any(name.startswith("pairwise-") for name in shown) or methods.km_by != "histology_group"
     for name, table in shown.items():
         pd.testing.assert_frame_equal(table.reset_index(drop=True), expected[name].reset_index(drop=True))
     assert follow_up_texts(by_counts) and follow_up_texts(by_counts)[0].split(" Time to")[0] == \

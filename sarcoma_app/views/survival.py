@@ -11,7 +11,7 @@ import charts
 from analysis.follow_up import FollowUp, median_follow_up
 from analysis.methods import BANDS, BANDS_LABELS, CONF_TYPES, MAX_CURVES_WITH_BANDS, RISK_TABLES
 from analysis.pairwise import pairwise_logrank
-from analysis.rmst import rmst_by_group, rmst_contrast
+from analysis.rmst import rmst_contrast, rmst_of_fits
 from analysis.survival import kaplan_meier_by_group, logrank_table
 from data import registry
 from sarcoma_app.exports import snippets
@@ -88,9 +88,13 @@ def build(patients: pd.DataFrame, methods: MethodState) -> list[Block]:
     blocks.append(follow_up_note(analysable, spec))
     blocks += _logrank_blocks(patients, analysable, spec, endpoint, grouping, n_events, len(result.fits),
                               stratified=common.stratified(analysable, methods.stratify) and grouping != "study")
+    n_text = f"{len(analysable)} patients with {spec.short} recorded, {n_events} events"
     if len(result.fits) >= 3:
-        blocks += _pairwise_blocks(patients, analysable, spec, endpoint, grouping, n_events, methods)
-    blocks += _rmst_blocks(patients, analysable, spec, endpoint, grouping, methods.rmst_tau)
+        blocks += pairwise_blocks(
+            lambda p_adjust: pairwise_logrank(analysable["time"], analysable["event"], analysable["group"],
+                                              p_adjust=p_adjust),
+            endpoint, grouping, methods, n_text, patients=patients)
+    blocks += rmst_blocks(result.fits, spec, endpoint, grouping, methods.rmst_tau, n_text, patients=patients)
     return blocks
 
 
@@ -218,16 +222,18 @@ def rmst_tau_choice(value: float) -> Choice:
                                "the default.")
 
 
-def _rmst_blocks(patients, analysable, spec, endpoint, grouping, wanted_tau) -> list[Block]:
+def rmst_blocks(fits: dict, spec: registry.Endpoint, endpoint: str, grouping: str, wanted_tau: float, n_text: str,
+                patients: pd.DataFrame | None = None) -> list[Block]:
+    """The RMST section from the page's Kaplan–Meier ``fits`` (of patients, or of counts: ``patients`` None, and
+    no code snippet, which reads the patients' CSV)."""
     blocks: list[Block] = [Heading(f"Restricted mean survival time ({spec.short})"), Controls((rmst_tau_choice(wanted_tau),))]
-    time, event, groups = analysable["time"], analysable["event"].astype(int), analysable["group"]
     try:
-        result = rmst_by_group(time, event, groups, tau=wanted_tau or None)
+        result = rmst_of_fits(fits, tau=wanted_tau or None)
     except ValueError as error:
         if not wanted_tau:
             return blocks + [Note(f"The RMST cannot be computed: {escape_markdown(error)}", kind="info")]
         try:
-            result = rmst_by_group(time, event, groups)
+            result = rmst_of_fits(fits)
         except ValueError as error:
             return blocks + [Note(f"The RMST cannot be computed: {escape_markdown(error)}", kind="info")]
         blocks.append(Note(f"τ = {wanted_tau:g} months is beyond the shortest group's last follow-up "
@@ -267,9 +273,9 @@ def _rmst_blocks(patients, analysable, spec, endpoint, grouping, wanted_tau) -> 
         parts.append(Note("A group with no event up to τ (or a single patient) has no variance: its CI is one point.",
                           kind="info"))
     blocks.append(View("survival_rmst", f"Restricted mean survival time ({spec.short}) up to {tau:g} months", parts,
-                       patients=patients,
-                       n_text=f"{len(analysable)} patients with {spec.short} recorded, {int(event.sum())} events",
-                       code=snippets.rmst(grouping, None if result.tau_is_default else result.tau, endpoint=endpoint),
+                       patients=patients, n_text=n_text,
+                       code=None if patients is None else
+                       snippets.rmst(grouping, None if result.tau_is_default else result.tau, endpoint=endpoint),
                        result=result))
     return blocks
 
@@ -278,7 +284,7 @@ def pairwise_table(pairs: pd.DataFrame, p_adjust: str) -> pd.DataFrame:
     """The pairwise log-rank table as shown: the two groups, their patients / events, chi-square, p, adjusted p."""
     return pd.DataFrame({
         "Group 1": pairs["group_1"].astype(str), "Group 2": pairs["group_2"].astype(str),
-        "Patients (events)": [f"{n1} ({e1}) vs {n2} ({e2})" for n1, e1, n2, e2 in
+        "Patients (events)": [f"{n1:,} ({e1:,}) vs {n2:,} ({e2:,})" for n1, e1, n2, e2 in
                               zip(pairs["n_1"], pairs["events_1"], pairs["n_2"], pairs["events_2"])],
         "χ²": pairs["statistic"].map(lambda v: f"{v:.2f}"),
         "p": pairs["p_value"].map(fmt_p),
@@ -287,10 +293,13 @@ def pairwise_table(pairs: pd.DataFrame, p_adjust: str) -> pd.DataFrame:
     })
 
 
-def _pairwise_blocks(patients, analysable, spec, endpoint, grouping, n_events, methods) -> list[Block]:
+def pairwise_blocks(pairs_of, endpoint: str, grouping: str, methods: MethodState, n_text: str,
+                    patients: pd.DataFrame | None = None) -> list[Block]:
+    """The pairwise log-rank section; ``pairs_of(p_adjust)`` makes the table (of patients, or of counts:
+    ``patients`` None, and no code snippet)."""
     p_adjust = common.selected("p_adjust", "Multiplicity adjustment", P_ADJUST_METHODS, methods.p_adjust,
                                P_ADJUST_LABELS.get, help="Applied across the pairwise log-rank tests below.")
-    pairs = pairwise_logrank(analysable["time"], analysable["event"], analysable["group"], p_adjust=p_adjust.value)
+    pairs = pairs_of(p_adjust.value)
     n_tests = pairs.attrs["n_tests"]
     parts = [Table(pairwise_table(pairs, p_adjust.value), f"pairwise-logrank-by-{grouping}",
                    caption=f"Log-rank test (R `survdiff`, rho = 0) of each pair of groups on their patients only, as "
@@ -298,8 +307,9 @@ def _pairwise_blocks(patients, analysable, spec, endpoint, grouping, n_events, m
                            f"{P_ADJUST_LABELS[p_adjust.value]} (R `p.adjust`). Exploratory: groups are small.")]
     return [Heading("Pairwise log-rank tests"), Controls([p_adjust]),
             View("survival_pairwise", f"Pairwise log-rank tests by {GROUPING_LABELS[grouping]}", parts,
-                 patients=patients, n_text=f"{len(analysable)} patients with {spec.short} recorded, {n_events} events",
-                 code=snippets.pairwise_logrank(grouping, p_adjust.value, endpoint=endpoint), result=pairs)]
+                 patients=patients, n_text=n_text,
+                 code=None if patients is None else
+                 snippets.pairwise_logrank(grouping, p_adjust.value, endpoint=endpoint), result=pairs)]
 
 
 def logrank_shown(test, n: int, n_events: int, thousands: str = "") -> tuple[Note, pd.DataFrame]:

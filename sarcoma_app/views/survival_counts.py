@@ -4,8 +4,9 @@ When a source holds more patients than a page may load (:data:`sarcoma_app.limit
 events and censorings per (group, stratum, time) from DuckDB (:func:`sarcoma_app.sources.db.survival_counts`)
 and this builder shows the same curves, tables and test as :func:`sarcoma_app.views.survival.build` on the
 same patients (tests/test_views_survival_counts.py), computed by the count entry points of
-:mod:`analysis.survival`. What needs each patient (pairwise tests, RMST, the patient list and the code
-snippet, which reads the patients' CSV) is left out with a note.
+:mod:`analysis.survival`, :mod:`analysis.pairwise` and :mod:`analysis.rmst`, pairwise tests and RMST included.
+What needs each patient (the patient list and the code snippets, which read the patients' CSV) is left out
+with a note.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import functools
 import pandas as pd
 
 from analysis.follow_up import FollowUp
+from analysis.pairwise import pairwise_logrank_from_counts
 from analysis.survival import kaplan_meier_by_group_from_counts, kaplan_meier_from_counts, logrank_table_from_counts
 from data import registry
 from sarcoma_app import limits
@@ -102,9 +104,14 @@ def build(counts: pd.DataFrame, n_selected: int, methods: MethodState, grouping:
     studies = grouped.loc[grouped["stratum"].notna(), "stratum"].nunique() if "stratum" in grouped else 0
     stratified = methods.stratify == "study" and studies > 1 and grouping != "study"
     blocks += _logrank_blocks(grouped, spec, grouping, n_events, len(result.fits), stratified, studies)
-    blocks.append(Note("Large source: counted by the database over the selected patients. Pairwise tests, the "
-                       "restricted mean survival time and the code snippet need each patient and are not shown "
-                       f"for a source above {limits.SCALE.patients_loaded.amount}.", kind="info"))
+    n_text = f"{n_analysable:,} patients with {spec.short} recorded, {n_events:,} events"
+    if len(result.fits) >= 3:
+        blocks += survival.pairwise_blocks(lambda p_adjust: pairwise_logrank_from_counts(grouped, p_adjust=p_adjust),
+                                           endpoint, grouping, methods, n_text)
+    blocks += survival.rmst_blocks(result.fits, spec, endpoint, grouping, methods.rmst_tau, n_text)
+    blocks.append(Note("Large source: counted by the database over the selected patients. The code snippets read "
+                       "each patient's row and are not shown for a source above "
+                       f"{limits.SCALE.patients_loaded.amount}.", kind="info"))
     return blocks
 
 
