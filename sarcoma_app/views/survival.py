@@ -293,6 +293,10 @@ def pairwise_table(pairs: pd.DataFrame, p_adjust: str) -> pd.DataFrame:
     })
 
 
+#: Patients below which a pairwise caption calls a group small.
+SMALL_GROUP = 30
+
+
 def pairwise_blocks(pairs_of, endpoint: str, grouping: str, methods: MethodState, n_text: str,
                     patients: pd.DataFrame | None = None) -> list[Block]:
     """The pairwise log-rank section; ``pairs_of(p_adjust)`` makes the table (of patients, or of counts:
@@ -304,7 +308,9 @@ def pairwise_blocks(pairs_of, endpoint: str, grouping: str, methods: MethodState
     parts = [Table(pairwise_table(pairs, p_adjust.value), f"pairwise-logrank-by-{grouping}",
                    caption=f"Log-rank test (R `survdiff`, rho = 0) of each pair of groups on their patients only, as "
                            f"survminer `pairwise_survdiff`; {n_tests} tests, p adjusted with "
-                           f"{P_ADJUST_LABELS[p_adjust.value]} (R `p.adjust`). Exploratory: groups are small.")]
+                           f"{P_ADJUST_LABELS[p_adjust.value]} (R `p.adjust`). Exploratory"
+                           + (": groups are small." if min(pairs["n_1"].min(), pairs["n_2"].min()) < SMALL_GROUP
+                              else ": many tests of one question."))]
     return [Heading("Pairwise log-rank tests"), Controls([p_adjust]),
             View("survival_pairwise", f"Pairwise log-rank tests by {GROUPING_LABELS[grouping]}", parts,
                  patients=patients, n_text=n_text,
@@ -320,7 +326,8 @@ def logrank_shown(test, n: int, n_events: int, thousands: str = "") -> tuple[Not
         verdict = Note(f"χ² = {test.statistic:.2f} on {test.df} df, **p = {fmt_p(test.p_value)}** "
                        f"({n:{thousands}} patients, {n_events:{thousands}} events).", kind="markdown")
     shown = pd.DataFrame({
-        "Group": test.table["group"].astype(str), "Patients": test.table["n"], "Observed events": test.table["observed"],
+        "Group": test.table["group"].astype(str), "Patients": test.table["n"],
+        "Observed events": test.table["observed"].round().astype("int64"),  # counts (summed as floats)
         "Expected events": test.table["expected"].map(lambda v: f"{v:.2f}"),
         "(O−E)²/V": test.table["oe2_over_v"].map(lambda v: f"{v:.3f}"),
     })
