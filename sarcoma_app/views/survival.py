@@ -310,7 +310,7 @@ def pairwise_blocks(pairs_of, endpoint: str, grouping: str, methods: MethodState
                            f"survminer `pairwise_survdiff`; {n_tests} tests, p adjusted with "
                            f"{P_ADJUST_LABELS[p_adjust.value]} (R `p.adjust`). Exploratory"
                            + (": groups are small." if min(pairs["n_1"].min(), pairs["n_2"].min()) < SMALL_GROUP
-                              else ": many tests of one question."))]
+                              else ": one test per pair of groups."))]
     return [Heading("Pairwise log-rank tests"), Controls([p_adjust]),
             View("survival_pairwise", f"Pairwise log-rank tests by {GROUPING_LABELS[grouping]}", parts,
                  patients=patients, n_text=n_text,
