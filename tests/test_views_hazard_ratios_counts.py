@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -164,6 +165,31 @@ def test_count_tables_that_do_not_compress_the_patients_are_refused_before_any_f
     assert "ecog" in blocks[0].text and len(fetched) == 1  # refused at the first table, nothing fitted
     sql, parameters = count_sql.cox_counts_sql(FilterState(), "pfs", ["ecog"], max_rows=5)
     assert sql.endswith("LIMIT ?") and parameters[-1] == 6
+
+
+def test_a_refused_model_table_keeps_the_screening(monkeypatch):
+    from dataclasses import replace as replace_field
+
+    from sarcoma_app import limits
+    rng = np.random.default_rng(4)
+    patients = pd.DataFrame({"ecog": rng.integers(0, 2, 80), "sex": rng.choice(["Female", "Male"], 80),
+                             "time": np.round(rng.exponential(10, 80)), "event": rng.integers(0, 2, 80)})
+
+    def fetch(columns):  # one row per (columns, time)
+        grouped = patients.groupby([*[c for c in columns if c != hazard_ratios_counts.STRATUM], "time"])["event"]
+        return pd.concat([grouped.sum().rename("n_event"), (grouped.size() - grouped.sum()).rename("n_censor")],
+                         axis=1).reset_index()
+
+    one_column = max(len(fetch(("ecog",))), len(fetch(("sex",))))
+    assert len(fetch(("ecog", "sex"))) > one_column
+    monkeypatch.setattr(limits, "SCALE", replace_field(limits.SCALE, cox_count_rows=limits.Limit(one_column, "rows",
+                                                                                                  "test")))
+    recorded = {"pfs_months": (80, 40), "pfs_event": (80, 2), "ecog": (80, 2), "sex": (80, 2)}
+    blocks = hazard_ratios_counts.page(fetch, recorded, 1, 80, MethodState(stratify="none", cox_terms=("ecog", "sex")))
+    assert "cox_univariate" in {v.key for v in views_of(blocks)}  # the screening stands
+    assert "cox_multivariable" not in {v.key for v in views_of(blocks)}
+    refused = [b for b in blocks if isinstance(b, Note) and "multivariable model is not fitted" in b.text]
+    assert len(refused) == 1 and "ecog, sex" in refused[0].text
 
 
 def direct_counts(con, columns, endpoint="pfs"):

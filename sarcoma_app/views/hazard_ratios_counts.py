@@ -175,11 +175,15 @@ def page(fetch: Callable[[tuple[str, ...]], pd.DataFrame], recorded: dict[str, t
 
     try:
         screening = _screening_counts(recorded, with_stratum, methods, counts)
-        tables = _screening_tables(screening, methods)
-        terms = model_terms(tables, methods)
-        model = counts(variables(terms, with_stratum)) if terms else None
     except _Uncompressed as error:
         return [_uncompressed_note(error.columns, n_selected)]
+    tables = _screening_tables(screening, methods)
+    terms = model_terms(tables, methods)
+    try:
+        model = counts(variables(terms, with_stratum)) if terms else None
+    except _Uncompressed as error:  # the screening stands; only the model's table is too long
+        return build(screening, None, n_selected, methods, tables,
+                     model_refused=_uncompressed_note(error.columns, n_selected, "The multivariable model is"))
     return build(screening, model, n_selected, methods, tables)
 
 
@@ -207,9 +211,9 @@ class _Uncompressed(Exception):
         self.columns = columns
 
 
-def _uncompressed_note(columns: tuple[str, ...], n_selected: int) -> Note:
+def _uncompressed_note(columns: tuple[str, ...], n_selected: int, what: str = "Hazard ratios are") -> Note:
     limit = limits.SCALE.cox_count_rows
-    return Note(f"Hazard ratios are not fitted for these {n_selected:,} patients: counted by "
+    return Note(f"{what} not fitted for these {n_selected:,} patients: counted by "
                 f"{escape_markdown(', '.join(columns))} and time, they still make more than {limit.amount} (the "
                 "times take nearly as many values as there are patients), and a Cox model on so many rows costs "
                 "seconds each. Filter the selection to "
@@ -227,10 +231,12 @@ def _screening_tables(screening_counts: dict[str, pd.DataFrame], methods: Method
 
 
 def build(screening_counts: dict[str, pd.DataFrame], model_counts: pd.DataFrame | None, n_selected: int,
-          methods: MethodState, tables: dict[str, pd.DataFrame] | None = None) -> list[Block]:
+          methods: MethodState, tables: dict[str, pd.DataFrame] | None = None,
+          model_refused: Note | None = None) -> list[Block]:
     """The page's blocks from the count tables of :func:`queries` (``screening_counts``: covariate -> its
-    table) and of the model's covariates (:func:`model_terms`; None when none is chosen). ``tables``: the
-    screening tables with the covariates built (:func:`covariate_table`), when the caller has them."""
+    table) and of the model's covariates (:func:`model_terms`; None when none is chosen, or when its table was
+    refused: ``model_refused`` says why, under the model's choices). ``tables``: the screening tables with the
+    covariates built (:func:`covariate_table`), when the caller has them."""
     if n_selected == 0:
         return [common.NO_PATIENTS]
     endpoint, ties, p_adjust = methods.survival_endpoint, methods.ties, methods.p_adjust
@@ -272,6 +278,8 @@ def build(screening_counts: dict[str, pd.DataFrame], model_counts: pd.DataFrame 
         n_text=f"{n_analysable:,} patients with {spec.short} recorded, {n_events:,} events"))
     blocks += _firth_note(screen)
     blocks += _model_blocks(model_counts, keys, methods, spec, ties, strata, strata_text)
+    if model_refused is not None:
+        blocks.append(model_refused)
     blocks.append(Note("Large source: counted by the database over the selected patients. The "
                        "proportional-hazards check (a residual per event), Firth-penalised estimates and the code "
                        f"snippets need each patient and are not shown for a source above "
