@@ -41,6 +41,7 @@ def follow_up_texts(blocks) -> list[str]:
     MethodState(km_by="histology_group", stratify="study"),
     MethodState(km_by="histology_group", p_adjust="holm", rmst_tau=4.0),
     MethodState(km_by="pazopanib", rmst_tau=4000.0),  # beyond the follow-up: refused, the default shown
+    MethodState(km_by="histology"),  # single-patient curves (bundled)
 ])
 def test_count_page_shows_the_patient_page_numbers(con, methods):
     filters = FilterState()
@@ -57,6 +58,9 @@ def test_count_page_shows_the_patient_page_numbers(con, methods):
     assert any(name.startswith("pairwise-") for name in shown) or methods.km_by != "histology_group"
     for name, table in shown.items():
         pd.testing.assert_frame_equal(table.reset_index(drop=True), expected[name].reset_index(drop=True))
+    curve_notes = lambda blocks: [b.text for b in blocks if isinstance(b, Note)  # noqa: E731
+                                  and b.text.startswith(("No events", "A single patient"))]
+    assert curve_notes(by_counts) == curve_notes(by_patients)
     assert follow_up_texts(by_counts) and follow_up_texts(by_counts)[0].split(" Time to")[0] == \
         follow_up_texts(by_patients)[0].split(" Time to")[0]
     km = {v.key: v for v in views_of(by_counts)}["survival_km"].result

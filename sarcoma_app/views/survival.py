@@ -72,15 +72,7 @@ def build(patients: pd.DataFrame, methods: MethodState) -> list[Block]:
     n_events = int(analysable["event"].sum())
     blocks.append(_curves_view(patients, analysable, result, spec, endpoint, grouping, conf_type, landmarks,
                                n_events, risk_table=methods.risk_table, bands=methods.bands))
-    no_events = [f"{escape_markdown(group)} ({fit.n})" for group, fit in result.fits.items()
-                 if fit.n_events == 0]
-    single = [escape_markdown(group) for group, fit in result.fits.items() if fit.n == 1 and fit.n_events > 0]
-    if no_events:
-        blocks.append(Note("No events, so the median is not reached (NR) and the curve stays at 100%: "
-                           + ", ".join(no_events) + ".", kind="info"))
-    if single:
-        blocks.append(Note("A single patient, so the curve is one step and its CI is not informative: "
-                           + ", ".join(single) + ".", kind="info"))
+    blocks += curve_notes(result)
     last = float(analysable["time"].max())
     if landmarks and last < max(landmarks):
         blocks.append(Note(f"Landmarks after {last:g} months (the last follow-up) carry the last estimate "
@@ -96,6 +88,20 @@ def build(patients: pd.DataFrame, methods: MethodState) -> list[Block]:
             endpoint, grouping, methods, n_text, patients=patients)
     blocks += rmst_blocks(result.fits, spec, endpoint, grouping, methods.rmst_tau, n_text, patients=patients)
     return blocks
+
+
+def curve_notes(result) -> list[Note]:
+    """What a reader should know of single curves: no event (median not reached), a single patient."""
+    no_events = [f"{escape_markdown(group)} ({fit.n:,})" for group, fit in result.fits.items() if fit.n_events == 0]
+    single = [escape_markdown(group) for group, fit in result.fits.items() if fit.n == 1 and fit.n_events > 0]
+    notes = []
+    if no_events:
+        notes.append(Note("No events, so the median is not reached (NR) and the curve stays at 100%: "
+                          + ", ".join(no_events) + ".", kind="info"))
+    if single:
+        notes.append(Note("A single patient, so the curve is one step and its CI is not informative: "
+                          + ", ".join(single) + ".", kind="info"))
+    return notes
 
 
 def follow_up_text(follow: FollowUp) -> str:

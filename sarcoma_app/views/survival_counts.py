@@ -95,6 +95,7 @@ def build(counts: pd.DataFrame, n_selected: int, methods: MethodState, grouping:
     n_events = int(grouped["n_event"].sum())
     blocks.append(_curves_view(grouped, result, spec, endpoint, grouping, conf_type, landmarks, n_events,
                                methods.risk_table, methods.bands))
+    blocks += survival.curve_notes(result)
     last = float(grouped["time"].max())
     if landmarks and last < max(landmarks):
         blocks.append(Note(f"Landmarks after {last:g} months (the last follow-up) carry the last estimate "
