@@ -168,6 +168,11 @@ def _subset_pair_tests(test_of, codes: np.ndarray, n_groups: int) -> dict:
     return tests
 
 
+#: Most (distinct time x group) cells of the one table of :func:`_tallied_pair_tests` (32 MB per array); past it
+#: each pair is tested on its own rows, memory growing with the pair's rows only.
+MAX_TALLY_CELLS = 2**22
+
+
 def _tallied_pair_tests(time_values: np.ndarray, n_leaving: np.ndarray, n_deaths: np.ndarray, codes: np.ndarray,
                         n_groups: int) -> dict | None:
     """Every pair's test from one table of leavers and deaths per distinct time and group, or None when some
@@ -181,6 +186,8 @@ def _tallied_pair_tests(time_values: np.ndarray, n_leaving: np.ndarray, n_deaths
     mean time at most the largest).
     """
     times, time_index = np.unique(time_values, return_inverse=True)
+    if times.size * n_groups > MAX_TALLY_CELLS:
+        return None
     if times.size >= 2:
         smallest_gap = float(np.diff(times).min())
         if smallest_gap <= R_TOLERANCE or smallest_gap / float(np.abs(times).max()) <= R_TOLERANCE:

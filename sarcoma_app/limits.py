@@ -94,6 +94,8 @@ class ScaleLimits:
     #: a count table that does not compress the patients (nearly as many distinct times as patients) costs a Cox
     #: fit seconds per model: the Hazard ratios page then asks for a smaller selection
     cox_count_rows: Limit = Limit(200_000, "rows", "rows of a count table a Cox model is fitted from")
+    #: every pair of up to 40 groups is a pass over its rows: beyond this the pairwise tests are not computed
+    pairwise_count_rows: Limit = Limit(500_000, "rows", "rows of a count table pairwise log-rank tests are run on")
 
 
 SCALE = ScaleLimits()

@@ -149,6 +149,18 @@ def test_pairwise_from_counts_equals_the_patients_pairwise(seed):
     assert counted.attrs == patients.attrs
 
 
+def test_pairwise_past_the_tally_budget_tests_each_pair_on_its_rows(monkeypatch):
+    rng = np.random.default_rng(9)
+    time, status = np.round(rng.exponential(8, 300), 2), rng.integers(0, 2, 300)
+    group = np.array([f"g{c}" for c in rng.integers(0, 4, 300)], dtype=object)
+    within = pairwise_logrank(time, status, group)
+    monkeypatch.setattr(pairwise, "MAX_TALLY_CELLS", 10)
+    assert pairwise._tallied_pair_tests(time, np.ones(300), status, pd.factorize(group, sort=True)[0], 4) is None
+    pd.testing.assert_frame_equal(pairwise_logrank(time, status, group), within, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(pairwise_logrank_from_counts(_counted(time, status, group)), within,
+                                  check_exact=False, rtol=1e-12)
+
+
 def test_pairwise_invalid_input_raises():
     with pytest.raises(ValueError, match="two groups"):
         pairwise_logrank([1, 2, 3], [1, 0, 1], ["a", "a", "a"])

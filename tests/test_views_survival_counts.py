@@ -81,3 +81,18 @@ def test_no_selected_patient_and_no_endpoint():
     nothing = pd.DataFrame({"group": ["All patients"], "stratum": [0], "time": [None], "n_event": [0],
                             "n_censor": [3]})
     assert "No selected patient has a recorded" in survival_counts.build(nothing, 3, MethodState(), "none")[0].text
+
+
+def test_pairwise_tests_of_a_count_table_past_the_row_limit_are_not_run(con, monkeypatch):
+    from dataclasses import replace
+
+    from sarcoma_app import limits
+    methods = MethodState(km_by="histology_group")
+    sql, parameters = count_sql.survival_counts_sql(FilterState(), methods.survival_endpoint, methods.km_by, False,
+                                                    hide_simulated=False)
+    counts = con.execute(sql, list(parameters)).df()
+    monkeypatch.setattr(limits, "SCALE", replace(limits.SCALE, pairwise_count_rows=limits.Limit(5, "rows", "test")))
+    blocks = survival_counts.build(counts, 10**6, methods, methods.km_by)
+    assert not any(name.startswith("pairwise-") for name in tables(blocks))
+    assert any(isinstance(b, Note) and b.text.startswith("Pairwise log-rank tests are not run") for b in blocks)
+    assert any(name.startswith("rmst-") for name in tables(blocks))  # the rest of the page stands

@@ -106,7 +106,13 @@ def build(counts: pd.DataFrame, n_selected: int, methods: MethodState, grouping:
     stratified = methods.stratify == "study" and studies > 1 and grouping != "study"
     blocks += _logrank_blocks(grouped, spec, grouping, n_events, len(result.fits), stratified, studies)
     n_text = f"{n_analysable:,} patients with {spec.short} recorded, {n_events:,} events"
-    if len(result.fits) >= 3:
+    if len(result.fits) >= 3 and len(grouped) > limits.SCALE.pairwise_count_rows.value:
+        blocks.append(Note(f"Pairwise log-rank tests are not run for these {n_analysable:,} patients: counted by "
+                           f"group and time they make {len(grouped):,} rows, more than "
+                           f"{limits.SCALE.pairwise_count_rows.amount} (the times take nearly as many values as there "
+                           "are patients). Filter the selection, or round the times in the registry (e.g. to days).",
+                           kind="info"))
+    elif len(result.fits) >= 3:
         blocks += survival.pairwise_blocks(lambda p_adjust: pairwise_logrank_from_counts(grouped, p_adjust=p_adjust),
                                            endpoint, grouping, methods, n_text)
     blocks += survival.rmst_blocks(result.fits, spec, endpoint, grouping, methods.rmst_tau, n_text)
