@@ -214,11 +214,12 @@ class _Uncompressed(Exception):
 def _uncompressed_note(columns: tuple[str, ...], n_selected: int, what: str = "Hazard ratios are") -> Note:
     limit = limits.SCALE.cox_count_rows
     return Note(f"{what} not fitted for these {n_selected:,} patients: counted by "
-                f"{escape_markdown(', '.join(columns))} and time, they still make more than {limit.amount} (the "
-                "times take nearly as many values as there are patients), and a Cox model on so many rows costs "
-                "seconds each. Filter the selection to "
-                f"{limits.SCALE.patients_loaded.amount} or fewer patients, or round the times in the registry "
-                "(e.g. to days).", kind="warning", icon=":material/warning:")
+                f"{escape_markdown(', '.join(columns))} and time, they still make more than {limit.amount} (many "
+                "combinations of the covariates' values, or times taking nearly as many values as there are "
+                "patients), and a Cox model on so many rows costs seconds each. "
+                + ("Choose fewer covariates, filter" if len(columns) > 1 else "Filter")
+                + f" the selection to {limits.SCALE.patients_loaded.amount} or fewer patients, or round the times "
+                "in the registry (e.g. to days).", kind="warning", icon=":material/warning:")
 
 
 def _with_stratum(screening_counts: dict[str, pd.DataFrame], methods: MethodState) -> bool:
