@@ -57,6 +57,20 @@ def test_large_registry_pages_are_counted_by_the_database(page, registry_url, pa
     assert not page.get_by_text("Page not found").count()
 
 
+def test_large_registry_survival_page_has_pairwise_tests_and_the_rmst(page, registry_url):
+    page.goto(f"{registry_url}/survival?source=registry&km_by=histology_group&p_adjust=holm")
+    wait_until_idle(page, timeout_ms=120_000)
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_text("Large source: counted by the database", exact=False).first.wait_for(timeout=60_000)
+    heading = main.get_by_text("Pairwise log-rank tests", exact=True).first
+    heading.wait_for(timeout=60_000)
+    main.get_by_text("p adjusted with Holm", exact=False).first.wait_for(timeout=60_000)
+    main.get_by_text("Restricted mean survival time (PFS)", exact=True).first.wait_for(timeout=60_000)
+    heading.scroll_into_view_if_needed()
+    screenshot(page, "registry-survival-pairwise")
+    assert not page.locator('[data-testid="stException"]').count()
+
+
 def test_large_registry_subtype_page_is_counted_and_changes_subtype(page, registry_url):
     page.goto(f"{registry_url}/subtype?source=registry")
     wait_until_idle(page, timeout_ms=120_000)
