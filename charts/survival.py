@@ -68,7 +68,7 @@ def kaplan_meier_plot(
     y_axis = alt.Axis(format="%", title=y_label, values=[0, 0.25, 0.5, 0.75, 1])
     y_scale = alt.Scale(domain=[0, 1])
 
-    base = alt.Chart(curves).encode(color=colour)
+    base = alt.Chart().encode(color=colour)  # the curves' data on the layer (a shared frame on each layer is hashed)
     layers = []
     if show_bands:
         layers.append(
@@ -102,7 +102,7 @@ def kaplan_meier_plot(
                          alt.Tooltip("time:Q", title=f"Censored at ({time_label})", format=".2f")],
             )
         )
-    plot = alt.layer(*layers).properties(width=width, height=400)
+    plot = alt.layer(*layers, data=curves).properties(width=width, height=400)
     if not with_risk_table:
         return plot
 
