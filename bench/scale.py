@@ -48,6 +48,7 @@ from analysis.survival import (kaplan_meier_by_group_from_counts, kaplan_meier_f
                                logrank_table_from_counts)
 from bench.run import LANDMARKS, MULTIVARIABLE, R_COLUMNS, SUBGROUPS, UNIVARIATE, r_available, r_timings_from_csv  # noqa: E402
 from sarcoma_app import limits  # noqa: E402
+from sarcoma_app.render import memory, ui  # noqa: E402,F401  (as in the app: Altair's per-object validation off)
 from sarcoma_app.sources import count_sql, filter_sql, registry_files  # noqa: E402
 from sarcoma_app.views import (adverse_events_counts, borrowing, hazard_ratios_counts, overview_counts,  # noqa: E402
                                response_counts, subtype, subtype_counts)
@@ -279,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=None, metavar="TEXT",
                         help="time only the count tasks whose name contains TEXT (e.g. 'Hazard ratios'), then stop")
     args = parser.parse_args(argv)
+    memory.freeze_long_lived()  # as the app's first run: the modules out of the collector's full passes
 
     start = time.perf_counter()
     con = registry_files.open_registry(args.registry, memory_limit=args.memory_limit)

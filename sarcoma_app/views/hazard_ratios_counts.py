@@ -92,18 +92,24 @@ def joint_queries(recorded: dict[str, tuple[int, int]], with_stratum: bool,
     """
     keys = recorded_covariates(recorded)
     model = list(variables([key for key in wanted if key in keys], False))
-    groups: list[list[str]] = [model] if model else []
+    others = [c for c in dict.fromkeys(registry.COVARIATES[key].variable for key in keys) if c not in model]
+    stratum = (STRATUM,) if with_stratum else ()
+    return [tuple(group) + stratum for group in ([model] if model else []) + packed(others, recorded)]
+
+
+def packed(columns, recorded: dict[str, tuple[int, int]]) -> list[list[str]]:
+    """``columns`` in order, in groups of at most :data:`JOINT_PATTERNS` value combinations (a column with more
+    values alone)."""
+    groups: list[list[str]] = []
     size = JOINT_PATTERNS + 1
-    for column in dict.fromkeys(registry.COVARIATES[key].variable for key in keys):
-        if column in model:
-            continue
+    for column in columns:
         values = recorded.get(column, (0, 0))[1] + 1  # and missing
         if size * values > JOINT_PATTERNS:
             groups.append([])
             size = 1
         groups[-1].append(column)
         size *= values
-    return [tuple(group) + ((STRATUM,) if with_stratum else ()) for group in groups]
+    return groups
 
 
 def marginal(counts: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -192,12 +198,17 @@ def _screening_counts(recorded, with_stratum: bool, methods: MethodState, counts
     too long is queried alone (and refused there as before when that is too long too)."""
     tables: dict[tuple[str, ...], pd.DataFrame] = {}
     stratum = (STRATUM,) if with_stratum else ()
-    for group in joint_queries(recorded, with_stratum, methods.cox_terms):
+    groups = joint_queries(recorded, with_stratum, methods.cox_terms)
+    while groups:
+        group = groups.pop(0)
+        data = group[:len(group) - len(stratum)]
         try:
             joint = counts(group)
-        except _Uncompressed:
+        except _Uncompressed:  # e.g. the model's many columns: in smaller groups, if they make any
+            smaller = packed(data, recorded)
+            groups[:0] = [tuple(g) + stratum for g in smaller] if len(smaller) > 1 else []
             continue
-        for column in group[:len(group) - len(stratum)]:
+        for column in data:
             tables[(column, *stratum)] = marginal(joint, (column, *stratum))
     return {key: tables[columns] if columns in tables else counts(columns)
             for key, columns in queries(recorded, with_stratum).items()}
