@@ -39,6 +39,15 @@ def registry_url(tmp_path_factory):
         process.wait(timeout=15)
 
 
+def open_counted(page, registry_url: str, path: str):
+    """Open ``path`` and wait for the page's note that the database counted it; the main area."""
+    page.goto(f"{registry_url}/{path}")
+    wait_until_idle(page, timeout_ms=120_000)
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_text("Large source: counted by the database", exact=False).first.wait_for(timeout=60_000)
+    return main
+
+
 @pytest.mark.parametrize("path, expected", [
     ("survival?source=registry&km_by=pazopanib", "Log-rank test"),
     ("adverse-events?source=registry&pazopanib=yes", "Patients with at least one event"),
@@ -47,10 +56,7 @@ def registry_url(tmp_path_factory):
     ("hazard-ratios?source=registry&cox_terms=histology_group,pazopanib,sex", "events per term"),
 ])
 def test_large_registry_pages_are_counted_by_the_database(page, registry_url, path, expected):
-    page.goto(f"{registry_url}/{path}")
-    wait_until_idle(page, timeout_ms=120_000)
-    main = page.locator('[data-testid="stMain"]')
-    main.get_by_text("Large source: counted by the database", exact=False).first.wait_for(timeout=60_000)
+    main = open_counted(page, registry_url, path)
     main.get_by_text(expected, exact=False).first.wait_for(timeout=60_000)
     screenshot(page, f"registry-{path.split('?')[0] or 'overview'}")
     assert not page.locator('[data-testid="stException"]').count()
@@ -58,10 +64,7 @@ def test_large_registry_pages_are_counted_by_the_database(page, registry_url, pa
 
 
 def test_large_registry_survival_page_has_pairwise_tests_and_the_rmst(page, registry_url):
-    page.goto(f"{registry_url}/survival?source=registry&km_by=histology_group&p_adjust=holm")
-    wait_until_idle(page, timeout_ms=120_000)
-    main = page.locator('[data-testid="stMain"]')
-    main.get_by_text("Large source: counted by the database", exact=False).first.wait_for(timeout=60_000)
+    main = open_counted(page, registry_url, "survival?source=registry&km_by=histology_group&p_adjust=holm")
     heading = main.get_by_text("Pairwise log-rank tests", exact=True).first
     heading.wait_for(timeout=60_000)
     main.get_by_text("p adjusted with Holm", exact=False).first.wait_for(timeout=60_000)
@@ -72,10 +75,7 @@ def test_large_registry_survival_page_has_pairwise_tests_and_the_rmst(page, regi
 
 
 def test_large_registry_subtype_page_is_counted_and_changes_subtype(page, registry_url):
-    page.goto(f"{registry_url}/subtype?source=registry")
-    wait_until_idle(page, timeout_ms=120_000)
-    main = page.locator('[data-testid="stMain"]')
-    main.get_by_text("Large source: counted by the database", exact=False).first.wait_for(timeout=60_000)
+    main = open_counted(page, registry_url, "subtype?source=registry")
     # the default is the subtype with the most patients (Leiomyosarcoma in the simulation), from a count query
     main.get_by_text("Leiomyosarcoma: response and PFS in each study", exact=False).first.wait_for(timeout=60_000)
     main.locator('[data-testid="stSelectbox"]').filter(has_text="Histology or histology group").click()
