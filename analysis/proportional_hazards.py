@@ -32,85 +32,98 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.cox import InsufficientDataError, cox_design, fit_cox
+from analysis.cox import InsufficientDataError, _as_list, cox_design, fit_cox, fit_cox_from_counts
 from analysis.methods import ZPH_TRANSFORM_LABELS, ZPH_TRANSFORMS
 
-__all__ = ["cox_zph", "ph_doubtful", "ZPH_TRANSFORMS", "ZPH_TRANSFORM_LABELS", "PH_ALPHA"]
+__all__ = ["cox_zph", "cox_zph_from_counts", "ph_doubtful", "ZPH_TRANSFORMS", "ZPH_TRANSFORM_LABELS", "PH_ALPHA"]
 
 #: Significance level below which the page warns that proportional hazards are doubtful.
 PH_ALPHA = 0.05
 
 
-def _transformed_time(time: np.ndarray, event: np.ndarray, transform: str) -> np.ndarray:
+def _transformed_time(time: np.ndarray, n_event: np.ndarray, weight: np.ndarray, transform: str) -> np.ndarray:
+    """``g(t)`` of each row; a row stands for ``weight`` patients, ``n_event`` of them with the event."""
     if transform == "identity":
         return time.astype(float)
-    if transform == "rank":
-        return stats.rankdata(time, method="average")
     if transform == "log":
         with np.errstate(divide="ignore"):
             return np.log(time)
-    # km: 1 - S(t-), the Kaplan-Meier estimate (all rows) just before each time
     unique, inverse = np.unique(time, return_inverse=True)
-    at_risk = len(time) - np.r_[0, np.cumsum(np.bincount(inverse))[:-1]]
-    deaths = np.bincount(inverse, weights=event.astype(float), minlength=unique.size)
-    surv = np.cumprod(1 - deaths / at_risk)
-    before = np.r_[1.0, surv[:-1]]
-    return 1 - before[inverse]
+    patients = np.bincount(inverse, weights=weight.astype(float), minlength=unique.size)
+    before = np.r_[0.0, np.cumsum(patients)[:-1]]  # patients with an earlier time
+    if transform == "rank":  # the average rank of tied times, as R rank()
+        return (before + (patients + 1) / 2)[inverse]
+    # km: 1 - S(t-), the Kaplan-Meier estimate (all rows) just before each time
+    deaths = np.bincount(inverse, weights=n_event.astype(float), minlength=unique.size)
+    surv = np.cumprod(1 - deaths / (before[-1] + patients[-1] - before))
+    return 1 - np.r_[1.0, surv[:-1]][inverse]
 
 
-def _score_pieces(time, event, x, eta, gt, efron):
+def _weighted_gram(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``sum_r weight_r x_r x_r'`` (p x p)."""
+    return (x * weight[:, None]).T @ x
+
+
+def _score_pieces(time, n_event, weight, x, eta, gt, efron):
     """Score of the g(t)-columns, the 2p x 2p information and the Schoenfeld residuals.
 
-    Rows are sorted by time (stable); each death contributes the risk-set mean
-    and variance of its step (Efron: the k-th of d tied deaths sees the tied
-    deaths' risk with weight k/d, as ``zph1``).
-    """
-    n, p = x.shape
-    order = np.argsort(time, kind="stable")
-    t, d, xs, g = time[order], event[order], x[order] - x.mean(axis=0), gt[order]
-    risk = np.exp(eta[order] - eta.max())  # a common factor cancels in every ratio
-    starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])  # rows of equal time are contiguous
-    block = np.cumsum(np.r_[True, t[1:] != t[:-1]]) - 1
-    n_blocks = starts.size
-    outer = xs[:, :, None] * xs[:, None, :]
-    # sums over rows with time >= t_b (reverse cumulative over blocks)
-    s0 = np.add.reduceat(risk, starts)
-    s1 = np.add.reduceat(risk[:, None] * xs, starts, axis=0)
-    s2 = np.add.reduceat(risk[:, None, None] * outer, starts, axis=0)
-    # the deaths' sums per block
-    dr = np.where(d, risk, 0.0)
-    d0 = np.add.reduceat(dr, starts)
-    d1 = np.add.reduceat(dr[:, None] * xs, starts, axis=0)
-    d2 = np.add.reduceat(dr[:, None, None] * outer, starts, axis=0)
-    nd = np.add.reduceat(d.astype(float), starts)
-    rev = lambda a: np.cumsum(a[::-1], axis=0)[::-1]  # noqa: E731
-    s0, s1, s2 = rev(s0), rev(s1), rev(s2)
+    Each row stands for ``weight`` patients with one covariate vector and time, ``n_event`` of them with the
+    event (a patient: 1 and 0 or 1). Each death contributes the risk-set mean and variance of its step (Efron:
+    the k-th of the d tied deaths of a time sees the tied deaths' risk with weight k/d, as ``zph1``). With
+    ``f_k = 1 - k/d`` (0 for Breslow) and ``den_k = S0 - f_k D0``, the sums over the d steps of a time are the
+    block's sums ``S1, S2`` (at risk) and ``D1, D2`` (its deaths) times the scalars ``sum 1/den_k``,
+    ``sum f_k/den_k``, ``sum 1/den_k^2``, ... So the information is a few weighted Gram matrices over the rows
+    (``S2`` of a time is a sum over the rows at risk, each row weighted by the scalars of the times it is at
+    risk for): memory O(n p), never p x p per row or per time.
 
-    deaths = np.flatnonzero(d)
-    b = block[deaths]
-    if efron:  # k-th death (1..d) of its block: tied deaths' risk weighted k/d
-        first = np.r_[0, np.flatnonzero(np.diff(b)) + 1]
-        k = np.arange(deaths.size) - np.repeat(first, np.diff(np.r_[first, deaths.size])) + 1
-        frac = k / nd[b]
-    else:
-        frac = np.ones(deaths.size)
-    denom = s0[b] - d0[b] * (1 - frac)
-    a = s1[b] - d1[b] * (1 - frac)[:, None]
-    c = s2[b] - d2[b] * (1 - frac)[:, None, None]
-    mean = a / denom[:, None]
-    var = c / denom[:, None, None] - mean[:, :, None] * mean[:, None, :]
-    gd = g[deaths]
-    u = (gd[:, None] * (xs[deaths] - mean)).sum(axis=0)
-    i11 = var.sum(axis=0)
-    i12 = (gd[:, None, None] * var).sum(axis=0)
-    i22 = (gd[:, None, None] ** 2 * var).sum(axis=0)
+    Returns
+    -------
+    (u, imat, schoenfeld, death_rows)
+        ``schoenfeld``: the residual of each row with an event (in time order), ``death_rows``: those rows
+        (indices into the input); a row stands for its ``n_event`` deaths.
+    """
+    order = np.argsort(time, kind="stable")
+    t, dn, w = time[order], n_event[order].astype(float), weight[order].astype(float)
+    xs = x[order] - np.average(x, axis=0, weights=weight)
+    relative = np.exp(eta[order] - eta.max())  # a common factor cancels in every ratio
+    risk, death_risk = w * relative, dn * relative
+    new_block = np.r_[True, t[1:] != t[:-1]]  # rows of equal time are contiguous
+    starts, block = np.flatnonzero(new_block), np.cumsum(new_block) - 1
+    g = gt[order][starts]  # g is a function of time: one value per block
+    rev = lambda a: np.cumsum(a[::-1], axis=0)[::-1]  # noqa: E731 - sums over the blocks at or after each
+    s0 = rev(np.add.reduceat(risk, starts))
+    s1 = rev(np.add.reduceat(risk[:, None] * xs, starts, axis=0))
+    d0 = np.add.reduceat(death_risk, starts)
+    d1 = np.add.reduceat(death_risk[:, None] * xs, starts, axis=0)
+    x_deaths = np.add.reduceat(dn[:, None] * xs, starts, axis=0)
+    nd = np.rint(np.add.reduceat(dn, starts)).astype(np.int64)
+
+    # the scalars of each block's d steps: sums over k of 1/den, f/den, 1/den^2, f/den^2, f^2/den^2
+    steps = np.repeat(np.arange(nd.size), nd)
+    first = np.cumsum(nd) - nd
+    k = np.arange(steps.size) - first[steps] + 1
+    f = 1 - k / nd[steps] if efron else np.zeros(steps.size)
+    inverse = 1 / (s0[steps] - d0[steps] * f)
+    per_block = lambda v: np.bincount(steps, weights=v, minlength=nd.size)  # noqa: E731
+    a0, a1 = per_block(inverse), per_block(f * inverse)
+    b0, b1, b2 = per_block(inverse ** 2), per_block(f * inverse ** 2), per_block(f * f * inverse ** 2)
+
+    mean_sum = s1 * a0[:, None] - d1 * a1[:, None]  # sum over the steps of the risk-set means
+    u = (g[:, None] * (x_deaths - mean_sum)).sum(axis=0)
+
+    def information(c: np.ndarray) -> np.ndarray:
+        """sum over the blocks of c_b times the sum of its steps' variances."""
+        at_risk = np.cumsum(c * a0)[block]  # a row is at risk in every block up to its own
+        square = _weighted_gram(xs, risk * at_risk) - _weighted_gram(xs, death_risk * (c * a1)[block])
+        cross = (s1 * (c * b1)[:, None]).T @ d1
+        return (square - _weighted_gram(s1, c * b0) + cross + cross.T - _weighted_gram(d1, c * b2))
+
+    i11, i12, i22 = information(np.ones_like(g)), information(g), information(g * g)
     imat = np.block([[i11, i12], [i12.T, i22]])
-    # Schoenfeld residuals: x minus the mean over the block's steps (Efron: mean of the means)
-    block_mean = np.zeros((n_blocks, p))
-    np.add.at(block_mean, b, mean)
-    block_mean /= np.where(nd > 0, nd, 1)[:, None]
-    schoen = xs[deaths] - block_mean[b]
-    return u, imat, schoen, order[deaths]
+    deaths = np.flatnonzero(dn > 0)
+    block_mean = mean_sum / np.where(nd > 0, nd, 1)[:, None]  # Efron: the mean of the steps' means
+    schoenfeld = xs[deaths] - block_mean[block[deaths]]
+    return u, imat, schoenfeld, order[deaths]
 
 
 def cox_zph(df: pd.DataFrame, duration_col: str, event_col: str, covariates,
@@ -157,6 +170,63 @@ def cox_zph(df: pd.DataFrame, duration_col: str, event_col: str, covariates,
         raise ValueError(f"transform must be one of {ZPH_TRANSFORMS}, got {transform!r}")
     fit = fit_cox(df, duration_col, event_col, covariates, ties=ties)
     design = cox_design(df, duration_col, event_col, covariates)
+    event = design["event"].astype(float)
+    return _zph(fit, design, event, np.ones_like(event), ties, transform, terms)
+
+
+def cox_zph_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time", event_col: str = "n_event",
+                        censor_col: str = "n_censor", ties: str = "efron", transform: str = "km",
+                        terms: bool = True) -> dict:
+    """:func:`cox_zph` from events and censorings per (covariate pattern, time): the same test as on the patients.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        As in :func:`analysis.cox.fit_cox_from_counts`: one row per (covariate values, time) with the patients
+        who had the event then (``event_col``) and who were censored then (``censor_col``). Rows need not be
+        distinct or sorted; rows with a missing time or covariate are dropped (R ``na.omit``).
+    covariates, ties, transform, terms
+        As in :func:`cox_zph`.
+    time_col, event_col, censor_col : str
+        Columns of the time and of the two counts.
+
+    Returns
+    -------
+    dict
+        As :func:`cox_zph`: the table equals the patients' (tests compare to 1e-9); ``residuals``, ``x`` and
+        ``time`` have one entry per event, the events of a row repeated (tied events' order within a time
+        may differ from the patients').
+
+    Raises
+    ------
+    ValueError, InsufficientDataError
+        As :func:`cox_zph` and :func:`analysis.cox.fit_cox_from_counts`.
+
+    References
+    ----------
+    .. [1] Grambsch PM, Therneau TM. Proportional hazards tests and diagnostics
+       based on weighted residuals. Biometrika. 1994;81:515-526.
+    .. [2] Therneau TM, Grambsch PM. Modeling Survival Data: Extending the Cox
+       Model. Springer; 2000 (a row of counts weights the risk-set sums by its patients).
+    """
+    if transform not in ZPH_TRANSFORMS:
+        raise ValueError(f"transform must be one of {ZPH_TRANSFORMS}, got {transform!r}")
+    fit = fit_cox_from_counts(counts, covariates, time_col, event_col, censor_col, ties=ties)
+    weights = {column: pd.to_numeric(counts[column], errors="coerce").to_numpy(dtype=float)
+               for column in (event_col, censor_col)}  # whole numbers >= 0: checked by the fit
+    kept = (weights[event_col] + weights[censor_col]) > 0
+    table = counts.loc[kept, [time_col, *_as_list(covariates)]].assign(
+        **{"__event": (weights[event_col][kept] > 0).astype(float)})
+    design = cox_design(table, time_col, "__event", covariates)
+    complete = design["complete"]
+    n_event = weights[event_col][kept][complete]
+    return _zph(fit, design, n_event, n_event + weights[censor_col][kept][complete], ties, transform, terms)
+
+
+def _zph(fit: pd.DataFrame, design: dict, n_event: np.ndarray, weight: np.ndarray, ties: str, transform: str,
+         terms: bool) -> dict:
+    """:func:`cox_zph` of a fitted model on the rows of its ``design``, each standing for ``weight`` patients of
+    whom ``n_event`` had the event."""
     collinear = fit["note"].str.contains("collinear").to_numpy()
     infinite = ~fit["estimable"].to_numpy() & ~collinear
     if infinite.any():
@@ -168,8 +238,8 @@ def cox_zph(df: pd.DataFrame, duration_col: str, event_col: str, covariates,
     beta = fit["coef"].to_numpy()[keep]
     names = [n for n, k in zip(design["terms"], keep) if k]
     owners = [c for c, k in zip(design["term_covariates"], keep) if k]
-    time, event = design["time"], design["event"]
-    n_events = int(event.sum())
+    time = design["time"]
+    n_events = int(round(n_event.sum()))
     p = x.shape[1]
     if terms:
         groups = {}
@@ -180,12 +250,13 @@ def cox_zph(df: pd.DataFrame, duration_col: str, event_col: str, covariates,
     else:
         term_names, assign = names, [[i] for i in range(p)]
 
-    ttimes = _transformed_time(time, event, transform)
-    if not np.all(np.isfinite(ttimes[event])):
+    ttimes = _transformed_time(time, n_event, weight, transform)
+    has_event = n_event > 0
+    if not np.all(np.isfinite(ttimes[has_event])):
         raise InsufficientDataError("log transform needs event times > 0")
-    gt = ttimes - ttimes[event].mean()
-    eta = (x - x.mean(axis=0)) @ beta
-    u, imat, schoen, death_rows = _score_pieces(time, event, x, eta, gt, ties == "efron")
+    gt = ttimes - np.average(ttimes[has_event], weights=n_event[has_event])
+    eta = (x - np.average(x, axis=0, weights=weight)) @ beta
+    u, imat, schoen, death_rows = _score_pieces(time, n_event, weight, x, eta, gt, ties == "efron")
 
     full_u = np.r_[np.zeros(p), u]
     chisq, dfs = [], []
@@ -221,8 +292,10 @@ def cox_zph(df: pd.DataFrame, duration_col: str, event_col: str, covariates,
                                     "cannot be computed") from None
     for i, columns in enumerate(assign):
         scaled[:, i] += beta[columns[0]] if len(columns) == 1 else 1.0
-    residuals = pd.DataFrame(scaled, columns=term_names)
-    return {"table": table, "residuals": residuals, "x": ttimes[death_rows], "time": time[death_rows],
+    repeats = np.rint(n_event[death_rows]).astype(np.int64)  # a row's residual once per event
+    residuals = pd.DataFrame(np.repeat(scaled, repeats, axis=0), columns=term_names)
+    return {"table": table, "residuals": residuals, "x": np.repeat(ttimes[death_rows], repeats),
+            "time": np.repeat(time[death_rows], repeats),
             "terms": term_names,
             "transform": transform, "ties": ties, "events": n_events,
             "coef": pd.Series(beta, index=names),
