@@ -25,3 +25,16 @@ def caption(at: AppTest) -> str:
     captions = [c.value for c in at.sidebar.caption if c.value.startswith("Showing ")]
     assert len(captions) == 1, captions
     return captions[0]
+
+
+def open_code_expanders(at: AppTest) -> AppTest:
+    """Open every view's "Show the code" expander, as a click does (its state is its key's), and rerun: closed,
+    an expander's code is not sent. The views are those with an "Add to deck" button (``<view>_deck``)."""
+    from sarcoma_app.render import tools
+
+    views = [key[:-len("_deck")] for key in (b.key for b in at.button) if key and key.endswith("_deck")]
+    for view in views:
+        at.session_state[tools.code_expander_key(view)] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

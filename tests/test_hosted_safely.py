@@ -25,7 +25,7 @@ from streamlit.testing.v1.app_test import TESTING_KEY
 
 from sarcoma_app.exports import snippets
 from sarcoma_app.text import escape_markdown, one_line
-from tests.apptest_helpers import caption, run_app
+from tests.apptest_helpers import caption, open_code_expanders, run_app
 from tests.test_upload_page import UPLOADERS, load_button
 
 IMAGE_URL = "http://127.0.0.1:9/x.png"
@@ -134,14 +134,17 @@ def test_no_page_interprets_uploaded_text(hostile_session, page):
             assert not at.exception, [e.value for e in at.exception]
             texts += markdown_texts(at)
     assert_inert(texts, page)
+    open_code_expanders(at)
+    assert_inert(markdown_texts(at), page)
     snippets_seen = [(c.language or "", c.value) for c in at.code]
+    assert bool(snippets_seen) == any(e.label.startswith("Show the code") for e in at.expander), page
     for language, code in snippets_seen:
         assert_snippet_is_only_the_template(code, "python" if language == "python" else "r", page)
 
 
 def test_the_subtype_page_shows_the_payload_as_text_and_its_code_runs_nothing(hostile_session):
     at = hostile_session
-    at.switch_page("pages/subtype.py").run()
+    open_code_expanders(at.switch_page("pages/subtype.py").run())
     heading = at.subheader[0].value
     assert heading.startswith(escape_markdown(PAYLOADS["image_and_code"]))  # the histology, as plain text
     python = [c.value for c in at.code if c.language == "python"]

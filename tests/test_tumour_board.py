@@ -19,7 +19,7 @@ from data.build import ensure_database
 from sarcoma_app.exports import deck
 from sarcoma_app.views import published, subtype
 from sarcoma_app.viewstate.url_state import AllowedValues, ViewState, parse_query, to_query
-from tests.apptest_helpers import run_app
+from tests.apptest_helpers import open_code_expanders, run_app
 
 ROOT = Path(__file__).resolve().parents[1]
 NAB, NIVO = "nab_paclitaxel_sintilimab", "nivolumab_pazopanib"
@@ -210,6 +210,8 @@ def test_views_show_their_code(page):
     at = run_app(QUERY, page=page)
     labels = [e.label for e in at.expander]
     assert any(label.startswith("Show the code") for label in labels)
+    assert not at.code  # closed, an expander's code is not sent (a filter change does not redraw it)
+    open_code_expanders(at)
     codes = [c for c in at.code if c.language == "python"]
     assert codes and all("read_csv" in c.value for c in codes)
     if page in ("pages/survival.py", "pages/hazard-ratios.py"):

@@ -295,9 +295,17 @@ def view_tools(view: View) -> None:
     )
 
 
+def code_expander_key(view_key: str) -> str:
+    """The session-state key of a view's "Show the code" expander (True while it is open)."""
+    return f"{view_key}_code_expander"
+
+
 def _code_expander(key: str, code: Snippet, patients: pd.DataFrame | None, data_files: dict[str, pd.DataFrame]) -> None:
     languages = "Python and R" if code.r else "Python"
-    with st.expander(f"Show the code ({languages})", icon=":material/code:", key=f"{key}_code_expander"):
+    with st.expander(f"Show the code ({languages})", icon=":material/code:", key=code_expander_key(key),
+                     on_change="rerun") as expander:
+        if not expander.open:  # filled when opened (a rerun): closed, its code and CSV buttons cost no redraw
+            return
         st.caption("Recomputes this view's numbers with the project's `analysis` package (pandas + the API of "
                    "README.md)" + (", and the same with R `survival`" if code.r else "") + ". Save the CSV in the "
                    "root of the project repository and run the Python there" + (" (R needs only the CSV)" if code.r
