@@ -15,6 +15,7 @@ from sarcoma_app.views import hazard_ratios, hazard_ratios_counts
 from sarcoma_app.views.blocks import Controls, Note, Table, views_of
 from sarcoma_app.viewstate.url_state import FilterState, MethodState
 from tests.conftest import count_source
+from tests.test_zph_counts import per_event
 
 
 @pytest.fixture(scope="module", params=["bundled", "simulated"])
@@ -48,7 +49,10 @@ def count_page(con, filters: FilterState, methods: MethodState, queries: list | 
 def results(blocks) -> dict[str, pd.DataFrame]:
     out = {}
     for view in views_of(blocks):
-        out[view.key + "-result"] = view.result
+        if isinstance(view.result, dict):  # the proportional-hazards check: its table, and its residuals sorted
+            out[view.key + "-result"], out[view.key + "-residuals"] = view.result["table"], per_event(view.result)
+        else:
+            out[view.key + "-result"] = view.result
         for part in view.parts:
             if isinstance(part, Table):
                 out[part.name] = part.frame
@@ -81,6 +85,7 @@ def test_count_page_shows_the_patient_page_hazard_ratios(con, methods):
     shown = results(count_page(con, filters, resolved))
     assert_same_tables(shown, expected)
     assert ("cox_multivariable-result" in shown) == ("cox_multivariable-result" in expected)
+    assert ("cox_zph-result" in shown) == ("cox_zph-result" in expected)  # the check, where the patients have it
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 hazard ratios beside ours, and a multivariable model the user composes."""
 from __future__ import annotations
 
+from typing import Callable
+
 import pandas as pd
 
 import charts
@@ -207,11 +209,15 @@ def _published_expander(reconciliation: pd.DataFrame) -> Expander:
 ZPH_TRANSFORM = "km"  # R cox.zph's default time scale
 
 
-def _zph_block(patients, data, terms, spec, endpoint, ties, stratified: bool = False) -> Block:
-    """The proportional-hazards check of the multivariable model (R ``cox.zph``), or why it cannot be done."""
-    T, E = spec.time, spec.event
+def zph_block(check: Callable[[], dict], spec, ties: str, stratified: bool = False,
+              patients: pd.DataFrame | None = None, code=None) -> Block:
+    """The proportional-hazards check of the multivariable model (R ``cox.zph``), or why it cannot be done.
+
+    ``check()`` makes the test (:func:`analysis.proportional_hazards.cox_zph` of the patients, or
+    ``cox_zph_from_counts`` of their counts) with ``transform=ZPH_TRANSFORM``; ``code``: its snippet, if any.
+    """
     try:
-        zph = cox_zph(data, T, E, terms, ties=ties, transform=ZPH_TRANSFORM)
+        zph = check()
     except InsufficientDataError as error:
         return Note(f"Proportional hazards cannot be checked: {escape_markdown(error)}.", kind="info")
     table = zph["table"]
@@ -253,10 +259,7 @@ def _zph_block(patients, data, terms, spec, endpoint, ties, stratified: bool = F
                             "factor, whose levels are combined by their coefficients). A trend away from the dashed "
                             "line means non-proportional hazards.")]
     return View("cox_zph", title, parts, patients=patients,
-                n_text=f"{zph['events']} events, {len(zph['terms'])} term(s)",
-                code=snippets.cox_zph(terms, ties, snippets.factor_references(data), endpoint=endpoint,
-                                      transform=ZPH_TRANSFORM),
-                result=zph)
+                n_text=f"{zph['events']:,} events, {len(zph['terms'])} term(s)", code=code, result=zph)
 
 
 def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties, stratified=False) -> list[Block]:
@@ -274,7 +277,10 @@ def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties, stratified
                       code=snippets.cox_multivariable(terms, ties, snippets.factor_references(data[[T, E, *terms]]),
                                                       endpoint=endpoint, stratify=stratified))
     blocks.append(view)
-    blocks.append(_zph_block(patients, data[[T, E, *terms]], terms, spec, endpoint, ties, stratified))
+    blocks.append(zph_block(lambda: cox_zph(data, T, E, terms, ties=ties, transform=ZPH_TRANSFORM), spec, ties,
+                            stratified, patients=patients,
+                            code=snippets.cox_zph(terms, ties, snippets.factor_references(data[[T, E, *terms]]),
+                                                  endpoint=endpoint, transform=ZPH_TRANSFORM)))
     blocks += _firth_blocks(patients, data[[T, E, *terms]], view.result.reset_index(), spec, endpoint,
                             separately=False)
     return blocks

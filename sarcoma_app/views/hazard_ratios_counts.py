@@ -5,9 +5,9 @@ DuckDB, one count table per covariate and one for the model (:func:`sarcoma_app.
 :func:`queries`; the covariates' tables are summed from a few joint queries, :func:`joint_queries` and
 :func:`marginal`, the model's first), and fits them with :func:`analysis.cox.univariate_cox_from_counts` and
 :func:`analysis.cox.fit_cox_from_counts`: the same tables as :func:`sarcoma_app.views.hazard_ratios.build` on
-the same patients (tests/test_views_hazard_ratios_counts.py). What needs each patient (the
-proportional-hazards check, a residual per event; the Firth-penalised fits; the code snippets, which read
-the patients' CSV) is left out with a note.
+the same patients (tests/test_views_hazard_ratios_counts.py), the proportional-hazards check
+(:func:`analysis.proportional_hazards.cox_zph_from_counts`) included. What needs each patient (the
+Firth-penalised fits; the code snippets, which read the patients' CSV) is left out with a note.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.cox import InsufficientDataError, fit_cox_from_counts, univariate_cox_from_counts
+from analysis.proportional_hazards import cox_zph_from_counts
 from data import registry
 from sarcoma_app import limits
 from sarcoma_app.text import escape_markdown
@@ -292,9 +293,8 @@ def build(screening_counts: dict[str, pd.DataFrame], model_counts: pd.DataFrame 
     blocks += _model_blocks(model_counts, keys, methods, spec, ties, strata, strata_text)
     if model_refused is not None:
         blocks.append(model_refused)
-    blocks.append(Note("Large source: counted by the database over the selected patients. The "
-                       "proportional-hazards check (a residual per event), Firth-penalised estimates and the code "
-                       f"snippets need each patient and are not shown for a source above "
+    blocks.append(Note("Large source: counted by the database over the selected patients. Firth-penalised "
+                       "estimates and the code snippets need each patient and are not shown for a source above "
                        f"{limits.SCALE.patients_loaded.amount}.", kind="info"))
     return blocks
 
@@ -327,4 +327,7 @@ def _model_blocks(model_counts, keys, methods, spec, ties, strata, strata_text) 
         blocks.append(Note(f"The model cannot be fitted: {escape_markdown(error)}.", kind="warning"))
         return blocks
     view = hazard_ratios.model_view(fitted, spec, ties, strata_text)
-    return blocks + [view] + _firth_note(view.result.reset_index())
+    check = hazard_ratios.zph_block(  # of the same covariates without strata, as the patient page
+        lambda: cox_zph_from_counts(table, terms, ties=ties, transform=hazard_ratios.ZPH_TRANSFORM), spec, ties,
+        stratified=strata is not None)
+    return blocks + [view, check] + _firth_note(view.result.reset_index())
