@@ -6,12 +6,12 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 PORT   ?= 8501
 
-.PHONY: run test data chromium bench clean
+.PHONY: run test data chromium r bench clean
 
 run: $(VENV)/.runtime-installed data
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: $(VENV)/.dev-installed data chromium
+test: $(VENV)/.dev-installed data chromium r
 	$(BIN)/python -m pytest
 
 data: $(VENV)/.runtime-installed
@@ -32,6 +32,11 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.runtime-i
 # Browser tests drive Debian's chromium (Playwright's own browser download does not work here).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(APT) update && $(APT) install -y chromium; }
+
+# R survival runs the snippets' R code in the tests (the same numbers as the page); the reference JSON needs no R.
+r:
+	@command -v Rscript >/dev/null 2>&1 && Rscript -e 'library(survival)' >/dev/null 2>&1 || \
+		{ $(APT) update && $(APT) install -y r-base-core r-cran-survival; }
 
 # Speed figures (printed, not asserted): analyses on simulated 1k/10k/100k cohorts, vs R where installed.
 bench: $(VENV)/.dev-installed data
