@@ -221,7 +221,8 @@ def other_page_tasks(con) -> dict:
     def hazard_ratios_label(methods):
         blocks = hazard_ratios_view(methods)()
         views = {getattr(b, "key", "") for b in blocks}
-        fitted = ("8 + 1 Cox fits, all blocks" if "cox_multivariable" in views else
+        fitted = ("8 + 1 Cox fits, cox.zph, all blocks" if "cox_zph" in views else
+                  "8 + 1 Cox fits, all blocks" if "cox_multivariable" in views else
                   "8 Cox fits; the model's table > row limit, refused" if "cox_univariate" in views else
                   "refused: a table > row limit")
         return f"Hazard ratios as the app, {len(methods.cox_terms)}-covariate model ({len(fetched)} queries, {fitted})"

@@ -76,8 +76,10 @@ def hazard_ratio_forest(rows: pd.DataFrame, width: int = 420, outcome: str | Non
 
 
 def moving_average_window(n_points: int) -> int:
-    """Points in the centred moving average of :func:`schoenfeld_residual_plot`: about a fifth of them, 3 to 25."""
-    return int(min(25, max(3, round(n_points / 5))))
+    """Points in the centred moving average of :func:`schoenfeld_residual_plot`: about a fifth of them, at least 3
+    (about as smooth as R's ``plot(cox.zph(fit))`` spline of 4 df; a fixed window of a few events is noise at
+    thousands of events)."""
+    return int(max(3, round(n_points / 5)))
 
 
 #: Points a residual plot draws at most over its panels (Altair embeds at most 5,000 rows).
@@ -91,9 +93,9 @@ def schoenfeld_residual_plot(residuals: pd.DataFrame, reference: dict, time_titl
     Parameters
     ----------
     residuals : pandas.DataFrame
-        Long format: ``term`` (panel label, plotting order), ``x`` (transformed
-        event time) and ``residual`` (scaled Schoenfeld residual, an estimate
-        of ``beta(t)``).
+        Long format: ``term`` (panel label; panels in order of first appearance,
+        or of the categories of a categorical, which is cheapest), ``x`` (transformed event time) and ``residual`` (scaled
+        Schoenfeld residual, an estimate of ``beta(t)``). Rows in any order.
     reference : dict
         Term -> the constant coefficient (fitted ``beta``, or 1 for a factor
         term), drawn as a dashed line: under proportional hazards the
@@ -110,21 +112,33 @@ def schoenfeld_residual_plot(residuals: pd.DataFrame, reference: dict, time_titl
     -------
     altair.FacetChart
         Points, a solid line = centred moving average over
-        :func:`moving_average_window` neighbouring events (in time order;
-        averaged over events tied at the same time) and the dashed reference
-        line.
+        :func:`moving_average_window` neighbouring events (in time order, tied
+        events by value, so the order of the rows does not matter; averaged
+        over events tied at the same time) and the dashed reference line.
     """
-    frame = residuals[["term", "x", "residual"]].dropna().sort_values(["term", "x"], kind="stable").copy()
-    order = list(dict.fromkeys(residuals["term"]))
-    frame["trend"] = frame.groupby("term", sort=False)["residual"].transform(
-        lambda v: v.rolling(moving_average_window(len(v)), center=True, min_periods=1).mean())
-    frame["reference"] = frame["term"].map(reference).astype(float)
+    terms = residuals["term"]
+    if isinstance(terms.dtype, pd.CategoricalDtype):  # panels in the order of the categories
+        codes, order = terms.cat.codes.to_numpy(), terms.cat.categories
+    else:  # or of first appearance
+        codes, order = pd.factorize(terms, sort=False)
+    times, values = residuals["x"].to_numpy(dtype=float), residuals["residual"].to_numpy(dtype=float)
+    complete = (codes >= 0) & ~np.isnan(times) & ~np.isnan(values)
     per_term = max(2, max_points // max(1, len(order)))
-    if frame.groupby("term").size().max() > per_term:  # evenly spaced events, the trend from all of them
-        position = frame.groupby("term", sort=False).cumcount().to_numpy()
-        size = frame.groupby("term", sort=False)["x"].transform("size").to_numpy()
-        step = np.maximum(1.0, (size - 1) / (per_term - 1))
-        frame = frame[(np.floor(position / step) != np.floor((position - 1) / step)) | (position == size - 1)]
+    panels = []
+    for code, term in enumerate(order):  # arrays per panel: a term's events in time order, tied ones by value
+        rows = np.flatnonzero(complete & (codes == code))
+        by_time = np.lexsort((values[rows], times[rows]))
+        x_values, residual = times[rows][by_time], values[rows][by_time]
+        trend = pd.Series(residual).rolling(moving_average_window(len(residual)), center=True,
+                                            min_periods=1).mean().to_numpy()
+        position = np.arange(len(residual))
+        step = max(1.0, (len(residual) - 1) / (per_term - 1))  # evenly spaced events, the trend from all of them
+        kept = (np.floor(position / step) != np.floor((position - 1) / step)) | (position == len(residual) - 1)
+        panels.append(pd.DataFrame({"term": term, "x": x_values[kept], "residual": residual[kept],
+                                    "trend": trend[kept], "reference": float(reference[term])}))
+    frame = pd.concat(panels, ignore_index=True) if panels else pd.DataFrame(
+        columns=["term", "x", "residual", "trend", "reference"])
+    order = list(order)
     x = alt.X("x:Q", title=time_title, axis=alt.Axis(tickCount=5))
     points = alt.Chart().mark_circle(size=40, opacity=0.55, color=OKABE_ITO["blue"]).encode(
         x=x, y=alt.Y("residual:Q", title="Scaled Schoenfeld residual (beta(t))"),

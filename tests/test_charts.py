@@ -137,6 +137,7 @@ def test_schoenfeld_residual_plot_has_a_panel_per_term_and_a_moving_average():
     assert {"Age", "Site", "1 − KM of the event time"} <= set(texts)
     data = chart.data.set_index(["term", "x"])
     assert charts.cox.moving_average_window(12) == 3
+    assert charts.cox.moving_average_window(160_000) == 32_000  # a fifth at any size: smooth at scale
     assert data.loc[("Age", x[5]), "trend"] == pytest.approx(5.0)  # mean of residuals 4, 5, 6
     assert data.loc[("Age", x[0]), "trend"] == pytest.approx(0.5)  # window shrinks at the ends
     assert set(data.loc["Site", "reference"]) == {1.0}
@@ -145,6 +146,20 @@ def test_schoenfeld_residual_plot_has_a_panel_per_term_and_a_moving_average():
     assert len(thinned.data) == 4000 and thinned.data["x"].iloc[-1] == 1.0
     assert thinned.to_dict()  # within Altair's 5,000-row limit
     assert chart_png(chart)[:4] == b"\x89PNG"
+
+
+def test_schoenfeld_residual_plot_does_not_depend_on_the_order_of_tied_events():
+    rng = np.random.default_rng(1)
+    x = np.repeat(np.linspace(0, 1, 300), 20)  # 20 events tied at each time, as counted tables give them
+    residuals = pd.DataFrame({"term": pd.Categorical(np.repeat(["Age", "Site"], x.size)), "x": np.r_[x, x],
+                              "residual": rng.normal(size=2 * x.size)})
+    chart = charts.schoenfeld_residual_plot(residuals, {"Age": 0.5, "Site": 1.0}, "time", max_points=1000)
+    shuffled = charts.schoenfeld_residual_plot(residuals.sample(frac=1.0, random_state=2), {"Age": 0.5, "Site": 1.0},
+                                               "time", max_points=1000)
+    pd.testing.assert_frame_equal(shuffled.data, chart.data)
+    assert len(chart.data) == 1000 and list(dict.fromkeys(chart.data["term"])) == ["Age", "Site"]
+    first = chart.data[chart.data["term"] == "Age"]
+    assert first["x"].is_monotonic_increasing and first["trend"].between(-1, 1).all()
 
 
 def test_swimmer_plot_marks_events():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 import charts
@@ -239,8 +240,11 @@ def zph_block(check: Callable[[], dict], spec, ties: str, stratified: bool = Fal
                           f"p < {PH_ALPHA:g}): the hazard ratio changes over time; consider a stratified model or "
                           "RMST.", kind="warning", icon=":material/warning:"))
     time_title = ZPH_TRANSFORM_LABELS[ZPH_TRANSFORM].replace(" (R default)", "") + " of the event time"
-    long = pd.concat([pd.DataFrame({"term": labels[term], "x": zph["x"], "residual": zph["residuals"][term]})
-                      for term in zph["terms"]], ignore_index=True)
+    n_residuals = len(zph["x"])  # one per event: a million at scale, so the terms as codes, not text
+    long = pd.DataFrame({"term": pd.Categorical.from_codes(np.repeat(np.arange(len(zph["terms"])), n_residuals),
+                                                           categories=[labels[term] for term in zph["terms"]]),
+                         "x": np.tile(zph["x"], len(zph["terms"])),
+                         "residual": zph["residuals"][zph["terms"]].to_numpy().ravel(order="F")})
     coef = zph["coef"]
     reference = {}
     for term in zph["terms"]:
@@ -255,11 +259,20 @@ def zph_block(check: Callable[[], dict], spec, ties: str, stratified: bool = Fal
               Chart(charts.schoenfeld_residual_plot(long, reference, time_title), "cox-zph-residuals", title=title,
                     caption="Scaled Schoenfeld residuals, one point per event: an estimate of the coefficient "
                             "(log hazard ratio) at that time. Solid line = centred moving average over about a fifth "
-                            "of the events (3 to 25); dashed line = the model's constant coefficient (1 for a "
+                            "of the events (at least 3); dashed line = the model's constant coefficient (1 for a "
                             "factor, whose levels are combined by their coefficients). A trend away from the dashed "
-                            "line means non-proportional hazards.")]
+                            "line means non-proportional hazards." + _thinned_text(zph))]
     return View("cox_zph", title, parts, patients=patients,
                 n_text=f"{zph['events']:,} events, {len(zph['terms'])} term(s)", code=code, result=zph)
+
+
+def _thinned_text(zph: dict) -> str:
+    """Says how many of the events a residual panel draws, when it cannot draw them all."""
+    drawn = max(2, charts.cox.MAX_RESIDUAL_POINTS // max(1, len(zph["terms"])))
+    if zph["events"] <= drawn:
+        return ""
+    return (f" Each panel draws about {drawn:,} of the {zph['events']:,} events, evenly spaced in time; the line is "
+            "averaged over all of them.")
 
 
 def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties, stratified=False) -> list[Block]:

@@ -74,6 +74,20 @@ def test_large_registry_survival_page_has_pairwise_tests_and_the_rmst(page, regi
     assert not page.locator('[data-testid="stException"]').count()
 
 
+def test_large_registry_hazard_ratios_have_the_proportional_hazards_check(page, registry_url):
+    main = open_counted(page, registry_url, "hazard-ratios?source=registry&cox_terms=pazopanib,sex")
+    heading = main.get_by_text("Proportional hazards (cox.zph)", exact=True).first
+    heading.wait_for(timeout=60_000)
+    main.get_by_text("Global (all terms)", exact=True).first.wait_for(state="attached", timeout=60_000)  # a grid cell
+    heading.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)
+    screenshot(page, "registry-hazard-ratios-cox-zph")
+    # the residual plot: one panel per term, from a residual per event (thinned to the points drawn)
+    assert main.locator('[data-testid="stVegaLiteChart"]').count() >= 3  # two forests and the residuals
+    assert not page.get_by_text("proportional-hazards check (a residual per event)", exact=False).count()
+    assert not page.locator('[data-testid="stException"]').count()
+
+
 def test_large_registry_subtype_page_is_counted_and_changes_subtype(page, registry_url):
     main = open_counted(page, registry_url, "subtype?source=registry")
     # the default is the subtype with the most patients (Leiomyosarcoma in the simulation), from a count query
