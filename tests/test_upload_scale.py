@@ -85,3 +85,18 @@ def test_km_of_a_100k_cohort_is_drawn_with_a_bounded_number_of_points():
     assert censors.empty and censors.attrs["omitted"] > prepare.MAX_CENSOR_MARKS  # a band of crosses hides the curve
     charts.kaplan_meier_plot(curves, censors, prepare.km_risk_frame(fits, prepare.risk_grid(40.0)),
                              list(fits)).to_dict()  # under Altair's 5,000-row limit
+
+
+def test_a_thinned_curve_is_drawn_within_one_bin_of_the_exact_curve():
+    patients, _ = simulate_cohort(100_000, seed=3)
+    fit = kaplan_meier(patients["pfs_months"], patients["pfs_event"])
+    curve = prepare.km_curve_frame({"all": fit})
+    assert curve.attrs["thinned"] and len(curve) <= prepare.MAX_CURVE_STEPS + 1  # and the point at (0, 1)
+    steps = fit.table[fit.table["n_event"] > 0]
+    exact = lambda t: np.r_[1.0, steps["survival"].to_numpy()][np.searchsorted(steps["time"], t, side="right")]  # noqa: E731
+    drawn = lambda t: curve["survival"].to_numpy()[np.searchsorted(curve["time"], t, side="right") - 1]  # noqa: E731
+    width = float(fit.time.max()) / prepare.MAX_CURVE_STEPS  # one bin: half a pixel of the 600-pixel plot
+    t = np.linspace(0, float(fit.time.max()), 20_001)
+    assert np.all(drawn(t) >= exact(t) - 1e-15)  # a drawn step comes at most one bin late, never early
+    assert np.all(drawn(t + width) <= exact(t) + 1e-15)
+    assert np.any(drawn(t) != exact(t))  # thinned indeed: some steps are moved within their bin

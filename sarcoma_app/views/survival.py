@@ -182,8 +182,8 @@ def _curves_view(patients, analysable, result, spec, endpoint, grouping, conf_ty
     if curve_points.attrs.get("thinned") or censor_marks.attrs.get("omitted"):
         parts.append(Note(
             "Large cohort: "
-            + ("each curve is drawn at the resolution of the screen (its last step in each of a few hundred equal "
-               "time intervals); " if curve_points.attrs.get("thinned") else "")
+            + ("each curve is drawn at the resolution of the screen (its last step in each of at most "
+               f"{prepare.MAX_CURVE_STEPS:,} equal time intervals); " if curve_points.attrs.get("thinned") else "")
             + (f"the {censor_marks.attrs['omitted']:,} censored times are not marked (the marks would hide the "
                "curve); " if censor_marks.attrs.get("omitted") else "")
             + "every number in the tables uses all patients."))
