@@ -1820,6 +1820,26 @@ class _CountedTimeline:
         return self._segment
 
 
+def count_weights(counts: pd.DataFrame, event_col: str, censor_col: str) -> dict[str, np.ndarray]:
+    """The two count columns of a table of counts as int64 arrays (column -> array), checked: whole numbers >= 0.
+
+    Raises
+    ------
+    ValueError
+        A column missing, or a count that is negative, missing or not whole.
+    """
+    missing = [column for column in (event_col, censor_col) if column not in counts.columns]
+    if missing:
+        raise ValueError(f"columns not found in counts: {missing}")
+    weights = {}
+    for column in (event_col, censor_col):
+        values = pd.to_numeric(counts[column], errors="coerce").to_numpy(dtype=float)
+        if not np.all(np.isfinite(values) & (values >= 0) & (values == np.round(values))):
+            raise ValueError(f"count column {column!r} must hold whole numbers >= 0")
+        weights[column] = values.astype(np.int64)
+    return weights
+
+
 def fit_cox_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time", event_col: str = "n_event",
                         censor_col: str = "n_censor", ties: str = "efron", alpha: float = 0.05,
                         strata: str | None = None) -> pd.DataFrame:
@@ -1879,17 +1899,10 @@ def _fit_cox_from_counts(counts, covariates, time_col, event_col, censor_col, ti
     (:func:`univariate_cox_from_counts`), see :func:`_efron_deaths`."""
     covariates = _as_list(covariates)
     _check_arguments(counts, time_col, event_col, covariates, ties, alpha)
-    if censor_col not in counts.columns:
-        raise ValueError(f"columns not found in counts: {[censor_col]}")
     if strata is not None and (strata not in counts.columns or strata in (time_col, event_col, censor_col,
                                                                           *covariates)):
         raise ValueError(f"strata column {strata!r} not found, or also the time, a count or a covariate")
-    weights = {}
-    for column in (event_col, censor_col):
-        values = pd.to_numeric(counts[column], errors="coerce").to_numpy(dtype=float)
-        if not np.all(np.isfinite(values) & (values >= 0) & (values == np.round(values))):
-            raise ValueError(f"count column {column!r} must hold whole numbers >= 0")
-        weights[column] = values.astype(np.int64)
+    weights = count_weights(counts, event_col, censor_col)
     kept = (weights[event_col] + weights[censor_col]) > 0
     n_all = int(weights[event_col].sum() + weights[censor_col].sum())
     n_dropped_strata = 0

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from analysis.cox import InsufficientDataError, _as_list, _build_design, _check_arguments
+from analysis.cox import InsufficientDataError, _as_list, _build_design, _check_arguments, count_weights
 
 MAX_ITER = 200
 MAX_STEP = 0.5  # coxphf's maxstep: largest change of a coefficient in one Newton step
@@ -32,22 +32,30 @@ FIRTH_COLUMNS = ["covariate", "level", "reference", "coef", "se", "hr", "hr_lowe
 
 
 class _Penalised:
-    """Penalised partial likelihood of a Cox model with Breslow ties, its score and information."""
+    """Penalised partial likelihood of a Cox model with Breslow ties, its score and information.
 
-    def __init__(self, time: np.ndarray, event: np.ndarray, x: np.ndarray):
+    A row stands for ``weight`` patients with its covariates and time, ``n_event`` of them with the event
+    (one patient: weight 1, n_event 0 or 1; a table of counts: its patients and events).
+    """
+
+    def __init__(self, time: np.ndarray, n_event: np.ndarray, x: np.ndarray, weight: np.ndarray | None = None):
         order = np.argsort(time, kind="stable")
-        self.time, self.event = time[order], event[order]
-        self.x = x[order] - x.mean(axis=0)  # centring changes neither beta nor the likelihood
-        death_times, self.deaths = np.unique(self.time[self.event], return_counts=True)
+        self.time, n_event = time[order], np.asarray(n_event, dtype=float)[order]
+        self.weight = np.ones(time.size) if weight is None else np.asarray(weight, dtype=float)[order]
+        # centring changes neither beta nor the likelihood
+        self.x = x[order] - np.average(x, axis=0, weights=self.weight)
+        has_event = n_event > 0
+        death_times, inverse = np.unique(self.time[has_event], return_inverse=True)
+        self.deaths = np.bincount(inverse, weights=n_event[has_event], minlength=death_times.size)
         self.start = np.searchsorted(self.time, death_times, side="left")  # risk set = rows from start
-        self.x_deaths = self.x[self.event].sum(axis=0)
+        self.x_deaths = n_event @ self.x
 
     def evaluate(self, beta: np.ndarray, derivatives: bool = True):
         """``(l*, U*, I)``: penalised log-likelihood, penalised score and (unpenalised) information."""
         x = self.x
         eta = x @ beta
         shift = eta.max()
-        w = np.exp(eta - shift)
+        w = self.weight * np.exp(eta - shift)
 
         def at_risk(values):  # sum over the risk set of each death time
             return np.cumsum(values[::-1], axis=0)[::-1][self.start]
@@ -198,7 +206,61 @@ def firth_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariates, a
     covariates = _as_list(covariates)
     _check_arguments(df, duration_col, event_col, covariates, "breslow", alpha)
     design = _build_design(df, duration_col, event_col, covariates)
-    model = _Penalised(design.time, design.event, design.x)
+    return _firth_fit(design, design.event.astype(float), np.ones(design.time.size), alpha)
+
+
+def firth_cox_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time", event_col: str = "n_event",
+                          censor_col: str = "n_censor", alpha: float = 0.05) -> pd.DataFrame:
+    """:func:`firth_cox` from events and censorings per (covariate pattern, time): the same fit as on the patients.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        As in :func:`analysis.cox.fit_cox_from_counts`: one row per (covariate values, time) with the patients
+        who had the event then (``event_col``) and who were censored then (``censor_col``); rows need not be
+        distinct or sorted, rows with a missing time or covariate are dropped (R ``na.omit``).
+    covariates, alpha
+        As in :func:`firth_cox`.
+    time_col, event_col, censor_col : str
+        Columns of the time and of the two counts (whole numbers >= 0).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`firth_cox`'s table and ``attrs`` for the patients the rows stand for (tests compare to 1e-8).
+
+    Raises
+    ------
+    ValueError, InsufficientDataError
+        As :func:`firth_cox`, and for counts that are not whole numbers >= 0.
+
+    References
+    ----------
+    .. [1] Heinze G, Schemper M. A solution to the problem of monotone
+       likelihood in Cox regression. Biometrics. 2001;57:114-119.
+    .. [2] Therneau TM, Grambsch PM. Modeling Survival Data: Extending the Cox
+       Model. Springer; 2000 (risk-set sums weighted by the patients of each row).
+    """
+    covariates = _as_list(covariates)
+    _check_arguments(counts, time_col, event_col, covariates, "breslow", alpha)
+    weights = count_weights(counts, event_col, censor_col)
+    n_event, patients = weights[event_col], weights[event_col] + weights[censor_col]
+    kept = patients > 0
+    table = counts.loc[kept, [time_col, *covariates]].assign(**{"__event": (n_event[kept] > 0).astype(float)})
+    design = _build_design(table, time_col, "__event", covariates)
+    n_event, patients = n_event[kept][design.complete], patients[kept][design.complete]
+    n_dropped = int(weights[event_col].sum() + weights[censor_col].sum() - patients.sum())
+    design.warnings = [w for w in design.warnings if "rows dropped because of missing" not in w]
+    if n_dropped:
+        design.warnings.insert(0, f"{n_dropped:,} of {n_dropped + int(patients.sum()):,} rows dropped because of "
+                                  "missing values (like R's na.omit)")
+    return _firth_fit(design, n_event.astype(float), patients.astype(float), alpha)
+
+
+def _firth_fit(design, n_event: np.ndarray, weight: np.ndarray, alpha: float) -> pd.DataFrame:
+    """:func:`firth_cox` on the rows of ``design``, each standing for ``weight`` patients, ``n_event`` events."""
+    model = _Penalised(design.time, n_event, design.x, weight)
+    n, events = int(round(weight.sum())), int(round(n_event.sum()))
     p = design.x.shape[1]
     warnings = list(design.warnings)
     try:
@@ -249,9 +311,9 @@ def firth_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariates, a
         "level": [t.level for t in design.terms],
         "reference": [t.reference for t in design.terms],
         "coef": beta, "se": se, "hr": np.exp(beta), "hr_lower": np.exp(lower), "hr_upper": np.exp(upper),
-        "p": p_values, "n": len(design.time), "events": int(design.event.sum()),
+        "p": p_values, "n": n, "events": events,
     }, index=pd.Index([t.name for t in design.terms], name="term"))[FIRTH_COLUMNS]
-    table.attrs = {"n": len(design.time), "events": int(design.event.sum()), "loglik": best,
+    table.attrs = {"n": n, "events": events, "loglik": best,
                    "iterations": iterations, "converged": converged, "warnings": warnings,
                    "method": "Firth-penalised Cox (Breslow ties), profile penalised-likelihood CI and p"}
     return table

@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.cox import InsufficientDataError, _as_list, cox_design, fit_cox, fit_cox_from_counts
+from analysis.cox import (InsufficientDataError, _as_list, count_weights, cox_design, fit_cox,
+                          fit_cox_from_counts)
 from analysis.methods import ZPH_TRANSFORM_LABELS, ZPH_TRANSFORMS
 
 __all__ = ["cox_zph", "cox_zph_from_counts", "ph_doubtful", "ZPH_TRANSFORMS", "ZPH_TRANSFORM_LABELS", "PH_ALPHA"]
@@ -212,15 +213,15 @@ def cox_zph_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time"
     if transform not in ZPH_TRANSFORMS:
         raise ValueError(f"transform must be one of {ZPH_TRANSFORMS}, got {transform!r}")
     fit = fit_cox_from_counts(counts, covariates, time_col, event_col, censor_col, ties=ties)
-    weights = {column: pd.to_numeric(counts[column], errors="coerce").to_numpy(dtype=float)
-               for column in (event_col, censor_col)}  # whole numbers >= 0: checked by the fit
+    weights = count_weights(counts, event_col, censor_col)
     kept = (weights[event_col] + weights[censor_col]) > 0
     table = counts.loc[kept, [time_col, *_as_list(covariates)]].assign(
         **{"__event": (weights[event_col][kept] > 0).astype(float)})
     design = cox_design(table, time_col, "__event", covariates)
     complete = design["complete"]
     n_event = weights[event_col][kept][complete]
-    return _zph(fit, design, n_event, n_event + weights[censor_col][kept][complete], ties, transform, terms)
+    return _zph(fit, design, n_event.astype(float), (n_event + weights[censor_col][kept][complete]).astype(float),
+                ties, transform, terms)
 
 
 def _zph(fit: pd.DataFrame, design: dict, n_event: np.ndarray, weight: np.ndarray, ties: str, transform: str,
