@@ -112,6 +112,34 @@ def test_the_stratified_count_page_is_stratified_like_the_patient_page(three_stu
     assert not unstratified["cox_univariate-result"]["hr"].equals(shown["cox_univariate-result"]["hr"])
 
 
+@pytest.fixture(scope="module")
+def no_events_in_a_group():
+    """A simulated study in which the patients on pazopanib have no PFS event (its ordinary HR is 0)."""
+    connection = duckdb.connect(":memory:")
+    patients = simulate_cohort(3000, seed=4, time_decimals=1)[0]
+    patients.loc[patients["pazopanib"].fillna(False).to_numpy(bool), "pfs_event"] = 0
+    connection.register("frame", patients)
+    connection.execute("CREATE TABLE patients AS SELECT * FROM frame")
+    yield connection
+    connection.close()
+
+
+@pytest.mark.parametrize("cox_terms", [("pazopanib",), ("pazopanib", "sex")])
+def test_the_count_page_fits_firth_where_the_hazard_ratio_is_zero_like_the_patient_page(no_events_in_a_group,
+                                                                                      cox_terms):
+    methods = MethodState(stratify="none", cox_terms=cox_terms)
+    patients = patients_of(no_events_in_a_group, FilterState())
+    expected = results(hazard_ratios.build(patients, methods))
+    shown = results(count_page(no_events_in_a_group, FilterState(), methods))
+    for name in ("cox_univariate_firth-result", "cox_multivariable_firth-result"):
+        assert name in expected and name in shown  # both the screening's and the model's
+    for name in ("cox-univariate-firth", "cox-multivariable-firth"):  # the tables as shown, every digit
+        pd.testing.assert_frame_equal(shown[name], expected[name])
+    for name in ("cox_univariate_firth-result", "cox_multivariable_firth-result"):
+        np.testing.assert_allclose(shown[name].select_dtypes("number").to_numpy(float),
+                                   expected[name].select_dtypes("number").to_numpy(float), rtol=1e-7)
+
+
 def test_covariates_on_one_column_share_one_query(con):
     queries = []
     count_page(con, FilterState(), MethodState(cox_terms=("angiosarcoma", "histology_group")), queries)

@@ -126,7 +126,7 @@ def build(patients: pd.DataFrame, methods: MethodState, reconciliation: pd.DataF
         data = data.assign(study_id=analysable["study_id"])
     screening = _screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_adjust, stratified)
     blocks.append(screening)
-    blocks += _firth_blocks(patients, data, screening.result, spec, endpoint, separately=True)
+    blocks += _patient_firth_blocks(patients, data, screening.result, spec, endpoint, separately=True)
     if reconciliation is not None and endpoint == "pfs":
         blocks.append(_published_expander(reconciliation))
     blocks += _model_blocks(patients, data, keys, methods.cox_terms, spec, endpoint, ties, stratified)
@@ -294,8 +294,8 @@ def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties, stratified
                             stratified, patients=patients,
                             code=snippets.cox_zph(terms, ties, snippets.factor_references(data[[T, E, *terms]]),
                                                   endpoint=endpoint, transform=ZPH_TRANSFORM)))
-    blocks += _firth_blocks(patients, data[[T, E, *terms]], view.result.reset_index(), spec, endpoint,
-                            separately=False)
+    blocks += _patient_firth_blocks(patients, data[[T, E, *terms]], view.result.reset_index(), spec, endpoint,
+                                    separately=False)
     return blocks
 
 
@@ -355,6 +355,15 @@ def model_view(fitted: pd.DataFrame, spec, ties: str, strata_text: str, patients
 FIRTH_MAX_SIZE = 200_000
 
 
+def _patient_firth_blocks(patients, data, terms: pd.DataFrame, spec, endpoint, separately: bool) -> list[Block]:
+    """:func:`firth_blocks` fitted on the patients' rows of ``data``, with the code that refits them."""
+    T, E = spec.time, spec.event
+    return firth_blocks(terms, spec, separately, fit=lambda group: firth_cox(data[[T, E, *group]], T, E, group),
+                        size=lambda group: (len(data), "patients"), patients=patients,
+                        code=lambda keys: snippets.cox_firth(keys, snippets.factor_references(data), separately,
+                                                             endpoint=endpoint))
+
+
 def monotone(terms: pd.DataFrame) -> pd.Series:
     """Terms not estimable because the likelihood is monotone (no events in a level, perfect separation: the
     HR is 0 or infinite), not because they are collinear or the model could not be fitted."""
@@ -363,25 +372,32 @@ def monotone(terms: pd.DataFrame) -> pd.Series:
         & ~notes.str.contains("collinear")
 
 
-def _firth_blocks(patients, data, terms: pd.DataFrame, spec, endpoint, separately: bool) -> list[Block]:
+def firth_blocks(terms: pd.DataFrame, spec, separately: bool, fit: Callable[[list[str]], pd.DataFrame],
+                 size: Callable[[list[str]], tuple[int, str]], patients: pd.DataFrame | None = None,
+                 code: Callable[[list[str]], object] | None = None) -> list[Block]:
     """Firth-penalised estimates where the ordinary Cox model gives 0 or infinite HRs: one model per such
-    characteristic (the screening, ``separately``) or the whole multivariable model again."""
+    characteristic (the screening, ``separately``) or the whole multivariable model again.
+
+    ``fit(covariates)`` fits one model (:func:`analysis.firth.firth_cox` of the patients, or
+    ``firth_cox_from_counts`` of their counts), ``size(covariates)`` says what it is fitted on (rows and
+    what they are, e.g. ``(28, "patients")``), ``code(covariates)`` its snippet, if any.
+    """
     flagged = monotone(terms)
     if not flagged.any():
         return []
-    T, E = spec.time, spec.event
     keys = list(dict.fromkeys(terms.loc[flagged, "covariate"])) if separately \
         else list(dict.fromkeys(terms["covariate"]))
     fits, failed = [], []
     for group in ([key] for key in keys) if separately else [keys]:
         n_terms = int(terms["covariate"].isin(group).sum())
-        if len(data) * n_terms ** 4 > FIRTH_MAX_SIZE:  # profile intervals cost ~ n p^4 risk-set sums
-            failed.append(f"{', '.join(COVARIATES[key].label for key in group)}: {len(data):,} patients and "
-                          f"{n_terms} terms are more than the page fits on the fly (analysis.firth.firth_cox "
-                          "fits it offline)")
+        rows, what = size(group)
+        if rows * n_terms ** 4 > FIRTH_MAX_SIZE:  # profile intervals cost ~ n p^4 risk-set sums
+            failed.append(f"{', '.join(COVARIATES[key].label for key in group)}: {rows:,} {what} and "
+                          f"{n_terms} terms are more than the page fits on the fly (analysis.firth fits it "
+                          "offline)")
             continue
         try:
-            fits.append(firth_cox(data[[T, E, *group]], T, E, group))
+            fits.append(fit(group))
         except (InsufficientDataError, ValueError) as error:
             failed.append(f"{', '.join(COVARIATES[key].label for key in group)}: {error}")
     notes: list[Block] = [Note(f"Firth-penalised model not fitted — {escape_markdown(text)}.", kind="warning")
@@ -413,7 +429,7 @@ def _firth_blocks(patients, data, terms: pd.DataFrame, spec, endpoint, separatel
     view = View(f"cox_{'univariate' if separately else 'multivariable'}_firth", title,
                 [Heading("Firth-penalised estimates for the terms that are not estimable"),
                  Table(shown, f"cox-{'univariate' if separately else 'multivariable'}-firth", caption=caption)],
-                patients=patients, n_text=f"{int(firth['n'].max())} patients, {int(firth['events'].max())} events",
-                code=snippets.cox_firth(keys, snippets.factor_references(data), separately, endpoint=endpoint),
-                result=firth)
+                patients=patients,
+                n_text=f"{int(firth['n'].max()):,} patients, {int(firth['events'].max()):,} events",
+                code=None if code is None else code(keys), result=firth)
     return [*notes, view]

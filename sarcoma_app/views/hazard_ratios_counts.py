@@ -6,8 +6,9 @@ DuckDB, one count table per covariate and one for the model (:func:`sarcoma_app.
 :func:`marginal`, the model's first), and fits them with :func:`analysis.cox.univariate_cox_from_counts` and
 :func:`analysis.cox.fit_cox_from_counts`: the same tables as :func:`sarcoma_app.views.hazard_ratios.build` on
 the same patients (tests/test_views_hazard_ratios_counts.py), the proportional-hazards check
-(:func:`analysis.proportional_hazards.cox_zph_from_counts`) included. What needs each patient (the
-Firth-penalised fits; the code snippets, which read the patients' CSV) is left out with a note.
+(:func:`analysis.proportional_hazards.cox_zph_from_counts`) and the Firth-penalised fits
+(:func:`analysis.firth.firth_cox_from_counts`) included. The code snippets, which read the patients' CSV, are
+left out with a note.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.cox import InsufficientDataError, fit_cox_from_counts, univariate_cox_from_counts
+from analysis.firth import firth_cox_from_counts
 from analysis.proportional_hazards import cox_zph_from_counts
 from data import registry
 from sarcoma_app import limits
@@ -289,12 +291,14 @@ def build(screening_counts: dict[str, pd.DataFrame], model_counts: pd.DataFrame 
     blocks.append(hazard_ratios.screening_view(
         screen, spec, ties, p_adjust, strata_text,
         n_text=f"{n_analysable:,} patients with {spec.short} recorded, {n_events:,} events"))
-    blocks += _firth_note(screen)
+    blocks += hazard_ratios.firth_blocks(
+        screen, spec, separately=True, fit=lambda group: firth_cox_from_counts(tables[group[0]], group),
+        size=lambda group: (len(tables[group[0]]), "rows of counts"))
     blocks += _model_blocks(model_counts, keys, methods, spec, ties, strata, strata_text)
     if model_refused is not None:
         blocks.append(model_refused)
-    blocks.append(Note("Large source: counted by the database over the selected patients. Firth-penalised "
-                       "estimates and the code snippets need each patient and are not shown for a source above "
+    blocks.append(Note("Large source: counted by the database over the selected patients. The code snippets "
+                       "read each patient's row and are not shown for a source above "
                        f"{limits.SCALE.patients_loaded.amount}.", kind="info"))
     return blocks
 
@@ -304,16 +308,6 @@ def _strata_text(n_studies: int) -> str:
         return ""
     return (f"Stratified by study ({n_studies} studies): one baseline hazard per study (R `strata(study_id)`), "
             "the hazard ratios compare patients within each study. ")
-
-
-def _firth_note(terms: pd.DataFrame) -> list[Block]:
-    flagged = hazard_ratios.monotone(terms)
-    if not flagged.any():
-        return []
-    labels = [COVARIATES[key].label for key in dict.fromkeys(terms.loc[flagged, "covariate"])]
-    return [Note(f"Not estimable (0 or infinite HR): {escape_markdown('; '.join(labels))}. A Firth-penalised model "
-                 "needs each patient and is not fitted for a large source; filter the patients to "
-                 f"{limits.SCALE.patients_loaded.amount} or fewer to see it.", kind="warning")]
 
 
 def _model_blocks(model_counts, keys, methods, spec, ties, strata, strata_text) -> list[Block]:
@@ -330,4 +324,7 @@ def _model_blocks(model_counts, keys, methods, spec, ties, strata, strata_text) 
     check = hazard_ratios.zph_block(  # of the same covariates without strata, as the patient page
         lambda: cox_zph_from_counts(table, terms, ties=ties, transform=hazard_ratios.ZPH_TRANSFORM), spec, ties,
         stratified=strata is not None)
-    return blocks + [view, check] + _firth_note(view.result.reset_index())
+    firth = hazard_ratios.firth_blocks(view.result.reset_index(), spec, separately=False,
+                                       fit=lambda group: firth_cox_from_counts(table, group),
+                                       size=lambda group: (len(table), "rows of counts"))
+    return blocks + [view, check] + firth
