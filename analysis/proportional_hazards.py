@@ -90,7 +90,6 @@ def _score_pieces(time, n_event, weight, x, eta, gt, efron):
     risk, death_risk = w * relative, dn * relative
     new_block = np.r_[True, t[1:] != t[:-1]]  # rows of equal time are contiguous
     starts, block = np.flatnonzero(new_block), np.cumsum(new_block) - 1
-    g = gt[order][starts]  # g is a function of time: one value per block
     rev = lambda a: np.cumsum(a[::-1], axis=0)[::-1]  # noqa: E731 - sums over the blocks at or after each
     s0 = rev(np.add.reduceat(risk, starts))
     s1 = rev(np.add.reduceat(risk[:, None] * xs, starts, axis=0))
@@ -98,6 +97,8 @@ def _score_pieces(time, n_event, weight, x, eta, gt, efron):
     d1 = np.add.reduceat(death_risk[:, None] * xs, starts, axis=0)
     x_deaths = np.add.reduceat(dn[:, None] * xs, starts, axis=0)
     nd = np.rint(np.add.reduceat(dn, starts)).astype(np.int64)
+    # g is a function of time: one value per block, used at deaths only (log(0) of a censored time 0 is -inf)
+    g = np.where(nd > 0, gt[order][starts], 0.0)
 
     # the scalars of each block's d steps: sums over k of 1/den, f/den, 1/den^2, f/den^2, f^2/den^2
     steps = np.repeat(np.arange(nd.size), nd)
@@ -177,7 +178,7 @@ def cox_zph(df: pd.DataFrame, duration_col: str, event_col: str, covariates,
 
 def cox_zph_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time", event_col: str = "n_event",
                         censor_col: str = "n_censor", ties: str = "efron", transform: str = "km",
-                        terms: bool = True) -> dict:
+                        terms: bool = True, fitted: pd.DataFrame | None = None) -> dict:
     """:func:`cox_zph` from events and censorings per (covariate pattern, time): the same test as on the patients.
 
     Parameters
@@ -190,6 +191,9 @@ def cox_zph_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time"
         As in :func:`cox_zph`.
     time_col, event_col, censor_col : str
         Columns of the time and of the two counts.
+    fitted : pandas.DataFrame, optional
+        :func:`analysis.cox.fit_cox_from_counts` of the same counts, covariates and ties without strata,
+        when the caller has it (it is fitted here otherwise).
 
     Returns
     -------
@@ -212,7 +216,8 @@ def cox_zph_from_counts(counts: pd.DataFrame, covariates, time_col: str = "time"
     """
     if transform not in ZPH_TRANSFORMS:
         raise ValueError(f"transform must be one of {ZPH_TRANSFORMS}, got {transform!r}")
-    fit = fit_cox_from_counts(counts, covariates, time_col, event_col, censor_col, ties=ties)
+    fit = fit_cox_from_counts(counts, covariates, time_col, event_col, censor_col, ties=ties) if fitted is None \
+        else fitted
     weights = count_weights(counts, event_col, censor_col)
     kept = (weights[event_col] + weights[censor_col]) > 0
     table = counts.loc[kept, [time_col, *_as_list(covariates)]].assign(

@@ -50,7 +50,7 @@ def test_cox_zph_matches_r(case):
 
 
 def test_reference_covers_factor_ties_and_transforms():
-    assert {c["transform"] for c in CASES} == {"km", "rank", "identity"}
+    assert {c["transform"] for c in CASES} == {"km", "rank", "identity", "log"}
     assert {c["ties"] for c in CASES} == {"efron", "breslow"}
     assert any(max(c["df"][:-1]) > 1 for c in CASES)  # a factor term with several columns
 

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.cox import InsufficientDataError
+from analysis.cox import InsufficientDataError, fit_cox_from_counts
 from analysis.proportional_hazards import ZPH_TRANSFORMS, cox_zph, cox_zph_from_counts
 from tests.test_cox_counts import many_pattern_counts
 from tests.test_proportional_hazards import CASES, TOL, close, frame
@@ -58,6 +58,16 @@ def test_counted_check_of_many_patterns_with_ties_is_the_patients(ties, transfor
     assert (counts["n_event"] > 1).any()  # tied events of one pattern, and of several patterns at each time
     assert_same_test(cox_zph_from_counts(counts, covariates, ties=ties, transform=transform),
                      cox_zph(patients, "time", "event", covariates, ties=ties, transform=transform))
+
+
+def test_a_fitted_model_passed_in_gives_the_same_check_and_a_wrong_one_another():
+    _, counts = many_pattern_counts(seed=8, n=2000)
+    covariates = ["a", "flag"]
+    expected = cox_zph_from_counts(counts, covariates)
+    assert_same_test(cox_zph_from_counts(counts, covariates, fitted=fit_cox_from_counts(counts, covariates)),
+                     expected, rtol=0)
+    other = cox_zph_from_counts(counts, covariates, fitted=fit_cox_from_counts(counts, covariates, ties="breslow"))
+    assert not np.allclose(other["table"]["chisq"], expected["table"]["chisq"], rtol=1e-9)
 
 
 def test_counts_in_any_order_split_rows_and_empty_rows_give_the_same_check():

@@ -4,7 +4,7 @@
 # Run from the repository root:
 #     Rscript tests/reference/zph_reference.R
 # Writes tests/reference/zph_reference.json: each data set (columns) and, per
-# ties x transform, cox.zph(coxph(...), transform, terms = TRUE): the table
+# ties x transform (km, rank, identity, log), cox.zph(coxph(...), transform, terms = TRUE): the table
 # (chisq, df, p per term and GLOBAL), the transformed event times x, the event
 # times and the scaled Schoenfeld residuals y (one column per term).
 #
@@ -66,6 +66,12 @@ sim <- data.frame(time = pmax(1, round(pmin(t_event, t_cens))),
 add("simulated_ties", "simulated, 150 patients, whole-month times (ties), age + female + grade factor",
     sim, c("age", "female", "grade"), "grade")
 
+# (5) a patient censored at time 0 (log(0) = -Inf at a time without deaths) and tied times
+add("censored_at_zero", "8 patients, one censored at time 0: the log transform is defined at every event",
+    data.frame(time = c(0, 1, 2, 3, 4, 5, 6, 7, 2, 4), event = c(0L, 1L, 1L, 0L, 1L, 1L, 0L, 1L, 1L, 0L),
+               x = c(1, 0, 1, 0, 1, 1, 0, 0, 0, 1)),
+    "x")
+
 # ----------------------------------------------------------------- fits ----
 cases <- list()
 for (ds in datasets) {
@@ -74,7 +80,7 @@ for (ds in datasets) {
   formula <- as.formula(paste("Surv(time, event) ~", paste(ds$covariates, collapse = " + ")))
   for (ties in c("efron", "breslow")) {
     fit <- coxph(formula, data = d, ties = ties)
-    for (transform in c("km", "rank", "identity")) {
+    for (transform in c("km", "rank", "identity", "log")) {
       z <- cox.zph(fit, transform = transform, terms = TRUE)
       y <- lapply(colnames(z$y), function(term) as_array(unname(z$y[, term])))
       names(y) <- colnames(z$y)
