@@ -135,7 +135,7 @@ def schoenfeld_residual_plot(residuals: pd.DataFrame, reference: dict, time_titl
         step = max(1.0, (len(residual) - 1) / (per_term - 1))  # evenly spaced events, the trend from all of them
         kept = (np.floor(position / step) != np.floor((position - 1) / step)) | (position == len(residual) - 1)
         panels.append(pd.DataFrame({"term": term, "x": x_values[kept], "residual": residual[kept],
-                                    "trend": trend[kept], "reference": float(reference[term])}))
+                                    "trend": trend[kept], "reference": float(reference.get(term, np.nan))}))
     frame = pd.concat(panels, ignore_index=True) if panels else pd.DataFrame(
         columns=["term", "x", "residual", "trend", "reference"])
     order = list(order)

@@ -322,7 +322,8 @@ def _model_blocks(model_counts, keys, methods, spec, ties, strata, strata_text) 
         return blocks
     view = hazard_ratios.model_view(fitted, spec, ties, strata_text)
     check = hazard_ratios.zph_block(  # of the same covariates without strata, as the patient page
-        lambda: cox_zph_from_counts(table, terms, ties=ties, transform=hazard_ratios.ZPH_TRANSFORM), spec, ties,
+        lambda: cox_zph_from_counts(table, terms, ties=ties, transform=hazard_ratios.ZPH_TRANSFORM,
+                                    fitted=fitted if strata is None else None), spec, ties,
         stratified=strata is not None)
     firth = hazard_ratios.firth_blocks(view.result.reset_index(), spec, separately=False,
                                        fit=lambda group: firth_cox_from_counts(table, group),
