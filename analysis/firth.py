@@ -26,6 +26,11 @@ MAX_ITER = 200
 MAX_STEP = 0.5  # coxphf's maxstep: largest change of a coefficient in one Newton step
 MAX_HALVING = 40
 TOLERANCE = 1e-10
+#: Converged at the precision of the sums: steps below this (relative to the coefficients) that no longer
+#: raise l* beyond its rounding. With hundreds of thousands of events the score's rounding keeps the steps of
+#: a flat (monotone) coefficient near 1e-9, above TOLERANCE: without this the fits ran all MAX_ITER steps.
+STAGNANT_STEP = 1e-8
+ROUNDING = 1e-15
 
 FIRTH_COLUMNS = ["covariate", "level", "reference", "coef", "se", "hr", "hr_lower", "hr_upper", "p",
                  "n", "events"]
@@ -137,8 +142,12 @@ def _maximise(model: _Penalised, beta: np.ndarray, free: np.ndarray):
             step /= 2
         else:
             return beta, value, iteration, False
+        gain = new_value - value
         beta, value, score, information = candidate, new_value, new_score, new_information
-        if np.abs(step).max() < TOLERANCE and np.abs(score[free]).max() < 1e-7:
+        largest = np.abs(step).max()
+        if largest < TOLERANCE and np.abs(score[free]).max() < 1e-7:
+            return beta, value, iteration, True
+        if largest < STAGNANT_STEP * max(1.0, np.abs(beta).max()) and gain <= ROUNDING * max(1.0, abs(value)):
             return beta, value, iteration, True
     return beta, value, MAX_ITER, False
 

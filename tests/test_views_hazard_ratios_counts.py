@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import firth
 from data.simulate import simulate_cohort
 
 from sarcoma_app.sources import count_sql, filter_sql
@@ -138,6 +139,13 @@ def test_the_count_page_fits_firth_where_the_hazard_ratio_is_zero_like_the_patie
     for name in ("cox_univariate_firth-result", "cox_multivariable_firth-result"):
         np.testing.assert_allclose(shown[name].select_dtypes("number").to_numpy(float),
                                    expected[name].select_dtypes("number").to_numpy(float), rtol=1e-7)
+
+
+def test_a_firth_fit_that_does_not_converge_says_so(no_events_in_a_group, monkeypatch):
+    monkeypatch.setattr(firth, "MAX_ITER", 1)
+    blocks = count_page(no_events_in_a_group, FilterState(), MethodState(stratify="none", cox_terms=("pazopanib",)))
+    texts = [b.text for b in blocks if isinstance(b, Note)]
+    assert any("Firth-penalised model: penalised likelihood did not converge" in t for t in texts), texts
 
 
 def test_covariates_on_one_column_share_one_query(con):

@@ -402,6 +402,9 @@ def firth_blocks(terms: pd.DataFrame, spec, separately: bool, fit: Callable[[lis
             failed.append(f"{', '.join(COVARIATES[key].label for key in group)}: {error}")
     notes: list[Block] = [Note(f"Firth-penalised model not fitted — {escape_markdown(text)}.", kind="warning")
                           for text in failed]
+    notes += [Note(f"Firth-penalised model: {escape_markdown(warning)} — read its estimates with care.",
+                   kind="warning") for fitted in fits for warning in fitted.attrs.get("warnings", [])
+              if "converge" in warning or "could not be computed" in warning]
     if not fits:
         return notes
     firth = pd.concat(fits)
