@@ -1827,6 +1827,8 @@ def count_weights(counts: pd.DataFrame, event_col: str, censor_col: str) -> dict
     ------
     ValueError
         A column missing, or a count that is negative, missing or not whole.
+    InsufficientDataError
+        No row counts a patient.
     """
     missing = [column for column in (event_col, censor_col) if column not in counts.columns]
     if missing:
@@ -1837,6 +1839,8 @@ def count_weights(counts: pd.DataFrame, event_col: str, censor_col: str) -> dict
         if not np.all(np.isfinite(values) & (values >= 0) & (values == np.round(values))):
             raise ValueError(f"count column {column!r} must hold whole numbers >= 0")
         weights[column] = values.astype(np.int64)
+    if not (weights[event_col] + weights[censor_col]).any():
+        raise InsufficientDataError("the counts hold no patient (every row counts 0 events and 0 censored)")
     return weights
 
 

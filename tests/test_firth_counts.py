@@ -95,6 +95,8 @@ def test_bad_counts_are_refused_by_name():
         firth_cox_from_counts(counts.drop(columns="n_censor"), ["x"])
     with pytest.raises(InsufficientDataError, match="no events"):
         firth_cox_from_counts(counts.assign(n_event=0), ["x"])
+    with pytest.raises(InsufficientDataError, match="no patient"):
+        firth_cox_from_counts(counts.assign(n_event=0, n_censor=0), ["x"])
 
 
 def test_a_million_patients_converge_where_rounding_keeps_the_steps_above_the_tolerance():
