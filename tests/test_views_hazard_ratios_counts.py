@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis import firth
+from data import registry
 from data.simulate import simulate_cohort
 
 from sarcoma_app.sources import count_sql, filter_sql
@@ -146,6 +147,23 @@ def test_a_firth_fit_that_does_not_converge_says_so(no_events_in_a_group, monkey
     blocks = count_page(no_events_in_a_group, FilterState(), MethodState(stratify="none", cox_terms=("pazopanib",)))
     texts = [b.text for b in blocks if isinstance(b, Note)]
     assert any("Firth-penalised model: penalised likelihood did not converge" in t for t in texts), texts
+
+
+def test_the_firth_fits_of_a_page_share_one_budget(no_events_in_a_group):
+    patients = patients_of(no_events_in_a_group, FilterState())
+    screen = results(hazard_ratios.build(patients, MethodState(stratify="none", cox_terms=("pazopanib",))))
+    terms = screen["cox_univariate-result"]
+    assert hazard_ratios.monotone(terms).any()
+    fitted = []
+    budget = hazard_ratios.FirthBudget()  # three fits of the largest size, then none
+    for _ in range(4):
+        blocks = hazard_ratios.firth_blocks(
+            terms, registry.ENDPOINTS["pfs"], separately=True, budget=budget,
+            fit=lambda group: fitted.append(group) or screen["cox_univariate_firth-result"],
+            size=lambda group: (hazard_ratios.FIRTH_MAX_SIZE, "rows"))
+        texts = [b.text for b in blocks if isinstance(b, Note)]
+    assert len(fitted) == 3 == hazard_ratios.FIRTH_PAGE_SIZE // hazard_ratios.FIRTH_MAX_SIZE
+    assert any("has fitted as many Firth models as it fits on the fly" in t for t in texts), texts
 
 
 def test_covariates_on_one_column_share_one_query(con):

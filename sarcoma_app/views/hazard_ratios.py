@@ -126,10 +126,11 @@ def build(patients: pd.DataFrame, methods: MethodState, reconciliation: pd.DataF
         data = data.assign(study_id=analysable["study_id"])
     screening = _screening_view(patients, analysable, data, keys, spec, endpoint, ties, p_adjust, stratified)
     blocks.append(screening)
-    blocks += _patient_firth_blocks(patients, data, screening.result, spec, endpoint, separately=True)
+    budget = FirthBudget()
+    blocks += _patient_firth_blocks(patients, data, screening.result, spec, endpoint, separately=True, budget=budget)
     if reconciliation is not None and endpoint == "pfs":
         blocks.append(_published_expander(reconciliation))
-    blocks += _model_blocks(patients, data, keys, methods.cox_terms, spec, endpoint, ties, stratified)
+    blocks += _model_blocks(patients, data, keys, methods.cox_terms, spec, endpoint, ties, stratified, budget)
     return blocks
 
 
@@ -275,7 +276,7 @@ def _thinned_text(zph: dict) -> str:
             "averaged over all of them.")
 
 
-def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties, stratified=False) -> list[Block]:
+def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties, stratified, budget: FirthBudget) -> list[Block]:
     terms, blocks = model_choice_blocks(keys, wanted)
     if not terms:
         return blocks
@@ -295,7 +296,7 @@ def _model_blocks(patients, data, keys, wanted, spec, endpoint, ties, stratified
                             code=snippets.cox_zph(terms, ties, snippets.factor_references(data[[T, E, *terms]]),
                                                   endpoint=endpoint, transform=ZPH_TRANSFORM)))
     blocks += _patient_firth_blocks(patients, data[[T, E, *terms]], view.result.reset_index(), spec, endpoint,
-                                    separately=False)
+                                    separately=False, budget=budget)
     return blocks
 
 
@@ -353,13 +354,23 @@ def model_view(fitted: pd.DataFrame, spec, ties: str, strata_text: str, patients
 
 #: Largest patients x terms^4 for which the page fits a Firth-penalised model (a few seconds at most).
 FIRTH_MAX_SIZE = 200_000
+#: The same summed over the Firth fits of one page build (about 1.5 s each at FIRTH_MAX_SIZE with many events).
+FIRTH_PAGE_SIZE = 3 * FIRTH_MAX_SIZE
 
 
-def _patient_firth_blocks(patients, data, terms: pd.DataFrame, spec, endpoint, separately: bool) -> list[Block]:
+class FirthBudget:
+    """What is left of :data:`FIRTH_PAGE_SIZE` for the Firth fits of one page build (screening and model)."""
+
+    def __init__(self):
+        self.left = FIRTH_PAGE_SIZE
+
+
+def _patient_firth_blocks(patients, data, terms: pd.DataFrame, spec, endpoint, separately: bool,
+                          budget: FirthBudget) -> list[Block]:
     """:func:`firth_blocks` fitted on the patients' rows of ``data``, with the code that refits them."""
     T, E = spec.time, spec.event
     return firth_blocks(terms, spec, separately, fit=lambda group: firth_cox(data[[T, E, *group]], T, E, group),
-                        size=lambda group: (len(data), "patients"), patients=patients,
+                        size=lambda group: (len(data), "patients"), budget=budget, patients=patients,
                         code=lambda keys: snippets.cox_firth(keys, snippets.factor_references(data), separately,
                                                              endpoint=endpoint))
 
@@ -373,14 +384,16 @@ def monotone(terms: pd.DataFrame) -> pd.Series:
 
 
 def firth_blocks(terms: pd.DataFrame, spec, separately: bool, fit: Callable[[list[str]], pd.DataFrame],
-                 size: Callable[[list[str]], tuple[int, str]], patients: pd.DataFrame | None = None,
+                 size: Callable[[list[str]], tuple[int, str]], budget: FirthBudget,
+                 patients: pd.DataFrame | None = None,
                  code: Callable[[list[str]], object] | None = None) -> list[Block]:
     """Firth-penalised estimates where the ordinary Cox model gives 0 or infinite HRs: one model per such
     characteristic (the screening, ``separately``) or the whole multivariable model again.
 
     ``fit(covariates)`` fits one model (:func:`analysis.firth.firth_cox` of the patients, or
     ``firth_cox_from_counts`` of their counts), ``size(covariates)`` says what it is fitted on (rows and
-    what they are, e.g. ``(28, "patients")``), ``code(covariates)`` its snippet, if any.
+    what they are, e.g. ``(28, "patients")``), ``code(covariates)`` its snippet, if any; ``budget`` is the
+    page's, shared by its calls.
     """
     flagged = monotone(terms)
     if not flagged.any():
@@ -391,11 +404,14 @@ def firth_blocks(terms: pd.DataFrame, spec, separately: bool, fit: Callable[[lis
     for group in ([key] for key in keys) if separately else [keys]:
         n_terms = int(terms["covariate"].isin(group).sum())
         rows, what = size(group)
-        if rows * n_terms ** 4 > FIRTH_MAX_SIZE:  # profile intervals cost ~ n p^4 risk-set sums
-            failed.append(f"{', '.join(COVARIATES[key].label for key in group)}: {rows:,} {what} and "
-                          f"{n_terms} terms are more than the page fits on the fly (analysis.firth fits it "
+        cost = rows * n_terms ** 4  # profile intervals cost ~ n p^4 risk-set sums
+        if cost > FIRTH_MAX_SIZE or cost > budget.left:
+            why = (f"{rows:,} {what} and {n_terms} terms are more than the page fits on the fly"
+                   if cost > FIRTH_MAX_SIZE else "the page has fitted as many Firth models as it fits on the fly")
+            failed.append(f"{', '.join(COVARIATES[key].label for key in group)}: {why} (analysis.firth fits it "
                           "offline)")
             continue
+        budget.left -= cost
         try:
             fits.append(fit(group))
         except (InsufficientDataError, ValueError) as error:

@@ -291,10 +291,11 @@ def build(screening_counts: dict[str, pd.DataFrame], model_counts: pd.DataFrame 
     blocks.append(hazard_ratios.screening_view(
         screen, spec, ties, p_adjust, strata_text,
         n_text=f"{n_analysable:,} patients with {spec.short} recorded, {n_events:,} events"))
+    budget = hazard_ratios.FirthBudget()
     blocks += hazard_ratios.firth_blocks(
         screen, spec, separately=True, fit=lambda group: firth_cox_from_counts(tables[group[0]], group),
-        size=lambda group: (len(tables[group[0]]), "rows of counts"))
-    blocks += _model_blocks(model_counts, keys, methods, spec, ties, strata, strata_text)
+        size=lambda group: (len(tables[group[0]]), "rows of counts"), budget=budget)
+    blocks += _model_blocks(model_counts, keys, methods, spec, ties, strata, strata_text, budget)
     if model_refused is not None:
         blocks.append(model_refused)
     blocks.append(Note("Large source: counted by the database over the selected patients. The code snippets "
@@ -310,7 +311,8 @@ def _strata_text(n_studies: int) -> str:
             "the hazard ratios compare patients within each study. ")
 
 
-def _model_blocks(model_counts, keys, methods, spec, ties, strata, strata_text) -> list[Block]:
+def _model_blocks(model_counts, keys, methods, spec, ties, strata, strata_text,
+                  budget: hazard_ratios.FirthBudget) -> list[Block]:
     terms, blocks = hazard_ratios.model_choice_blocks(keys, methods.cox_terms)
     if not terms or model_counts is None:
         return blocks
@@ -327,5 +329,5 @@ def _model_blocks(model_counts, keys, methods, spec, ties, strata, strata_text) 
         stratified=strata is not None)
     firth = hazard_ratios.firth_blocks(view.result.reset_index(), spec, separately=False,
                                        fit=lambda group: firth_cox_from_counts(table, group),
-                                       size=lambda group: (len(table), "rows of counts"))
+                                       size=lambda group: (len(table), "rows of counts"), budget=budget)
     return blocks + [view, check] + firth
