@@ -93,8 +93,9 @@ def schoenfeld_residual_plot(residuals: pd.DataFrame, reference: dict, time_titl
     Parameters
     ----------
     residuals : pandas.DataFrame
-        Long format: ``term`` (panel label; panels in order of first appearance,
-        or of the categories of a categorical, which is cheapest), ``x`` (transformed event time) and ``residual`` (scaled
+        Long format: ``term`` (panel label; panels in order of first
+        appearance, or of the categories of a categorical, which is
+        cheapest), ``x`` (transformed event time) and ``residual`` (scaled
         Schoenfeld residual, an estimate of ``beta(t)``). Rows in any order.
     reference : dict
         Term -> the constant coefficient (fitted ``beta``, or 1 for a factor
