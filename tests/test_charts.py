@@ -143,7 +143,8 @@ def test_schoenfeld_residual_plot_has_a_panel_per_term_and_a_moving_average():
     assert set(data.loc["Site", "reference"]) == {1.0}
     many = pd.DataFrame({"term": ["Age"] * 9000, "x": np.linspace(0, 1, 9000), "residual": np.ones(9000)})
     thinned = charts.schoenfeld_residual_plot(many, {"Age": 1.0}, "time")
-    assert len(thinned.data) == 4000 and thinned.data["x"].iloc[-1] == 1.0
+    assert len(thinned.data) == charts.cox.MAX_RESIDUAL_POINTS_PER_PANEL and thinned.data["x"].iloc[-1] == 1.0
+    assert charts.cox.residual_points_per_panel(1) == 600 and charts.cox.residual_points_per_panel(10) == 400
     assert thinned.to_dict()  # within Altair's 5,000-row limit
     assert chart_png(chart)[:4] == b"\x89PNG"
 
@@ -157,7 +158,7 @@ def test_schoenfeld_residual_plot_does_not_depend_on_the_order_of_tied_events():
     shuffled = charts.schoenfeld_residual_plot(residuals.sample(frac=1.0, random_state=2), {"Age": 0.5, "Site": 1.0},
                                                "time", max_points=1000)
     pd.testing.assert_frame_equal(shuffled.data, chart.data)
-    assert len(chart.data) == 1000 and list(dict.fromkeys(chart.data["term"])) == ["Age", "Site"]
+    assert len(chart.data) == 1000 and list(dict.fromkeys(chart.data["term"])) == ["Age", "Site"]  # 500 a panel
     first = chart.data[chart.data["term"] == "Age"]
     assert first["x"].is_monotonic_increasing and first["trend"].between(-1, 1).all()
 

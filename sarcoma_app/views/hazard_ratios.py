@@ -269,7 +269,7 @@ def zph_block(check: Callable[[], dict], spec, ties: str, stratified: bool = Fal
 
 def _thinned_text(zph: dict) -> str:
     """Says how many of the events a residual panel draws, when it cannot draw them all."""
-    drawn = max(2, charts.cox.MAX_RESIDUAL_POINTS // max(1, len(zph["terms"])))
+    drawn = charts.cox.residual_points_per_panel(len(zph["terms"]))
     if zph["events"] <= drawn:
         return ""
     return (f" Each panel draws about {drawn:,} of the {zph['events']:,} events, evenly spaced in time; the line is "
