@@ -1,13 +1,22 @@
 """A registry read in place (Parquet folder, SARCOMA_REGISTRY): read-only views, and a large one is counted."""
 from __future__ import annotations
 
+import dataclasses
 import duckdb
 import pytest
 
 from data.simulate import simulate_cohort, write_cohort
 from sarcoma_app import limits
 from sarcoma_app.sources import registry_files
-from tests.apptest_helpers import run_app
+from tests.apptest_helpers import open_code_expanders, run_app
+
+
+def small_scale(monkeypatch, loaded: int = 1_000, counted: int = 1_000) -> None:
+    """Limits small enough for the test registry: a source above ``counted`` patients is counted, and a page or
+    a view's code loads a selection of up to ``loaded``."""
+    monkeypatch.setattr(limits, "SCALE", dataclasses.replace(
+        limits.SCALE, patients_loaded=limits.Limit(loaded, "patients", "test"),
+        patients_counted=limits.Limit(counted, "patients", "test")))
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +65,7 @@ def test_a_bad_registry_path_is_named(tmp_path, bad, message):
 def test_survival_page_on_a_large_registry_counts_in_the_database(registry, monkeypatch):
     folder, _ = registry
     monkeypatch.setenv(registry_files.REGISTRY_ENV, str(folder))
-    monkeypatch.setattr(limits, "SCALE", limits.ScaleLimits(limits.Limit(1_000, "patients", "test")))
+    small_scale(monkeypatch)
     at = run_app({"source": "registry", "km_by": "pazopanib"}, page="pages/survival.py")
     text = "\n".join(i.value for i in at.info) + "\n".join(m.value for m in at.markdown)
     assert "Large source: counted by the database" in text
@@ -67,7 +76,7 @@ def test_survival_page_on_a_large_registry_counts_in_the_database(registry, monk
 def test_adverse_events_page_on_a_large_registry_counts_in_the_database(registry, monkeypatch):
     folder, _ = registry
     monkeypatch.setenv(registry_files.REGISTRY_ENV, str(folder))
-    monkeypatch.setattr(limits, "SCALE", limits.ScaleLimits(limits.Limit(1_000, "patients", "test")))
+    small_scale(monkeypatch)
     at = run_app({"source": "registry"}, page="pages/adverse-events.py")
     assert any("Large source: counted by the database" in i.value for i in at.info)
     assert any("Any grade (incl. grade not stated)" in f.value.columns for f in at.dataframe)
@@ -82,7 +91,7 @@ def test_response_and_overview_on_a_large_registry_count_in_the_database(registr
                                                                          expected):
     folder, _ = registry
     monkeypatch.setenv(registry_files.REGISTRY_ENV, str(folder))
-    monkeypatch.setattr(limits, "SCALE", limits.ScaleLimits(limits.Limit(1_000, "patients", "test")))
+    small_scale(monkeypatch)
     at = run_app({"source": "registry", **query}, page=page)
     assert not at.exception and not any("This page needs each patient" in w.value for w in at.warning)
     assert any("Large source: counted by the database" in i.value for i in at.info)
@@ -92,10 +101,66 @@ def test_response_and_overview_on_a_large_registry_count_in_the_database(registr
 def test_a_page_needing_each_patient_refuses_a_large_selection_and_loads_a_filtered_one(registry, monkeypatch):
     folder, patients = registry
     monkeypatch.setenv(registry_files.REGISTRY_ENV, str(folder))
-    monkeypatch.setattr(limits, "SCALE", limits.ScaleLimits(limits.Limit(1_000, "patients", "test")))
+    small_scale(monkeypatch)
     at = run_app({"source": "registry"}, page="pages/patients.py")
     assert any("This page needs each patient, and the selection has 3,000" in w.value for w in at.warning)
     smallest = patients["histology"].value_counts().index[-1]  # a histology with fewer than 1,000 patients
     assert (patients["histology"] == smallest).sum() <= 1_000
     at = run_app({"source": "registry", "histology": smallest}, page="pages/overview.py")
     assert not any("This page needs each patient" in w.value for w in at.warning)
+
+
+COUNTED_PAGES = [
+    ("pages/survival.py", {"km_by": "pazopanib"}),
+    ("pages/response.py", {"response_by": "pazopanib"}),
+    ("pages/hazard-ratios.py", {"cox_terms": "pazopanib,sex"}),
+    ("pages/subtype.py", {}),
+    ("pages/overview.py", {}),
+]
+
+
+def shown_code(at) -> list[str]:
+    return [block.value for block in at.code]
+
+
+@pytest.mark.parametrize("page, query", COUNTED_PAGES)
+def test_a_counted_page_shows_the_patient_pages_code_once_opened(registry, monkeypatch, page, query):
+    folder, _ = registry
+    monkeypatch.setenv(registry_files.REGISTRY_ENV, str(folder))
+    small_scale(monkeypatch, loaded=3_000, counted=10_000)  # the page loads the patients
+    expected = shown_code(open_code_expanders(run_app({"source": "registry", **query}, page=page)))
+    assert expected
+    small_scale(monkeypatch, loaded=3_000, counted=1_000)  # the same page counted by the database
+    at = run_app({"source": "registry", **query}, page=page)
+    assert any("Large source: counted by the database" in i.value for i in at.info)
+    assert not at.code  # closed: nothing built
+    assert shown_code(open_code_expanders(at)) == expected
+
+
+@pytest.mark.parametrize("page, query", COUNTED_PAGES)
+def test_a_counted_page_loads_no_patient_while_its_code_is_closed(registry, monkeypatch, page, query):
+    from sarcoma_app.sources import db
+
+    folder, _ = registry
+    monkeypatch.setenv(registry_files.REGISTRY_ENV, str(folder))
+    small_scale(monkeypatch, loaded=3_000, counted=1_000)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a counted page loaded the patients")
+
+    monkeypatch.setattr(db, "load_patients", refuse)
+    at = run_app({"source": "registry", **query}, page=page)
+    assert any("Large source: counted by the database" in i.value for i in at.info)
+
+
+def test_the_code_of_a_selection_too_large_to_load_says_how_to_narrow_it(registry, monkeypatch):
+    folder, patients = registry
+    monkeypatch.setenv(registry_files.REGISTRY_ENV, str(folder))
+    small_scale(monkeypatch, loaded=1_000, counted=1_000)
+    at = open_code_expanders(run_app({"source": "registry"}, page="pages/survival.py"))
+    assert not at.code
+    assert any("The code reads each patient's row, and the selection has 3,000 patients" in i.value
+               and "Narrow the selection" in i.value for i in at.info)
+    smallest = patients["histology"].value_counts().index[-1]
+    at = open_code_expanders(run_app({"source": "registry", "histology": smallest}, page="pages/survival.py"))
+    assert at.code and not any("The code reads each patient's row" in i.value for i in at.info)

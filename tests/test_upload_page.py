@@ -5,6 +5,7 @@ browser version with two contexts is tests/browser/test_upload.py).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -95,6 +96,22 @@ def test_recognised_values_are_shown_before_they_are_applied():
     pairs = set(zip(recognised["In the file"], recognised["Read as"]))
     assert ("Partial response", "PR") in pairs and ("not evaluable", "NE") in pairs
     assert caption(at) == "Showing 56 of 56 patients"
+
+
+@pytest.mark.parametrize("loaded, shown", [(100, True), (5, False)])
+def test_a_counted_upload_still_shows_its_tumour_measurements_when_it_can_load_them(monkeypatch, loaded, shown):
+    from sarcoma_app import limits
+
+    at = loaded_session()
+    monkeypatch.setattr(limits, "SCALE", dataclasses.replace(  # the 12 patients are counted by the database
+        limits.SCALE, patients_counted=limits.Limit(5, "patients", "test"),
+        patients_loaded=limits.Limit(loaded, "patients", "test")))
+    at.switch_page("pages/response.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Large source: counted by the database" in i.value for i in at.info)
+    assert ("Tumour measurements" in [s.value for s in at.subheader]) is shown
+    assert any("The tumour measurements need each patient, and the selection has 12 patients" in i.value
+               for i in at.info) is not shown
 
 
 def test_a_column_the_app_does_not_know_is_matched_by_the_user():

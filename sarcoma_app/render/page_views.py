@@ -5,6 +5,11 @@ The page scripts (``pages/*.py``) draw what these return; a link's deck
 function with the slide's state. So a slide from a link and one added on the
 page come from one path.
 
+On a counted source (:func:`sarcoma_app.sources.db.is_large`) a page is built
+from the database's counts; each of its views gets the code of the same view
+built from the patients, which loads them only when its "Show the code" is
+opened (:func:`_with_code_of_patients`).
+
 Each function takes the view state, ``controls`` (the page's
 :class:`~sarcoma_app.views.blocks.Choice` list -> the methods the view uses:
 :func:`sarcoma_app.render.blocks.controls` on the page, :func:`resolve` for a
@@ -14,6 +19,7 @@ slide) and ``picked`` (a page control's kept value, as
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Callable, Sequence
 
 from sarcoma_app.sources import cohort, db
@@ -21,7 +27,7 @@ from sarcoma_app.views import (
     adverse_events, adverse_events_counts, common, hazard_ratios, hazard_ratios_counts, overview, overview_counts,
     patients as patients_view, published, response, response_counts, subtype, subtype_counts, survival, survival_counts,
 )
-from sarcoma_app.views.blocks import Block, Choice, Columns, Expander, Pick, Tabs, View
+from sarcoma_app.views.blocks import Block, Choice, Columns, Expander, Note, Pick, Tabs, View
 from sarcoma_app.viewstate.url_state import FilterState, MethodState, ViewState
 
 Controls = Callable[[Sequence[Choice]], MethodState]
@@ -33,23 +39,70 @@ def resolve(choices: Sequence[Choice], methods: MethodState) -> MethodState:
     return replace(methods, **{choice.field: choice.value for choice in choices})
 
 
+def _resolving(methods: MethodState) -> Controls:
+    """Controls that draw nothing: each choice resolved against ``methods`` (a page built a second time)."""
+    return lambda choices: resolve(choices, methods)
+
+
+def _with_code_of_patients(blocks: list[Block], build: Callable[[], list[Block]],
+                           *selections: FilterState) -> list[Block]:
+    """The views of a counted page, each with its code: the same view of the page built from each patient by
+    ``build()``, once per run and only when a "Show the code" is opened; or, when one of ``selections`` (the
+    patients ``build`` loads) is too large to load, why not."""
+    built: dict[str, list[Block] | str] = {}
+
+    def patient_view(key: str) -> View | str:
+        if "page" not in built:
+            too_many = next((n for n in map(db.too_many_to_load, selections) if n is not None), None)
+            built["page"] = (db.too_many_text(too_many, "The code reads each patient's row") + "." if too_many
+                             else build())
+        page = built["page"]
+        if isinstance(page, str):
+            return page
+        return find_view(page, key) or "This view has no code for these data."
+
+    return _with_views(blocks, lambda view: replace(view, code_view=partial(patient_view, view.key))
+                       if view.tools and view.code is None else view)
+
+
 def overview_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
     reconciliation = db.reconciliation() if cohort.has_published_tables() else None
-    if db.is_large():  # counts only: the patients are never loaded
+    if db.is_large():  # counts only: the patients are loaded for a view's code only
         counts = {part: db.pattern_counts(state.filters, columns) for part, columns in overview_counts.QUERIES.items()}
-        return overview_counts.build(counts, controls([]), db.read_table("studies"), reconciliation)
+        methods = controls([])
+        blocks = overview_counts.build(counts, methods, db.read_table("studies"), reconciliation)
+        return _with_code_of_patients(
+            blocks, lambda: _overview_of_patients(replace(state, methods=methods), _resolving(methods), picked),
+            state.filters)
+    return _overview_of_patients(state, controls, picked)
+
+
+def _overview_of_patients(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
+    reconciliation = db.reconciliation() if cohort.has_published_tables() else None
     patients = db.load_patients(state.filters)
     methods = controls(overview.choices(patients, state.methods))
     return overview.build(patients, methods, db.read_table("studies"), reconciliation)
 
 
 def response_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
-    if db.is_large():  # counts only: the patients are never loaded
-        methods = controls(response_counts.choices(db.recorded_counts(), state.methods,
-                                                   db.count_studies(state.filters)))
-        counts = {part: db.pattern_counts(state.filters, columns)
+    if db.is_large():  # counts only: the patients are loaded for tumour measurements and a view's code only
+        filters = state.filters
+        methods = controls(response_counts.choices(db.recorded_counts(), state.methods, db.count_studies(filters)))
+        counts = {part: db.pattern_counts(filters, columns)
                   for part, columns in response_counts.queries(methods).items()}
-        return response_counts.build(counts, db.count_patients(state.filters), methods)
+        blocks = response_counts.build(counts, db.count_patients(filters), methods)
+        if db.has_assessments():
+            too_many = db.too_many_to_load(filters)
+            blocks += ([Note(db.too_many_text(too_many, "The tumour measurements need each patient") + ".",
+                             kind="info")] if too_many else
+                       response.measurement_blocks(db.load_patients(filters), db.load_assessments(filters)))
+        return _with_code_of_patients(
+            blocks, lambda: _response_of_patients(replace(state, methods=methods), _resolving(methods), picked),
+            filters)
+    return _response_of_patients(state, controls, picked)
+
+
+def _response_of_patients(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
     patients = db.load_patients(state.filters)
     methods = controls(response.choices(patients, state.methods))
     return response.build(patients, methods, assessments=db.load_assessments(state.filters))
@@ -57,21 +110,35 @@ def response_page(state: ViewState, controls: Controls, picked: Picked) -> list[
 
 def survival_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
     filters = state.filters
-    if db.is_large():  # counts only: the patients are never loaded
+    if db.is_large():  # counts only: the patients are loaded for a view's code only
         methods = controls(survival_counts.choices(db.recorded_counts(), db.count_studies(filters), state.methods))
         counts = db.survival_counts(filters, methods.survival_endpoint, methods.km_by, methods.stratify == "study")
-        return survival_counts.build(counts, db.count_patients(filters), methods, methods.km_by)
-    patients = db.load_patients(filters)
+        blocks = survival_counts.build(counts, db.count_patients(filters), methods, methods.km_by)
+        return _with_code_of_patients(
+            blocks, lambda: _survival_of_patients(replace(state, methods=methods), _resolving(methods), picked),
+            filters)
+    return _survival_of_patients(state, controls, picked)
+
+
+def _survival_of_patients(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
+    patients = db.load_patients(state.filters)
     return survival.build(patients, controls(survival.choices(patients, state.methods)))
 
 
 def hazard_ratios_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
     filters = state.filters
-    if db.is_large():  # counts only: the patients are never loaded
+    if db.is_large():  # counts only: the patients are loaded for a view's code only
         recorded, n_studies = db.recorded_counts(), db.count_studies(filters)
         methods = controls(hazard_ratios_counts.choices(recorded, n_studies, state.methods))
-        return hazard_ratios_counts.page(lambda columns: db.cox_counts(filters, methods.survival_endpoint, columns),
-                                         recorded, n_studies, db.count_patients(filters), methods)
+        blocks = hazard_ratios_counts.page(lambda columns: db.cox_counts(filters, methods.survival_endpoint, columns),
+                                           recorded, n_studies, db.count_patients(filters), methods)
+        return _with_code_of_patients(
+            blocks, lambda: _hazard_ratios_of_patients(replace(state, methods=methods), _resolving(methods), picked),
+            filters)
+    return _hazard_ratios_of_patients(state, controls, picked)
+
+
+def _hazard_ratios_of_patients(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
     patients = db.load_patients(state.filters)
     methods = controls(hazard_ratios.choices(patients, state.methods))
     reconciliation = (db.reconciliation() if cohort.has_published_tables() and methods.survival_endpoint == "pfs"
@@ -79,26 +146,39 @@ def hazard_ratios_page(state: ViewState, controls: Controls, picked: Picked) -> 
     return hazard_ratios.build(patients, methods, reconciliation)
 
 
+def _subtype_selection(filters: FilterState) -> FilterState:
+    """The Subtype page's patients: it picks the histology itself; the sidebar's other filters (study,
+    pazopanib, ECOG...) still apply."""
+    return replace(filters, histology=(), histology_group=())
+
+
 def subtype_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
     filters = state.filters
-    # The page picks the histology itself; the sidebar's other filters (study, pazopanib, ECOG...) still apply.
-    selection = replace(filters, histology=(), histology_group=())
-    printed = db.read_table("published_response_by_histology") if cohort.has_published_tables() else None
-    conflicts = db.read_table("source_conflicts") if cohort.has_published_tables() else None
-    if db.is_large():  # counts only: the patients are never loaded
+    selection = _subtype_selection(filters)
+    if db.is_large():  # counts only: the patients are loaded for a view's code only
+        printed = db.read_table("published_response_by_histology") if cohort.has_published_tables() else None
+        conflicts = db.read_table("source_conflicts") if cohort.has_published_tables() else None
         menu_counts = db.pattern_counts(FilterState(), subtype.MENU_COLUMNS)
         choice = subtype_counts.chosen(menu_counts, picked(subtype.CHOICE_KEY))
         pfs = (None if choice is None else
                db.survival_counts_within(selection, choice.column, choice.value, subtype_counts.ENDPOINT, "study"))
-        return subtype_counts.build(
+        blocks = subtype_counts.build(
             menu_counts, db.pattern_counts(selection, subtype.COUNTED_COLUMNS), pfs, state.methods,
             chosen=picked(subtype.CHOICE_KEY), pooled=bool(picked(subtype.POOLED_KEY, False)),
             studies=db.read_table("studies"), histology_filtered=bool(filters.histology or filters.histology_group),
             printed=printed, conflicts=conflicts,
             with_pfs=lambda: db.studies_with_endpoint(FilterState(), subtype_counts.ENDPOINT))
-    patients = db.load_patients(selection)
+        return _with_code_of_patients(blocks, lambda: _subtype_of_patients(state, _resolving(state.methods), picked),
+                                      selection, FilterState())
+    return _subtype_of_patients(state, controls, picked)
+
+
+def _subtype_of_patients(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
+    filters = state.filters
+    printed = db.read_table("published_response_by_histology") if cohort.has_published_tables() else None
+    conflicts = db.read_table("source_conflicts") if cohort.has_published_tables() else None
     return subtype.build(
-        patients, state.methods, every_patient=db.load_patients(FilterState()),
+        db.load_patients(_subtype_selection(filters)), state.methods, every_patient=db.load_patients(FilterState()),
         chosen=picked(subtype.CHOICE_KEY), pooled=bool(picked(subtype.POOLED_KEY, False)),
         studies=db.read_table("studies"), histology_filtered=bool(filters.histology or filters.histology_group),
         printed=printed, conflicts=conflicts)
@@ -174,6 +254,22 @@ def _walk(blocks: Sequence[Block]):
         elif isinstance(block, Tabs):
             for _, tab in block.tabs:
                 yield from _walk(tab)
+
+
+def _with_views(blocks: Sequence[Block], change: Callable[[View], View]) -> list[Block]:
+    """``blocks`` with each :class:`View` among them (those in expanders, columns and tabs too) changed."""
+    def one(block: Block) -> Block:
+        if isinstance(block, View):
+            return change(block)
+        if isinstance(block, Expander):
+            return replace(block, blocks=[one(b) for b in block.blocks])
+        if isinstance(block, Columns):
+            return replace(block, columns=[[one(b) for b in column] for column in block.columns])
+        if isinstance(block, Tabs):
+            return replace(block, tabs=[(label, [one(b) for b in tab]) for label, tab in block.tabs])
+        return block
+
+    return [one(block) for block in blocks]
 
 
 def find_view(blocks: Sequence[Block], key: str) -> View | None:

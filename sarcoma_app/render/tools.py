@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from typing import Callable
 
 import altair as alt
 import pandas as pd
@@ -19,7 +20,7 @@ import streamlit as st
 from sarcoma_app.sources import cohort, db
 from sarcoma_app.exports import deck, downloads
 from sarcoma_app.limits import DECK, LIMITS
-from sarcoma_app.exports.snippets import PATIENTS_CSV, Snippet
+from sarcoma_app.exports.snippets import PATIENTS_CSV
 from sarcoma_app.render import page_views
 from sarcoma_app.views.blocks import View
 from sarcoma_app.viewstate import deck_link
@@ -284,7 +285,9 @@ def view_tools(view: View) -> None:
     left, right = st.columns([5, 1], vertical_alignment="top")
     with left:
         if view.code is not None:
-            _code_expander(view.key, view.code, view.patients, view.data_files or {})
+            _code_expander(view.key, lambda: view, bool(view.code.r))
+        elif view.code_view is not None:
+            _code_expander(view.key, view.code_view)
     right.button(
         "In deck" if in_deck else "Add to deck", key=f"{view.key}_deck", width="stretch",
         icon=":material/check:" if in_deck else ":material/add_to_queue:", disabled=in_deck,
@@ -300,19 +303,33 @@ def code_expander_key(view_key: str) -> str:
     return f"{view_key}_code_expander"
 
 
-def _code_expander(key: str, code: Snippet, patients: pd.DataFrame | None, data_files: dict[str, pd.DataFrame]) -> None:
-    languages = "Python and R" if code.r else "Python"
-    with st.expander(f"Show the code ({languages})", icon=":material/code:", key=code_expander_key(key),
+def _code_expander(key: str, code_view: Callable[[], View | str], with_r: bool | None = None) -> None:
+    """"Show the code" of the view keyed ``key``: ``code_view()`` (the view with its code, or why there is none,
+    in Markdown) is called only while it is open. ``with_r``: whether the code has R too (None: not known
+    before it is built)."""
+    languages = "" if with_r is None else " (Python and R)" if with_r else " (Python)"
+    with st.expander(f"Show the code{languages}", icon=":material/code:", key=code_expander_key(key),
                      on_change="rerun") as expander:
         if not expander.open:  # filled when opened (a rerun): closed, its code and CSV buttons cost no redraw
+            return
+        try:
+            view = code_view()
+        except Exception as error:  # noqa: BLE001 - the code of one view must not break the page
+            view = f"The code of this view could not be built ({type(error).__name__})."
+        if isinstance(view, str):
+            st.info(view, icon=":material/database:")
+            return
+        code = view.code
+        if code is None:
+            st.info("This view has no code for these data.", icon=":material/code_off:")
             return
         st.caption("Recomputes this view's numbers with the project's `analysis` package (pandas + the API of "
                    "README.md)" + (", and the same with R `survival`" if code.r else "") + ". Save the CSV in the "
                    "root of the project repository and run the Python there" + (" (R needs only the CSV)" if code.r
                                                                                   else "") + ".")
-        files = dict(data_files)
-        if PATIENTS_CSV in code.data_files and patients is not None:
-            files.setdefault(PATIENTS_CSV, patients)
+        files = dict(view.data_files or {})
+        if PATIENTS_CSV in code.data_files and view.patients is not None:
+            files.setdefault(PATIENTS_CSV, view.patients)
         columns = st.columns(max(len(files), 1))
         for column, (name, frame) in zip(columns, files.items()):
             column.download_button(

@@ -137,8 +137,7 @@ def load_patients(filters: FilterState) -> pd.DataFrame:
     of every text column).
     """
     if not cohort.is_bundled() and is_large():  # filter in DuckDB, never read the whole table
-        n_selected = count_patients(filters)
-        if n_selected > limits.SCALE.patients_loaded.value:
+        if (n_selected := too_many_to_load(filters)) is not None:
             refuse_large_selection(n_selected)
         return cohort.run_uncached(*filter_sql.patients_sql(filters, hide_simulated=_hide_simulated()))
     everyone = query(filter_sql.ALL_PATIENTS_SQL, copy=False)  # read only: a new frame is built below
@@ -156,15 +155,20 @@ def load_patients(filters: FilterState) -> pd.DataFrame:
 NARROWING_FILTERS = ("histology_group", "histology", "pazopanib")
 
 
+def too_many_text(n_selected: int, needing: str = "This page needs each patient") -> str:
+    """Why ``needing`` cannot be shown for a selection of ``n_selected`` patients, and how to narrow it."""
+    limit = limits.SCALE.patients_loaded.amount
+    narrowing = " or ".join(f"**{registry.FILTERS[key].label}**" for key in NARROWING_FILTERS)
+    return (f"**{needing}, and the selection has {n_selected:,} patients** — more than the {limit} a page may "
+            f"load into the server's memory. Narrow the selection in the sidebar to at most {limit} (e.g. with "
+            f"{narrowing})")
+
+
 def refuse_large_selection(n_selected: int) -> None:
     """Stop a page that needs each patient when the selection is larger than a page may load (says why:
     the limit, the filters that narrow the selection, and the pages the database counts at any size)."""
-    limit = limits.SCALE.patients_loaded.amount
-    narrowing = " or ".join(f"**{registry.FILTERS[key].label}**" for key in NARROWING_FILTERS)
-    st.warning(f"**This page needs each patient, and the selection has {n_selected:,} patients** — more than the "
-               f"{limit} a page may load into the server's memory. Narrow the selection in the sidebar to at most "
-               f"{limit} (e.g. with {narrowing}), or open another page: the analyses are counted by the "
-               "database at any size.", icon=":material/database:")
+    st.warning(too_many_text(n_selected) + ", or open another page: the analyses are counted by the database at "
+               "any size.", icon=":material/database:")
     st.stop()
 
 
@@ -276,9 +280,24 @@ def load_assessments(filters: FilterState) -> pd.DataFrame:
     return query(sql, parameters)
 
 
+def has_assessments() -> bool:
+    """True when the active source holds tumour measurements (only an upload can)."""
+    upload = cohort.uploaded_cohort() if cohort.active_source() == cohort.UPLOADED_SOURCE else None
+    return upload is not None and upload.n_assessments > 0
+
+
 def is_large() -> bool:
-    """True when the active source has more patients than a page may load (:data:`limits.SCALE`)."""
-    return count_all_patients() > limits.SCALE.patients_loaded.value
+    """True when the active source is counted by the database (more patients than ``patients_counted`` of
+    :data:`limits.SCALE`)."""
+    return count_all_patients() > limits.SCALE.patients_counted.value
+
+
+def too_many_to_load(filters: FilterState) -> int | None:
+    """The number of patients matching ``filters`` when it is more than a page may load, else None."""
+    if cohort.is_bundled() or not is_large():
+        return None
+    n_selected = count_patients(filters)
+    return n_selected if n_selected > limits.SCALE.patients_loaded.value else None
 
 
 def survival_counts(filters: FilterState, endpoint: str, grouping: str = "none",

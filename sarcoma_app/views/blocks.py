@@ -123,6 +123,10 @@ class View:
         The slide's chart and table when the chart cannot reach 14 pt on a slide (e.g. a KM plot whose risk
         table of many groups goes on slides of its own); or a function of no arguments returning it, called
         only when a slide needs it (a fallback chart costs as much to build as the view's own).
+    code_view : callable, optional
+        A view of a counted page, without ``code``: returns the same view built from each patient (its
+        ``code``, ``patients`` and ``data_files``), or why it cannot be built (Markdown); called only when
+        "Show the code" is opened.
     """
 
     key: str
@@ -138,6 +142,7 @@ class View:
     result: object = None
     slide_table: pd.DataFrame | None = None
     slide_fallback: SlideFallback | Callable[[], SlideFallback] | None = None
+    code_view: Callable[[], "View | str"] | None = None
 
     @property
     def chart(self) -> Chart | None:

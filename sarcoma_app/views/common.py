@@ -5,6 +5,7 @@ import pandas as pd
 
 from analysis.methods import STRATIFY_METHODS
 from data import registry
+from sarcoma_app import limits
 from sarcoma_app.text import GROUPING_LABELS, STRATIFY_LABELS, SURVIVAL_ENDPOINT_LABELS, escape_markdown
 from sarcoma_app.views import prepare
 from sarcoma_app.views.blocks import Choice, Note, resolve
@@ -94,6 +95,17 @@ def grouped_or_all(frame: pd.DataFrame, grouping: str, instead: str) -> tuple[st
     grouped = frame.copy(deep=False)  # the same column arrays and one new column (assign copied every column)
     grouped["group"] = labels
     return grouping, grouped, notes
+
+
+def counted_note(left_out: str = "") -> Note:
+    """The note of a counted page (a source above ``patients_counted`` of :data:`sarcoma_app.limits.SCALE`):
+    the database counted it, a view's code loads the patients when opened, and what is ``left_out`` (project
+    text: "The patient ids of a short PFS listing need each patient's record")."""
+    loaded = limits.SCALE.patients_loaded.amount
+    return Note(f"Large source: counted by the database over the selected patients, so the page stays quick. "
+                f"\"Show the code\" under a view loads the selected patients (up to {loaded}) when it is opened."
+                + (f" {left_out} and are not shown for a source above {limits.SCALE.patients_counted.amount}."
+                   if left_out else ""), kind="info")
 
 
 def not_available(what: str) -> Note:

@@ -7,8 +7,8 @@ DuckDB, one count table per covariate and one for the model (:func:`sarcoma_app.
 :func:`analysis.cox.fit_cox_from_counts`: the same tables as :func:`sarcoma_app.views.hazard_ratios.build` on
 the same patients (tests/test_views_hazard_ratios_counts.py), the proportional-hazards check
 (:func:`analysis.proportional_hazards.cox_zph_from_counts`) and the Firth-penalised fits
-(:func:`analysis.firth.firth_cox_from_counts`) included. The code snippets, which read the patients' CSV, are
-left out with a note.
+(:func:`analysis.firth.firth_cox_from_counts`) included. A view's code, which reads
+the patients' CSV, is built from the patients only when it is opened (:mod:`sarcoma_app.render.page_views`).
 """
 from __future__ import annotations
 
@@ -298,9 +298,7 @@ def build(screening_counts: dict[str, pd.DataFrame], model_counts: pd.DataFrame 
     blocks += _model_blocks(model_counts, keys, methods, spec, ties, strata, strata_text, budget)
     if model_refused is not None:
         blocks.append(model_refused)
-    blocks.append(Note("Large source: counted by the database over the selected patients. The code snippets "
-                       "read each patient's row and are not shown for a source above "
-                       f"{limits.SCALE.patients_loaded.amount}.", kind="info"))
+    blocks.append(common.counted_note())
     return blocks
 
 

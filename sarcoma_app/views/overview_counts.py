@@ -13,9 +13,8 @@ import pandas as pd
 from analysis.response import DENOMINATORS, response_table
 from analysis.survival import kaplan_meier_from_counts
 from data import registry
-from sarcoma_app import limits
 from sarcoma_app.views import common, overview, prepare, survival_counts
-from sarcoma_app.views.blocks import Block, Note
+from sarcoma_app.views.blocks import Block
 from sarcoma_app.viewstate.url_state import MethodState
 
 _SPEC = registry.ENDPOINTS[overview.ENDPOINT]
@@ -64,6 +63,4 @@ def build(counts: dict[str, pd.DataFrame], methods: MethodState, studies: pd.Dat
                                          pfs[pfs["study_id"] == study_id], methods, denominator)
                  for study_id, denominator in denominators.items()}
     sizes = responses.groupby("study_id")["n"].sum().astype(int).to_dict()
-    return overview.summary_blocks(sizes, summaries, methods, studies, reconciliation) + [Note(
-        "Large source: counted by the database over the selected patients; the code snippet needs each patient "
-        f"and is not shown for a source above {limits.SCALE.patients_loaded.amount}.", kind="info")]
+    return overview.summary_blocks(sizes, summaries, methods, studies, reconciliation) + [common.counted_note()]

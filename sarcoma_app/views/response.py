@@ -79,7 +79,7 @@ def build(patients: pd.DataFrame, methods: MethodState, assessments: pd.DataFram
                                     key="response_borrowing", missing=registry.GROUPINGS[grouping].missing_label,
                                     grouping=grouping)
     if assessments is not None and len(assessments):
-        blocks += _measurement_blocks(patients, assessments)
+        blocks += measurement_blocks(patients, assessments)
     return blocks
 
 
@@ -302,7 +302,8 @@ def _patient_level(patients, count_col, snippet, *args, **kwargs):
     return patients, snippet(*args, **kwargs)
 
 
-def _measurement_blocks(patients: pd.DataFrame, assessments: pd.DataFrame) -> list[Block]:
+def measurement_blocks(patients: pd.DataFrame, assessments: pd.DataFrame) -> list[Block]:
+    """The waterfall and spider plots of ``assessments`` (tumour measurements) of ``patients``."""
     best, lines = prepare.assessment_frames(assessments, patients)
     n_measured = best.attrs.get("n", len(best))
     n_lines = lines["patient"].nunique()

@@ -3,9 +3,9 @@
 Above :data:`sarcoma_app.limits.SCALE` the page gets patients per pattern of a few columns and the best
 response from DuckDB (:func:`sarcoma_app.sources.db.pattern_counts`, one query per table: see
 :func:`queries`) and shows what :func:`sarcoma_app.views.response.build` shows on the same patients
-(tests/test_views_response_counts.py), computed by :mod:`analysis.response` with ``count_col``. What needs
-each patient (the tumour measurements and the code snippets, which read the patients' CSV) is left out
-with a note.
+(tests/test_views_response_counts.py), computed by :mod:`analysis.response` with ``count_col``. The tumour
+measurements (an upload's) and a view's code, which need each patient, come from the patients
+(:mod:`sarcoma_app.render.page_views`; the code only when it is opened).
 """
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from __future__ import annotations
 import pandas as pd
 
 from data import registry
-from sarcoma_app import limits
 from sarcoma_app.text import GROUPING_LABELS
 from sarcoma_app.views import borrowing, common, prepare, response
-from sarcoma_app.views.blocks import Block, Choice, Note
+from sarcoma_app.views.blocks import Block, Choice
 from sarcoma_app.viewstate.url_state import MethodState
 
 #: The count column of every table of this page.
@@ -64,7 +63,5 @@ def build(counts: dict[str, pd.DataFrame], n_selected: int, methods: MethodState
         blocks += borrowing.section(grouped, grouped["group"], GROUPING_LABELS[grouping], methods,
                                     key="response_borrowing", missing=registry.GROUPINGS[grouping].missing_label,
                                     grouping=grouping, count_col=COUNT)
-    blocks.append(Note("Large source: counted by the database over the selected patients. Tumour measurements "
-                       "and the code snippets need each patient and are not shown for a source above "
-                       f"{limits.SCALE.patients_loaded.amount}.", kind="info"))
+    blocks.append(common.counted_note())
     return blocks

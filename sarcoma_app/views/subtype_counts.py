@@ -1,13 +1,13 @@
 """Subtype across studies of a large source: per-study response, PFS and borrowing from counts.
 
-When a source holds more patients than a page may load (:data:`sarcoma_app.limits.SCALE`), the page gets
+When a source is counted (more patients than ``patients_counted`` of :data:`sarcoma_app.limits.SCALE`), the page gets
 patients per (histology group, histology, study) for its menu, patients per pattern of
 :data:`sarcoma_app.views.subtype.COUNTED_COLUMNS` over the selection, and PFS events and censorings per
 (study, time) of the chosen subtype (:func:`sarcoma_app.sources.db.survival_counts_within`), all counted by
 DuckDB, and shows what :func:`sarcoma_app.views.subtype.build` shows on the same patients
-(tests/test_views_subtype_counts.py), through the same builders with ``count_col``. What needs each patient
-(the patient ids of a PFS listing and the code snippets, which read the patients' CSV) is left out with a
-note.
+(tests/test_views_subtype_counts.py), through the same builders with ``count_col``. The patient ids of
+a PFS listing are left out with a note; a view's code, which reads the patients' CSV, is built from the
+patients only when it is opened (:mod:`sarcoma_app.render.page_views`).
 """
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ from typing import Callable
 import pandas as pd
 
 from data import registry
-from sarcoma_app import limits
-from sarcoma_app.views import subtype
-from sarcoma_app.views.blocks import Block, Note
+from sarcoma_app.views import common, subtype
+from sarcoma_app.views.blocks import Block
 from sarcoma_app.viewstate.url_state import MethodState
 
 #: The count column of every table of this page.
@@ -66,9 +65,7 @@ def build(menu_counts: pd.DataFrame, selection: pd.DataFrame, pfs: pd.DataFrame 
         selection, methods, choice, pooled=pooled, studies=studies, printed=printed,
         histology_filtered=histology_filtered, conflicts=conflicts, with_pfs=with_pfs, count_col=COUNT,
         pfs=pfs if pfs is not None else empty_pfs())
-    blocks.append(Note("Large source: counted by the database over the selected patients. The patient ids of a "
-                       "short PFS listing and the code snippets need each patient's record and are not shown for a "
-                       f"source above {limits.SCALE.patients_loaded.amount}.", kind="info"))
+    blocks.append(common.counted_note("The patient ids of a short PFS listing need each patient's record"))
     return blocks
 
 

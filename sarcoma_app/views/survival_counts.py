@@ -1,12 +1,12 @@
 """Survival page of a large source: Kaplan–Meier curves, medians, risk table and log-rank from counts.
 
-When a source holds more patients than a page may load (:data:`sarcoma_app.limits.SCALE`), the page gets
+When a source is counted (more patients than ``patients_counted`` of :data:`sarcoma_app.limits.SCALE`), the page gets
 events and censorings per (group, stratum, time) from DuckDB (:func:`sarcoma_app.sources.db.survival_counts`)
 and this builder shows the same curves, tables and test as :func:`sarcoma_app.views.survival.build` on the
 same patients (tests/test_views_survival_counts.py), computed by the count entry points of
 :mod:`analysis.survival`, :mod:`analysis.pairwise` and :mod:`analysis.rmst`, pairwise tests and RMST included.
-What needs each patient (the patient list and the code snippets, which read the patients' CSV) is left out
-with a note.
+A view's code, which reads the patients' CSV, is built from the patients only when it is opened
+(:mod:`sarcoma_app.render.page_views`).
 """
 from __future__ import annotations
 
@@ -116,9 +116,7 @@ def build(counts: pd.DataFrame, n_selected: int, methods: MethodState, grouping:
         blocks += survival.pairwise_blocks(lambda p_adjust: pairwise_logrank_from_counts(grouped, p_adjust=p_adjust),
                                            endpoint, grouping, methods, n_text)
     blocks += survival.rmst_blocks(result.fits, spec, endpoint, grouping, methods.rmst_tau, n_text)
-    blocks.append(Note("Large source: counted by the database over the selected patients. The code snippets read "
-                       "each patient's row and are not shown for a source above "
-                       f"{limits.SCALE.patients_loaded.amount}.", kind="info"))
+    blocks.append(common.counted_note())
     return blocks
 
 
