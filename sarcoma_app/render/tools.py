@@ -21,7 +21,7 @@ from sarcoma_app.sources import cohort, db
 from sarcoma_app.exports import deck, downloads
 from sarcoma_app.limits import DECK, LIMITS
 from sarcoma_app.exports.snippets import PATIENTS_CSV
-from sarcoma_app.render import page_views
+from sarcoma_app.render import page_views, ui
 from sarcoma_app.views.blocks import View
 from sarcoma_app.viewstate import deck_link
 from sarcoma_app.viewstate.state import (
@@ -282,14 +282,14 @@ def view_tools(view: View) -> None:
     inputs = slide_inputs(view, state)
     signature = inputs[0]
     in_deck = any(slide.key == signature for slide in current_deck())
-    left, right = st.columns([5, 1], vertical_alignment="top")
-    with left:
+    row = ui.caption_row(st)  # the code on the free width, the deck button on the right
+    with row:
         if view.code is not None:
             _code_expander(view.key, lambda: view, bool(view.code.r))
         elif view.code_view is not None:
             _code_expander(view.key, view.code_view)
-    right.button(
-        "In deck" if in_deck else "Add to deck", key=f"{view.key}_deck", width="stretch",
+    row.button(
+        "In deck" if in_deck else "Add to deck", key=f"{view.key}_deck", width="content",
         icon=":material/check:" if in_deck else ":material/add_to_queue:", disabled=in_deck,
         help="This view, with its current filters and methods, is already in the slide deck." if in_deck else
         "Add this view (chart, table and a footnote with filters, n, methods and source) to the slide deck "

@@ -172,20 +172,29 @@ def show_table(frame: pd.DataFrame, name: str, key: str, caption: str | None = N
         height = ROW_HEIGHT_PX * (len(frame) + 1) + 3  # every row visible, no inner scrolling
     # presentation mode (?present=1): secondary tables folded, so each chart and its key table get the screen
     folded = current_state().present and fold
-    target = st.expander("Show the table", icon=":material/table:") if folded else st.container()
+    target = st.expander("Show the table", icon=":material/table:") if folded else st
     target.dataframe(styler if styler is not None else frame, hide_index=True,
                      column_config=_with_thousands(frame, column_widths(frame, column_config)),
                      height=height, width="stretch", placeholder=MISSING_TEXT)
-    left, right = target.columns([4, 1], vertical_alignment="top")
-    if caption:
-        left.caption(caption)
-    right.download_button(
+    row = caption_row(target, caption)
+    row.download_button(
         "CSV", data=lambda: downloads.csv_bytes(downloads.with_numbers(full)),  # built when pressed, not each rerun
         file_name=f"{downloads.safe_file_stem(name)}.csv",
         mime="text/csv", key=f"{key}_csv", icon=":material/download:", on_click="ignore",
         help="Download this table as CSV: the text as shown, with its numbers (estimate, CI, counts) in "
-             "columns of their own", width="stretch",
+             "columns of their own",
     )
+
+
+def caption_row(target, caption: str | None = None):
+    """One row under a chart, a table or a view: ``caption`` (grey, over the free width) and then, on the right,
+    what the caller adds (its downloads). One flex container, not a column per part: a page has dozens of
+    these, and each block is work for the browser on every rerun."""
+    row = target.container(horizontal=True, horizontal_alignment="right", vertical_alignment="top", gap="small",
+                           wrap=False)
+    if caption:
+        row.caption(caption, width="stretch")
+    return row
 
 
 def show_chart(chart: alt.TopLevelMixin, name: str, key: str, title: str, caption: str | None = None) -> None:
@@ -201,18 +210,14 @@ def show_chart(chart: alt.TopLevelMixin, name: str, key: str, title: str, captio
         return chart.properties(title=alt.TitleParams(title, subtitle=[subtitle]))
 
     stem = downloads.safe_file_stem(name)
-    columns = st.columns([4, 1, 1], vertical_alignment="top")
-    if caption:
-        columns[0].caption(caption)
-    columns[1].download_button(
+    row = caption_row(st, caption)
+    row.download_button(
         "PNG", data=lambda: downloads.chart_png(exported()), file_name=f"{stem}.png", mime="image/png",
         key=f"{key}_png", icon=":material/image:", on_click="ignore", help="Download the chart as PNG (2x, for slides)",
-        width="stretch",
     )
-    columns[2].download_button(
+    row.download_button(
         "SVG", data=lambda: downloads.chart_svg(exported()), file_name=f"{stem}.svg", mime="image/svg+xml",
         key=f"{key}_svg", icon=":material/draw:", on_click="ignore", help="Download the chart as SVG (vector)",
-        width="stretch",
     )
 
 

@@ -114,3 +114,28 @@ def test_patients_page_refuses_a_large_selection_and_says_how_to_narrow_it(page,
     assert limits.SCALE.patients_loaded.amount in text and "Histology group" in text and "another page" in text
     assert not page.locator('[data-testid="stException"]').count()
     screenshot(page, "registry-patients-refused")
+
+
+def test_large_registry_code_loads_the_selected_patients_when_opened(page, registry_url):
+    """A counted page's "Show the code": for the whole registry (more than a page may load) it says how to narrow
+    the selection; for one histology it shows the code and downloads the CSV of those patients."""
+    main = open_counted(page, registry_url, "survival?source=registry")
+    main.locator('[data-testid="stExpander"] summary').filter(has_text="Show the code").first.click()
+    main.get_by_text("The code reads each patient's row, and the selection has", exact=False).first.wait_for(
+        timeout=60_000)
+    assert not main.locator('[data-testid="stCode"]').count()
+    main = open_counted(page, registry_url, "survival?source=registry&histology=Angiosarcoma")
+    caption = page.locator('[data-testid="stSidebar"]').get_by_text("Showing ", exact=False).first.inner_text()
+    n_selected = int(caption.split()[1].replace(",", ""))
+    assert 0 < n_selected <= limits.SCALE.patients_loaded.value
+    main.locator('[data-testid="stExpander"] summary').filter(has_text="Show the code").first.click()
+    main.locator('[data-testid="stCode"]').first.wait_for(timeout=60_000)
+    assert "kaplan_meier" in main.locator('[data-testid="stCode"]').first.inner_text()
+    with page.expect_download(timeout=60_000) as download_info:
+        main.get_by_role("button", name="patients.csv").first.click()
+    rows = download_info.value.path().read_text(encoding="utf-8").splitlines()
+    assert len(rows) == n_selected + 1  # a header and each selected patient
+    page.wait_for_timeout(1000)
+    main.locator('[data-testid="stCode"]').first.scroll_into_view_if_needed()
+    screenshot(page, "registry-survival-show-the-code")
+    assert not page.locator('[data-testid="stException"]').count()
