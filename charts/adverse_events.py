@@ -53,7 +53,7 @@ def adverse_event_bars(counts: pd.DataFrame, value_title: str = "Patients", widt
     chart = alt.Chart(frame).mark_bar(stroke="white", strokeWidth=1).encode(
         y=alt.Y("term:N", sort=order, title=None, axis=alt.Axis(labelLimit=300)),
         x=alt.X("x_start:Q", title=value_title, axis=alt.Axis(tickMinStep=1, format="d")),
-        x2="x_end:Q",
+        x2=alt.X2("x_end:Q"),
         color=alt.Color("grade:N", title="CTCAE grade",
                         scale=alt.Scale(domain=grades, range=[GRADE_COLOURS[g] for g in grades]),
                         # titleLimit: the title scales with the fonts of a slide (Vega's default limit cuts it)

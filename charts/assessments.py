@@ -21,13 +21,13 @@ def _thresholds(right: object, left: object, left_label_below: bool = True) -> a
     there, so the labels never cover data (exports keep them).
     """
     rules = pd.DataFrame({"value": [PR_THRESHOLD, PD_THRESHOLD]})
-    rule = alt.Chart(rules).mark_rule(strokeDash=[6, 4], color="#444444", strokeWidth=1.5).encode(y="value:Q")
+    rule = alt.Chart(rules).mark_rule(strokeDash=[6, 4], color="#444444", strokeWidth=1.5).encode(y=alt.Y("value:Q"))
     style = dict(fontSize=LABEL_SIZE - 1, color="#444444")
     progression = alt.Chart(pd.DataFrame({"value": [PD_THRESHOLD], "label": ["+20% progression"]})).mark_text(
-        align="right", baseline="bottom", dy=-3, **style).encode(y="value:Q", x=alt.datum(right), text="label:N")
+        align="right", baseline="bottom", dy=-3, **style).encode(y=alt.Y("value:Q"), x=alt.XDatum(right), text=alt.Text("label:N"))
     partial = alt.Chart(pd.DataFrame({"value": [PR_THRESHOLD], "label": ["−30% partial response"]})).mark_text(
         align="left", baseline="top" if left_label_below else "bottom", dy=3 if left_label_below else -3,
-        **style).encode(y="value:Q", x=alt.datum(left), text="label:N")
+        **style).encode(y=alt.Y("value:Q"), x=alt.XDatum(left), text=alt.Text("label:N"))
     return rule + progression + partial
 
 
@@ -98,7 +98,7 @@ def spider_plot(assessments: pd.DataFrame, width: int = 760, height: int = 380) 
     base = alt.Chart(frame).encode(
         x=alt.X("time_months:Q", title="Months since start of treatment"),
         y=alt.Y("pct_change:Q", title="Change from baseline (%)"),
-        color=colour, detail="patient:N", tooltip=tooltip,
+        color=colour, detail=alt.Detail("patient:N"), tooltip=tooltip,
     )
     lines = base.mark_line(strokeWidth=2, opacity=0.8) + base.mark_point(size=40, filled=True)
     last = float(frame["time_months"].max()) if len(frame) else 1.0

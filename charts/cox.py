@@ -7,7 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from charts.theme import LABEL_SIZE, OKABE_ITO, text_panel_width
+from charts.theme import LABEL_SIZE, OKABE_ITO, resolved, text_panel_width
 
 LOG_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
 
@@ -49,13 +49,13 @@ def hazard_ratio_forest(rows: pd.DataFrame, width: int = 420, outcome: str | Non
                                                                    strokeWidth=2).encode(x=alt.X("one:Q", scale=x_scale))
     intervals = alt.Chart(finite).mark_rule(strokeWidth=3, color=OKABE_ITO["blue"]).encode(
         y=y, x=alt.X("lower:Q", scale=x_scale, title="Hazard ratio (95% CI, log scale)",
-                     axis=alt.Axis(values=ticks, grid=True)), x2="upper:Q", tooltip=tooltip,
+                     axis=alt.Axis(values=ticks, grid=True)), x2=alt.X2("upper:Q"), tooltip=tooltip,
     )
     points = alt.Chart(finite).mark_point(shape="square", filled=True, size=160, color=OKABE_ITO["blue"]).encode(
         y=y, x=alt.X("hr:Q", scale=x_scale), tooltip=tooltip,
     )
     # an invisible layer keeps every row (also the not estimable ones) on the axis
-    rows_axis = alt.Chart(frame).mark_point(opacity=0).encode(y=y, x=alt.value(0))
+    rows_axis = alt.Chart(frame).mark_point(opacity=0).encode(y=y, x=alt.XValue(0))
     left, right = (f"← longer {outcome}", f"shorter {outcome} →") if outcome else ("← lower hazard",
                                                                                   "higher hazard →")
     sides = alt.layer(
@@ -63,16 +63,16 @@ def hazard_ratio_forest(rows: pd.DataFrame, width: int = 420, outcome: str | Non
             align="left", baseline="bottom", dy=-6, fontSize=LABEL_SIZE, color="#444444"),
         alt.Chart(pd.DataFrame({"x": [domain[1]], "label": [right]})).mark_text(
             align="right", baseline="bottom", dy=-6, fontSize=LABEL_SIZE, color="#444444"),
-    ).encode(x=alt.X("x:Q", scale=x_scale), y=alt.value(0), text="label:N")
+    ).encode(x=alt.X("x:Q", scale=x_scale), y=alt.YValue(0), text=alt.Text("label:N"))
     # a wider text panel (large counts: "50,660 pts, 42,781 ev") takes its room from the plot, down to 260 px
     text_width = text_panel_width(frame["estimate_text"], 240)
     plot_width = max(min(width, 260), width - max(0, text_width - 240))
     plot = alt.layer(rows_axis, reference, intervals, points, sides).properties(width=plot_width,
                                                                                 height=alt.Step(32))
     text = alt.Chart(frame).mark_text(align="left", fontSize=LABEL_SIZE).encode(
-        y=alt.Y("row_label:N", sort=order, axis=None), text="estimate_text:N", x=alt.value(4),
+        y=alt.Y("row_label:N", sort=order, axis=None), text=alt.Text("estimate_text:N"), x=alt.XValue(4),
     ).properties(width=text_width, height=alt.Step(32))
-    return alt.hconcat(plot, text, spacing=8).resolve_scale(y="shared")
+    return alt.hconcat(plot, text, spacing=8, resolve=resolved(y="shared"))
 
 
 def moving_average_window(n_points: int) -> int:
@@ -156,9 +156,9 @@ def schoenfeld_residual_plot(residuals: pd.DataFrame, reference: dict, time_titl
         tooltip=[alt.Tooltip("x:Q", title=time_title, format=".3g"),
                  alt.Tooltip("residual:Q", title="Residual", format=".3g")])
     trend = alt.Chart().mark_line(strokeWidth=3, color=OKABE_ITO["vermillion"]).encode(
-        x=x, y="mean(trend):Q")  # one value per distinct time: tied events share it
+        x=x, y=alt.Y("mean(trend):Q"))  # one value per distinct time: tied events share it
     constant = alt.Chart().mark_rule(strokeDash=[6, 4], color="#555555", strokeWidth=2).encode(
-        y="mean(reference):Q")
+        y=alt.Y("mean(reference):Q"))
     return alt.layer(points, trend, constant, data=frame).properties(width=width, height=220).facet(
         facet=alt.Facet("term:N", sort=order, title=None, header=alt.Header(labelFontSize=LABEL_SIZE)),
-        columns=2).resolve_scale(y="independent")
+        columns=2, resolve=resolved(y="independent"))

@@ -5,7 +5,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from charts.theme import LABEL_SIZE, OKABE_ITO, RESPONSE_ORDER, response_scale, text_panel_width
+from charts.theme import LABEL_SIZE, OKABE_ITO, RESPONSE_ORDER, resolved, response_scale, text_panel_width
 
 #: Width of one digit of a bold segment label, in pixels (at LABEL_SIZE).
 LABEL_PX_PER_DIGIT = 9
@@ -70,14 +70,14 @@ def best_response_bars(counts: pd.DataFrame, width: int = 720) -> alt.Chart:
         x=alt.X("x_start:Q", title="Patients", scale=alt.Scale(domain=[0, max_total]),
                 axis=alt.Axis(tickMinStep=1, format=",d", labelOverlap="greedy", labelSeparation=8,
                               tickCount=min(max_total, 8))),
-        x2="x_end:Q",
+        x2=alt.X2("x_end:Q"),
         color=alt.Color("response:N", scale=response_scale(), title="Best response",
                         legend=alt.Legend(columns=5, orient="top", direction="horizontal")),
         tooltip=[alt.Tooltip("study:N", title="Study"), alt.Tooltip("histology:N", title="Histology"),
                  alt.Tooltip("response_title:N", title="Best response"), alt.Tooltip("n:Q", title="Patients")],
     )
     labels = base.mark_text(fontWeight="bold", fontSize=LABEL_SIZE).encode(
-        x="x_mid:Q", text="label:N", color=alt.Color("label_colour:N", scale=None),
+        x=alt.X("x_mid:Q"), text=alt.Text("label:N"), color=alt.Color("label_colour:N", scale=None),
     )
     if frame["study"].nunique() > 1:
         return alt.layer(bars, labels).properties(width=width, height=alt.Step(30)).facet(
@@ -142,7 +142,7 @@ def rate_forest(rates: pd.DataFrame, overall: float | None = None, endpoint_labe
     intervals = base.mark_rule(strokeWidth=3, color=OKABE_ITO["blue"]).encode(
         x=alt.X("lower:Q", scale=x_scale, title=f"{endpoint_label} (95% CI)",
                 axis=alt.Axis(format="%", values=[0, 0.2, 0.4, 0.6, 0.8, 1.0])),
-        x2="upper:Q",
+        x2=alt.X2("upper:Q"),
         tooltip=tooltip,
     )
     points = base.mark_point(shape="square", filled=True, color=OKABE_ITO["blue"]).encode(
@@ -160,9 +160,10 @@ def rate_forest(rates: pd.DataFrame, overall: float | None = None, endpoint_labe
         layers.insert(0, reference)
     plot = alt.layer(*layers).properties(width=width, height=alt.Step(30))
     text = base.mark_text(align="left", fontSize=LABEL_SIZE).encode(
-        text="estimate_text:N", x=alt.value(4),
+        text=alt.Text("estimate_text:N"), x=alt.XValue(4),
     ).properties(width=text_panel_width(frame["estimate_text"], 210), height=alt.Step(30))
-    return alt.hconcat(plot, text.encode(y=alt.Y("row_label:N", sort=order, axis=None)), spacing=8).resolve_scale(y="shared")
+    return alt.hconcat(plot, text.encode(y=alt.Y("row_label:N", sort=order, axis=None)), spacing=8,
+                      resolve=resolved(y="shared"))
 
 
 #: The three estimates of :func:`borrowing_intervals`, in drawing order, with their colours.
@@ -207,7 +208,7 @@ def borrowing_intervals(frame: pd.DataFrame, threshold: float | None = None, end
     rules = base.mark_rule(strokeWidth=2.5).encode(
         x=alt.X("lower:Q", scale=x_scale, title=f"{endpoint_label} (95% interval)",
                 axis=alt.Axis(format="%", values=[0, 0.2, 0.4, 0.6, 0.8, 1.0])),
-        x2="upper:Q",
+        x2=alt.X2("upper:Q"),
     )
     points = base.mark_point(filled=True, size=70, opacity=1).encode(x=alt.X("rate:Q", scale=x_scale))
     layers = [rules, points]

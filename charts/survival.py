@@ -4,7 +4,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from charts.theme import GROUP_PALETTE, LABEL_SIZE
+from charts.theme import GROUP_PALETTE, LABEL_SIZE, resolved
 
 
 def group_colour_scale(groups: list[str]) -> alt.Scale:
@@ -75,7 +75,7 @@ def kaplan_meier_plot(
             base.mark_area(interpolate="step-after", opacity=0.15).encode(
                 x=alt.X("time:Q", scale=x_scale, axis=x_axis),
                 y=alt.Y("lower:Q", scale=y_scale, axis=y_axis),
-                y2="upper:Q",
+                y2=alt.Y2("upper:Q"),
             )
         )
     tooltip = [
@@ -125,4 +125,4 @@ def kaplan_meier_plot(
         color=alt.Color("group:N", scale=group_colour_scale(groups)),
     ).properties(width=width, height=alt.Step(26 if risk_table != "kmunicate" else 20),
                  title=alt.TitleParams(risk_title, fontSize=LABEL_SIZE, fontWeight="normal"))
-    return alt.vconcat(plot, risk, spacing=14).resolve_scale(x="shared", color="shared")
+    return alt.vconcat(plot, risk, spacing=14, resolve=resolved(x="shared", color="shared"))
