@@ -32,6 +32,8 @@ from sarcoma_app.viewstate.url_state import FilterState, MethodState, ViewState
 
 Controls = Callable[[Sequence[Choice]], MethodState]
 Picked = Callable[..., object]
+#: A page's function: the view state, its controls and its picks -> its blocks.
+PageBuild = Callable[[ViewState, Controls, Picked], list[Block]]
 
 
 def resolve(choices: Sequence[Choice], methods: MethodState) -> MethodState:
@@ -44,18 +46,20 @@ def _resolving(methods: MethodState) -> Controls:
     return lambda choices: resolve(choices, methods)
 
 
-def _with_code_of_patients(blocks: list[Block], build: Callable[[], list[Block]],
-                           *selections: FilterState) -> list[Block]:
+def _with_code_of_patients(blocks: list[Block], of_patients: PageBuild, state: ViewState, methods: MethodState,
+                           picked: Picked, selections: Sequence[FilterState] | None = None) -> list[Block]:
     """The views of a counted page, each with its code: the same view of the page built from each patient by
-    ``build()``, once per run and only when a "Show the code" is opened; or, when one of ``selections`` (the
-    patients ``build`` loads) is too large to load, why not."""
+    ``of_patients`` (with ``methods``, as the counted page resolved them), once per run and only when a "Show
+    the code" is opened; or, when one of ``selections`` (the patients it loads; default: the state's filters)
+    is too large to load, why not."""
+    selections = (state.filters,) if selections is None else selections
     built: dict[str, list[Block] | str] = {}
 
     def patient_view(key: str) -> View | str:
         if "page" not in built:
             too_many = next((n for n in map(db.too_many_to_load, selections) if n is not None), None)
             built["page"] = (db.too_many_text(too_many, "The code reads each patient's row") + "." if too_many
-                             else build())
+                             else of_patients(replace(state, methods=methods), _resolving(methods), picked))
         page = built["page"]
         if isinstance(page, str):
             return page
@@ -71,9 +75,7 @@ def overview_page(state: ViewState, controls: Controls, picked: Picked) -> list[
         counts = {part: db.pattern_counts(state.filters, columns) for part, columns in overview_counts.QUERIES.items()}
         methods = controls([])
         blocks = overview_counts.build(counts, methods, db.read_table("studies"), reconciliation)
-        return _with_code_of_patients(
-            blocks, lambda: _overview_of_patients(replace(state, methods=methods), _resolving(methods), picked),
-            state.filters)
+        return _with_code_of_patients(blocks, _overview_of_patients, state, methods, picked)
     return _overview_of_patients(state, controls, picked)
 
 
@@ -96,9 +98,7 @@ def response_page(state: ViewState, controls: Controls, picked: Picked) -> list[
             blocks += ([Note(db.too_many_text(too_many, "The tumour measurements need each patient") + ".",
                              kind="info")] if too_many else
                        response.measurement_blocks(db.load_patients(filters), db.load_assessments(filters)))
-        return _with_code_of_patients(
-            blocks, lambda: _response_of_patients(replace(state, methods=methods), _resolving(methods), picked),
-            filters)
+        return _with_code_of_patients(blocks, _response_of_patients, state, methods, picked)
     return _response_of_patients(state, controls, picked)
 
 
@@ -114,9 +114,7 @@ def survival_page(state: ViewState, controls: Controls, picked: Picked) -> list[
         methods = controls(survival_counts.choices(db.recorded_counts(), db.count_studies(filters), state.methods))
         counts = db.survival_counts(filters, methods.survival_endpoint, methods.km_by, methods.stratify == "study")
         blocks = survival_counts.build(counts, db.count_patients(filters), methods, methods.km_by)
-        return _with_code_of_patients(
-            blocks, lambda: _survival_of_patients(replace(state, methods=methods), _resolving(methods), picked),
-            filters)
+        return _with_code_of_patients(blocks, _survival_of_patients, state, methods, picked)
     return _survival_of_patients(state, controls, picked)
 
 
@@ -132,9 +130,7 @@ def hazard_ratios_page(state: ViewState, controls: Controls, picked: Picked) -> 
         methods = controls(hazard_ratios_counts.choices(recorded, n_studies, state.methods))
         blocks = hazard_ratios_counts.page(lambda columns: db.cox_counts(filters, methods.survival_endpoint, columns),
                                            recorded, n_studies, db.count_patients(filters), methods)
-        return _with_code_of_patients(
-            blocks, lambda: _hazard_ratios_of_patients(replace(state, methods=methods), _resolving(methods), picked),
-            filters)
+        return _with_code_of_patients(blocks, _hazard_ratios_of_patients, state, methods, picked)
     return _hazard_ratios_of_patients(state, controls, picked)
 
 
@@ -168,8 +164,8 @@ def subtype_page(state: ViewState, controls: Controls, picked: Picked) -> list[B
             studies=db.read_table("studies"), histology_filtered=bool(filters.histology or filters.histology_group),
             printed=printed, conflicts=conflicts,
             with_pfs=lambda: db.studies_with_endpoint(FilterState(), subtype_counts.ENDPOINT))
-        return _with_code_of_patients(blocks, lambda: _subtype_of_patients(state, _resolving(state.methods), picked),
-                                      selection, FilterState())
+        return _with_code_of_patients(blocks, _subtype_of_patients, state, state.methods, picked,
+                                      (selection, FilterState()))
     return _subtype_of_patients(state, controls, picked)
 
 
@@ -220,7 +216,7 @@ class PageViews:
     """A page with slides: its title (a slide's ``page``), its function and the keys of its own controls."""
 
     title: str
-    build: Callable[[ViewState, Controls, Picked], list[Block]]
+    build: PageBuild
     picks: tuple[str, ...] = ()
 
 
