@@ -5,8 +5,8 @@
 Starts ``streamlit run app.py`` with ``SARCOMA_REGISTRY`` set, opens each page with ``?source=registry`` and
 times, as bench/app_timings.py does, "Pazopanib co-treatment = yes" then "Reset" (median of ``--repeats``),
 from the browser's pointerdown to the last chart redrawn. Then prints the server process's peak resident set
-(``VmHWM`` of /proc/<pid>/status). Only pages that count in the database on a large source are meant here;
-others load the patients (as every page does below :data:`sarcoma_app.limits.SCALE`, e.g. at 100,000). Every
+(``VmHWM`` of /proc/<pid>/status). Only pages that count in the database on a large source are meant here
+(above ``patients_counted`` of :data:`sarcoma_app.limits.SCALE`, e.g. at 100,000); others load the patients. Every
 sample is printed with the number of script runs it took: the two filter states repeat, so from the second
 repeat on their queries come from the server's shared cache and only the first sample of each action runs them.
 Prints figures, asserts nothing; the machine is shared, so they are noisy.

@@ -8,7 +8,7 @@ import pytest
 from data.simulate import simulate_cohort, write_cohort
 from sarcoma_app import limits
 from sarcoma_app.sources import registry_files
-from tests.apptest_helpers import open_code_expanders, run_app
+from tests.apptest_helpers import caption, open_code_expanders, run_app
 
 
 def small_scale(monkeypatch, loaded: int = 1_000, counted: int = 1_000) -> None:
@@ -163,4 +163,17 @@ def test_the_code_of_a_selection_too_large_to_load_says_how_to_narrow_it(registr
                and "Narrow the selection" in i.value for i in at.info)
     smallest = patients["histology"].value_counts().index[-1]
     at = open_code_expanders(run_app({"source": "registry", "histology": smallest}, page="pages/survival.py"))
+    assert at.code and not any("The code reads each patient's row" in i.value for i in at.info)
+
+
+def test_the_subtype_pages_code_loads_the_selection_not_the_whole_source(registry, monkeypatch):
+    folder, _ = registry
+    monkeypatch.setenv(registry_files.REGISTRY_ENV, str(folder))
+    small_scale(monkeypatch, loaded=2_000, counted=1_000)  # the source (3,000) is more than a page may load
+    at = open_code_expanders(run_app({"source": "registry"}, page="pages/subtype.py"))
+    refusal = next(i.value for i in at.info if i.value.startswith("**The code reads each patient's row"))
+    assert "the selection has 3,000 patients" in refusal and "**Pazopanib" in refusal
+    assert "Histology" not in refusal  # the page ignores the histology filters: they would not narrow it
+    at = open_code_expanders(run_app({"source": "registry", "pazopanib": "yes"}, page="pages/subtype.py"))
+    assert int(caption(at).split()[1].replace(",", "")) <= 2_000
     assert at.code and not any("The code reads each patient's row" in i.value for i in at.info)

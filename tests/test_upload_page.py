@@ -114,6 +114,37 @@ def test_a_counted_upload_still_shows_its_tumour_measurements_when_it_can_load_t
                for i in at.info) is not shown
 
 
+def counted_upload(monkeypatch, histology: str | None = None) -> AppTest:
+    """The good upload, counted by the database (5 patients at most are loaded without counting), on the
+    Response page; filtered to one ``histology``."""
+    from sarcoma_app import limits
+
+    at = loaded_session()
+    monkeypatch.setattr(limits, "SCALE", dataclasses.replace(
+        limits.SCALE, patients_counted=limits.Limit(5, "patients", "test")))
+    if histology is not None:
+        next(m for m in at.sidebar.multiselect if m.label == "Specific histology").select(histology).run()
+    at.switch_page("pages/response.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Large source: counted by the database" in i.value for i in at.info)
+    return at
+
+
+def test_a_counted_upload_shows_no_empty_tumour_measurements(monkeypatch):
+    at = counted_upload(monkeypatch, "Myxofibrosarcoma")  # its one patient has no measurement
+    assert caption(at) == "Showing 1 of 12 patients"
+    assert "Tumour measurements" not in [s.value for s in at.subheader]
+
+
+def test_the_code_of_a_counted_view_is_not_shown_when_the_patients_resolve_its_choices_otherwise(monkeypatch):
+    from tests.apptest_helpers import open_code_expanders
+
+    at = open_code_expanders(counted_upload(monkeypatch, "Angiosarcoma"))  # one histology: no histology grouping
+    refusals = [i.value for i in at.info if i.value.startswith("The code is not shown for these choices")]
+    assert refusals and all("**Group by**" in text for text in refusals), [i.value for i in at.info]
+    assert not at.code  # the page's views are built with that choice: none shows a code that is not its own
+
+
 def test_a_column_the_app_does_not_know_is_matched_by_the_user():
     at = run_app(page="pages/upload.py")
     uploader = next(u for u in at.file_uploader if u.label == UPLOADERS["patients"])

@@ -47,19 +47,38 @@ def _resolving(methods: MethodState) -> Controls:
 
 
 def _with_code_of_patients(blocks: list[Block], of_patients: PageBuild, state: ViewState, methods: MethodState,
-                           picked: Picked, selections: Sequence[FilterState] | None = None) -> list[Block]:
+                           picked: Picked, selection: FilterState | None = None,
+                           narrowing_filters: tuple[str, ...] = db.NARROWING_FILTERS) -> list[Block]:
     """The views of a counted page, each with its code: the same view of the page built from each patient by
     ``of_patients`` (with ``methods``, as the counted page resolved them), once per run and only when a "Show
-    the code" is opened; or, when one of ``selections`` (the patients it loads; default: the state's filters)
-    is too large to load, why not."""
-    selections = (state.filters,) if selections is None else selections
+    the code" is opened. Instead, why not: when ``selection`` (the patients it loads; default: the state's
+    filters) is too large to load (``narrowing_filters`` narrow it), or when the choices resolve otherwise on
+    the patients than on the counts (a grouping with a single value among them): the code would not be this
+    view's."""
+    selection = state.filters if selection is None else selection
     built: dict[str, list[Block] | str] = {}
+
+    def patient_page() -> list[Block] | str:
+        if (too_many := db.too_many_to_load(selection)) is not None:
+            return db.too_many_text(too_many, "The code reads each patient's row", narrowing_filters) + "."
+        offered: list[Choice] = []
+
+        def resolving(choices: Sequence[Choice]) -> MethodState:
+            offered.extend(choices)
+            return resolve(choices, methods)
+
+        page = of_patients(replace(state, methods=methods), resolving, picked)
+        changed = [choice.label for choice in offered if getattr(methods, choice.field) != choice.value]
+        if changed:
+            return ("The code is not shown for these choices: on the selected patients the page would resolve "
+                    f"{', '.join(f'**{label}**' for label in changed)} otherwise than the counts do (e.g. a grouping "
+                    "with a single value among them), so it would not compute this view. Change that choice, or "
+                    "the filters.")
+        return page
 
     def patient_view(key: str) -> View | str:
         if "page" not in built:
-            too_many = next((n for n in map(db.too_many_to_load, selections) if n is not None), None)
-            built["page"] = (db.too_many_text(too_many, "The code reads each patient's row") + "." if too_many
-                             else of_patients(replace(state, methods=methods), _resolving(methods), picked))
+            built["page"] = patient_page()
         page = built["page"]
         if isinstance(page, str):
             return page
@@ -94,10 +113,11 @@ def response_page(state: ViewState, controls: Controls, picked: Picked) -> list[
                   for part, columns in response_counts.queries(methods).items()}
         blocks = response_counts.build(counts, db.count_patients(filters), methods)
         if db.has_assessments():
-            too_many = db.too_many_to_load(filters)
-            blocks += ([Note(db.too_many_text(too_many, "The tumour measurements need each patient") + ".",
-                             kind="info")] if too_many else
-                       response.measurement_blocks(db.load_patients(filters), db.load_assessments(filters)))
+            if (too_many := db.too_many_to_load(filters)) is not None:
+                blocks.append(Note(db.too_many_text(too_many, "The tumour measurements need each patient") + ".",
+                                   kind="info"))
+            elif len(assessments := db.load_assessments(filters)):
+                blocks += response.measurement_blocks(db.load_patients(filters), assessments)
         return _with_code_of_patients(blocks, _response_of_patients, state, methods, picked)
     return _response_of_patients(state, controls, picked)
 
@@ -164,9 +184,29 @@ def subtype_page(state: ViewState, controls: Controls, picked: Picked) -> list[B
             studies=db.read_table("studies"), histology_filtered=bool(filters.histology or filters.histology_group),
             printed=printed, conflicts=conflicts,
             with_pfs=lambda: db.studies_with_endpoint(FilterState(), subtype_counts.ENDPOINT))
-        return _with_code_of_patients(blocks, _subtype_of_patients, state, state.methods, picked,
-                                      (selection, FilterState()))
+        return _with_code_of_patients(blocks, _subtype_of_selected_patients, state, state.methods, picked, selection,
+                                      SUBTYPE_NARROWING_FILTERS)
     return _subtype_of_patients(state, controls, picked)
+
+
+#: Sidebar filters that narrow the Subtype page's selection (it ignores the histology filters).
+SUBTYPE_NARROWING_FILTERS = ("study", "pazopanib")
+
+
+def _subtype_of_selected_patients(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
+    """The Subtype page's views from the selected patients, its menu from counts: the code of a counted page
+    (which need not load every patient of the source, as :func:`_subtype_of_patients` does for its menu)."""
+    filters = state.filters
+    choice = subtype_counts.chosen(db.pattern_counts(FilterState(), subtype.MENU_COLUMNS), picked(subtype.CHOICE_KEY))
+    if choice is None:
+        return []
+    printed = db.read_table("published_response_by_histology") if cohort.has_published_tables() else None
+    conflicts = db.read_table("source_conflicts") if cohort.has_published_tables() else None
+    return subtype.choice_blocks(
+        db.load_patients(_subtype_selection(filters)), state.methods, choice,
+        pooled=bool(picked(subtype.POOLED_KEY, False)), studies=db.read_table("studies"), printed=printed,
+        histology_filtered=bool(filters.histology or filters.histology_group), conflicts=conflicts,
+        with_pfs=lambda: db.studies_with_endpoint(FilterState(), subtype_counts.ENDPOINT))
 
 
 def _subtype_of_patients(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:

@@ -136,7 +136,8 @@ def load_patients(filters: FilterState) -> pd.DataFrame:
     100,000-patient filter change then costs milliseconds, not a conversion
     of every text column).
     """
-    if not cohort.is_bundled() and is_large():  # filter in DuckDB, never read the whole table
+    if not cohort.is_bundled() and count_all_patients() > limits.SCALE.patients_loaded.value:  # filter in DuckDB,
+        # never read the whole table (a smaller source is read once and cached, as below)
         if (n_selected := too_many_to_load(filters)) is not None:
             refuse_large_selection(n_selected)
         return cohort.run_uncached(*filter_sql.patients_sql(filters, hide_simulated=_hide_simulated()))
@@ -155,10 +156,12 @@ def load_patients(filters: FilterState) -> pd.DataFrame:
 NARROWING_FILTERS = ("histology_group", "histology", "pazopanib")
 
 
-def too_many_text(n_selected: int, needing: str = "This page needs each patient") -> str:
-    """Why ``needing`` cannot be shown for a selection of ``n_selected`` patients, and how to narrow it."""
+def too_many_text(n_selected: int, needing: str = "This page needs each patient",
+                  narrowing_filters: tuple[str, ...] = NARROWING_FILTERS) -> str:
+    """Why ``needing`` cannot be shown for a selection of ``n_selected`` patients, and how to narrow it (with
+    ``narrowing_filters``, keys of :data:`data.registry.FILTERS`)."""
     limit = limits.SCALE.patients_loaded.amount
-    narrowing = " or ".join(f"**{registry.FILTERS[key].label}**" for key in NARROWING_FILTERS)
+    narrowing = " or ".join(f"**{registry.FILTERS[key].label}**" for key in narrowing_filters)
     return (f"**{needing}, and the selection has {n_selected:,} patients** — more than the {limit} a page may "
             f"load into the server's memory. Narrow the selection in the sidebar to at most {limit} (e.g. with "
             f"{narrowing})")

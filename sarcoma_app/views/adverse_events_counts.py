@@ -1,6 +1,6 @@
 """Adverse events page of a large source: patients per term and grade, and AE records, counted by DuckDB.
 
-Above :data:`sarcoma_app.limits.SCALE` the page gets counts of patients per grade mask
+Above ``patients_counted`` of :data:`sarcoma_app.limits.SCALE` the page gets counts of patients per grade mask
 (:func:`sarcoma_app.sources.db.adverse_event_counts`) and shows the table and chart of
 :func:`sarcoma_app.views.adverse_events.build` computed from them (equal on the same patients,
 tests/test_views_ae_counts.py); the list of every event is left out with a note.
@@ -11,6 +11,7 @@ import pandas as pd
 
 import charts
 from analysis.adverse_events import ae_table_from_counts
+from sarcoma_app import limits
 from sarcoma_app.views import common
 from sarcoma_app.views.adverse_events import GRADE_BANDS_SINGLE, wide_counts
 from sarcoma_app.views.blocks import Block, Chart, Heading, Note, Table, View
@@ -44,4 +45,4 @@ def build(counts: dict, n_selected: int) -> list[Block]:
              result=wide, n_text=f"{n_selected:,} selected patients",
              methods_text="patients with at least one event of the term at that grade"),
         Note(f"Large source: counted by the database over the {n_selected:,} selected patients; the list of every "
-             "event is not shown. Filter the patients to see it.", kind="info")]
+             f"event is not shown for a source above {limits.SCALE.patients_counted.amount}.", kind="info")]

@@ -1,6 +1,7 @@
 """Hazard ratios page of a large source: the univariate screening and the multivariable model from counts.
 
-Above :data:`sarcoma_app.limits.SCALE` the page gets events and censorings per (covariate value, time) from
+Above ``patients_counted`` of :data:`sarcoma_app.limits.SCALE` the page gets events and censorings per
+(covariate value, time) from
 DuckDB, one count table per covariate and one for the model (:func:`sarcoma_app.sources.db.cox_counts`, see
 :func:`queries`; the covariates' tables are summed from a few joint queries, :func:`joint_queries` and
 :func:`marginal`, the model's first), and fits them with :func:`analysis.cox.univariate_cox_from_counts` and
@@ -232,7 +233,8 @@ def _uncompressed_note(columns: tuple[str, ...], n_selected: int, what: str = "H
                 "combinations of the covariates' values, or times taking nearly as many values as there are "
                 "patients), and a Cox model on so many rows costs seconds each. "
                 + ("Choose fewer covariates, filter" if len(columns) > 1 else "Filter")
-                + f" the selection to {limits.SCALE.patients_loaded.amount} or fewer patients, or round the times "
+                + f" the selection to {limit.amount.replace('rows', 'patients')} or fewer (a count table has at most a "
+                "row per patient), or round the times "
                 "in the registry (e.g. to days).", kind="warning", icon=":material/warning:")
 
 

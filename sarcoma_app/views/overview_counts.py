@@ -1,6 +1,7 @@
 """Overview page of a large source: each study's headline response, median PFS and follow-up from counts.
 
-Above :data:`sarcoma_app.limits.SCALE` the page gets patients per (study, best response) and per (study, PFS
+Above ``patients_counted`` of :data:`sarcoma_app.limits.SCALE` the page gets patients per (study, best
+response) and per (study, PFS
 time, PFS event) from DuckDB (:func:`sarcoma_app.sources.db.pattern_counts` of :data:`QUERIES`) and shows
 what :func:`sarcoma_app.views.overview.build` shows on the same patients (tests/test_views_overview_counts.py):
 rates by :func:`analysis.response.response_table` with ``count_col``, the Kaplan–Meier median and the

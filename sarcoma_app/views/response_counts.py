@@ -1,6 +1,7 @@
 """Response page of a large source: best response, ORR/DCR, Fisher tests and the forest plot from counts.
 
-Above :data:`sarcoma_app.limits.SCALE` the page gets patients per pattern of a few columns and the best
+Above ``patients_counted`` of :data:`sarcoma_app.limits.SCALE` the page gets patients per pattern of a
+few columns and the best
 response from DuckDB (:func:`sarcoma_app.sources.db.pattern_counts`, one query per table: see
 :func:`queries`) and shows what :func:`sarcoma_app.views.response.build` shows on the same patients
 (tests/test_views_response_counts.py), computed by :mod:`analysis.response` with ``count_col``. The tumour
