@@ -122,8 +122,7 @@ tables, source conflicts and per-value provenance exist for the two papers only.
 {patients_counted} is counted: the database groups the selected patients by time, group or covariate
 pattern and every analysis is computed exactly from those counts (the same numbers as from each patient);
 "Show the code" then loads the selected patients (up to {patients_loaded}) when it is opened. With large
-sources,
-tables show their first 1,000 rows (the CSV has all), the swimmer plot draws 60 patients evenly spread
+sources, tables show their first 1,000 rows (the CSV has all), the swimmer plot draws 60 patients evenly spread
 over the ranked times, and Kaplan–Meier curves are drawn at screen resolution; every number uses all
 patients.
 
