@@ -41,11 +41,6 @@ def resolve(choices: Sequence[Choice], methods: MethodState) -> MethodState:
     return replace(methods, **{choice.field: choice.value for choice in choices})
 
 
-def _resolving(methods: MethodState) -> Controls:
-    """Controls that draw nothing: each choice resolved against ``methods`` (a page built a second time)."""
-    return lambda choices: resolve(choices, methods)
-
-
 def _with_code_of_patients(blocks: list[Block], of_patients: PageBuild, state: ViewState, methods: MethodState,
                            picked: Picked, selection: FilterState | None = None,
                            narrowing_filters: tuple[str, ...] = db.NARROWING_FILTERS) -> list[Block]:
