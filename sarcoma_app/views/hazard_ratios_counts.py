@@ -233,7 +233,7 @@ def _uncompressed_note(columns: tuple[str, ...], n_selected: int, what: str = "H
                 "combinations of the covariates' values, or times taking nearly as many values as there are "
                 "patients), and a Cox model on so many rows costs seconds each. "
                 + ("Choose fewer covariates, filter" if len(columns) > 1 else "Filter")
-                + f" the selection to {limit.amount.replace('rows', 'patients')} or fewer (a count table has at most a "
+                + f" the selection to {limit.value:,} patients or fewer (a count table has at most a "
                 "row per patient), or round the times "
                 "in the registry (e.g. to days).", kind="warning", icon=":material/warning:")
 
