@@ -188,6 +188,24 @@ def test_fisher_2x2_windowed_null_equals_the_whole_support(seed):
     assert windowed > 10 and _WINDOW_MIN_SUPPORT > 100  # the window was really exercised
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_hypergeometric_density_is_scipys_to_the_last_bit(seed):
+    """The Fisher tests' direct density: scipy's formula without its argument checks, so the very same doubles."""
+    from scipy import stats
+
+    from analysis.response import _hypergeom_logpmf
+
+    rng = np.random.default_rng(seed)
+    for total in [1, 2, 7, 60, 5_000, 400_000]:
+        m = int(rng.integers(0, total + 1))
+        k = int(rng.integers(0, total + 1))
+        support = np.arange(max(0, k - (total - m)), min(k, m) + 1)
+        np.testing.assert_array_equal(_hypergeom_logpmf(support, total, m, k),
+                                      stats.hypergeom.logpmf(support, total, m, k))
+        x = int(support[len(support) // 2])
+        assert _hypergeom_logpmf(x, total, m, k) == stats.hypergeom.logpmf(x, total, m, k)
+
+
 @pytest.mark.parametrize("row", [r for r in FISHER_2X2 if not single_table_possible(r.values[0]["table"])])
 def test_fisher_2x2_odds_ratio_against_R(row):
     result = fisher_test(np.reshape(row["table"], (2, 2)), alpha=1 - row["conf_level"])
