@@ -1,9 +1,14 @@
+import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# Every chart a test shows (AppTest, and the browser tests' server, which inherits this) is checked against the
+# Vega-Lite schema; the served app leaves that check out (sarcoma_app/render/vega.py).
+os.environ["SARCOMA_VALIDATE_CHARTS"] = "1"
 
 
 def count_source(kind: str, seed: int):

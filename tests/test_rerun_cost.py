@@ -2,7 +2,7 @@
 
 * the long-lived objects are frozen out of Streamlit's full GC pass after each rerun, and a rerun's own cyclic
   garbage is still collected;
-* Altair does not validate each schema object as it is made, and a chart is still validated whole when shown;
+* Altair does not validate each schema object as it is made, and the tests validate each chart whole when shown;
 * a table's CSV is built when its button is pressed, not at each rerun.
 """
 from __future__ import annotations
@@ -61,13 +61,52 @@ def test_a_full_pass_after_the_freeze_visits_far_fewer_objects(monkeypatch):
     assert len(gc.get_objects()) < before / 10
 
 
-def test_charts_are_built_without_per_object_validation_and_still_validated_when_shown():
-    from sarcoma_app.render import ui  # noqa: F401  (the app's rendering turns the debug mode off)
+def _invalid_chart() -> alt.Chart:
+    return alt.Chart(pd.DataFrame({"x": [1]})).mark_point(size="big").encode(x="x:Q")  # no error when made
+
+
+def test_charts_are_built_without_per_object_validation_and_validated_when_shown_under_the_tests(monkeypatch):
+    from sarcoma_app.render import ui, vega  # noqa: F401  (the app's rendering turns the debug mode off)
 
     assert schemapi.DEBUG_MODE is False
-    wrong = alt.Chart(pd.DataFrame({"x": [1]})).mark_point(size="big").encode(x="x:Q")  # no error yet
+    assert vega.validating()  # tests/conftest.py: every chart the suite shows is checked
     with pytest.raises(schemapi.SchemaValidationError):
-        wrong.to_dict()  # what st.altair_chart calls
+        vega.vega_lite_spec(_invalid_chart())
+    monkeypatch.delenv(vega.VALIDATE_ENV)  # as served
+    assert not vega.validating()
+    assert vega.vega_lite_spec(_invalid_chart())["mark"] == {"type": "point", "size": "big"}
+
+
+@pytest.mark.parametrize("page, query", [
+    ("pages/survival.py", {"km_by": "pazopanib"}),
+    ("pages/response.py", {"response_by": "pazopanib"}),
+    ("pages/hazard-ratios.py", {}),
+    ("pages/adverse-events.py", {}),
+    ("pages/subtype.py", {}),
+])
+def test_a_shown_chart_is_the_spec_st_altair_chart_would_send(monkeypatch, page, query):
+    """The same dict as Streamlit's own conversion, datasets (Arrow bytes under their hash) included."""
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    from sarcoma_app.render import vega
+
+    shown = []
+    real = vega.vega_lite_spec
+    monkeypatch.setattr(vega, "vega_lite_spec", lambda chart: shown.append((chart, real(chart))) or shown[-1][1])
+    run_app(query, page=page)
+    assert shown
+    for chart, spec in shown:
+        assert spec["datasets"] and all(isinstance(data, bytes) for data in spec["datasets"].values())
+        assert spec == _convert_altair_to_vega_lite_spec(chart)
+
+
+def test_outside_the_app_a_chart_converts_as_altair_does():
+    """The app's data transformer defers to Altair's own outside vega_lite_spec (PNG/SVG exports, to_dict)."""
+    from sarcoma_app.render import vega  # noqa: F401  (installs the transformer)
+
+    chart = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
+    assert alt.data_transformers.active == vega.TRANSFORMER
+    assert list(chart.to_dict()["datasets"].values()) == [[{"x": 1}, {"x": 2}]]
 
 
 def test_a_pages_csv_downloads_are_built_only_when_pressed(monkeypatch):

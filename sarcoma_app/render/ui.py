@@ -8,6 +8,7 @@ from altair.utils import schemapi
 
 from sarcoma_app.sources import cohort, db
 from sarcoma_app.exports import deck, downloads
+from sarcoma_app.render import vega
 from sarcoma_app.render.sidebar import applicability_notes
 from sarcoma_app.viewstate.state import SESSION_NOTICE, current_state, url_notices
 from sarcoma_app.text import escape_markdown
@@ -15,7 +16,7 @@ from sarcoma_app.viewstate.url_state import DECK_PARAM, UPLOADED_SOURCE, allowed
 
 
 # Altair's debug mode validates every schema object as it is made: about half the cost of building a chart (the
-# KM chart: 30 ms of 60). Each chart is still validated whole when it is shown (st.altair_chart's to_dict()).
+# KM chart: 30 ms of 60). The tests validate each chart whole when it is shown (render/vega.py).
 schemapi.disable_debug_mode()
 
 ROW_HEIGHT_PX = 35
@@ -203,7 +204,7 @@ def show_chart(chart: alt.TopLevelMixin, name: str, key: str, title: str, captio
     The downloaded figure carries ``title`` and the active filters as a
     subtitle so it can go onto a slide as it is.
     """
-    st.altair_chart(chart, theme=None, width="content")
+    st.vega_lite_chart(vega.vega_lite_spec(chart), theme=None, width="content")
     subtitle = filter_summary()
 
     def exported() -> alt.TopLevelMixin:  # built only when a download is pressed (a copy of the chart costs)
