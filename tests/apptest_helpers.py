@@ -38,3 +38,29 @@ def open_code_expanders(at: AppTest) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+#: Page states whose charts the chart tests compare: every chart function a page shows, on the papers and on a
+#: simulated source (with OS).
+CHART_PAGES = [
+    ("pages/survival.py", {"km_by": "pazopanib"}),
+    ("pages/response.py", {"response_by": "pazopanib"}),
+    ("pages/hazard-ratios.py", {}),
+    ("pages/adverse-events.py", {}),
+    ("pages/subtype.py", {}),
+    ("pages/patients.py", {}),
+    ("pages/survival.py", {"source": "simulated-1k"}),
+    ("pages/response.py", {"source": "simulated-1k"}),
+]
+
+
+def shown_charts(monkeypatch, page: str, query: dict) -> list[tuple[object, dict]]:
+    """Run ``page`` and return each chart it shows with the spec sent for it (``render.vega.vega_lite_spec``)."""
+    from sarcoma_app.render import vega
+
+    shown = []
+    spec_of = vega.vega_lite_spec
+    with monkeypatch.context() as patch:
+        patch.setattr(vega, "vega_lite_spec", lambda chart: shown.append((chart, spec_of(chart))) or shown[-1][1])
+        run_app(query, page=page)
+    return shown

@@ -8,7 +8,9 @@ if str(ROOT) not in sys.path:
 
 # Every chart a test shows (AppTest, and the browser tests' server, which inherits this) is checked against the
 # Vega-Lite schema; the served app leaves that check out (sarcoma_app/render/vega.py).
-os.environ["SARCOMA_VALIDATE_CHARTS"] = "1"
+from sarcoma_app.render.vega import VALIDATE_ENV  # noqa: E402
+
+os.environ[VALIDATE_ENV] = "1"
 
 
 def count_source(kind: str, seed: int):

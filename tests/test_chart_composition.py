@@ -7,37 +7,15 @@ import pandas as pd
 import pytest
 
 from charts import composition
-from sarcoma_app.render.vega import vega_lite_spec as SPEC_OF
-from tests.apptest_helpers import run_app
-
-PAGES = [
-    ("pages/survival.py", {"km_by": "pazopanib"}),
-    ("pages/response.py", {"response_by": "pazopanib"}),
-    ("pages/hazard-ratios.py", {}),
-    ("pages/adverse-events.py", {}),
-    ("pages/subtype.py", {}),
-    ("pages/patients.py", {}),
-    ("pages/survival.py", {"source": "simulated-1k"}),
-    ("pages/response.py", {"source": "simulated-1k"}),
-]
+from tests.apptest_helpers import CHART_PAGES, shown_charts
 
 
-def _shown_specs(monkeypatch, page, query) -> list[dict]:
-    from sarcoma_app.render import vega
-
-    specs = []
-    monkeypatch.setattr(vega, "vega_lite_spec", lambda chart: specs.append(SPEC_OF(chart)) or specs[-1])
-    run_app(query, page=page)
-    monkeypatch.undo()
-    return specs
-
-
-@pytest.mark.parametrize("page, query", PAGES)
+@pytest.mark.parametrize("page, query", CHART_PAGES)
 def test_every_chart_a_page_shows_has_the_spec_altairs_own_composition_gives(monkeypatch, page, query):
-    passed_through = _shown_specs(monkeypatch, page, query)
+    passed_through = [spec for _, spec in shown_charts(monkeypatch, page, query)]
     composition.uninstall()
     try:
-        altairs_own = _shown_specs(monkeypatch, page, query)
+        altairs_own = [spec for _, spec in shown_charts(monkeypatch, page, query)]
     finally:
         composition.install()
     assert passed_through and passed_through == altairs_own

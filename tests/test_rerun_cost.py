@@ -17,7 +17,7 @@ from altair.utils import schemapi
 
 from sarcoma_app.exports import downloads
 from sarcoma_app.render import memory
-from tests.apptest_helpers import run_app
+from tests.apptest_helpers import CHART_PAGES, run_app, shown_charts
 
 
 class _Node:
@@ -77,23 +77,12 @@ def test_charts_are_built_without_per_object_validation_and_validated_when_shown
     assert vega.vega_lite_spec(_invalid_chart())["mark"] == {"type": "point", "size": "big"}
 
 
-@pytest.mark.parametrize("page, query", [
-    ("pages/survival.py", {"km_by": "pazopanib"}),
-    ("pages/response.py", {"response_by": "pazopanib"}),
-    ("pages/hazard-ratios.py", {}),
-    ("pages/adverse-events.py", {}),
-    ("pages/subtype.py", {}),
-])
+@pytest.mark.parametrize("page, query", CHART_PAGES)
 def test_a_shown_chart_is_the_spec_st_altair_chart_would_send(monkeypatch, page, query):
     """The same dict as Streamlit's own conversion, datasets (Arrow bytes under their hash) included."""
     from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
-    from sarcoma_app.render import vega
-
-    shown = []
-    real = vega.vega_lite_spec
-    monkeypatch.setattr(vega, "vega_lite_spec", lambda chart: shown.append((chart, real(chart))) or shown[-1][1])
-    run_app(query, page=page)
+    shown = shown_charts(monkeypatch, page, query)
     assert shown
     for chart, spec in shown:
         assert spec["datasets"] and all(isinstance(data, bytes) for data in spec["datasets"].values())
