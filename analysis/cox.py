@@ -1127,7 +1127,7 @@ def _monotone_notes(terms: list[_Term], rows: _Rows, indicator: np.ndarray,
     """
     notes: dict[str, str] = {}
     values = rows.values
-    # a level without events: hazard ratio 0 (or infinite for the reference)
+    # a level without events: hazard ratio 0 (infinite for the levels against a reference without events)
     by_covariate: dict[str, list[int]] = {}
     for index, term in enumerate(terms):
         by_covariate.setdefault(term.covariate, []).append(index)
@@ -1140,13 +1140,12 @@ def _monotone_notes(terms: list[_Term], rows: _Rows, indicator: np.ndarray,
         if rows.count(~in_any_level)[1] == 0:
             for index in indices:
                 notes[terms[index].name] = (
-                    f"not estimable: no events in reference level {prefix}{term.reference} "
-                    f"(infinite hazard ratio)")
+                    f"not estimable: no events in reference level {prefix}{term.reference} ({HR_INFINITE})")
         for index in indices:
             level_term = terms[index]
             if level_term.name not in notes and rows.count(values[:, index] == 1)[1] == 0:
                 notes[level_term.name] = (f"not estimable: no events in "
-                                          f"{prefix}{level_term.level} (infinite hazard ratio)")
+                                          f"{prefix}{level_term.level} ({HR_ZERO})")
     # every death has the extreme value of its risk set: monotone likelihood
     at_max, at_min = extremes
     for index, term in enumerate(terms):
@@ -1155,12 +1154,29 @@ def _monotone_notes(terms: list[_Term], rows: _Rows, indicator: np.ndarray,
         if term.kind == "numeric" and indicator[index] \
                 and rows.count(values[:, index] == (0.0 if at_max[index] else 1.0))[1] == 0:
             level = f"{term.name} = {0 if at_max[index] else 1}"
-            notes[term.name] = f"not estimable: no events in {level} (infinite hazard ratio)"
+            notes[term.name] = f"not estimable: no events in {level} ({_monotone_size(at_max[index])})"
             continue
         side = "highest" if at_max[index] else "lowest"
         notes[term.name] = (f"not estimable: every event has the {side} {term.name} "
-                            f"in its risk set (perfect separation, infinite hazard ratio)")
+                            f"in its risk set (perfect separation, {_monotone_size(at_max[index])})")
     return notes
+
+
+#: How a term's note says where its monotone likelihood sends the hazard ratio (:func:`is_monotone_note`).
+HR_INFINITE, HR_ZERO = "infinite hazard ratio", "hazard ratio 0"
+
+
+def _monotone_size(at_max: bool) -> str:
+    """Where a monotone likelihood sends the hazard ratio: every death at its risk set's highest value of the
+    covariate (the coefficient runs to +inf) or at its lowest (to -inf, a hazard ratio of 0)."""
+    return HR_INFINITE if at_max else HR_ZERO
+
+
+def is_monotone_note(note: str) -> bool:
+    """Whether a term's note says it is not estimable because its likelihood is monotone (a level without
+    events, perfect separation, or a level R drops for it), not because it is collinear."""
+    return ((HR_INFINITE in note or HR_ZERO in note or "monotone likelihood" in note)
+            and "collinear" not in note)
 
 
 def _dropped_monotone_note(term: _Term, index: int, rows: _Rows, indicator: np.ndarray,
@@ -1185,7 +1201,8 @@ def _dropped_monotone_note(term: _Term, index: int, rows: _Rows, indicator: np.n
             return f"not estimable: {size} (monotone likelihood: {reason}; NA in R)"
     if term.name in structural:
         detail = structural[term.name].removeprefix("not estimable: ")
-        return f"not estimable: infinite HR (monotone likelihood: {detail}; NA in R)"
+        size = "HR 0" if HR_ZERO in detail else "infinite HR"
+        return f"not estimable: {size} (monotone likelihood: {detail}; NA in R)"
     return ""
 
 

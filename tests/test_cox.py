@@ -148,7 +148,7 @@ def test_no_events_level_note_names_the_level():
     ref = next(f for f in FITS if f["id"] == "no_events_level exposed+x_num efron")
     result = fit_reference(ref)
     assert result.loc["exposed", "note"] == ("not estimable: no events in exposed = 1 "
-                                             "(infinite hazard ratio)")
+                                             "(hazard ratio 0)")  # R: coef < -15
     assert result.loc["exposed", "level_events"] == 0
     assert result.loc["x_num", "estimable"]
     assert any("not estimable" in w for w in result.attrs["warnings"])
@@ -362,7 +362,7 @@ def test_binary_level_without_events_is_not_estimable():
                            "(infinite hazard ratio)")
     flipped = data.assign(histology=pd.Categorical(data["histology"], ["UPS", "Angio"]))
     row = fit_cox(flipped, "time", "event", ["histology"]).loc["histology[Angio]"]
-    assert row["note"] == "not estimable: no events in Angio (infinite hazard ratio)"
+    assert row["note"] == "not estimable: no events in Angio (hazard ratio 0)"
 
 
 def test_perfect_separation_is_not_estimable():
@@ -451,7 +451,7 @@ def test_bool_level_without_events_names_column_and_level():
     data = pd.DataFrame({"time": np.arange(1.0, 11.0), "event": [1, 0] * 5,
                          "pazopanib": [False, True] * 5})
     row = fit_cox(data, "time", "event", ["pazopanib"]).loc["pazopanib"]
-    assert row["note"] == "not estimable: no events in pazopanib = True (infinite hazard ratio)"
+    assert row["note"] == "not estimable: no events in pazopanib = True (hazard ratio 0)"
     assert row["level_n"] == 5 and row["level_events"] == 0 and row["reference_events"] == 5
 
 
@@ -603,6 +603,20 @@ def test_pattern_designs_cover_the_awkward_cases(monkeypatch, risk_sets_used):
     ties = fit("heavy ties")
     assert ties.attrs["events"] > 3 * 30  # at most 30 distinct times
     assert all(used is cox._PatternRiskSets for used in risk_sets_used)
+
+
+@pytest.mark.parametrize("sign, size", [(1, "infinite hazard ratio"), (-1, "hazard ratio 0")])
+def test_a_monotone_note_says_which_way_the_hazard_ratio_runs(sign, size):
+    """Every death at its risk set's highest value: the coefficient runs to +inf; at its lowest: to -inf (HR 0)."""
+    time = np.arange(1.0, 13.0)
+    data = pd.DataFrame({"time": time, "event": [1, 0] * 6, "dose": sign * (20.0 - time)})  # first to die: extreme
+    dose = fit_cox(data, "time", "event", ["dose"]).loc["dose"]
+    side = "highest" if sign == 1 else "lowest"
+    assert not dose["estimable"]
+    assert dose["note"] == f"not estimable: every event has the {side} dose in its risk set (perfect separation, {size})"
+    flag = fit_cox(data.assign(flag=(data["event"] == 1) == (sign == 1)), "time", "event", ["flag"]).loc["flag"]
+    level = "reference level flag = False" if sign == 1 else "flag = True"  # events in True only, or in False only
+    assert flag["note"] == f"not estimable: no events in {level} ({size})"
 
 
 def test_pattern_path_halves_steps_like_the_rows(monkeypatch, risk_sets_used):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 import charts
-from analysis.cox import InsufficientDataError, fit_cox, univariate_cox
+from analysis.cox import InsufficientDataError, fit_cox, is_monotone_note, univariate_cox
 from analysis.firth import firth_cox
 from analysis.multiplicity import adjust_pvalues
 from analysis.proportional_hazards import PH_ALPHA, ZPH_TRANSFORM_LABELS, cox_zph, ph_doubtful
@@ -379,8 +379,7 @@ def monotone(terms: pd.DataFrame) -> pd.Series:
     """Terms not estimable because the likelihood is monotone (no events in a level, perfect separation: the
     HR is 0 or infinite), not because they are collinear or the model could not be fitted."""
     notes = terms["note"].fillna("").astype(str)
-    return ~terms["estimable"].astype(bool) & (notes.str.contains("infinite") | notes.str.contains("monotone")) \
-        & ~notes.str.contains("collinear")
+    return ~terms["estimable"].astype(bool) & notes.map(is_monotone_note).astype(bool)
 
 
 def firth_blocks(terms: pd.DataFrame, spec, separately: bool, fit: Callable[[list[str]], pd.DataFrame],

@@ -16,12 +16,16 @@ from tests.browser.conftest import ROOT, STARTUP_TIMEOUT_S, free_port, screensho
 
 pytestmark = pytest.mark.browser
 N = limits.SCALE.patients_loaded.value + 1_000
+FIRTH_HISTOLOGY = "Intimal sarcoma"
 
 
 @pytest.fixture(scope="module")
 def registry_url(tmp_path_factory):
     folder = tmp_path_factory.mktemp("registry")
     patients, events = simulate_cohort(N, seed=12, time_decimals=2)
+    # no progression among pazopanib-treated intimal sarcomas: a hazard ratio of 0, for Firth's fit
+    treated = patients["pazopanib"].eq(True).fillna(False).astype(bool)
+    patients.loc[patients["histology"].eq(FIRTH_HISTOLOGY).to_numpy() & treated.to_numpy(), "pfs_event"] = 0
     write_cohort(patients, events, folder, "parquet")
     del patients, events
     port = free_port()
@@ -85,6 +89,20 @@ def test_large_registry_hazard_ratios_have_the_proportional_hazards_check(page, 
     # the residual plot: one panel per term, from a residual per event (thinned to the points drawn)
     assert main.locator('[data-testid="stVegaLiteChart"]').count() >= 3  # two forests and the residuals
     assert not page.get_by_text("proportional-hazards check (a residual per event)", exact=False).count()
+    assert not page.locator('[data-testid="stException"]').count()
+
+
+def test_large_registry_hazard_ratios_fit_firth_where_a_level_has_no_events(page, registry_url):
+    main = open_counted(page, registry_url, f"hazard-ratios?source=registry&histology={FIRTH_HISTOLOGY}"
+                                            "&cox_terms=pazopanib,sex")
+    heading = main.get_by_text("Firth-penalised estimates for the terms that are not estimable", exact=True).first
+    heading.wait_for(timeout=60_000)
+    main.get_by_text("Firth-penalised HR (95% profile CI)", exact=True).first.wait_for(state="attached",
+                                                                                        timeout=60_000)
+    assert main.get_by_text("not estimable · ", exact=False).count()  # the ordinary forest row, without a bar
+    heading.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)
+    screenshot(page, "registry-hazard-ratios-firth")
     assert not page.locator('[data-testid="stException"]').count()
 
 
