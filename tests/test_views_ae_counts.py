@@ -41,3 +41,30 @@ def test_count_page_equals_patient_page(con, filters):
 
 def test_no_patient():
     assert adverse_events_counts.build({}, 0)[-1].text.startswith("No patient matches")
+
+
+@pytest.mark.parametrize("limit", [5, 100_000])
+def test_a_counted_page_lists_the_first_events_as_the_patient_page_does(con, monkeypatch, limit):
+    """The first rows of the patient page's list, saying so when there are more; the whole list when it fits."""
+    from sarcoma_app.sources import db
+
+    monkeypatch.setattr(db, "query", lambda sql, parameters=(), copy=True: con.execute(sql, list(parameters)).df())
+    monkeypatch.setattr(db, "_hide_simulated", lambda: False)
+    filters = FilterState()
+    every = db.load_adverse_events(filters)
+    first, more = db.first_adverse_events(filters, limit)
+    assert more == (len(every) > limit) and len(every) > 0
+    pd.testing.assert_frame_equal(first, every.head(limit))
+    sql, p = count_sql.adverse_event_counts_sql(filters, hide_simulated=False)
+    counts = count_sql.split_ae_counts(con.execute(sql, list(p)).df())
+    n_selected = int(con.execute("SELECT count(*) FROM patients").fetchone()[0])
+    listing = [b for b in adverse_events_counts.build(counts, n_selected, first, more)
+               if isinstance(b, Table) and b.name == "patient-ae-events"]
+    assert len(listing) == 1
+    pd.testing.assert_frame_equal(listing[0].frame, adverse_events.event_listing(every.head(limit)))
+    if more:
+        charted = int(every["term"].notna().sum())
+        assert listing[0].caption.startswith(f"The first {limit:,} events of the selected patients")
+        assert f"the chart counts all {charted:,} with a term" in listing[0].caption
+    else:
+        assert listing[0].caption == ""

@@ -217,9 +217,11 @@ def _subtype_of_patients(state: ViewState, controls: Controls, picked: Picked) -
 
 def adverse_events_page(state: ViewState, controls: Controls, picked: Picked) -> list[Block]:
     filters = state.filters
-    if db.is_large():  # counts only: neither the patients nor their events are loaded
+    if db.is_large():  # counts, and a page of the events: neither the patients nor all their events are loaded
+        first_events, more = db.first_adverse_events(filters, cohort.MAX_TABLE_ROWS)
         return ([common.not_available("The published AE tables")]
-                + adverse_events_counts.build(db.adverse_event_counts(filters), db.count_patients(filters)))
+                + adverse_events_counts.build(db.adverse_event_counts(filters), db.count_patients(filters),
+                                              first_events, more))
     patients = db.load_patients(filters)
     printed = db.read_table("published_adverse_events") if cohort.has_published_tables() else None
     return adverse_events.build(patients, db.load_adverse_events(filters),

@@ -235,15 +235,27 @@ def unknown_by_study(filters: FilterState, dimension: str) -> pd.DataFrame:
     return query(sql, (UNKNOWN,) + tuple(parameters))
 
 
-def load_adverse_events(filters: FilterState) -> pd.DataFrame:
-    """Per-patient AE rows of the filtered patients."""
+_EVENT_LISTING = "a.study_id, a.patient_id, a.patient_ref, a.term, a.term_group, a.grade, a.source, a.note"
+_EVENT_ORDER = "ORDER BY a.study_id, a.patient_id, a.term, a.grade, a.source, a.note"
+
+
+def _adverse_events_sql(filters: FilterState) -> tuple[str, tuple]:
     where, parameters = filter_sql.where_clause(filters, hide_simulated=_hide_simulated())
-    sql = (
-        "SELECT a.study_id, a.patient_id, a.patient_ref, a.term, a.term_group, a.grade, a.source, a.note "
-        f"FROM adverse_events a WHERE a.patient_id IN (SELECT patient_id FROM patients {where}) "
-        "ORDER BY a.study_id, a.patient_id, a.term"
-    )
-    return query(sql, parameters)
+    return (f"SELECT {_EVENT_LISTING} FROM adverse_events a "
+            f"WHERE a.patient_id IN (SELECT patient_id FROM patients {where}) {_EVENT_ORDER}"), parameters
+
+
+def load_adverse_events(filters: FilterState) -> pd.DataFrame:
+    """Per-patient AE rows of the filtered patients, by study, patient, term and grade."""
+    return query(*_adverse_events_sql(filters))
+
+
+def first_adverse_events(filters: FilterState, limit: int) -> tuple[pd.DataFrame, bool]:
+    """The first ``limit`` rows of :func:`load_adverse_events`, and whether there are more: a large source lists
+    a page of its events without loading them all (a top-n query; counting them all too took as long again)."""
+    sql, parameters = _adverse_events_sql(filters)
+    rows = query(f"{sql} LIMIT ?", (*parameters, int(limit) + 1))
+    return rows.iloc[:limit], len(rows) > limit
 
 
 def load_untied_adverse_events(study_ids: tuple[str, ...]) -> pd.DataFrame:

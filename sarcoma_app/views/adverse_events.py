@@ -176,10 +176,15 @@ def _patient_blocks(patients: pd.DataFrame, events: pd.DataFrame) -> list[Block]
     bars.insert(0, "panel", "Events tied to selected patients")
     chart = Chart(charts.adverse_event_bars(bars, value_title="Events"), "patient-ae-events",
                   title="Adverse events tied to selected patients, by CTCAE grade")
-    listed = events.rename(columns=EVENT_COLUMNS)
-    listed["Study"] = prepare.once_per_value(listed["Study"], study_label)
     return [View("ae_patient_chart", "Adverse events tied to selected patients, by CTCAE grade", [table, chart],
                  patients=patients, result=wide,
                  methods_text="patients with at least one event of the term at that grade; only events the papers "
                               "tie to a patient (not an incidence table)"),
-            Table(listed, "patient-ae-events")]
+            Table(event_listing(events), "patient-ae-events")]
+
+
+def event_listing(events: pd.DataFrame) -> pd.DataFrame:
+    """Per-patient events as the page lists them: the columns of :data:`EVENT_COLUMNS`, studies by label."""
+    listed = events.rename(columns=EVENT_COLUMNS)
+    listed["Study"] = prepare.once_per_value(listed["Study"], study_label)
+    return listed

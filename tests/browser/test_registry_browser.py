@@ -92,6 +92,23 @@ def test_large_registry_hazard_ratios_have_the_proportional_hazards_check(page, 
     assert not page.locator('[data-testid="stException"]').count()
 
 
+def test_large_registry_lists_the_first_adverse_events_and_says_there_are_more(page, registry_url):
+    main = open_counted(page, registry_url, "adverse-events?source=registry&pazopanib=yes")
+    caption = main.get_by_text("The first 1,000 events of the selected patients", exact=False).first
+    caption.wait_for(timeout=60_000)
+    assert "narrow the filters to list the others" in caption.inner_text()
+    listing = main.locator('[data-testid="stDataFrame"]').last
+    listing.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)
+    screenshot(page, "registry-adverse-events-listing")
+    with page.expect_download() as download:
+        caption.locator("xpath=ancestor::*[@data-testid='stHorizontalBlock' or "
+                        "@data-testid='stLayoutWrapper'][1]").get_by_role("button", name="CSV").click()
+    lines = download.value.path().read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("Study,Patient") and len(lines) == 1 + 1_000  # the rows shown
+    assert not page.locator('[data-testid="stException"]').count()
+
+
 def test_large_registry_hazard_ratios_fit_firth_where_a_level_has_no_events(page, registry_url):
     main = open_counted(page, registry_url, f"hazard-ratios?source=registry&histology={FIRTH_HISTOLOGY}"
                                             "&cox_terms=pazopanib,sex")
