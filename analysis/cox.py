@@ -1138,9 +1138,15 @@ def _monotone_notes(terms: list[_Term], rows: _Rows, indicator: np.ndarray,
         prefix = f"{covariate} = " if term.kind == "bool" else ""
         in_any_level = values[:, indices].sum(axis=1) > 0
         if rows.count(~in_any_level)[1] == 0:
+            reference = f"reference level {prefix}{term.reference}"
             for index in indices:
-                notes[terms[index].name] = (
-                    f"not estimable: no events in reference level {prefix}{term.reference} ({HR_INFINITE})")
+                level_term = terms[index]
+                if rows.count(values[:, index] == 1)[1] == 0:
+                    # both sides without events: the likelihood is flat in this coefficient
+                    notes[level_term.name] = (f"not estimable: no events in {prefix}{level_term.level} "
+                                              f"nor in {reference} ({HR_UNDETERMINED})")
+                else:
+                    notes[level_term.name] = f"not estimable: no events in {reference} ({HR_INFINITE})"
         for index in indices:
             level_term = terms[index]
             if level_term.name not in notes and rows.count(values[:, index] == 1)[1] == 0:
@@ -1162,8 +1168,10 @@ def _monotone_notes(terms: list[_Term], rows: _Rows, indicator: np.ndarray,
     return notes
 
 
-#: How a term's note says where its monotone likelihood sends the hazard ratio (:func:`is_monotone_note`).
+#: How a term's note says where its monotone likelihood sends the hazard ratio (:func:`is_monotone_note`);
+#: undetermined where neither the level nor its reference has an event.
 HR_INFINITE, HR_ZERO = "infinite hazard ratio", "hazard ratio 0"
+HR_UNDETERMINED = "hazard ratio not determined"
 
 
 def _monotone_size(at_max: bool) -> str:
@@ -1175,8 +1183,8 @@ def _monotone_size(at_max: bool) -> str:
 def is_monotone_note(note: str) -> bool:
     """Whether a term's note says it is not estimable because its likelihood is monotone (a level without
     events, perfect separation, or a level R drops for it), not because it is collinear."""
-    return ((HR_INFINITE in note or HR_ZERO in note or "monotone likelihood" in note)
-            and "collinear" not in note)
+    return ((HR_INFINITE in note or HR_ZERO in note or HR_UNDETERMINED in note
+             or "monotone likelihood" in note) and "collinear" not in note)
 
 
 def _dropped_monotone_note(term: _Term, index: int, rows: _Rows, indicator: np.ndarray,
@@ -1186,6 +1194,9 @@ def _dropped_monotone_note(term: _Term, index: int, rows: _Rows, indicator: np.n
 
     Such a column looks singular to the Cholesky step only because its coefficient runs off to infinity.
     """
+    detail = structural.get(term.name, "").removeprefix("not estimable: ")
+    size = ("HR not determined" if HR_UNDETERMINED in detail else "HR 0" if HR_ZERO in detail
+            else "infinite HR" if detail else "")
     reason = ""
     if indicator[index] and term.kind != "numeric":
         level = f"{term.covariate} = {term.level}" if term.kind == "bool" else str(term.level)
@@ -1197,11 +1208,10 @@ def _dropped_monotone_note(term: _Term, index: int, rows: _Rows, indicator: np.n
         elif events == n:
             reason = f"every patient in {level} has an event"
         if reason:
-            size = "HR 0" if events == 0 else "infinite HR"
+            # the structural note knows the reference: no events there turns "HR 0" around
+            size = size or ("HR 0" if events == 0 else "infinite HR")
             return f"not estimable: {size} (monotone likelihood: {reason}; NA in R)"
-    if term.name in structural:
-        detail = structural[term.name].removeprefix("not estimable: ")
-        size = "HR 0" if HR_ZERO in detail else "infinite HR"
+    if detail:
         return f"not estimable: {size} (monotone likelihood: {detail}; NA in R)"
     return ""
 

@@ -619,6 +619,36 @@ def test_a_monotone_note_says_which_way_the_hazard_ratio_runs(sign, size):
     assert flag["note"] == f"not estimable: no events in {level} ({size})"
 
 
+def test_a_level_without_events_against_a_reference_without_events_has_no_direction():
+    """R (survival 3.5): coef gB ~ -6e-9, gC 19.9 with a variance of 3e8: B is flat against A, C runs off."""
+    data = pd.DataFrame({"time": np.r_[np.arange(1, 6) + 0.5, np.arange(1, 6) + 0.25, np.arange(1, 11)],
+                         "status": [0] * 10 + [1, 1, 0, 1, 1] * 2, "g": ["A"] * 5 + ["B"] * 5 + ["C"] * 10})
+    notes = fit_cox(data, "time", "status", ["g"])["note"]
+    assert notes["g[B]"] == ("not estimable: no events in B nor in reference level A "
+                             "(hazard ratio not determined)")
+    assert notes["g[C]"] == "not estimable: no events in reference level A (infinite hazard ratio)"
+    assert all(cox.is_monotone_note(note) for note in notes)
+    assert not cox.is_monotone_note("not estimable: collinear with other terms (NA in R)")
+
+
+def test_a_dropped_level_keeps_the_direction_its_reference_gives():
+    """A level R drops (NA) says HR 0 for no events, unless its reference has none either."""
+    terms = [cox._Term("g[B]", "g", "factor", "B", "A"), cox._Term("g[C]", "g", "factor", "C", "A")]
+    values = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])  # A, B (one patient), C
+    rows = cox._Rows(values, np.array([5.0, 1.0, 10.0]), np.array([2.0, 0.0, 8.0]))
+    indicator = np.array([True, True])
+    dropped = cox._dropped_monotone_note(terms[0], 0, rows, indicator, {})
+    assert dropped == "not estimable: HR 0 (monotone likelihood: one patient in B, without an event; NA in R)"
+    rows_without_reference_events = cox._Rows(values, rows.rows, np.array([0.0, 0.0, 8.0]))
+    structural = cox._monotone_notes(terms, rows_without_reference_events, indicator,
+                                     (np.zeros(2, bool), np.zeros(2, bool)))
+    dropped = cox._dropped_monotone_note(terms[0], 0, rows_without_reference_events, indicator, structural)
+    assert dropped.startswith("not estimable: HR not determined (monotone likelihood: one patient in B")
+    dropped = cox._dropped_monotone_note(terms[1], 1, rows_without_reference_events, indicator, structural)
+    assert dropped.startswith("not estimable: infinite HR (monotone likelihood: no events in reference level A")
+    assert cox._dropped_monotone_note(terms[1], 1, rows, indicator, {}) == ""
+
+
 def test_pattern_path_halves_steps_like_the_rows(monkeypatch, risk_sets_used):
     logliks = []
     for cls in (cox._RiskSets, cox._PatternRiskSets):
