@@ -12,6 +12,11 @@ as they are, which is what the two functions return for them apart from the copy
 a view name anywhere goes through Altair's own code. Altair never mutates the subcharts it is given here
 (``_remove_layer_props`` copies before it removes a property). tests/test_chart_composition.py checks that every
 chart the pages show converts to the same spec with and without it, and that parameters are still lifted.
+
+The price: a compound chart holds the caller's subcharts themselves, not copies, so changing a subchart in place
+afterwards (``chart.mark = ...``, ``chart.layer.append(...)``, ``chart += other`` on a chart already composed)
+changes every chart it went into. Altair's chainable methods (``.properties()``, ``.encode()``, ``+``, ``|``,
+``&``) return copies and are safe; the modules of charts/ use only those, which the same tests check.
 """
 from __future__ import annotations
 

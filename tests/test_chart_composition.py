@@ -2,6 +2,9 @@
 same Vega-Lite specs as Altair's own code, on every chart the pages show, and still lift parameters."""
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import altair as alt
 import pandas as pd
 import pytest
@@ -32,6 +35,35 @@ def test_subcharts_without_parameters_are_not_copied():
     assert layered.layer[0] is points
     assert alt.hconcat(layered, points).hconcat[0] is layered
     assert points.to_dict() == alt.Chart(_frame()).mark_point().encode(x="x:Q", y="y:Q").to_dict()  # unchanged
+
+
+def test_chainable_methods_leave_a_composed_subchart_alone_and_in_place_changes_do_not():
+    points = alt.Chart(_frame()).mark_point().encode(x="x:Q", y="y:Q")
+    layered = alt.layer(points, alt.Chart(_frame()).mark_line().encode(x="x:Q", y="y:Q"))
+    before = layered.to_dict()
+    points.properties(title="copy").encode(color="y:Q")
+    _ = points + points
+    assert layered.to_dict() == before
+    points.mark = "bar"  # the price of sharing, which charts/ never pays (next test)
+    assert layered.to_dict()["layer"][0]["mark"] == {"type": "bar"}
+
+
+def test_the_chart_modules_never_change_a_chart_in_place():
+    """No attribute assignment and no augmented assignment (``+=``, ``|=``, ``&=``) in charts/ outside composition.py."""
+    offences = []
+    for path in sorted(Path(composition.__file__).parent.glob("*.py")):
+        if path.name == "composition.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = (node.targets if isinstance(node, ast.Assign)
+                       else [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])
+            for target in targets:
+                frame_column = (isinstance(target, ast.Subscript) and not isinstance(node, ast.AugAssign)
+                                and isinstance(target.value, ast.Name) and target.value.id == "frame")
+                if isinstance(node, ast.AugAssign) or (isinstance(target, (ast.Attribute, ast.Subscript))
+                                                       and not frame_column):
+                    offences.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
+    assert offences == []
 
 
 @pytest.mark.parametrize("compose", [alt.layer, alt.hconcat, alt.vconcat])
