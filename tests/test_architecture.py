@@ -117,3 +117,17 @@ def test_every_page_file_is_named_as_its_url():
         assert Path(path).stem == url_path, path
     listed = {Path(path).name for path, *_ in PAGE_SPECS}
     assert listed == {p.name for p in (ROOT / "pages").glob("*.py")}
+
+
+#: Streamlit's Altair-backed elements: each switches Altair's process-wide transformer and theme while it
+#: converts (sarcoma_app/render/vega.py shows charts through st.vega_lite_chart instead).
+ALTAIR_ELEMENTS = {"altair_chart", "line_chart", "bar_chart", "area_chart", "scatter_chart"}
+
+
+def test_no_code_shows_a_chart_through_streamlits_altair_elements():
+    files = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted(APP.rglob("*.py")),
+             *sorted((ROOT / "charts").glob("*.py"))]
+    calls = [f"{path.relative_to(ROOT)}:{node.lineno}" for path in files
+             for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Attribute) and node.attr in ALTAIR_ELEMENTS]
+    assert len(files) > 20 and calls == []

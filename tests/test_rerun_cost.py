@@ -98,6 +98,21 @@ def test_outside_the_app_a_chart_converts_as_altair_does():
     assert list(chart.to_dict()["datasets"].values()) == [[{"x": 1}, {"x": 2}]]
 
 
+def test_a_chart_converts_under_the_lock_st_altair_chart_takes(monkeypatch):
+    """Altair's transformer and theme are process-wide; st.altair_chart switches them under its lock."""
+    from streamlit.elements import vega_charts
+
+    from sarcoma_app.render import vega
+
+    assert vega._ALTAIR_GLOBALS is vega_charts._altair_globals_lock
+    held = []
+    to_dict = alt.Chart.to_dict
+    monkeypatch.setattr(alt.Chart, "to_dict", lambda self, *a, **k: (held.append(vega._ALTAIR_GLOBALS.locked()),
+                                                                    to_dict(self, *a, **k))[1])
+    vega.vega_lite_spec(alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q"))
+    assert held == [True] and not vega._ALTAIR_GLOBALS.locked()
+
+
 def test_a_pages_csv_downloads_are_built_only_when_pressed(monkeypatch):
     built = []
     real = downloads.csv_bytes

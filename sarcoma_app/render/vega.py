@@ -6,6 +6,10 @@ redraw (three charts). The charts are pure functions of their data, and every ch
 validated (:data:`VALIDATE_ENV`, set by tests/conftest.py for AppTest and for the browser tests' server), so the
 served app converts with ``validate=False`` and sends the same spec through ``st.vega_lite_chart``: the data as
 Arrow under the content hash of its bytes, as Streamlit names it (tests/test_rerun_cost.py compares the two).
+
+Altair's data transformer and theme are process-wide. ``st.altair_chart`` switches both for the length of its
+``to_dict()`` under a module lock; :func:`vega_lite_spec` takes the same lock, so a session converting a chart
+never sees another session's switch (the app itself never calls ``st.altair_chart``: tests/test_architecture.py).
 """
 from __future__ import annotations
 
@@ -15,6 +19,11 @@ import threading
 import altair as alt
 from streamlit import dataframe_util
 from streamlit.util import calc_hash
+
+try:  # the lock st.altair_chart holds while Altair's globals are switched (private in Streamlit 1.5x)
+    from streamlit.elements.vega_charts import _altair_globals_lock as _ALTAIR_GLOBALS
+except ImportError:  # pragma: no cover - a Streamlit without it switches nothing we could collide with
+    _ALTAIR_GLOBALS = threading.Lock()
 
 #: Set to "1" to validate each chart against the Vega-Lite schema when it is shown (the tests set it).
 VALIDATE_ENV = "SARCOMA_VALIDATE_CHARTS"
@@ -50,7 +59,8 @@ def vega_lite_spec(chart: alt.TopLevelMixin, validate: bool | None = None) -> di
     as Arrow IPC bytes, checked against the schema only when ``validate`` (default :func:`validating`)."""
     _collecting.datasets = datasets = {}
     try:
-        spec = chart.to_dict(validate=validating() if validate is None else validate)
+        with _ALTAIR_GLOBALS:
+            spec = chart.to_dict(validate=validating() if validate is None else validate)
     finally:
         _collecting.datasets = None
     spec["datasets"] = {**spec["datasets"], **datasets} if isinstance(spec.get("datasets"), dict) else datasets
