@@ -392,7 +392,9 @@ def _hypergeom_logpmf(x, total: int, m: int, k: int) -> np.ndarray:
     """``scipy.stats.hypergeom.logpmf(x, total, m, k)`` for ``x`` inside the support, by scipy's own formula.
 
     The same ``betaln`` terms in the same order as scipy's ``hypergeom._logpmf``, so the same doubles, without
-    the argument checks of ``rv_discrete.logpmf`` (about 3 ms a call; a subgroup table makes dozens).
+    the argument checks of ``rv_discrete.logpmf`` (about 3 ms a call; a subgroup table makes dozens). One
+    difference: for the empty table (``total == 0``) this gives log 1 = 0, the one table there is, where scipy
+    gives nan; so an all-zero 2 x 2 table has p = 1, as R's ``fisher.test`` says.
 
     References
     ----------
